@@ -1,0 +1,81 @@
+/**
+ * awsJson1_1 over HTTP: POST / with `X-Amz-Target: <targetPrefix>.<Operation>` and a JSON body.
+ * The pipeline is fixed: route → deserialize → validate → invoke → serialize. Errors are
+ * `{"__type": "<Shape>", "message": ...}` with `x-amzn-ErrorType`; unknown failures become
+ * InternalFailure without their details (which could carry secrets) reaching the caller.
+ */
+import { AwsError, internalFailure, notImplemented, serializationError, unknownOperation } from './errors.js';
+import { shapeOutput, validateInput } from './model.js';
+import type { RequestContext, ServiceModule } from './service.js';
+
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface Logger {
+  error(obj: object, msg: string): void;
+}
+
+export class JsonProtocol {
+  private readonly byPrefix = new Map<string, ServiceModule>();
+
+  constructor(services: readonly ServiceModule[], private readonly log: Logger) {
+    for (const s of services) this.byPrefix.set(s.model.metadata.targetPrefix!, s);
+  }
+
+  /** True when the target names a service this protocol serves. */
+  handles(target: string): boolean {
+    return this.byPrefix.has(target.slice(0, target.lastIndexOf('.')));
+  }
+
+  async handle(target: string, body: Buffer | string | undefined, ctx: RequestContext): Promise<JsonResponse> {
+    try {
+      const result = await this.dispatch(target, body, ctx);
+      return { status: 200, headers: this.headers(ctx), body: JSON.stringify(result ?? {}) };
+    } catch (err) {
+      return this.errorResponse(err, ctx);
+    }
+  }
+
+  errorResponse(err: unknown, ctx: RequestContext): JsonResponse {
+    let error: AwsError;
+    if (err instanceof AwsError) error = err;
+    else {
+      this.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
+      error = internalFailure();
+    }
+    const headers = { ...this.headers(ctx), 'x-amzn-ErrorType': error.code };
+    return { status: error.status, headers, body: JSON.stringify({ ...error.fields, __type: error.code, message: error.message }) };
+  }
+
+  private headers(ctx: RequestContext): Record<string, string> {
+    return { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': ctx.requestId };
+  }
+
+  private async dispatch(target: string, body: Buffer | string | undefined, ctx: RequestContext): Promise<unknown> {
+    const dot = target.lastIndexOf('.');
+    const service = this.byPrefix.get(target.slice(0, dot));
+    const opName = target.slice(dot + 1);
+    const operation = service?.model.operations[opName];
+    if (!service || !operation) throw unknownOperation(target);
+    const handler = service.operations[opName];
+    if (!handler) throw notImplemented(service.name, opName);
+
+    let raw: unknown = {};
+    const text = body === undefined ? '' : body.toString();
+    if (text.trim() !== '') {
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw serializationError('Request body is not valid JSON');
+      }
+    }
+    const input = operation.input ? validateInput(service.model, operation.input.shape, raw, service.validationErrorCode) : {};
+    const output = await handler(ctx, input);
+    return operation.output ? shapeOutput(service.model, operation.output.shape, output) : {};
+  }
+}

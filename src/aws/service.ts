@@ -1,0 +1,26 @@
+/**
+ * What a service module gives the front door: its model, how requests reach it, and one
+ * handler per implemented operation. Handlers are thin: they call domain functions and
+ * return plain objects that the pipeline shapes with the model's output shape.
+ */
+import type { ServiceModel } from './model.js';
+
+export interface RequestContext {
+  readonly requestId: string;
+  /** Region from the SigV4 credential scope, else the server's default region. */
+  readonly region: string;
+  readonly accountId: string;
+  readonly accessKeyId: string | undefined;
+}
+
+export type OperationHandler = (ctx: RequestContext, input: any) => Promise<unknown> | unknown;
+
+export interface ServiceModule {
+  /** Signing name, also used in logs and /health. */
+  readonly name: string;
+  readonly model: ServiceModel;
+  readonly protocol: 'awsJson1_1';
+  /** Exception name used for model validation failures (missing members, lengths, enums). */
+  readonly validationErrorCode: string;
+  readonly operations: Readonly<Record<string, OperationHandler>>;
+}

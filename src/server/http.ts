@@ -1,0 +1,62 @@
+/**
+ * The front door: one HTTP port for every service. POST / with X-Amz-Target goes to the
+ * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
+ * mount on the same server as plugins (see app.ts).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { JsonProtocol } from '../aws/json-protocol.js';
+import { unknownOperation } from '../aws/errors.js';
+import { parseCredentialScope } from '../aws/sigv4.js';
+import type { RequestContext, ServiceModule } from '../aws/service.js';
+import type { ServerConfig } from './config.js';
+
+export interface HttpDeps {
+  config: ServerConfig;
+  services: readonly ServiceModule[];
+  version: string;
+  logger: boolean | object;
+}
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    logger: deps.logger as never,
+    bodyLimit: 64 * 1024 * 1024,
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    forceCloseConnections: true,
+  });
+  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
+
+  // Keep AWS bodies raw: the SigV4 payload hash (verified later) needs the exact bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const context = (headers: Record<string, string | string[] | undefined>, requestId: string): RequestContext => {
+    const scope = parseCredentialScope(headers.authorization as string | undefined);
+    return {
+      requestId,
+      region: scope?.region ?? deps.config.region,
+      accountId: deps.config.accountId,
+      accessKeyId: scope?.accessKeyId,
+    };
+  };
+
+  app.post('/', async (req, reply) => {
+    const ctx = context(req.headers, req.id);
+    const target = req.headers['x-amz-target'];
+    const res =
+      typeof target === 'string' && json.handles(target)
+        ? await json.handle(target, req.body as Buffer | undefined, ctx)
+        : json.errorResponse(unknownOperation(typeof target === 'string' ? target : '(no X-Amz-Target)'), ctx);
+    return reply.code(res.status).headers(res.headers).send(res.body);
+  });
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    version: deps.version,
+    services: deps.services.map((s) => s.name),
+  }));
+
+  return app;
+}

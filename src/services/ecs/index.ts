@@ -1,0 +1,85 @@
+/**
+ * The ECS service module: the model, and one thin handler per implemented operation over the
+ * domain classes. Domain errors that are not AWS errors are translated here.
+ */
+import { AwsError } from '../../aws/errors.js';
+import { loadModel } from '../../aws/model.js';
+import type { OperationHandler, RequestContext, ServiceModule } from '../../aws/service.js';
+import type { Clock } from '../../core/clock.js';
+import { ConflictError } from '../../core/errors.js';
+import { InvalidTokenError } from '../../core/pagination.js';
+import type { Store } from '../../store/store.js';
+import { AccountSettings } from './account-settings.js';
+import { Clusters } from './clusters.js';
+import { Tags } from './tags.js';
+import { TaskDefinitions } from './task-definitions.js';
+
+export interface EcsDeps {
+  store: Store;
+  clock: Clock;
+}
+
+export interface EcsDomain {
+  clusters: Clusters;
+  taskDefinitions: TaskDefinitions;
+  tags: Tags;
+  accountSettings: AccountSettings;
+}
+
+export function createEcsDomain(deps: EcsDeps): EcsDomain {
+  return {
+    clusters: new Clusters(deps.store, deps.clock),
+    taskDefinitions: new TaskDefinitions(deps.store, deps.clock),
+    tags: new Tags(deps.store),
+    accountSettings: new AccountSettings(deps.store),
+  };
+}
+
+/** Extra operations other modules contribute (tasks, container instances, services). */
+export type EcsOperations = Record<string, OperationHandler>;
+
+export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): ServiceModule {
+  const d = domain;
+  const operations: EcsOperations = {
+    CreateCluster: (ctx, input) => d.clusters.create(ctx, input),
+    DescribeClusters: (ctx, input) => d.clusters.describe(ctx, input),
+    ListClusters: (ctx, input) => d.clusters.list(ctx, input),
+    UpdateCluster: (ctx, input) => d.clusters.update(ctx, input),
+    UpdateClusterSettings: (ctx, input) => d.clusters.updateSettings(ctx, input),
+    PutClusterCapacityProviders: (ctx, input) => d.clusters.putCapacityProviders(ctx, input),
+    DeleteCluster: (ctx, input) => d.clusters.delete(ctx, input),
+    RegisterTaskDefinition: (ctx, input) => d.taskDefinitions.register(ctx, input),
+    DescribeTaskDefinition: (ctx, input) => d.taskDefinitions.describe(ctx, input),
+    ListTaskDefinitions: (ctx, input) => d.taskDefinitions.list(ctx, input),
+    ListTaskDefinitionFamilies: (ctx, input) => d.taskDefinitions.listFamilies(ctx, input),
+    DeregisterTaskDefinition: (ctx, input) => d.taskDefinitions.deregister(ctx, input),
+    DeleteTaskDefinitions: (ctx, input) => d.taskDefinitions.delete(ctx, input),
+    TagResource: (_ctx, input) => d.tags.tag(input.resourceArn, input.tags),
+    UntagResource: (_ctx, input) => d.tags.untag(input.resourceArn, input.tagKeys),
+    ListTagsForResource: (_ctx, input) => d.tags.list(input.resourceArn),
+    PutAccountSetting: (ctx, input) => d.accountSettings.put(ctx, input),
+    PutAccountSettingDefault: (ctx, input) => d.accountSettings.put(ctx, input, true),
+    DeleteAccountSetting: (ctx, input) => d.accountSettings.remove(ctx, input),
+    ListAccountSettings: (ctx, input) => d.accountSettings.list(ctx, input),
+    ...extra,
+  };
+  return {
+    name: 'ecs',
+    model: loadModel('ecs'),
+    protocol: 'awsJson1_1',
+    validationErrorCode: 'InvalidParameterException',
+    operations: Object.fromEntries(Object.entries(operations).map(([name, fn]) => [name, translateErrors(fn)])),
+  };
+}
+
+function translateErrors(fn: OperationHandler): OperationHandler {
+  return async (ctx: RequestContext, input: unknown) => {
+    try {
+      return await fn(ctx, input);
+    } catch (e) {
+      if (e instanceof InvalidTokenError) throw new AwsError('InvalidParameterException', e.message);
+      if (e instanceof ConflictError) throw new AwsError('ClientException', 'The resource was modified concurrently. Retry the request.');
+      throw e;
+    }
+  };
+}

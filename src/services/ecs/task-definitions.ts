@@ -1,0 +1,480 @@
+/**
+ * Task definitions: register (the checks ECS performs, revisions per family from 1, the
+ * fields ECS computes), describe, list, families, deregister and delete.
+ *
+ * The definition is stored as the caller sent it (after model validation) plus the computed
+ * fields, so every member the caller sends comes back from Describe. Task-level cpu and memory
+ * are normalised to units the way ECS does ("1 vCPU" → "1024", "3GB" → "3072").
+ */
+import type { Clock } from '../../core/clock.js';
+import { paginate } from '../../core/pagination.js';
+import * as c from '../../store/collections.js';
+import type { TaskDefinitionDoc } from '../../store/collections.js';
+import type { Row, Store, StoreTx } from '../../store/store.js';
+import { parseArn, principalArn, taskDefinitionArn, type Scope } from './arns.js';
+import * as err from './errors.js';
+import { checkTags, type Tag } from './tags.js';
+import { pageSize } from './validation.js';
+
+const FAMILY = /^[a-zA-Z0-9_-]{1,255}$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+const MAX_CONTAINERS = 10;
+
+/** Fargate's valid task cpu → memory (MiB) combinations. */
+const FARGATE_SIZES: Record<number, (mem: number) => boolean> = {
+  256: (m) => [512, 1024, 2048].includes(m),
+  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
+  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
+  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
+  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
+  8192: (m) => m >= 16384 && m <= 61440 && m % 4096 === 0,
+  16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
+};
+
+export interface PortMapping {
+  containerPort?: number;
+  hostPort?: number;
+  protocol?: string;
+  name?: string;
+  containerPortRange?: string;
+}
+
+export interface ContainerDefinition {
+  name?: string;
+  image?: string;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  essential?: boolean;
+  portMappings?: PortMapping[];
+  links?: string[];
+  hostname?: string;
+  dependsOn?: { containerName: string; condition: string }[];
+  mountPoints?: { sourceVolume?: string; containerPath?: string; readOnly?: boolean }[];
+  volumesFrom?: { sourceContainer?: string; readOnly?: boolean }[];
+  secrets?: { name: string; valueFrom: string }[];
+  logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: unknown[] };
+  healthCheck?: unknown;
+  dockerLabels?: Record<string, string>;
+  privileged?: boolean;
+  linuxParameters?: Record<string, unknown>;
+  repositoryCredentials?: { credentialsParameter: string };
+  environmentFiles?: unknown[];
+  [k: string]: unknown;
+}
+
+export interface Volume {
+  name?: string;
+  host?: { sourcePath?: string };
+  dockerVolumeConfiguration?: { scope?: string; autoprovision?: boolean; driver?: string };
+  efsVolumeConfiguration?: unknown;
+  [k: string]: unknown;
+}
+
+/** What RegisterTaskDefinition accepts (after model validation); other members pass through. */
+export interface TaskDefinitionInput {
+  family: string;
+  containerDefinitions: ContainerDefinition[];
+  networkMode?: string;
+  volumes?: Volume[];
+  cpu?: string;
+  memory?: string;
+  requiresCompatibilities?: string[];
+  placementConstraints?: { type?: string; expression?: string }[];
+  taskRoleArn?: string;
+  executionRoleArn?: string;
+  pidMode?: string;
+  ipcMode?: string;
+  tags?: Tag[];
+  [k: string]: unknown;
+}
+
+type Normalised = TaskDefinitionInput & {
+  volumes: Volume[];
+  placementConstraints: { type?: string; expression?: string }[];
+};
+
+export type TaskDefinitionRecord = TaskDefinitionDoc &
+  Normalised & {
+    compatibilities: string[];
+    requiresAttributes: { name: string }[];
+    registeredAt: number;
+    registeredBy: string;
+    deregisteredAt?: number;
+    deleteRequestedAt?: number;
+    tags: Tag[];
+  };
+
+export class TaskDefinitions {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async register(scope: Scope, input: TaskDefinitionInput) {
+    const def = checkAndNormalise(input);
+    checkTags(input.tags);
+    const record = await this.store.write(async (tx) => {
+      const latest = await tx.find(c.taskDefinitions, {
+        where: { account_region: `${scope.accountId}:${scope.region}`, family: def.family },
+        orderBy: [['revision', 'desc']],
+        limit: 1,
+      });
+      const revision = (latest[0]?.data.revision ?? 0) + 1;
+      const arn = taskDefinitionArn(scope, def.family, revision);
+      const doc: TaskDefinitionRecord = {
+        ...def,
+        accountId: scope.accountId,
+        region: scope.region,
+        taskDefinitionArn: arn,
+        revision,
+        status: 'ACTIVE',
+        compatibilities: compatibilities(def),
+        requiresAttributes: requiredAttributes(def),
+        registeredAt: this.clock.now(),
+        registeredBy: principalArn(scope),
+        tags: input.tags ?? [],
+      };
+      await tx.insert(c.taskDefinitions, arn, doc);
+      return doc;
+    });
+    return { taskDefinition: record, tags: record.tags.length ? record.tags : undefined };
+  }
+
+  async describe(scope: Scope, input: { taskDefinition: string; include?: string[] }) {
+    const row = await this.store.read((tx) => findTaskDefinition(tx, scope, input.taskDefinition));
+    if (!row) throw err.clientException('Unable to describe task definition.');
+    return { taskDefinition: row.data, tags: input.include?.includes('TAGS') ? row.data.tags : undefined };
+  }
+
+  async list(scope: Scope, input: { familyPrefix?: string; status?: string; sort?: string; maxResults?: number; nextToken?: string }) {
+    const where: Record<string, string> = { account_region: `${scope.accountId}:${scope.region}`, status: input.status ?? 'ACTIVE' };
+    // Despite its name, ListTaskDefinitions' familyPrefix matches the full family name.
+    if (input.familyPrefix) where.family = input.familyPrefix;
+    const dir = input.sort === 'DESC' ? 'desc' : 'asc';
+    const rows = await this.store.read((tx) =>
+      tx.find(c.taskDefinitions, { where, orderBy: [['family', dir], ['revision', dir]] }),
+    );
+    const arns = rows.map((r) => r.pk);
+    const page = paginateInOrder(arns, pageSize(input.maxResults, 100), input.nextToken);
+    return { taskDefinitionArns: page.items, nextToken: page.nextToken };
+  }
+
+  async listFamilies(scope: Scope, input: { familyPrefix?: string; status?: string; maxResults?: number; nextToken?: string }) {
+    const where: Record<string, unknown> = { account_region: `${scope.accountId}:${scope.region}` };
+    if (input.familyPrefix) where.family = { prefix: input.familyPrefix };
+    const rows = await this.store.read((tx) => tx.find(c.taskDefinitions, { where: where as never, orderBy: [['family', 'asc']] }));
+    const active = new Map<string, boolean>();
+    for (const r of rows) {
+      if (r.data.status === 'DELETE_IN_PROGRESS') continue;
+      active.set(r.data.family, (active.get(r.data.family) ?? false) || r.data.status === 'ACTIVE');
+    }
+    const status = input.status ?? 'ALL';
+    const families = [...active].filter(([, isActive]) => status === 'ALL' || (status === 'ACTIVE') === isActive).map(([f]) => f);
+    const page = paginate(families, (f) => f, pageSize(input.maxResults, 100), input.nextToken);
+    return { families: page.items, nextToken: page.nextToken };
+  }
+
+  async deregister(scope: Scope, input: { taskDefinition: string }) {
+    if (!revisionPinned(input.taskDefinition)) {
+      throw err.clientException('The specified task definition identifier is invalid. Specify a valid name or ARN.');
+    }
+    const doc = await this.store.write(async (tx) => {
+      const row = await findTaskDefinition(tx, scope, input.taskDefinition);
+      if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('The specified task definition does not exist.');
+      if (row.data.status === 'INACTIVE') return row.data;
+      const next = { ...row.data, status: 'INACTIVE', deregisteredAt: this.clock.now() };
+      await tx.update(c.taskDefinitions, row, next);
+      return next;
+    });
+    return { taskDefinition: doc };
+  }
+
+  async delete(scope: Scope, input: { taskDefinitions: string[] }) {
+    if (input.taskDefinitions.length === 0 || input.taskDefinitions.length > 10) {
+      throw err.invalidParameter('You can specify between 1 and 10 task definitions.');
+    }
+    return this.store.write(async (tx) => {
+      const taskDefinitions: TaskDefinitionRecord[] = [];
+      const failures: { arn: string; reason: string }[] = [];
+      for (const ref of input.taskDefinitions) {
+        const row = revisionPinned(ref) ? await findTaskDefinition(tx, scope, ref) : undefined;
+        if (!row) {
+          failures.push({ arn: ref, reason: 'The specified task definition does not exist. Specify a valid account, family, revision and try again.' });
+        } else if (row.data.status === 'ACTIVE') {
+          failures.push({ arn: row.pk, reason: 'The specified task definition is still in ACTIVE status. Please deregister the target and try again.' });
+        } else {
+          const next = row.data.status === 'DELETE_IN_PROGRESS' ? row.data : { ...row.data, status: 'DELETE_IN_PROGRESS', deleteRequestedAt: this.clock.now() };
+          if (next !== row.data) await tx.update(c.taskDefinitions, row, next);
+          taskDefinitions.push(next);
+        }
+      }
+      return { taskDefinitions, failures };
+    });
+  }
+}
+
+/** family, family:revision or a full ARN → the stored definition (family alone: latest ACTIVE). */
+export async function findTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<Row<TaskDefinitionRecord> | undefined> {
+  const arn = parseArn(ref);
+  let family = ref;
+  let revision: number | undefined;
+  let s = scope;
+  if (arn) {
+    if (arn.type !== 'task-definition') return undefined;
+    s = { accountId: arn.accountId, region: arn.region };
+    [family, revision] = splitRevision(arn.rest);
+  } else [family, revision] = splitRevision(ref);
+  if (revision === undefined) {
+    const rows = await tx.find(c.taskDefinitions, {
+      where: { account_region: `${s.accountId}:${s.region}`, family, status: 'ACTIVE' },
+      orderBy: [['revision', 'desc']],
+      limit: 1,
+    });
+    return rows[0] as Row<TaskDefinitionRecord> | undefined;
+  }
+  return (await tx.get(c.taskDefinitions, taskDefinitionArn(s, family, revision))) as Row<TaskDefinitionRecord> | undefined;
+}
+
+function splitRevision(ref: string): [string, number | undefined] {
+  const m = /^(.+):(\d+)$/.exec(ref);
+  return m ? [m[1]!, Number(m[2])] : [ref, undefined];
+}
+
+function revisionPinned(ref: string): boolean {
+  const arn = parseArn(ref);
+  return splitRevision(arn ? arn.rest : ref)[1] !== undefined;
+}
+
+/** Pagination that keeps the query's order (ARN order is not family:revision order). */
+function paginateInOrder(arns: string[], size: number, nextToken?: string) {
+  const position = new Map(arns.map((a, i) => [a, String(i).padStart(10, '0')]));
+  return paginate(arns, (a) => position.get(a)!, size, nextToken);
+}
+
+/** "1 vCPU" → 1024, "512" → 512. */
+export function cpuUnits(value: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
+}
+
+/** "3GB" → 3072, "512" → 512 (MiB). */
+export function memoryMiB(value: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(gb|gib|mb|mib)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  return m[2] && m[2].toLowerCase().startsWith('g') ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
+}
+
+/** The checks RegisterTaskDefinition performs, in ECS's words where they are known. */
+export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
+  const { tags: _tags, ...def } = input;
+  if (!FAMILY.test(def.family)) {
+    throw err.clientException('Family name can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.');
+  }
+  const containers = def.containerDefinitions;
+  if (containers.length === 0) throw err.clientException('Container list cannot be empty.');
+  if (containers.length > MAX_CONTAINERS) throw err.clientException(`Too many containers. A task definition can contain at most ${MAX_CONTAINERS}.`);
+  const networkMode = def.networkMode;
+  const fargate = def.requiresCompatibilities?.includes('FARGATE') ?? false;
+
+  let cpu: string | undefined;
+  let memory: string | undefined;
+  if (def.cpu !== undefined) {
+    const units = cpuUnits(def.cpu);
+    if (units === undefined || units < 128) throw err.clientException(`Invalid 'cpu' setting for task: ${def.cpu}. Specify CPU units (for example 1024) or vCPUs (for example 1 vCPU).`);
+    cpu = String(units);
+  }
+  if (def.memory !== undefined) {
+    const mib = memoryMiB(def.memory);
+    if (mib === undefined || mib < 6) throw err.clientException(`Invalid 'memory' setting for task: ${def.memory}. Specify memory in MiB (for example 1024) or GB (for example 1GB).`);
+    memory = String(mib);
+  }
+
+  const volumes = def.volumes ?? [];
+  const volumeNames = new Set<string>();
+  for (const v of volumes) {
+    if (!v.name) throw err.clientException('Volume name should not be null or empty.');
+    if (!/^[a-zA-Z0-9_-]{1,255}$/.test(v.name)) throw err.clientException(`Invalid volume name: ${v.name}. Up to 255 letters, numbers, hyphens and underscores are allowed.`);
+    if (volumeNames.has(v.name)) throw err.clientException(`Duplicate volume name: ${v.name}.`);
+    if (v.host?.sourcePath !== undefined && v.dockerVolumeConfiguration) {
+      throw err.clientException(`Volume ${v.name} cannot specify both host and dockerVolumeConfiguration.`);
+    }
+    if (v.dockerVolumeConfiguration?.autoprovision && v.dockerVolumeConfiguration.scope !== 'shared') {
+      throw err.clientException(`Volume ${v.name}: autoprovision is only supported for shared volumes.`);
+    }
+    volumeNames.add(v.name);
+  }
+
+  const names = new Set<string>();
+  for (const ct of containers) {
+    if (!ct.name) throw err.clientException('Container.name should not be null or empty.');
+    if (!CONTAINER_NAME.test(ct.name)) throw err.clientException(`Container.name contains invalid characters: ${ct.name}. Up to 255 letters, numbers, hyphens and underscores are allowed.`);
+    if (!ct.image) throw err.clientException('Container.image should not be null or empty.');
+    if (names.has(ct.name)) throw err.clientException('Duplicate container names are not allowed.');
+    names.add(ct.name);
+  }
+  if (!containers.some((ct) => ct.essential !== false)) {
+    throw err.clientException('Task definition does not have any essential container.');
+  }
+
+  for (const ct of containers) {
+    const where = `Invalid setting for container '${ct.name}'.`;
+    if (memory === undefined && ct.memory === undefined && ct.memoryReservation === undefined && !fargate) {
+      throw err.clientException(`${where} At least one of 'memory' or 'memoryReservation' must be specified.`);
+    }
+    if (ct.memory !== undefined && ct.memory < 6) throw err.clientException(`${where} The 'memory' value must be at least 6 MiB.`);
+    if (ct.memoryReservation !== undefined && ct.memoryReservation < 6) throw err.clientException(`${where} The 'memoryReservation' value must be at least 6 MiB.`);
+    if (ct.memory !== undefined && ct.memoryReservation !== undefined && ct.memoryReservation > ct.memory) {
+      throw err.clientException(`${where} 'memory' must be greater than or equal to 'memoryReservation'.`);
+    }
+    if (memory !== undefined && ct.memory !== undefined && ct.memory > Number(memory)) {
+      throw err.clientException(`${where} The container memory (${ct.memory}) must not exceed the task memory (${memory}).`);
+    }
+    if (ct.cpu !== undefined && (ct.cpu < 0 || ct.cpu > 10240 * 16)) throw err.clientException(`${where} Invalid 'cpu' value ${ct.cpu}.`);
+    if (cpu !== undefined && ct.cpu !== undefined && ct.cpu > Number(cpu)) {
+      throw err.clientException(`${where} The container cpu (${ct.cpu}) must not exceed the task cpu (${cpu}).`);
+    }
+    const seenPorts = new Set<string>();
+    for (const pm of ct.portMappings ?? []) {
+      if (pm.containerPort === undefined && !pm.containerPortRange) throw err.clientException(`${where} Port mappings need a containerPort.`);
+      for (const port of [pm.containerPort, pm.hostPort]) {
+        if (port !== undefined && (port < 0 || port > 65535)) {
+          throw err.clientException(`${where} Port ${port} is out of range (1-65535).`);
+        }
+      }
+      if (pm.containerPort === 0) throw err.clientException(`${where} containerPort must be between 1 and 65535.`);
+      if ((networkMode === 'awsvpc' || networkMode === 'host') && pm.hostPort !== undefined && pm.hostPort !== pm.containerPort) {
+        throw err.clientException(`When networkMode=${networkMode}, the host ports and container ports in port mappings must match.`);
+      }
+      const key = `${pm.containerPort}/${pm.protocol ?? 'tcp'}`;
+      if (pm.containerPort !== undefined && seenPorts.has(key)) throw err.clientException(`${where} Duplicate port mapping for container port ${key}.`);
+      seenPorts.add(key);
+    }
+    if (ct.links?.length && networkMode !== undefined && networkMode !== 'bridge') {
+      throw err.clientException(`Links are not supported when networkMode=${networkMode}.`);
+    }
+    for (const link of ct.links ?? []) {
+      const target = link.split(':')[0]!;
+      if (!names.has(target) || target === ct.name) throw err.clientException(`${where} Link target '${target}' is not a container in this task definition.`);
+    }
+    if (ct.hostname && networkMode === 'awsvpc') throw err.clientException(`${where} The hostname parameter is not supported in the awsvpc network mode.`);
+    for (const dep of ct.dependsOn ?? []) {
+      if (!names.has(dep.containerName) || dep.containerName === ct.name) {
+        throw err.clientException(`${where} dependsOn references an unknown container: ${dep.containerName}.`);
+      }
+      if (dep.condition === 'HEALTHY') {
+        const target = containers.find((x) => x.name === dep.containerName)!;
+        if (!target.healthCheck) throw err.clientException(`${where} dependsOn condition HEALTHY requires container '${dep.containerName}' to define a healthCheck.`);
+      }
+    }
+    for (const mp of ct.mountPoints ?? []) {
+      if (!mp.sourceVolume || !volumeNames.has(mp.sourceVolume)) {
+        throw err.clientException(`${where} mountPoints references an unknown volume: ${mp.sourceVolume ?? '(none)'}.`);
+      }
+      if (!mp.containerPath) throw err.clientException(`${where} mountPoints need a containerPath.`);
+    }
+    for (const vf of ct.volumesFrom ?? []) {
+      if (!vf.sourceContainer || !names.has(vf.sourceContainer) || vf.sourceContainer === ct.name) {
+        throw err.clientException(`${where} volumesFrom references an unknown container: ${vf.sourceContainer ?? '(none)'}.`);
+      }
+    }
+    if (ct.privileged && fargate) throw err.clientException(`${where} Fargate does not support privileged containers.`);
+  }
+  checkDependencyCycle(containers);
+
+  if (fargate) {
+    if (networkMode !== 'awsvpc') throw err.clientException("Fargate only supports network mode 'awsvpc'.");
+    if (cpu === undefined) throw err.clientException("Fargate requires that 'cpu' be defined at the task level.");
+    if (memory === undefined) throw err.clientException("Fargate requires that 'memory' be defined at the task level.");
+    if (!FARGATE_SIZES[Number(cpu)]?.(Number(memory))) {
+      throw err.clientException(`No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. See the Amazon ECS documentation for the valid combinations.`);
+    }
+    for (const v of volumes) {
+      if (v.host?.sourcePath) throw err.clientException(`Fargate does not support host volumes with a sourcePath (volume ${v.name}).`);
+      if (v.dockerVolumeConfiguration) throw err.clientException(`Fargate does not support dockerVolumeConfiguration (volume ${v.name}).`);
+    }
+    if (def.pidMode === 'host') throw err.clientException("Fargate does not support pidMode 'host'.");
+    if (def.ipcMode) throw err.clientException('Fargate does not support ipcMode.');
+  }
+
+  const out: Normalised = { ...def, volumes, placementConstraints: def.placementConstraints ?? [] } as Normalised;
+  if (cpu !== undefined) out.cpu = cpu;
+  if (memory !== undefined) out.memory = memory;
+  out.containerDefinitions = containers.map(withContainerDefaults);
+  return out;
+}
+
+/** ECS fills these in every container it returns. */
+function withContainerDefaults(ct: ContainerDefinition): ContainerDefinition {
+  return {
+    ...ct,
+    cpu: ct.cpu ?? 0,
+    essential: ct.essential ?? true,
+    portMappings: (ct.portMappings ?? []).map((pm) => ({ ...pm, protocol: pm.protocol ?? 'tcp' })),
+    environment: ct.environment ?? [],
+    mountPoints: ct.mountPoints ?? [],
+    volumesFrom: ct.volumesFrom ?? [],
+    systemControls: ct.systemControls ?? [],
+  };
+}
+
+function checkDependencyCycle(containers: ContainerDefinition[]) {
+  const deps = new Map(containers.map((ct) => [ct.name!, (ct.dependsOn ?? []).map((d) => d.containerName)]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string) => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw err.clientException(`Container dependency cycle detected involving '${name}'.`);
+    state.set(name, 'visiting');
+    for (const d of deps.get(name) ?? []) visit(d);
+    state.set(name, 'done');
+  };
+  for (const name of deps.keys()) visit(name);
+}
+
+/** The launch types the definition is valid for, as ECS reports in `compatibilities`. */
+function compatibilities(def: Normalised): string[] {
+  const out = ['EC2'];
+  const fargateReady =
+    def.networkMode === 'awsvpc' &&
+    def.cpu !== undefined &&
+    def.memory !== undefined &&
+    FARGATE_SIZES[Number(def.cpu)]?.(Number(def.memory)) &&
+    !def.volumes.some((v) => v.host?.sourcePath || v.dockerVolumeConfiguration) &&
+    !def.containerDefinitions.some((ct) => ct.privileged);
+  if (fargateReady || def.requiresCompatibilities?.includes('FARGATE')) out.push('FARGATE');
+  if (def.requiresCompatibilities?.includes('EXTERNAL')) out.push('EXTERNAL');
+  return out;
+}
+
+/** Agent capabilities the definition needs (matched against container instance attributes). */
+function requiredAttributes(def: Normalised): { name: string }[] {
+  const attrs = new Set<string>();
+  const docker = (v: string) => attrs.add(`com.amazonaws.ecs.capability.docker-remote-api.${v}`);
+  if (def.taskRoleArn) attrs.add('com.amazonaws.ecs.capability.task-iam-role');
+  if (def.networkMode === 'awsvpc') attrs.add('ecs.capability.task-eni');
+  if (def.networkMode && def.networkMode !== 'bridge') docker('1.18');
+  if (def.pidMode || def.ipcMode) docker('1.24');
+  for (const ct of def.containerDefinitions) {
+    if (ct.dockerLabels) docker('1.18');
+    if (ct.memoryReservation !== undefined) docker('1.21');
+    if (ct.healthCheck) {
+      attrs.add('ecs.capability.container-health-check');
+      docker('1.24');
+    }
+    if (ct.dependsOn?.length) attrs.add('ecs.capability.container-ordering');
+    if (ct.repositoryCredentials) attrs.add('com.amazonaws.ecs.capability.private-registry-authentication.secretsmanager');
+    if (ct.environmentFiles?.length) attrs.add('ecs.capability.env-files.s3');
+    const driver = ct.logConfiguration?.logDriver;
+    if (driver) {
+      attrs.add(`com.amazonaws.ecs.capability.logging-driver.${driver}`);
+      if (driver === 'awslogs' && def.executionRoleArn) attrs.add('ecs.capability.execution-role-awslogs');
+    }
+    for (const s of ct.secrets ?? []) {
+      attrs.add(s.valueFrom.includes(':secretsmanager:') ? 'ecs.capability.secrets.asm.environment-variables' : 'ecs.capability.secrets.ssm.environment-variables');
+      if (def.executionRoleArn) attrs.add('ecs.capability.execution-role-ecr-pull');
+    }
+    if (ct.image?.includes('.dkr.ecr.') && def.executionRoleArn) attrs.add('ecs.capability.execution-role-ecr-pull');
+  }
+  return [...attrs].sort().map((name) => ({ name }));
+}

@@ -1,0 +1,112 @@
+/**
+ * Every collection Dockyard stores, with the columns it is queried by. The documents
+ * themselves are the domain records defined by the owning service module.
+ */
+import { integer, text, type Collection } from './store.js';
+
+/** Fields every regional resource document carries. */
+interface Regional {
+  accountId: string;
+  region: string;
+}
+
+export interface ClusterDoc extends Regional {
+  clusterArn: string;
+  clusterName: string;
+  status: string;
+  [k: string]: unknown;
+}
+export const clusters: Collection<ClusterDoc> = {
+  name: 'clusters',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.clusterName),
+    status: text((d) => d.status),
+  },
+};
+
+export interface TaskDefinitionDoc extends Regional {
+  taskDefinitionArn: string;
+  family: string;
+  revision: number;
+  status: string;
+  [k: string]: unknown;
+}
+export const taskDefinitions: Collection<TaskDefinitionDoc> = {
+  name: 'task_definitions',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    family: text((d) => d.family),
+    revision: integer((d) => d.revision),
+    status: text((d) => d.status),
+  },
+};
+
+export interface TaskDoc extends Regional {
+  taskArn: string;
+  clusterArn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  containerInstanceArn?: string;
+  family: string;
+  startedBy?: string;
+  group?: string;
+  launchType?: string;
+  [k: string]: unknown;
+}
+export const tasks: Collection<TaskDoc> = {
+  name: 'tasks',
+  columns: {
+    cluster: text((d) => d.clusterArn),
+    last_status: text((d) => d.lastStatus),
+    desired_status: text((d) => d.desiredStatus),
+    instance: text((d) => d.containerInstanceArn),
+    family: text((d) => d.family),
+    started_by: text((d) => d.startedBy),
+    task_group: text((d) => d.group),
+  },
+};
+
+export interface ContainerInstanceDoc extends Regional {
+  containerInstanceArn: string;
+  clusterArn: string;
+  status: string;
+  [k: string]: unknown;
+}
+export const containerInstances: Collection<ContainerInstanceDoc> = {
+  name: 'container_instances',
+  columns: {
+    cluster: text((d) => d.clusterArn),
+    status: text((d) => d.status),
+  },
+};
+
+export interface ServiceDoc extends Regional {
+  serviceArn: string;
+  serviceName: string;
+  clusterArn: string;
+  status: string;
+  [k: string]: unknown;
+}
+export const services: Collection<ServiceDoc> = {
+  name: 'services',
+  columns: {
+    cluster: text((d) => d.clusterArn),
+    name: text((d) => d.serviceName),
+    status: text((d) => d.status),
+  },
+};
+
+export interface AccountSettingDoc extends Regional {
+  principalArn: string;
+  name: string;
+  value: string;
+}
+export const accountSettings: Collection<AccountSettingDoc> = {
+  name: 'account_settings',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    principal: text((d) => d.principalArn),
+    name: text((d) => d.name),
+  },
+};

@@ -1,0 +1,244 @@
+/**
+ * The embedded Store: SQLite through better-sqlite3, WAL mode, in `<dataDir>/dockyard.db`.
+ *
+ * better-sqlite3 is synchronous, the Store interface is not: writes are serialised by a promise
+ * queue and run inside BEGIN IMMEDIATE ... COMMIT on the writer connection, so a transaction
+ * may await between statements without another request's writes interleaving. Reads use a
+ * second connection and see only committed data.
+ */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConflictError } from '../core/errors.js';
+import { migrations, tableName } from './migrations.js';
+import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where } from './store.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+export class SqliteStore implements Store {
+  private readonly writer: Database.Database;
+  private readonly reader: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  private readonly changes = new EventEmitter();
+  private queue: Promise<unknown> = Promise.resolve();
+  private index: number;
+
+  /** `dataDir` ':memory:' keeps everything in one private in-memory database (tests). */
+  constructor(dataDir: string) {
+    if (dataDir === ':memory:') {
+      this.writer = new Database(':memory:');
+      this.reader = this.writer;
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      const file = join(dataDir, 'dockyard.db');
+      this.writer = new Database(file);
+      this.writer.pragma('journal_mode = WAL');
+      this.writer.pragma('synchronous = NORMAL');
+      this.writer.pragma('busy_timeout = 5000');
+      this.migrate();
+      this.reader = new Database(file, { readonly: true });
+      this.reader.pragma('busy_timeout = 5000');
+    }
+    if (dataDir === ':memory:') this.migrate();
+    this.index = (this.writer.prepare(`SELECT value FROM meta WHERE key = 'change_index'`).get() as { value: number }).value;
+    this.changes.setMaxListeners(0);
+  }
+
+  private migrate(): void {
+    const db = this.writer;
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
+    db.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('change_index', 0)`);
+    const applied = new Set((db.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id));
+    for (const m of migrations) {
+      if (applied.has(m.id)) continue;
+      db.transaction(() => {
+        for (const sql of m.statements) db.exec(sql);
+        db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, new Date().toISOString());
+      })();
+    }
+  }
+
+  changeIndex(): number {
+    return this.index;
+  }
+
+  async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return fn(new SqliteTx(this.reader, this.statements, 'r', () => {}));
+  }
+
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      let dirty = false;
+      const tx = new SqliteTx(this.writer, this.statements, 'w', () => (dirty = true));
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        if (dirty) this.writer.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'change_index'`).run();
+        this.writer.exec('COMMIT');
+        if (dirty) {
+          this.index += 1;
+          this.changes.emit('change', this.index);
+        }
+        return result;
+      } catch (err) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw err;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    if (this.index > afterIndex) return Promise.resolve(this.index);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changes.off('change', onChange);
+        signal?.removeEventListener('abort', done);
+        resolve(this.index);
+      };
+      const onChange = (i: number) => i > afterIndex && done();
+      const timer = setTimeout(done, timeoutMs);
+      this.changes.on('change', onChange);
+      signal?.addEventListener('abort', done);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.reader !== this.writer) this.reader.close();
+    this.writer.close();
+  }
+}
+
+class SqliteTx implements StoreTx {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cache: Map<string, Statement>,
+    private readonly mode: 'r' | 'w',
+    private readonly markDirty: () => void,
+  ) {}
+
+  private stmt(sql: string): Statement {
+    const key = `${this.mode}:${sql}`;
+    let s = this.cache.get(key);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(key, s);
+    }
+    return s;
+  }
+
+  private writable(): void {
+    if (this.mode !== 'w') throw new Error('write attempted in a read transaction');
+  }
+
+  async get<T>(collection: Collection<T>, pk: string): Promise<Row<T> | undefined> {
+    const r = this.stmt(`SELECT pk, version, data FROM ${tableName(collection)} WHERE pk = ?`).get(pk) as RawRow | undefined;
+    return r && toRow<T>(r);
+  }
+
+  async find<T>(collection: Collection<T>, query: Query = {}): Promise<Row<T>[]> {
+    const { clause, params } = whereClause(collection, query.where);
+    let sql = `SELECT pk, version, data FROM ${tableName(collection)}${clause}`;
+    if (query.orderBy?.length) {
+      sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
+    }
+    if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+    return (this.stmt(sql).all(...params) as RawRow[]).map((r) => toRow<T>(r));
+  }
+
+  async count<T>(collection: Collection<T>, where?: Where): Promise<number> {
+    const { clause, params } = whereClause(collection, where);
+    return (this.stmt(`SELECT COUNT(*) AS n FROM ${tableName(collection)}${clause}`).get(...params) as { n: number }).n;
+  }
+
+  async insert<T>(collection: Collection<T>, pk: string, data: T): Promise<Row<T>> {
+    this.writable();
+    const cols = Object.keys(collection.columns);
+    const sql = `INSERT INTO ${tableName(collection)} (pk, version, data${cols.map((c) => `, ${c}`).join('')}) VALUES (?, 1, ?${cols.map(() => ', ?').join('')})`;
+    try {
+      this.stmt(sql).run(pk, JSON.stringify(data), ...columnValues(collection, data));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`${collection.name} ${pk} already exists`);
+      throw err;
+    }
+    this.markDirty();
+    return { pk, version: 1, data };
+  }
+
+  async update<T>(collection: Collection<T>, row: Row<T>, data: T): Promise<Row<T>> {
+    this.writable();
+    const cols = Object.keys(collection.columns);
+    const sql = `UPDATE ${tableName(collection)} SET version = version + 1, data = ?${cols.map((c) => `, ${c} = ?`).join('')} WHERE pk = ? AND version = ?`;
+    const info = this.stmt(sql).run(JSON.stringify(data), ...columnValues(collection, data), row.pk, row.version);
+    if (info.changes !== 1) throw new ConflictError(`${collection.name} ${row.pk} was changed concurrently`);
+    this.markDirty();
+    return { pk: row.pk, version: row.version + 1, data };
+  }
+
+  async delete<T>(collection: Collection<T>, pk: string): Promise<boolean> {
+    this.writable();
+    const info = this.stmt(`DELETE FROM ${tableName(collection)} WHERE pk = ?`).run(pk);
+    if (info.changes > 0) this.markDirty();
+    return info.changes > 0;
+  }
+}
+
+interface RawRow {
+  pk: string;
+  version: number;
+  data: string;
+}
+
+function toRow<T>(r: RawRow): Row<T> {
+  return { pk: r.pk, version: r.version, data: JSON.parse(r.data) as T };
+}
+
+function columnValues(collection: Collection<any>, data: unknown): IndexValue[] {
+  return Object.values(collection.columns).map((col) => col.get(data));
+}
+
+function checkColumn(collection: Collection<any>, col: string): string {
+  if (col !== 'pk' && !(col in collection.columns)) throw new Error(`${collection.name} has no indexed column ${col}`);
+  return col;
+}
+
+/** Builds a WHERE clause; column names are checked against the declaration, values are bound. */
+function whereClause(collection: Collection<any>, where: Where | undefined): { clause: string; params: IndexValue[] } {
+  if (!where) return { clause: '', params: [] };
+  const parts: string[] = [];
+  const params: IndexValue[] = [];
+  for (const [col, cond] of Object.entries(where) as [string, Condition][]) {
+    const c = checkColumn(collection, col);
+    if (cond === null) parts.push(`${c} IS NULL`);
+    else if (typeof cond !== 'object') {
+      parts.push(`${c} = ?`);
+      params.push(cond);
+    } else if ('prefix' in cond) {
+      // substr comparison rather than LIKE: prefixes may contain % and _.
+      parts.push(`substr(${c}, 1, ?) = ?`);
+      params.push(cond.prefix.length, cond.prefix);
+    } else if ('in' in cond) {
+      if (cond.in.length === 0) parts.push('0 = 1');
+      else {
+        parts.push(`${c} IN (${cond.in.map(() => '?').join(', ')})`);
+        params.push(...cond.in);
+      }
+    } else if ('not' in cond) {
+      if (cond.not === null) parts.push(`${c} IS NOT NULL`);
+      else {
+        parts.push(`(${c} IS NULL OR ${c} <> ?)`);
+        params.push(cond.not);
+      }
+    } else {
+      parts.push(`${c} > ?`);
+      params.push(cond.gt);
+    }
+  }
+  return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+}

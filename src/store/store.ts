@@ -1,0 +1,60 @@
+/**
+ * The storage interface. Every aggregate (cluster, task definition, task, ...) is a row in a
+ * collection: a primary key, a JSON document, a version for optimistic concurrency, and a few
+ * indexed columns computed from the document (declared in collections.ts) for queries.
+ *
+ * The interface is asynchronous even though SQLite is not, so that PostgreSQL can implement
+ * it for several control-plane replicas. Every API write is one `write()` transaction; the
+ * change index moves forward once per committed write, and `waitForChange` lets long-polls
+ * (agents, data planes) wake up on it.
+ */
+export type IndexValue = string | number | null;
+
+export interface Column<T> {
+  readonly type: 'text' | 'integer';
+  readonly get: (doc: T) => IndexValue;
+}
+
+export interface Collection<T> {
+  readonly name: string;
+  /** Indexed columns, each computed from the document. */
+  readonly columns: Readonly<Record<string, Column<T>>>;
+}
+
+export const text = <T>(get: (doc: T) => string | null | undefined): Column<T> => ({ type: 'text', get: (d) => get(d) ?? null });
+export const integer = <T>(get: (doc: T) => number | null | undefined): Column<T> => ({ type: 'integer', get: (d) => get(d) ?? null });
+
+export interface Row<T> {
+  readonly pk: string;
+  readonly version: number;
+  readonly data: T;
+}
+
+export type Condition = IndexValue | { prefix: string } | { in: readonly IndexValue[] } | { not: IndexValue } | { gt: IndexValue };
+export type Where = Readonly<Record<string, Condition>>;
+
+export interface Query {
+  where?: Where;
+  orderBy?: readonly (readonly [column: string, direction: 'asc' | 'desc'])[];
+  limit?: number;
+}
+
+export interface StoreTx {
+  get<T>(collection: Collection<T>, pk: string): Promise<Row<T> | undefined>;
+  find<T>(collection: Collection<T>, query?: Query): Promise<Row<T>[]>;
+  count<T>(collection: Collection<T>, where?: Where): Promise<number>;
+  /** Inserts a new row; ConflictError when the key exists. */
+  insert<T>(collection: Collection<T>, pk: string, data: T): Promise<Row<T>>;
+  /** Replaces a row if its version is still `row.version`; ConflictError otherwise. */
+  update<T>(collection: Collection<T>, row: Row<T>, data: T): Promise<Row<T>>;
+  delete<T>(collection: Collection<T>, pk: string): Promise<boolean>;
+}
+
+export interface Store {
+  read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  changeIndex(): number;
+  /** Resolves with the new index once it passes `afterIndex`, or the current one after `timeoutMs`. */
+  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}

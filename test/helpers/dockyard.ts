@@ -1,0 +1,59 @@
+/**
+ * Starts a Dockyard control plane for a test on an ephemeral 127.0.0.1 port with its own data
+ * directory, and builds real AWS SDK v3 clients pointed at it.
+ */
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/server/app.js';
+import { defaultConfig, type ServerConfig } from '../../src/server/config.js';
+
+export interface TestDockyard {
+  app: App;
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  ecs: ECSClient;
+  /** Environment for running the AWS CLI against this server. */
+  cliEnv: NodeJS.ProcessEnv;
+  restart(): Promise<TestDockyard>;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
+
+export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestDockyard> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
+  const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...overrides };
+  const app = await createApp(config, { logger: false });
+  const port = await app.listen();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const ecs = new ECSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const self: TestDockyard = {
+    app,
+    endpoint,
+    port,
+    dataDir: dir,
+    ecs,
+    cliEnv: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_PAGER: '',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    },
+    async restart() {
+      await self.stop({ keepData: true });
+      return startDockyard({ ...overrides }, dir);
+    },
+    async stop(opts = {}) {
+      ecs.destroy();
+      await app.close();
+      if (!opts.keepData) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
