@@ -42,16 +42,37 @@ export const taskDefinitions: Collection<TaskDefinitionDoc> = {
   },
 };
 
+/**
+ * A task, stored in ECS's own `Task` wire shape (so DescribeTasks is a projection) plus a few
+ * internal fields. The control plane writes it at RunTask/StartTask (lastStatus PROVISIONING,
+ * desiredStatus RUNNING, containerInstanceArn chosen by the scheduler) and at StopTask
+ * (desiredStatus STOPPED, stopCode, stoppedReason, stoppingAt); the agent API applies the
+ * agent's reports (lastStatus forward-only, containers[], timestamps, networkBindings, ...).
+ * `version` is ECS's task version: it goes up on every change.
+ */
 export interface TaskDoc extends Regional {
   taskArn: string;
   clusterArn: string;
-  lastStatus: string;
-  desiredStatus: string;
+  taskDefinitionArn: string;
   containerInstanceArn?: string;
+  /** PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED */
+  lastStatus: string;
+  desiredStatus: 'RUNNING' | 'STOPPED';
+  launchType?: string;
+  capacityProviderName?: string;
   family: string;
   startedBy?: string;
   group?: string;
-  launchType?: string;
+  /** ECS `Container` shapes: containerArn, taskArn, name, image, imageDigest, runtimeId, lastStatus, exitCode, reason, networkBindings, networkInterfaces, healthStatus, cpu, memory, memoryReservation. */
+  containers: Record<string, unknown>[];
+  overrides: { containerOverrides?: Record<string, unknown>[]; cpu?: string; memory?: string; taskRoleArn?: string; executionRoleArn?: string; [k: string]: unknown };
+  cpu?: string;
+  memory?: string;
+  version: number;
+  createdAt: number;
+  stopCode?: string;
+  stoppedReason?: string;
+  tags?: { key?: string; value?: string }[];
   [k: string]: unknown;
 }
 export const tasks: Collection<TaskDoc> = {
@@ -67,10 +88,20 @@ export const tasks: Collection<TaskDoc> = {
   },
 };
 
+/**
+ * A container instance (one host's agent), in ECS's `ContainerInstance` wire shape plus
+ * internal fields: `lastHeartbeatAt` (epoch seconds) drives `agentConnected`.
+ */
 export interface ContainerInstanceDoc extends Regional {
   containerInstanceArn: string;
   clusterArn: string;
+  ec2InstanceId?: string;
+  /** ACTIVE | DRAINING | INACTIVE (REGISTERING/DEREGISTERING are not used by Dockyard). */
   status: string;
+  agentConnected: boolean;
+  registeredResources: { name: string; type: string; integerValue?: number; stringSetValue?: string[] }[];
+  attributes: { name: string; value?: string }[];
+  lastHeartbeatAt?: number;
   [k: string]: unknown;
 }
 export const containerInstances: Collection<ContainerInstanceDoc> = {
