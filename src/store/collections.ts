@@ -54,7 +54,10 @@ export interface TaskDoc extends Regional {
   taskArn: string;
   clusterArn: string;
   taskDefinitionArn: string;
+  /** Shown to callers for EC2/EXTERNAL tasks only; Fargate tasks hide the host, as in ECS. */
   containerInstanceArn?: string;
+  /** Internal: the container instance (agent) the scheduler placed the task on, for every launch type. */
+  placedOn?: string;
   /** PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED */
   lastStatus: string;
   desiredStatus: 'RUNNING' | 'STOPPED';
@@ -81,7 +84,7 @@ export const tasks: Collection<TaskDoc> = {
     cluster: text((d) => d.clusterArn),
     last_status: text((d) => d.lastStatus),
     desired_status: text((d) => d.desiredStatus),
-    instance: text((d) => d.containerInstanceArn),
+    instance: text((d) => d.placedOn),
     family: text((d) => d.family),
     started_by: text((d) => d.startedBy),
     task_group: text((d) => d.group),
