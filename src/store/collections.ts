@@ -88,6 +88,12 @@ export const tasks: Collection<TaskDoc> = {
     family: text((d) => d.family),
     started_by: text((d) => d.startedBy),
     task_group: text((d) => d.group),
+    service: text((d) => d.serviceName as string | undefined),
+    launch_type: text((d) => d.launchType),
+    // What the task holds on its instance, for the scheduler's snapshot (see Store.select).
+    reserved_cpu: integer((d) => d.reservedCpu as number | undefined),
+    reserved_memory: integer((d) => d.reservedMemory as number | undefined),
+    host_ports: text((d) => (d.reservedPorts as string[] | undefined)?.join(',')),
   },
 };
 

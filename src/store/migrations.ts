@@ -1,7 +1,9 @@
 /**
  * Schema migrations, applied in order once each (table `schema_migrations`). A collection's
  * table is `c_<name>(pk, version, data, <indexed columns>)`; `createCollection` writes its DDL
- * from the collection declaration so the two cannot drift.
+ * from the collection declaration so the two cannot drift. Indexed columns declared later are
+ * added and backfilled from the documents at start-up (SqliteStore.syncIndexedColumns), so a
+ * new migration is needed only for a new collection. List every collection in `allCollections`.
  */
 import type { Collection } from './store.js';
 import * as c from './collections.js';
@@ -26,6 +28,8 @@ function createCollection(collection: Collection<any>): string[] {
     ...cols.map(([name]) => `CREATE INDEX ${table}_${name} ON ${table} (${name})`),
   ];
 }
+
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings];
 
 export const migrations: readonly Migration[] = [
   {

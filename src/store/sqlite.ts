@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
-import { migrations, tableName } from './migrations.js';
+import { allCollections, migrations, tableName } from './migrations.js';
 import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where } from './store.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -56,6 +56,33 @@ export class SqliteStore implements Store {
       db.transaction(() => {
         for (const sql of m.statements) db.exec(sql);
         db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, new Date().toISOString());
+      })();
+    }
+    this.syncIndexedColumns();
+  }
+
+  /**
+   * Indexed columns are derived from the documents, so a column declared after a table was
+   * created is added and backfilled here instead of needing a hand-written migration.
+   */
+  private syncIndexedColumns(): void {
+    const db = this.writer;
+    for (const collection of allCollections) {
+      const table = tableName(collection);
+      const existing = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+      if (existing.size === 0) continue;
+      const missing = Object.entries(collection.columns).filter(([name]) => !existing.has(name));
+      if (missing.length === 0) continue;
+      db.transaction(() => {
+        for (const [name, col] of missing) {
+          db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${col.type === 'text' ? 'TEXT' : 'BIGINT'}`);
+          db.exec(`CREATE INDEX ${table}_${name} ON ${table} (${name})`);
+        }
+        const update = db.prepare(`UPDATE ${table} SET ${missing.map(([name]) => `${name} = ?`).join(', ')} WHERE pk = ?`);
+        for (const row of db.prepare(`SELECT pk, data FROM ${table}`).all() as RawRow[]) {
+          const doc = JSON.parse(row.data) as unknown;
+          update.run(...missing.map(([, col]) => col.get(doc)), row.pk);
+        }
       })();
     }
   }
@@ -150,6 +177,16 @@ class SqliteTx implements StoreTx {
     }
     if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
     return (this.stmt(sql).all(...params) as RawRow[]).map((r) => toRow<T>(r));
+  }
+
+  async select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query: Query = {}): Promise<(Record<C, IndexValue> & { pk: string })[]> {
+    const { clause, params } = whereClause(collection, query.where);
+    let sql = `SELECT pk${columns.map((c) => `, ${checkColumn(collection, c)}`).join('')} FROM ${tableName(collection)}${clause}`;
+    if (query.orderBy?.length) {
+      sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
+    }
+    if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+    return this.stmt(sql).all(...params) as (Record<C, IndexValue> & { pk: string })[];
   }
 
   async count<T>(collection: Collection<T>, where?: Where): Promise<number> {
