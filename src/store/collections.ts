@@ -150,3 +150,82 @@ export const accountSettings: Collection<AccountSettingDoc> = {
     name: text((d) => d.name),
   },
 };
+
+/**
+ * ECR repositories (owned by services/ecr and read by the registry). The key is the ARN.
+ * Policies, the lifecycle policy and its latest preview live in the document.
+ */
+export interface EcrRepositoryDoc extends Regional {
+  repositoryArn: string;
+  repositoryName: string;
+  registryId: string;
+  createdAt: number;
+  imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
+  [k: string]: unknown;
+}
+export const ecrRepositories: Collection<EcrRepositoryDoc> = {
+  name: 'ecr_repositories',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.repositoryName),
+  },
+};
+
+/** One manifest stored in one repository; key `<repositoryArn>@<digest>`. The manifest bytes are kept verbatim. */
+export interface EcrImageDoc {
+  repositoryArn: string;
+  digest: string;
+  mediaType: string;
+  artifactMediaType?: string;
+  artifactType?: string;
+  manifest: string;
+  manifestSize: number;
+  /** ECR's imageSizeInBytes: the sum of the compressed layers. */
+  size: number;
+  pushedAt: number;
+  lastRecordedPullTime?: number;
+  /** Blob digests (config + layers) and child manifest digests this manifest needs. */
+  blobs: string[];
+  children: string[];
+  subject?: string;
+  annotations?: Record<string, string>;
+}
+export const ecrImages: Collection<EcrImageDoc> = {
+  name: 'ecr_images',
+  columns: {
+    repo: text((d) => d.repositoryArn),
+    digest: text((d) => d.digest),
+    subject: text((d) => d.subject),
+    pushed_at: integer((d) => Math.floor(d.pushedAt * 1000)),
+  },
+};
+
+/** A tag: key `<repositoryArn>:<tag>` → the digest it names. */
+export interface EcrTagDoc {
+  repositoryArn: string;
+  tag: string;
+  digest: string;
+}
+export const ecrTags: Collection<EcrTagDoc> = {
+  name: 'ecr_tags',
+  columns: {
+    repo: text((d) => d.repositoryArn),
+    tag: text((d) => d.tag),
+    digest: text((d) => d.digest),
+  },
+};
+
+/** A blob linked into a repository (uploaded or mounted there); key `<repositoryArn>@<digest>`. */
+export interface EcrLayerDoc {
+  repositoryArn: string;
+  digest: string;
+  size: number;
+  createdAt: number;
+}
+export const ecrLayers: Collection<EcrLayerDoc> = {
+  name: 'ecr_layers',
+  columns: {
+    repo: text((d) => d.repositoryArn),
+    digest: text((d) => d.digest),
+  },
+};

@@ -29,12 +29,17 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers];
 
 export const migrations: readonly Migration[] = [
   {
     id: 1,
     name: 'ecs-core',
     statements: [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings].flatMap(createCollection),
+  },
+  {
+    id: 2,
+    name: 'ecr',
+    statements: [c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers].flatMap(createCollection),
   },
 ];
