@@ -1,0 +1,31 @@
+/**
+ * The ECS scheduler: a pure function from a cluster snapshot and a placement request to a
+ * plan (placements and failures). It imports nothing outside src/scheduler/ and reads no
+ * clock or global randomness; see docs/scheduler.md for the semantics it implements.
+ */
+export { schedule, SERVICE_DEFAULT_STRATEGY } from './schedule.js';
+export { taskReservation } from './reservation.js';
+export { parseClusterQuery } from './cluster-query.js';
+export type { ClusterQuery, QueryField, QueryOperator, QuerySubject } from './cluster-query.js';
+export { compileClusterQuery } from './cluster-query-eval.js';
+export type { InstancePredicate, QueryTarget } from './cluster-query-eval.js';
+export { FAILURE_REASONS } from './feasibility.js';
+export { taskGroupOf } from './proposed-instance.js';
+export { ClusterQueryError, NoContainerInstancesError, SchedulerInputError } from './errors.js';
+export type {
+  ClusterSnapshot,
+  ContainerDefinitionView,
+  HostPortBinding,
+  InstanceView,
+  Placement,
+  PlacementConstraintView,
+  PlacementFailure,
+  PlacementRequest,
+  PlacementResult,
+  PlacementStrategyView,
+  PortMappingView,
+  TaskDefinitionView,
+  TaskOverridesView,
+  TaskReservation,
+  TaskView,
+} from './types.js';
