@@ -13,6 +13,7 @@ import { AccountSettings } from './account-settings.js';
 import { Clusters } from './clusters.js';
 import { Tags } from './tags.js';
 import { TaskDefinitions } from './task-definitions.js';
+import { Tasks } from './tasks.js';
 
 export interface EcsDeps {
   store: Store;
@@ -24,6 +25,7 @@ export interface EcsDomain {
   taskDefinitions: TaskDefinitions;
   tags: Tags;
   accountSettings: AccountSettings;
+  tasks: Tasks;
 }
 
 export function createEcsDomain(deps: EcsDeps): EcsDomain {
@@ -32,6 +34,7 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
     taskDefinitions: new TaskDefinitions(deps.store, deps.clock),
     tags: new Tags(deps.store),
     accountSettings: new AccountSettings(deps.store),
+    tasks: new Tasks(deps.store, deps.clock),
   };
 }
 
@@ -61,6 +64,11 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     PutAccountSettingDefault: (ctx, input) => d.accountSettings.put(ctx, input, true),
     DeleteAccountSetting: (ctx, input) => d.accountSettings.remove(ctx, input),
     ListAccountSettings: (ctx, input) => d.accountSettings.list(ctx, input),
+    RunTask: (ctx, input) => d.tasks.run(ctx, input),
+    StartTask: (ctx, input) => d.tasks.start(ctx, input),
+    StopTask: (ctx, input) => d.tasks.stop(ctx, input),
+    DescribeTasks: (ctx, input) => d.tasks.describe(ctx, input),
+    ListTasks: (ctx, input) => d.tasks.list(ctx, input),
     ...extra,
   };
   return {

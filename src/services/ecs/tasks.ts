@@ -1,0 +1,423 @@
+/**
+ * Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
+ *
+ * RunTask reads a snapshot of the cluster's container instances and the resources their tasks
+ * hold, asks the pure scheduler for placements, and inserts the placed tasks — all inside one
+ * write transaction, so two concurrent RunTasks cannot over-commit an instance (the store
+ * serialises writers; a PostgreSQL store must re-check per instance, as Nomad's plan applier
+ * does). Agents then pick the tasks up through the agent protocol and report their progress.
+ */
+import type { Clock } from '../../core/clock.js';
+import { hexId } from '../../core/ids.js';
+import { paginate } from '../../core/pagination.js';
+import {
+  schedule,
+  SchedulerInputError,
+  taskReservation,
+  type ClusterSnapshot,
+  type InstanceView,
+  type PlacementRequest,
+  type TaskDefinitionView,
+} from '../../scheduler/index.js';
+import * as c from '../../store/collections.js';
+import type { ContainerInstanceDoc, TaskDoc } from '../../store/collections.js';
+import type { Row, StoreTx, Store } from '../../store/store.js';
+import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
+import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
+import * as err from './errors.js';
+import { checkTags, type Tag } from './tags.js';
+import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
+import { pageSize } from './validation.js';
+
+/** Instances carrying this attribute provide the capacity FARGATE tasks run on. */
+export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
+
+interface ContainerOverride {
+  name?: string;
+  command?: string[];
+  environment?: { name?: string; value?: string }[];
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  [k: string]: unknown;
+}
+interface TaskOverride {
+  containerOverrides?: ContainerOverride[];
+  cpu?: string;
+  memory?: string;
+  taskRoleArn?: string;
+  executionRoleArn?: string;
+  [k: string]: unknown;
+}
+interface NetworkConfiguration {
+  awsvpcConfiguration?: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: string };
+}
+
+export interface RunTaskInput {
+  cluster?: string;
+  taskDefinition: string;
+  count?: number;
+  launchType?: string;
+  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
+  overrides?: TaskOverride;
+  startedBy?: string;
+  group?: string;
+  tags?: Tag[];
+  placementConstraints?: { type?: string; expression?: string }[];
+  placementStrategy?: { type?: string; field?: string }[];
+  networkConfiguration?: NetworkConfiguration;
+  enableExecuteCommand?: boolean;
+  propagateTags?: string;
+  referenceId?: string;
+  platformVersion?: string;
+  clientToken?: string;
+}
+
+export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'launchType' | 'capacityProviderStrategy' | 'placementConstraints' | 'placementStrategy'> {
+  containerInstances: string[];
+}
+
+/** A task as the ECS API shows it: internal fields are dropped by the model's output shape. */
+export function taskView(doc: TaskDoc, includeTags = false): Record<string, unknown> {
+  const view: Record<string, unknown> = { ...doc, tags: includeTags ? doc.tags ?? [] : undefined };
+  if (doc.launchType === 'FARGATE') delete view.containerInstanceArn;
+  return view;
+}
+
+export class Tasks {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly seed: () => string = hexId,
+  ) {}
+
+  async run(scope: Scope, input: RunTaskInput) {
+    const count = input.count ?? 1;
+    if (count < 1 || count > 10) throw err.invalidParameter('count must be between 1 and 10.');
+    if (input.launchType && input.capacityProviderStrategy?.length) {
+      throw err.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported.');
+    }
+    checkTags(input.tags);
+    if ((input.placementConstraints?.length ?? 0) > 10) throw err.invalidParameter('A maximum of 10 placement constraints may be specified.');
+    if ((input.placementStrategy?.length ?? 0) > 5) throw err.invalidParameter('A maximum of 5 placement strategies may be specified.');
+    const clusterArn = resolveArn(scope, input.cluster);
+
+    const result = await this.store.write(async (tx) => {
+      const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
+      const launch = launchTypeOf(input, cluster);
+      const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
+      checkRunnable(td, launch.launchType, input);
+      // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
+      const instances = (await instancesOf(tx, clusterArn)).filter(
+        (i) => launch.launchType !== 'FARGATE' || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined,
+      );
+      if (instances.length === 0) {
+        throw err.invalidParameter(
+          launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
+        );
+      }
+      const request: PlacementRequest = {
+        count,
+        taskDefinition: td as unknown as TaskDefinitionView,
+        overrides: input.overrides,
+        group: input.group ?? `family:${td.family}`,
+        placementConstraints: input.placementConstraints,
+        placementStrategy: input.placementStrategy,
+      };
+      const plan = scheduleOrThrow({ instances: await withTasks(tx, clusterArn, instances) }, request, this.seed());
+      const tasks: TaskDoc[] = [];
+      for (const placement of plan.placements) {
+        tasks.push(await this.insertTask(tx, scope, cluster, td, input, placement.instanceArn, launch));
+      }
+      return { tasks, failures: plan.failures };
+    });
+    return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
+  }
+
+  async start(scope: Scope, input: StartTaskInput) {
+    if (input.containerInstances.length < 1 || input.containerInstances.length > 10) {
+      throw err.invalidParameter('containerInstances must list between 1 and 10 container instances.');
+    }
+    checkTags(input.tags);
+    const clusterArn = resolveArn(scope, input.cluster);
+    const result = await this.store.write(async (tx) => {
+      const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
+      const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
+      checkRunnable(td, 'EC2', input);
+      const all = await instancesOf(tx, clusterArn);
+      const tasks: TaskDoc[] = [];
+      const failures: { arn?: string; reason: string; detail?: string }[] = [];
+      for (const ref of input.containerInstances) {
+        const arn = parseArn(ref) ? ref : containerInstanceArn(scope, cluster.clusterName, ref);
+        const instance = all.find((i) => i.arn === arn);
+        if (!instance) {
+          failures.push({ arn, reason: 'MISSING' });
+          continue;
+        }
+        // StartTask names the instance: the scheduler only checks that the task fits there.
+        const plan = scheduleOrThrow(
+          { instances: await withTasks(tx, clusterArn, [instance]) },
+          { count: 1, taskDefinition: td as unknown as TaskDefinitionView, overrides: input.overrides, group: input.group ?? `family:${td.family}` },
+          this.seed(),
+        );
+        failures.push(...plan.failures);
+        for (const p of plan.placements) tasks.push(await this.insertTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' }));
+      }
+      return { tasks, failures };
+    });
+    return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
+  }
+
+  async stop(scope: Scope, input: { cluster?: string; task: string; reason?: string }) {
+    const clusterArn = resolveArn(scope, input.cluster);
+    const doc = await this.store.write(async (tx) => {
+      await activeCluster(tx, clusterArn);
+      const row = await findTask(tx, scope, clusterArn, input.task);
+      if (!row) throw err.invalidParameter('The referenced task was not found.');
+      if (row.data.desiredStatus === 'STOPPED') return row.data;
+      const next: TaskDoc = {
+        ...row.data,
+        desiredStatus: 'STOPPED',
+        stopCode: row.data.stopCode ?? 'UserInitiated',
+        stoppedReason: row.data.stoppedReason ?? input.reason ?? 'Task stopped by user',
+        stoppingAt: this.clock.now(),
+        version: row.data.version + 1,
+      };
+      await tx.update(c.tasks, row, next);
+      return next;
+    });
+    return { task: taskView(doc) };
+  }
+
+  async describe(scope: Scope, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+    if (input.tasks.length > 100) throw err.invalidParameter('A maximum of 100 tasks can be described at once.');
+    const clusterArn = resolveArn(scope, input.cluster);
+    const includeTags = input.include?.includes('TAGS') ?? false;
+    return this.store.read(async (tx) => {
+      await activeCluster(tx, clusterArn);
+      const tasks = [];
+      const failures = [];
+      for (const ref of input.tasks) {
+        const row = await findTask(tx, scope, clusterArn, ref);
+        if (row) tasks.push(taskView(row.data, includeTags));
+        else failures.push({ arn: ref, reason: 'MISSING' });
+      }
+      return { tasks, failures };
+    });
+  }
+
+  async list(scope: Scope, input: {
+    cluster?: string;
+    containerInstance?: string;
+    family?: string;
+    startedBy?: string;
+    serviceName?: string;
+    desiredStatus?: string;
+    launchType?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    const clusterArn = resolveArn(scope, input.cluster);
+    const clusterName = clusterNameOf(clusterArn);
+    const where: Record<string, string> = { cluster: clusterArn, desired_status: input.desiredStatus ?? 'RUNNING' };
+    if (input.containerInstance) {
+      where.instance = parseArn(input.containerInstance) ? input.containerInstance : containerInstanceArn(scope, clusterName, input.containerInstance);
+    }
+    if (input.family) where.family = input.family;
+    if (input.startedBy) where.started_by = input.startedBy;
+    if (input.serviceName) where.task_group = `service:${input.serviceName}`;
+    if (input.launchType) where.launch_type = input.launchType;
+    const rows = await this.store.read(async (tx) => {
+      await activeCluster(tx, clusterArn);
+      // PENDING is accepted for compatibility; ECS itself never reports it as a desired status.
+      return input.desiredStatus === 'PENDING' ? [] : tx.select(c.tasks, [], { where, orderBy: [['pk', 'asc']] });
+    });
+    const page = paginate(rows.map((r) => r.pk), (a) => a, pageSize(input.maxResults, 100), input.nextToken);
+    return { taskArns: page.items, nextToken: page.nextToken };
+  }
+
+  private async insertTask(
+    tx: StoreTx,
+    scope: Scope,
+    cluster: ClusterRecord,
+    td: TaskDefinitionRecord,
+    input: RunTaskInput | StartTaskInput,
+    instanceArn: string,
+    launch: { launchType: string; capacityProviderName?: string },
+  ): Promise<TaskDoc> {
+    const id = hexId();
+    const arn = taskArn(scope, cluster.clusterName, id);
+    const overrides = input.overrides ?? {};
+    const reservation = taskReservation(td as unknown as TaskDefinitionView, overrides);
+    const awsvpc = td.networkMode === 'awsvpc';
+    const containers = td.containerDefinitions.map((ct) => {
+      const o = overrides.containerOverrides?.find((x) => x.name === ct.name) ?? {};
+      const memory = o.memory ?? ct.memory;
+      const memoryReservation = o.memoryReservation ?? ct.memoryReservation;
+      return {
+        containerArn: `arn:aws:ecs:${scope.region}:${scope.accountId}:container/${cluster.clusterName}/${id}/${hexId()}`,
+        taskArn: arn,
+        name: ct.name,
+        image: ct.image,
+        lastStatus: 'PENDING',
+        networkBindings: [],
+        networkInterfaces: [],
+        cpu: String(o.cpu ?? ct.cpu ?? 0),
+        memory: memory === undefined ? undefined : String(memory),
+        memoryReservation: memoryReservation === undefined ? undefined : String(memoryReservation),
+        essential: ct.essential,
+      };
+    });
+    const now = this.clock.now();
+    const doc: TaskDoc = {
+      accountId: scope.accountId,
+      region: scope.region,
+      taskArn: arn,
+      clusterArn: cluster.clusterArn,
+      taskDefinitionArn: td.taskDefinitionArn,
+      containerInstanceArn: instanceArn,
+      placedOn: instanceArn,
+      lastStatus: awsvpc ? 'PROVISIONING' : 'PENDING',
+      desiredStatus: 'RUNNING',
+      launchType: launch.launchType,
+      capacityProviderName: launch.capacityProviderName,
+      platformVersion: launch.launchType === 'FARGATE' ? input.platformVersion ?? '1.4.0' : undefined,
+      platformFamily: launch.launchType === 'FARGATE' ? 'Linux' : undefined,
+      ephemeralStorage: launch.launchType === 'FARGATE' ? { sizeInGiB: 20 } : undefined,
+      family: td.family,
+      startedBy: input.startedBy,
+      group: input.group ?? `family:${td.family}`,
+      containers,
+      overrides: { containerOverrides: overrides.containerOverrides ?? [], inferenceAcceleratorOverrides: [], ...overrides },
+      cpu: overrides.cpu ?? td.cpu ?? String(reservation.cpu),
+      memory: overrides.memory ?? td.memory ?? String(reservation.memory),
+      attachments: [],
+      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
+      enableExecuteCommand: input.enableExecuteCommand ?? false,
+      healthStatus: 'UNKNOWN',
+      version: 1,
+      createdAt: now,
+      tags: input.tags ?? [],
+      networkConfiguration: input.networkConfiguration,
+      reservedCpu: reservation.cpu,
+      reservedMemory: reservation.memory,
+      reservedPorts: reservation.hostPorts.filter((p) => p.hostPort > 0).map((p) => `${p.hostPort}/${p.protocol}`),
+    };
+    await tx.insert(c.tasks, arn, doc);
+    return doc;
+  }
+}
+
+function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType: string; capacityProviderName?: string } {
+  if (input.launchType) return { launchType: input.launchType };
+  const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
+  if (strategy.length > 0) {
+    for (const item of strategy) {
+      if (!['FARGATE', 'FARGATE_SPOT'].includes(item.capacityProvider)) {
+        throw err.invalidParameter(`The specified capacity provider ${item.capacityProvider} does not exist.`);
+      }
+      if (input.capacityProviderStrategy?.length && !cluster.capacityProviders.includes(item.capacityProvider)) {
+        throw err.invalidParameter(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`);
+      }
+    }
+    return { launchType: 'FARGATE', capacityProviderName: strategy[0]!.capacityProvider };
+  }
+  return { launchType: 'EC2' };
+}
+
+async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
+  const row = await findTaskDefinition(tx, scope, ref);
+  if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('Unable to find task definition.');
+  if (row.data.status !== 'ACTIVE') throw err.clientException(`TaskDefinition is inactive: ${row.pk}`);
+  return row.data;
+}
+
+/** The launch-type and network checks RunTask/StartTask make before placement. */
+function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunTaskInput | StartTaskInput) {
+  if (!td.compatibilities.includes(launchType)) {
+    throw err.invalidParameter(`Task definition does not support launch_type ${launchType}.`);
+  }
+  const vpc = input.networkConfiguration?.awsvpcConfiguration;
+  if (td.networkMode === 'awsvpc') {
+    if (!vpc) throw err.invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+    if (!vpc.subnets?.length) throw err.invalidParameter('subnets can not be empty.');
+  } else if (vpc) {
+    throw err.invalidParameter('Network Configuration is not valid for the given networkMode of this task definition.');
+  }
+  const names = new Set(td.containerDefinitions.map((ct) => ct.name));
+  for (const o of input.overrides?.containerOverrides ?? []) {
+    if (!o.name || !names.has(o.name)) {
+      throw err.invalidParameter(`Override for container named ${o.name ?? '(none)'} is not a container in the TaskDefinition.`);
+    }
+  }
+  if (input.startedBy !== undefined && input.startedBy.length > 128) throw err.invalidParameter('startedBy must be at most 128 characters.');
+  if (input.group !== undefined && input.group.length > 255) throw err.invalidParameter('group must be at most 255 characters.');
+}
+
+function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string) {
+  try {
+    return schedule(snapshot, request, { seed });
+  } catch (e) {
+    if (e instanceof SchedulerInputError) throw err.invalidParameter(e.message);
+    throw e;
+  }
+}
+
+/** Container instances of the cluster as the scheduler sees them (without their tasks yet). */
+async function instancesOf(tx: StoreTx, clusterArn: string): Promise<InstanceView[]> {
+  const rows = await tx.find(c.containerInstances, { where: { cluster: clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } } });
+  return rows.map((r) => instanceView(r.data, []));
+}
+
+export function instanceView(doc: ContainerInstanceDoc, tasks: InstanceView['tasks']): InstanceView {
+  const resource = (name: string) => doc.registeredResources.find((r) => r.name === name);
+  return {
+    arn: doc.containerInstanceArn,
+    ec2InstanceId: doc.ec2InstanceId,
+    status: doc.status,
+    agentConnected: doc.agentConnected,
+    attributes: Object.fromEntries(doc.attributes.map((a) => [a.name, a.value ?? ''])),
+    registered: {
+      cpu: resource('CPU')?.integerValue ?? 0,
+      memory: resource('MEMORY')?.integerValue ?? 0,
+      ports: (resource('PORTS')?.stringSetValue ?? []).map(Number),
+      portsUdp: (resource('PORTS_UDP')?.stringSetValue ?? []).map(Number),
+    },
+    tasks,
+  };
+}
+
+/** Adds what each instance's live tasks hold, read from indexed columns only (no documents). */
+async function withTasks(tx: StoreTx, clusterArn: string, instances: InstanceView[]): Promise<InstanceView[]> {
+  const rows = await tx.select(c.tasks, ['instance', 'family', 'task_group', 'reserved_cpu', 'reserved_memory', 'host_ports'], {
+    where: { cluster: clusterArn, last_status: { not: 'STOPPED' } },
+  });
+  const byInstance = new Map<string, InstanceView['tasks'][number][]>();
+  for (const r of rows) {
+    const list = byInstance.get(String(r.instance)) ?? [];
+    list.push({
+      arn: r.pk,
+      family: String(r.family),
+      group: r.task_group === null ? undefined : String(r.task_group),
+      taskDefinitionArn: '',
+      cpu: Number(r.reserved_cpu ?? 0),
+      memory: Number(r.reserved_memory ?? 0),
+      hostPorts: r.host_ports
+        ? String(r.host_ports)
+            .split(',')
+            .map((p) => {
+              const [port, protocol] = p.split('/');
+              return { port: Number(port), protocol: protocol === 'udp' ? 'udp' : 'tcp' } as const;
+            })
+        : [],
+    });
+    byInstance.set(String(r.instance), list);
+  }
+  return instances.map((i) => ({ ...i, tasks: byInstance.get(i.arn) ?? [] }));
+}
+
+async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
+  const arn = parseArn(ref) ? ref : taskArn(scope, clusterNameOf(clusterArn), ref);
+  const row = await tx.get(c.tasks, arn);
+  return row && row.data.clusterArn === clusterArn ? row : undefined;
+}
