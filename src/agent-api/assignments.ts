@@ -1,0 +1,126 @@
+/**
+ * A task document plus its task definition → the agent's TaskAssignment: the definition with
+ * the RunTask overrides merged in and ECS's defaults made explicit, so the agent needs no
+ * knowledge of ECS defaults. PURE; the routes do the reading.
+ */
+import { createHash } from 'node:crypto';
+import type { ContainerSpec, RegistryAuth, TaskAssignment, VolumeSpec } from '../protocol/index.js';
+import type { TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
+
+/** ECS_CONTAINER_STOP_TIMEOUT's default. */
+export const DEFAULT_STOP_TIMEOUT_SEC = 30;
+
+type Json = Record<string, unknown>;
+const arr = <T = Json>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : NaN;
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
+};
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const bool = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
+
+export function toAssignment(task: TaskDoc, def: TaskDefinitionDoc, auth: (image: string) => RegistryAuth | undefined = () => undefined): TaskAssignment {
+  const networkMode = (str(def.networkMode) ?? 'bridge') as TaskAssignment['networkMode'];
+  const overrides = arr(task.overrides?.containerOverrides);
+  const containers = arr(def.containerDefinitions).map((cd) => {
+    const name = String(cd.name);
+    const o = overrides.find((x) => x.name === name) ?? {};
+    const taskContainer = task.containers.find((x) => x.name === name) ?? {};
+    return containerSpec(cd, o, String(taskContainer.containerArn ?? ''), networkMode, auth);
+  });
+  const awsvpc = (task.networkConfiguration as { awsvpcConfiguration?: { subnets?: string[] } } | undefined)?.awsvpcConfiguration;
+  return {
+    taskArn: task.taskArn,
+    clusterArn: task.clusterArn,
+    taskDefinitionArn: task.taskDefinitionArn,
+    family: task.family,
+    desiredStatus: task.desiredStatus,
+    launchType: task.launchType,
+    networkMode,
+    cpu: num(task.overrides?.cpu) ?? num(task.cpu) ?? num(def.cpu),
+    memory: num(task.overrides?.memory) ?? num(task.memory) ?? num(def.memory),
+    subnetId: awsvpc?.subnets?.[0],
+    volumes: arr(def.volumes).map(volumeSpec),
+    containers,
+  };
+}
+
+function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: string, auth: (image: string) => RegistryAuth | undefined): ContainerSpec {
+  const image = String(cd.image);
+  // Override environment merges by name; the override wins (ECS behaviour).
+  const env = new Map<string, string | undefined>();
+  for (const e of [...arr(cd.environment), ...arr(o.environment)]) env.set(String(e.name), str(e.value));
+  const hc = cd.healthCheck as Json | undefined;
+  const linux = (cd.linuxParameters ?? {}) as Json;
+  const fixedPorts = networkMode === 'host' || networkMode === 'awsvpc';
+  return {
+    name: String(cd.name),
+    containerArn,
+    image,
+    registryAuth: auth(image),
+    essential: bool(cd.essential, true),
+    command: (o.command as string[] | undefined) ?? (cd.command as string[] | undefined),
+    entryPoint: cd.entryPoint as string[] | undefined,
+    environment: [...env].map(([name, value]) => ({ name, value })),
+    workingDirectory: str(cd.workingDirectory),
+    user: str(cd.user),
+    hostname: str(cd.hostname),
+    extraHosts: arr<{ hostname: string; ipAddress: string }>(cd.extraHosts),
+    dnsServers: arr<string>(cd.dnsServers),
+    dnsSearchDomains: arr<string>(cd.dnsSearchDomains),
+    links: arr<string>(cd.links),
+    ulimits: arr<{ name: string; softLimit: number; hardLimit: number }>(cd.ulimits),
+    dockerLabels: (cd.dockerLabels as Record<string, string> | undefined) ?? {},
+    privileged: bool(cd.privileged, false),
+    readonlyRootFilesystem: bool(cd.readonlyRootFilesystem, false),
+    initProcessEnabled: bool(linux.initProcessEnabled, false),
+    cpu: num(o.cpu) ?? num(cd.cpu) ?? 0,
+    memory: num(o.memory) ?? num(cd.memory),
+    memoryReservation: num(o.memoryReservation) ?? num(cd.memoryReservation),
+    portMappings: arr(cd.portMappings)
+      .filter((p) => num(p.containerPort))
+      .map((p) => ({
+        containerPort: num(p.containerPort)!,
+        hostPort: fixedPorts ? num(p.containerPort)! : (num(p.hostPort) ?? 0),
+        protocol: p.protocol === 'udp' ? ('udp' as const) : ('tcp' as const),
+      })),
+    mountPoints: arr(cd.mountPoints).map((m) => ({ sourceVolume: String(m.sourceVolume), containerPath: String(m.containerPath), readOnly: bool(m.readOnly, false) })),
+    volumesFrom: arr(cd.volumesFrom).map((v) => ({ sourceContainer: String(v.sourceContainer), readOnly: bool(v.readOnly, false) })),
+    healthCheck: hc
+      ? {
+          command: arr<string>(hc.command),
+          intervalSec: num(hc.interval) ?? 30,
+          timeoutSec: num(hc.timeout) ?? 5,
+          retries: num(hc.retries) ?? 3,
+          startPeriodSec: typeof hc.startPeriod === 'number' ? hc.startPeriod : 0,
+        }
+      : undefined,
+    stopTimeoutSec: num(cd.stopTimeout) ?? DEFAULT_STOP_TIMEOUT_SEC,
+    startTimeoutSec: num(cd.startTimeout),
+    dependsOn: arr<{ containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY' }>(cd.dependsOn),
+  };
+}
+
+function volumeSpec(v: Json): VolumeSpec {
+  const dvc = v.dockerVolumeConfiguration as Json | undefined;
+  const host = v.host as Json | undefined;
+  return {
+    name: String(v.name),
+    host: host ? { sourcePath: str(host.sourcePath) } : undefined,
+    dockerVolumeConfiguration: dvc
+      ? {
+          scope: dvc.scope === 'shared' ? 'shared' : 'task',
+          autoprovision: bool(dvc.autoprovision, false),
+          driver: str(dvc.driver) ?? 'local',
+          driverOpts: (dvc.driverOpts as Record<string, string> | undefined) ?? {},
+          labels: (dvc.labels as Record<string, string> | undefined) ?? {},
+        }
+      : undefined,
+  };
+}
+
+/** Digest of a host's desired state. Credentials are left out: they may be re-minted on every read. */
+export function assignmentsDigest(tasks: readonly TaskAssignment[]): string {
+  const stable = tasks.map((t) => ({ ...t, containers: t.containers.map((c) => ({ ...c, registryAuth: c.registryAuth ? true : undefined })) }));
+  return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 32);
+}

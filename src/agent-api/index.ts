@@ -1,0 +1,5 @@
+/** The control-plane side of the agent protocol: routes, liveness, and the pure report/assignment logic. */
+export { applyReport, REPORT_SEQ_FIELD } from './apply-report.js';
+export { assignmentsDigest, toAssignment, DEFAULT_STOP_TIMEOUT_SEC } from './assignments.js';
+export { AgentLiveness, type LivenessOptions } from './liveness.js';
+export { registerAgentApi, type AgentApiDeps, type RegistryCredentialsHook } from './routes.js';

@@ -1,0 +1,455 @@
+/**
+ * The Docker Engine runtime (API 1.41 over the unix socket, through dockerode). Maps an ECS
+ * container definition onto Docker's create options the way the ECS container agent does.
+ * Every call goes through `withTimeout` with its limit from timeouts.ts.
+ */
+import Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { ContainerSpec, NetworkBinding, RegistryAuth, TaskAssignment } from '../../protocol/index.js';
+import type { Health, TaskSetupInfo } from '../task-state.js';
+import { buildTar } from './tar.js';
+import { DOCKER_TIMEOUTS_MS as T, withTimeout } from './timeouts.js';
+import { LABELS, PullError, type ContainerContext, type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeInfo } from './runtime.js';
+
+export interface DockerRuntimeOptions {
+  socketPath?: string;
+  /** The agent instance id: labels every container and scopes adoption. */
+  instanceId: string;
+  /** Host address published ports bind to (127.0.0.1 by default: nothing is exposed beyond the host). */
+  bindIp?: string;
+  /** ECS_IMAGE_PULL_BEHAVIOR: `prefer-cached` uses a local image when present (the default here: nothing can reach Docker Hub); `always` pulls. */
+  pullBehavior?: 'always' | 'prefer-cached';
+  /** A static busybox binary for the pause image (built locally on first use). */
+  busyboxPath?: string;
+}
+
+export const PAUSE_IMAGE = 'dockyard/pause:1';
+export const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
+
+const MiB = 1024 * 1024;
+const NS = 1_000_000_000;
+const epoch = (iso: string | undefined): number | undefined => {
+  if (!iso || iso.startsWith('0001-')) return undefined;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t / 1000 : undefined;
+};
+const shortId = (taskArn: string) => taskArn.split('/').pop()!;
+
+export class DockerRuntime implements Runtime {
+  readonly docker: Docker;
+  private readonly bindIp: string;
+  private readonly pullBehavior: 'always' | 'prefer-cached';
+  private pauseImageReady: Promise<void> | undefined;
+  private networkReady: Promise<string> | undefined;
+
+  constructor(private readonly opts: DockerRuntimeOptions) {
+    this.docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    this.bindIp = opts.bindIp ?? '127.0.0.1';
+    this.pullBehavior = opts.pullBehavior ?? 'prefer-cached';
+  }
+
+  /** The per-agent Docker network awsvpc tasks join (named after the instance so agents on one daemon never share it). */
+  get awsvpcNetworkName(): string {
+    return `dockyard-awsvpc-${this.opts.instanceId.slice(0, 12)}`;
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const [info, version] = await withTimeout(Promise.all([this.docker.info(), this.docker.version()]), T.info, 'info');
+    return {
+      cpus: info.NCPU,
+      memoryMiB: Math.floor(info.MemTotal / MiB),
+      serverVersion: version.Version,
+      apiVersion: version.ApiVersion,
+      architecture: info.Architecture,
+      os: info.OSType,
+    };
+  }
+
+  async pull(image: string, auth: RegistryAuth | undefined): Promise<{ imageDigest?: string }> {
+    if (this.pullBehavior === 'prefer-cached') {
+      const local = await this.imageDigest(image);
+      if (local) return { imageDigest: local };
+    }
+    try {
+      const authconfig = auth ? { username: auth.username, password: auth.password, serveraddress: auth.serverAddress ?? image.split('/')[0] } : undefined;
+      const stream = await withTimeout(this.docker.pull(image, { authconfig }) as Promise<NodeJS.ReadableStream>, T.pull, 'pull');
+      await withTimeout(
+        new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
+        T.pull,
+        'pull',
+      );
+    } catch (e) {
+      // Never echo credentials: Docker's messages name the image and registry only.
+      throw new PullError(`pull image manifest has been retried 1 time(s): failed to resolve ref ${image}: ${cleanDockerMessage(e)}`);
+    }
+    return { imageDigest: await this.imageDigest(image) };
+  }
+
+  private async imageDigest(image: string): Promise<string | undefined> {
+    try {
+      const info = await withTimeout(this.docker.getImage(image).inspect(), T.imageInspect, 'image inspect');
+      // The manifest digest when the image came from a registry; the image id for local builds.
+      const repoDigest = info.RepoDigests?.[0]?.split('@')[1];
+      return repoDigest ?? info.Id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setupTask(task: TaskAssignment): Promise<TaskSetupInfo> {
+    for (const v of task.volumes) {
+      const dvc = v.dockerVolumeConfiguration;
+      if (v.host?.sourcePath) continue;
+      if (dvc?.scope === 'shared') {
+        const exists = await withTimeout(this.docker.getVolume(v.name).inspect().then(() => true, () => false), T.volume, 'volume inspect');
+        if (!exists) {
+          if (!dvc.autoprovision) throw new Error(`shared volume ${v.name} does not exist and autoprovision is false`);
+          await withTimeout(this.docker.createVolume({ Name: v.name, Driver: dvc.driver, DriverOpts: dvc.driverOpts, Labels: dvc.labels }), T.volume, 'volume create');
+        }
+        continue;
+      }
+      // Task scope (and plain empty volumes): one Docker volume per task, removed with the task.
+      await withTimeout(
+        this.docker.createVolume({
+          Name: taskVolumeName(task.taskArn, v.name),
+          Driver: dvc?.driver ?? 'local',
+          DriverOpts: dvc?.driverOpts ?? {},
+          Labels: { ...(dvc?.labels ?? {}), [LABELS.instance]: this.opts.instanceId, [LABELS.taskArn]: task.taskArn },
+        }),
+        T.volume,
+        'volume create',
+      );
+    }
+    if (task.networkMode !== 'awsvpc') return {};
+    await this.ensurePauseImage();
+    const network = await this.ensureNetwork();
+    const ports = task.containers.flatMap((c) => c.portMappings);
+    const pause = await withTimeout(
+      this.docker.createContainer({
+        name: `dockyard-${shortId(task.taskArn)}-pause`,
+        Image: PAUSE_IMAGE,
+        Labels: this.labels(task, '', 'pause'),
+        ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
+        HostConfig: {
+          NetworkMode: network,
+          PortBindings: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: this.bindIp, HostPort: String(p.hostPort ?? p.containerPort) }]])),
+        },
+      }),
+      T.create,
+      'create (pause)',
+    );
+    await withTimeout(pause.start(), T.start, 'start (pause)');
+    const state = await this.inspect(pause.id);
+    return { pauseId: pause.id, privateIp: state?.ipAddress, macAddress: state?.macAddress, networkBindings: state?.networkBindings ?? [] };
+  }
+
+  async create(spec: ContainerSpec, ctx: ContainerContext): Promise<string> {
+    const { task, setup, siblings } = ctx;
+    const binds: string[] = [];
+    const mounts: Docker.MountSettings[] = [];
+    for (const m of spec.mountPoints) {
+      const v = task.volumes.find((x) => x.name === m.sourceVolume);
+      if (!v) throw new Error(`mount point refers to unknown volume ${m.sourceVolume}`);
+      const source = v.host?.sourcePath ?? (v.dockerVolumeConfiguration?.scope === 'shared' ? v.name : taskVolumeName(task.taskArn, v.name));
+      if (v.host?.sourcePath) binds.push(`${source}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
+      else mounts.push({ Type: 'volume', Source: source, Target: m.containerPath, ReadOnly: m.readOnly });
+    }
+    const taskCpuShare = task.cpu ? Math.floor(task.cpu / Math.max(1, task.containers.length)) : 0;
+    const awsvpc = task.networkMode === 'awsvpc';
+    const networkMode = awsvpc ? `container:${setup?.pauseId}` : task.networkMode === 'bridge' ? 'bridge' : task.networkMode;
+    const publish = task.networkMode === 'bridge';
+    const healthCheck = spec.healthCheck
+      ? {
+          Test: spec.healthCheck.command,
+          Interval: spec.healthCheck.intervalSec * NS,
+          Timeout: spec.healthCheck.timeoutSec * NS,
+          Retries: spec.healthCheck.retries,
+          StartPeriod: spec.healthCheck.startPeriodSec * NS,
+        }
+      : undefined;
+    const container = await withTimeout(
+      this.docker.createContainer({
+        name: containerName(task.taskArn, spec.name),
+        Image: spec.image,
+        Cmd: spec.command,
+        Entrypoint: spec.entryPoint,
+        Env: spec.environment.map((e) => `${e.name}=${e.value ?? ''}`),
+        WorkingDir: spec.workingDirectory,
+        User: spec.user,
+        // Docker refuses a hostname for containers that join another's network namespace.
+        Hostname: awsvpc || task.networkMode === 'host' ? undefined : spec.hostname,
+        Labels: { ...spec.dockerLabels, ...this.labels(task, spec.name, 'container') },
+        ExposedPorts: publish ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, {}])) : undefined,
+        Healthcheck: healthCheck,
+        StopTimeout: spec.stopTimeoutSec,
+        HostConfig: {
+          NetworkMode: networkMode,
+          PortBindings: publish
+            ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: this.bindIp, HostPort: p.hostPort ? String(p.hostPort) : '' }]]))
+            : undefined,
+          // Hard limit: the container's own, else the task's (an upper bound per container).
+          Memory: (spec.memory ?? task.memory ?? 0) * MiB || undefined,
+          MemoryReservation: spec.memoryReservation ? spec.memoryReservation * MiB : undefined,
+          // ECS maps CPU units to CPU shares, at least 2 (the kernel's minimum).
+          CpuShares: Math.max(2, spec.cpu || taskCpuShare),
+          // Task-level CPU is enforced as a quota (Fargate semantics): 1024 units = one core.
+          NanoCpus: task.cpu ? Math.floor((task.cpu / 1024) * NS) : undefined,
+          Binds: binds.length ? binds : undefined,
+          Mounts: mounts.length ? mounts : undefined,
+          VolumesFrom: spec.volumesFrom.map((v) => `${siblings.get(v.sourceContainer)}${v.readOnly ? ':ro' : ''}`),
+          Links: publish ? spec.links.map((l) => {
+            const [target, alias] = l.split(':');
+            return `${containerName(task.taskArn, target!)}:${alias ?? target}`;
+          }) : undefined,
+          Ulimits: spec.ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
+          Privileged: spec.privileged,
+          ReadonlyRootfs: spec.readonlyRootFilesystem,
+          Dns: awsvpc ? undefined : spec.dnsServers,
+          DnsSearch: awsvpc ? undefined : spec.dnsSearchDomains,
+          ExtraHosts: awsvpc ? undefined : spec.extraHosts.map((h) => `${h.hostname}:${h.ipAddress}`),
+          Init: spec.initProcessEnabled || undefined,
+        },
+      }),
+      T.create,
+      'create',
+    );
+    return container.id;
+  }
+
+  async start(runtimeId: string): Promise<RuntimeContainer> {
+    await withTimeout(this.docker.getContainer(runtimeId).start(), T.start, 'start');
+    const state = await this.inspect(runtimeId);
+    if (!state) throw new Error(`container ${runtimeId} disappeared after start`);
+    return state;
+  }
+
+  async stop(runtimeId: string, timeoutSec: number): Promise<void> {
+    try {
+      await withTimeout(this.docker.getContainer(runtimeId).stop({ t: timeoutSec }), timeoutSec * 1000 + T.stopMargin, 'stop');
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status === 304 || status === 404) return; // already stopped / gone
+      throw e;
+    }
+  }
+
+  async inspect(runtimeId: string): Promise<RuntimeContainer | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await withTimeout(this.docker.getContainer(runtimeId).inspect(), T.inspect, 'inspect');
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+    const labels = info.Config.Labels ?? {};
+    const s = info.State;
+    const health = (s as { Health?: { Status?: string } }).Health?.Status;
+    const nets = Object.values(info.NetworkSettings.Networks ?? {});
+    return {
+      runtimeId: info.Id,
+      taskArn: labels[LABELS.taskArn] ?? '',
+      name: labels[LABELS.containerName] ?? '',
+      role: labels[LABELS.role] === 'pause' ? 'pause' : 'container',
+      state: s.Running || s.Restarting || s.Paused ? 'running' : s.Status === 'created' ? 'created' : 'exited',
+      exitCode: s.Running || s.Status === 'created' ? undefined : s.ExitCode,
+      oomKilled: s.OOMKilled,
+      health: toHealth(health),
+      startedAt: epoch(s.StartedAt),
+      networkBindings: bindingsOf(info.NetworkSettings.Ports as PortMap | undefined),
+      ipAddress: nets[0]?.IPAddress || undefined,
+      macAddress: nets[0]?.MacAddress || undefined,
+    };
+  }
+
+  async teardownTask(_task: TaskAssignment, setup: TaskSetupInfo | undefined): Promise<void> {
+    if (!setup?.pauseId) return;
+    await this.removeContainer(setup.pauseId);
+  }
+
+  async cleanupTask(task: TaskAssignment | undefined, taskArn: string, runtimeIds: readonly string[]): Promise<void> {
+    for (const id of runtimeIds) await this.removeContainer(id);
+    const volumes = task ? task.volumes.filter((v) => !v.host?.sourcePath && v.dockerVolumeConfiguration?.scope !== 'shared').map((v) => taskVolumeName(taskArn, v.name)) : [];
+    for (const name of volumes) {
+      await withTimeout(this.docker.getVolume(name).remove(), T.remove, 'volume remove').catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 404) throw e;
+      });
+    }
+  }
+
+  private async removeContainer(id: string): Promise<void> {
+    await withTimeout(this.docker.getContainer(id).remove({ force: true }), T.remove, 'remove').catch((e: { statusCode?: number }) => {
+      if (e.statusCode !== 404) throw e;
+    });
+  }
+
+  async list(): Promise<RuntimeContainer[]> {
+    const rows = await withTimeout(
+      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${this.opts.instanceId}`] } }),
+      T.list,
+      'list',
+    );
+    const out: RuntimeContainer[] = [];
+    for (const r of rows) {
+      const c = await this.inspect(r.Id);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  watch(onEvent: (e: RuntimeEvent) => void): () => void {
+    let closed = false;
+    let current: NodeJS.ReadableStream | undefined;
+    let idle: NodeJS.Timeout | undefined;
+    const open = async () => {
+      while (!closed) {
+        try {
+          const stream = (await this.docker.getEvents({
+            filters: { type: ['container'], label: [`${LABELS.instance}=${this.opts.instanceId}`], event: ['die', 'start', 'health_status', 'oom'] },
+          })) as NodeJS.ReadableStream;
+          current = stream;
+          await new Promise<void>((resolve) => {
+            let buf = '';
+            const resetIdle = () => {
+              clearTimeout(idle);
+              idle = setTimeout(() => (stream as unknown as { destroy(): void }).destroy(), T.eventsIdle);
+              idle.unref();
+            };
+            resetIdle();
+            stream.on('data', (chunk: Buffer) => {
+              resetIdle();
+              buf += chunk.toString('utf8');
+              let nl: number;
+              while ((nl = buf.indexOf('\n')) >= 0) {
+                const line = buf.slice(0, nl).trim();
+                buf = buf.slice(nl + 1);
+                if (!line) continue;
+                try {
+                  const ev = JSON.parse(line) as { id?: string; Action?: string; status?: string };
+                  const action = ev.Action ?? ev.status ?? '';
+                  if (!ev.id) continue;
+                  if (action === 'die' || action === 'oom') onEvent({ runtimeId: ev.id, kind: 'exited' });
+                  else if (action === 'start') onEvent({ runtimeId: ev.id, kind: 'started' });
+                  else if (action.startsWith('health_status')) onEvent({ runtimeId: ev.id, kind: 'health' });
+                } catch {
+                  // A partial or foreign line: ignore.
+                }
+              }
+            });
+            stream.on('end', () => resolve());
+            stream.on('close', () => resolve());
+            stream.on('error', () => resolve());
+          });
+        } catch {
+          // Daemon unreachable: retry below.
+        }
+        clearTimeout(idle);
+        if (!closed) await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    };
+    void open();
+    return () => {
+      closed = true;
+      clearTimeout(idle);
+      (current as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+    };
+  }
+
+  /** Removes this agent's awsvpc network (tests and `agent --cleanup`); fails while tasks use it. */
+  async removeNetwork(): Promise<void> {
+    const nets = await withTimeout(this.docker.listNetworks({ filters: { name: [this.awsvpcNetworkName] } }), T.network, 'network list');
+    for (const n of nets) if (n.Name === this.awsvpcNetworkName) await withTimeout(this.docker.getNetwork(n.Id).remove(), T.network, 'network remove');
+    this.networkReady = undefined;
+  }
+
+  private labels(task: TaskAssignment, name: string, role: 'container' | 'pause'): Record<string, string> {
+    return {
+      [LABELS.cluster]: task.clusterArn,
+      [LABELS.taskArn]: task.taskArn,
+      [LABELS.containerName]: name,
+      [LABELS.family]: task.family,
+      [LABELS.instance]: this.opts.instanceId,
+      [LABELS.role]: role,
+    };
+  }
+
+  private ensureNetwork(): Promise<string> {
+    this.networkReady ??= (async () => {
+      const name = this.awsvpcNetworkName;
+      const nets = await withTimeout(this.docker.listNetworks({ filters: { name: [name] } }), T.network, 'network list');
+      const found = nets.find((n) => n.Name === name);
+      if (found) return name;
+      try {
+        await withTimeout(
+          this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.instance]: this.opts.instanceId } }),
+          T.network,
+          'network create',
+        );
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      }
+      return name;
+    })().catch((e) => {
+      this.networkReady = undefined;
+      throw e;
+    });
+    return this.networkReady;
+  }
+
+  /** Builds the pause image locally (FROM scratch + static busybox, sleeping forever) on first use. */
+  private ensurePauseImage(): Promise<void> {
+    this.pauseImageReady ??= (async () => {
+      const present = await withTimeout(this.docker.getImage(PAUSE_IMAGE).inspect().then(() => true, () => false), T.imageInspect, 'image inspect');
+      if (present) return;
+      const busybox = readFileSync(this.opts.busyboxPath ?? '/bin/busybox');
+      const tar = buildTar([{ path: 'bin/', dir: true }, { path: 'bin/busybox', content: busybox, mode: 0o755 }]);
+      const [repo, tag] = PAUSE_IMAGE.split(':');
+      const stream = (await withTimeout(
+        this.docker.importImage(Readable.from([tar]) as never, { repo, tag, changes: ['ENTRYPOINT ["/bin/busybox", "sleep", "2147483647"]'] } as never) as unknown as Promise<NodeJS.ReadableStream>,
+        T.imageImport,
+        'image import',
+      )) as NodeJS.ReadableStream;
+      await withTimeout(
+        new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
+        T.imageImport,
+        'image import',
+      );
+    })().catch((e) => {
+      this.pauseImageReady = undefined;
+      throw e;
+    });
+    return this.pauseImageReady;
+  }
+}
+
+type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
+
+function bindingsOf(ports: PortMap | undefined): NetworkBinding[] {
+  const out: NetworkBinding[] = [];
+  for (const [key, binds] of Object.entries(ports ?? {})) {
+    const [port, proto] = key.split('/');
+    for (const b of binds ?? []) {
+      // Docker lists an IPv6 twin for each binding on some setups; report each address once.
+      if (out.some((o) => o.containerPort === Number(port) && o.hostPort === Number(b.HostPort) && o.protocol === proto)) continue;
+      out.push({ bindIP: b.HostIp, containerPort: Number(port), hostPort: Number(b.HostPort), protocol: proto === 'udp' ? 'udp' : 'tcp' });
+    }
+  }
+  return out;
+}
+
+function toHealth(status: string | undefined): Health {
+  return status === 'healthy' ? 'HEALTHY' : status === 'unhealthy' ? 'UNHEALTHY' : 'UNKNOWN';
+}
+
+function cleanDockerMessage(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/^\(HTTP code \d+\)[^-]*- /, '').replace(/\s+/g, ' ').trim();
+}
+
+export function containerName(taskArn: string, name: string): string {
+  return `dockyard-${shortId(taskArn)}-${name}`;
+}
+
+export function taskVolumeName(taskArn: string, volume: string): string {
+  return `dockyard-${shortId(taskArn)}-${volume}`;
+}

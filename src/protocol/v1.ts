@@ -1,0 +1,256 @@
+/**
+ * Agent protocol v1: the only language the control plane and a host agent share.
+ * Every message is a zod schema here; docs/agent-protocol.md documents each one (a test keeps
+ * the two in step). JSON over HTTP on the control plane's single port, under /agent/v1/.
+ *
+ * Level-triggered by design: assignments are the FULL desired state of a host, and every task
+ * report is the FULL known state of a task, so a lost or repeated message heals itself.
+ */
+import { z } from 'zod';
+
+/** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
+export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_MAJOR = 1;
+export const AGENT_API_PREFIX = '/agent/v1';
+
+/** ECS task lastStatus values, in the only order they may move. */
+export const TASK_STATUSES = ['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+/** ECS container lastStatus values, in order. */
+export const CONTAINER_STATUSES = ['PENDING', 'RUNNING', 'STOPPED'] as const;
+export type ContainerStatus = (typeof CONTAINER_STATUSES)[number];
+
+export const HealthStatus = z.enum(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
+const KeyValue = z.object({ name: z.string(), value: z.string().optional() });
+
+export const Attribute = z.object({ name: z.string().min(1), value: z.string().optional() });
+
+export const RegisterRequest = z.object({
+  protocolVersion: z.string().regex(/^\d+\.\d+$/),
+  /** Stable id the agent generates once and keeps in its state dir: re-registering with it is idempotent. */
+  instanceId: z.string().min(8).max(64).regex(/^[a-zA-Z0-9-]+$/),
+  cluster: z.string().min(1),
+  hostname: z.string().optional(),
+  /** CPU units (1024 per core), memory MiB, reserved TCP and UDP ports. */
+  resources: z.object({
+    cpu: z.number().int().nonnegative(),
+    memory: z.number().int().nonnegative(),
+    ports: z.array(z.string()),
+    portsUdp: z.array(z.string()),
+  }),
+  attributes: z.array(Attribute),
+  versionInfo: z.object({ agentVersion: z.string(), agentHash: z.string().optional(), dockerVersion: z.string().optional() }),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+export const RegisterResponse = z.object({
+  protocolVersion: z.string(),
+  containerInstanceArn: z.string(),
+  clusterArn: z.string(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** No heartbeat for this long → agentConnected=false. */
+  heartbeatTtlMs: z.number().int().positive(),
+});
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+export const HeartbeatRequest = z.object({ containerInstanceArn: z.string() });
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
+export const HeartbeatResponse = z.object({ status: z.string(), agentConnected: z.boolean() });
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+export const RegistryAuth = z.object({ username: z.string(), password: z.string(), serverAddress: z.string().optional() });
+export type RegistryAuth = z.infer<typeof RegistryAuth>;
+
+export const PortMappingSpec = z.object({
+  containerPort: z.number().int().min(1).max(65535),
+  /** 0 or absent → a dynamic host port (bridge); host and awsvpc modes use containerPort. */
+  hostPort: z.number().int().min(0).max(65535).optional(),
+  protocol: z.enum(['tcp', 'udp']),
+});
+
+export const HealthCheckSpec = z.object({
+  command: z.array(z.string()).min(1),
+  intervalSec: z.number().int().positive(),
+  timeoutSec: z.number().int().positive(),
+  retries: z.number().int().positive(),
+  startPeriodSec: z.number().int().nonnegative(),
+});
+
+export const DependencySpec = z.object({ containerName: z.string(), condition: z.enum(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']) });
+
+export const ContainerSpec = z.object({
+  name: z.string(),
+  containerArn: z.string(),
+  image: z.string(),
+  /** Set by the control plane for registries it can mint credentials for (its own ECR). Never logged. */
+  registryAuth: RegistryAuth.optional(),
+  essential: z.boolean(),
+  command: z.array(z.string()).optional(),
+  entryPoint: z.array(z.string()).optional(),
+  environment: z.array(KeyValue),
+  workingDirectory: z.string().optional(),
+  user: z.string().optional(),
+  hostname: z.string().optional(),
+  extraHosts: z.array(z.object({ hostname: z.string(), ipAddress: z.string() })),
+  dnsServers: z.array(z.string()),
+  dnsSearchDomains: z.array(z.string()),
+  links: z.array(z.string()),
+  ulimits: z.array(z.object({ name: z.string(), softLimit: z.number().int(), hardLimit: z.number().int() })),
+  dockerLabels: z.record(z.string(), z.string()),
+  privileged: z.boolean(),
+  readonlyRootFilesystem: z.boolean(),
+  initProcessEnabled: z.boolean(),
+  /** CPU units, hard memory MiB, soft memory MiB. */
+  cpu: z.number().int().nonnegative(),
+  memory: z.number().int().positive().optional(),
+  memoryReservation: z.number().int().positive().optional(),
+  portMappings: z.array(PortMappingSpec),
+  mountPoints: z.array(z.object({ sourceVolume: z.string(), containerPath: z.string(), readOnly: z.boolean() })),
+  volumesFrom: z.array(z.object({ sourceContainer: z.string(), readOnly: z.boolean() })),
+  healthCheck: HealthCheckSpec.optional(),
+  /** Seconds between SIGTERM and SIGKILL. */
+  stopTimeoutSec: z.number().int().positive(),
+  /** Seconds dependents wait for this container to reach their condition. */
+  startTimeoutSec: z.number().int().positive().optional(),
+  dependsOn: z.array(DependencySpec),
+});
+export type ContainerSpec = z.infer<typeof ContainerSpec>;
+
+export const VolumeSpec = z.object({
+  name: z.string(),
+  host: z.object({ sourcePath: z.string().optional() }).optional(),
+  dockerVolumeConfiguration: z
+    .object({
+      scope: z.enum(['task', 'shared']),
+      autoprovision: z.boolean(),
+      driver: z.string(),
+      driverOpts: z.record(z.string(), z.string()),
+      labels: z.record(z.string(), z.string()),
+    })
+    .optional(),
+});
+export type VolumeSpec = z.infer<typeof VolumeSpec>;
+
+export const TaskAssignment = z.object({
+  taskArn: z.string(),
+  clusterArn: z.string(),
+  taskDefinitionArn: z.string(),
+  family: z.string(),
+  desiredStatus: z.enum(['RUNNING', 'STOPPED']),
+  launchType: z.string().optional(),
+  networkMode: z.enum(['bridge', 'host', 'none', 'awsvpc']),
+  /** Task-level limits: CPU units and MiB. */
+  cpu: z.number().int().positive().optional(),
+  memory: z.number().int().positive().optional(),
+  /** awsvpc: the subnet named in networkConfiguration, echoed in the ENI attachment. */
+  subnetId: z.string().optional(),
+  volumes: z.array(VolumeSpec),
+  containers: z.array(ContainerSpec),
+});
+export type TaskAssignment = z.infer<typeof TaskAssignment>;
+
+export const AssignmentsResponse = z.object({
+  /** Pass back as `index` to wait for the next change. */
+  index: z.number().int().nonnegative(),
+  /** Digest of `tasks`: the server holds the poll while it is unchanged. Pass back as `digest`. */
+  digest: z.string(),
+  containerInstanceArn: z.string(),
+  instanceStatus: z.string(),
+  tasks: z.array(TaskAssignment),
+});
+export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
+
+export const NetworkBinding = z.object({
+  bindIP: z.string(),
+  containerPort: z.number().int(),
+  hostPort: z.number().int(),
+  protocol: z.enum(['tcp', 'udp']),
+});
+export type NetworkBinding = z.infer<typeof NetworkBinding>;
+
+export const ContainerReport = z.object({
+  name: z.string(),
+  lastStatus: z.enum(CONTAINER_STATUSES),
+  runtimeId: z.string().optional(),
+  imageDigest: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  reason: z.string().optional(),
+  networkBindings: z.array(NetworkBinding).optional(),
+  networkInterfaces: z.array(z.object({ attachmentId: z.string().optional(), privateIpv4Address: z.string().optional() })).optional(),
+  healthStatus: HealthStatus.optional(),
+});
+export type ContainerReport = z.infer<typeof ContainerReport>;
+
+export const EniAttachment = z.object({
+  id: z.string(),
+  type: z.literal('ElasticNetworkInterface'),
+  status: z.enum(['PRECREATED', 'ATTACHING', 'ATTACHED', 'DETACHING', 'DETACHED', 'DELETED']),
+  details: z.array(z.object({ name: z.string(), value: z.string() })),
+});
+export type EniAttachment = z.infer<typeof EniAttachment>;
+
+/** The agent's full known state of one task. Timestamps are epoch seconds. */
+export const TaskReport = z.object({
+  taskArn: z.string(),
+  /** Increases with every report the agent makes for this task; older ones are ignored. */
+  seq: z.number().int().nonnegative(),
+  lastStatus: z.enum(TASK_STATUSES),
+  healthStatus: HealthStatus.optional(),
+  pullStartedAt: z.number().optional(),
+  pullStoppedAt: z.number().optional(),
+  startedAt: z.number().optional(),
+  stoppingAt: z.number().optional(),
+  executionStoppedAt: z.number().optional(),
+  stopCode: z.enum(['TaskFailedToStart', 'EssentialContainerExited', 'UserInitiated', 'ServiceSchedulerInitiated', 'SpotInterruption', 'TerminationNotice']).optional(),
+  stoppedReason: z.string().optional(),
+  attachments: z.array(EniAttachment).optional(),
+  containers: z.array(ContainerReport),
+});
+export type TaskReport = z.infer<typeof TaskReport>;
+
+export const ReportsRequest = z.object({ containerInstanceArn: z.string(), reports: z.array(TaskReport).max(500) });
+export type ReportsRequest = z.infer<typeof ReportsRequest>;
+
+export const ReportsResponse = z.object({
+  /** Task ARNs whose report was applied or already reflected (safe to drop from the outbox). */
+  acknowledged: z.array(z.string()),
+  /** Task ARNs the control plane does not know or that are not on this instance (also dropped). */
+  unknown: z.array(z.string()),
+});
+export type ReportsResponse = z.infer<typeof ReportsResponse>;
+
+export const ErrorResponse = z.object({
+  error: z.enum(['BadRequest', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound']),
+  message: z.string(),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/** Every message schema, by name: what docs/agent-protocol.md must describe. */
+export const protocolSchemas = {
+  RegisterRequest,
+  RegisterResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  AssignmentsResponse,
+  TaskAssignment,
+  ContainerSpec,
+  VolumeSpec,
+  RegistryAuth,
+  TaskReport,
+  ContainerReport,
+  NetworkBinding,
+  EniAttachment,
+  ReportsRequest,
+  ReportsResponse,
+  ErrorResponse,
+} as const;
+
+/** '1.3' → 1; undefined for a malformed version. */
+export function majorOf(version: string): number | undefined {
+  const m = /^(\d+)\.\d+$/.exec(version);
+  return m ? Number(m[1]) : undefined;
+}
+
+export const taskStatusRank = (s: string): number => TASK_STATUSES.indexOf(s as TaskStatus);
+export const containerStatusRank = (s: string): number => CONTAINER_STATUSES.indexOf(s as ContainerStatus);
