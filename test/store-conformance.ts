@@ -1,0 +1,251 @@
+/**
+ * The Store conformance suite: the contract of src/store/store.ts, run against every
+ * implementation (SQLite file and ':memory:' today; PostgreSQL later passes its own factory).
+ * It uses the real collections, since a store's schema comes from src/store/migrations.ts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ConflictError } from '../src/core/errors.js';
+import * as c from '../src/store/collections.js';
+import type { Store } from '../src/store/store.js';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  open(): Promise<Store>;
+  /** Closes `store` and opens the same data again; undefined when the store is not durable. */
+  reopen?(store: Store): Promise<Store>;
+  /** Called once after the suite. */
+  cleanup?(): Promise<void>;
+}
+
+const scope = { accountId: '000000000000', region: 'us-east-1' };
+
+function cluster(name: string, status = 'ACTIVE', region = scope.region): c.ClusterDoc {
+  return { ...scope, region, clusterArn: `arn:aws:ecs:${region}:000000000000:cluster/${name}`, clusterName: name, status };
+}
+
+function taskDef(family: string, revision: number, status = 'ACTIVE'): c.TaskDefinitionDoc {
+  return { ...scope, family, revision, status, taskDefinitionArn: `arn:aws:ecs:us-east-1:000000000000:task-definition/${family}:${revision}` };
+}
+
+function task(id: string, startedBy?: string): c.TaskDoc {
+  return {
+    ...scope,
+    taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${id}`,
+    clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/default',
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/f:1',
+    lastStatus: 'RUNNING',
+    desiredStatus: 'RUNNING',
+    family: 'f',
+    startedBy,
+    containers: [],
+    overrides: {},
+    version: 1,
+    createdAt: 0,
+  };
+}
+
+class Boom extends Error {}
+
+export function runStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await factory.open();
+    });
+    after(async () => {
+      await store.close();
+      await factory.cleanup?.();
+    });
+
+    test('insert, get, and ConflictError on a duplicate key', async () => {
+      const row = await store.write((tx) => tx.insert(c.clusters, 'k1', cluster('one')));
+      assert.deepEqual(row, { pk: 'k1', version: 1, data: cluster('one') });
+      assert.deepEqual(await store.read((tx) => tx.get(c.clusters, 'k1')), row);
+      assert.equal(await store.read((tx) => tx.get(c.clusters, 'missing')), undefined);
+      await assert.rejects(store.write((tx) => tx.insert(c.clusters, 'k1', cluster('dup'))), ConflictError);
+      assert.equal((await store.read((tx) => tx.get(c.clusters, 'k1')))!.data.clusterName, 'one');
+    });
+
+    test('documents round-trip exactly (nested values, unicode, numbers)', async () => {
+      const doc = { ...cluster('doc'), nested: { list: [1, 2.5, 'x', null, { deep: true }], emoji: 'zażółć 🐳', big: 2 ** 52 } };
+      await store.write((tx) => tx.insert(c.clusters, 'doc', doc));
+      assert.deepEqual((await store.read((tx) => tx.get(c.clusters, 'doc')))!.data, doc);
+    });
+
+    test('update is optimistic: the current version wins once, a stale version is a ConflictError', async () => {
+      const v1 = await store.write((tx) => tx.insert(c.clusters, 'opt', cluster('opt')));
+      const v2 = await store.write((tx) => tx.update(c.clusters, v1, { ...v1.data, status: 'INACTIVE' }));
+      assert.equal(v2.version, 2);
+      await assert.rejects(store.write((tx) => tx.update(c.clusters, v1, { ...v1.data, status: 'STALE' })), ConflictError);
+      const now = (await store.read((tx) => tx.get(c.clusters, 'opt')))!;
+      assert.equal(now.version, 2);
+      assert.equal(now.data.status, 'INACTIVE');
+      // Indexed columns follow the document.
+      assert.equal(await store.read((tx) => tx.count(c.clusters, { name: 'opt', status: 'INACTIVE' })), 1);
+      await assert.rejects(store.write((tx) => tx.update(c.clusters, { pk: 'never-inserted', version: 1, data: cluster('x') }, cluster('x'))), ConflictError);
+    });
+
+    test('delete reports whether a row was removed', async () => {
+      await store.write((tx) => tx.insert(c.clusters, 'del', cluster('del')));
+      assert.equal(await store.write((tx) => tx.delete(c.clusters, 'del')), true);
+      assert.equal(await store.write((tx) => tx.delete(c.clusters, 'del')), false);
+      assert.equal(await store.read((tx) => tx.get(c.clusters, 'del')), undefined);
+    });
+
+    describe('queries', () => {
+      before(async () => {
+        await store.write(async (tx) => {
+          for (const [family, revisions] of [['app', 3], ['app-worker', 2], ['a%b', 1], ['a_b', 1], ['axb', 1], ['a%bc', 1], ['b', 1]] as const) {
+            for (let r = 1; r <= revisions; r++) await tx.insert(c.taskDefinitions, `${family}:${r}`, taskDef(family, r, r === 2 ? 'INACTIVE' : 'ACTIVE'));
+          }
+          await tx.insert(c.tasks, 'with', task('with', 'deployer'));
+          await tx.insert(c.tasks, 'without', task('without'));
+        });
+      });
+      const pks = (rows: { pk: string }[]) => rows.map((r) => r.pk);
+
+      test('equality, in, not, null and gt conditions', async () => {
+        await store.read(async (tx) => {
+          assert.deepEqual(pks(await tx.find(c.taskDefinitions, { where: { family: 'app' }, orderBy: [['revision', 'asc']] })), ['app:1', 'app:2', 'app:3']);
+          assert.deepEqual(pks(await tx.find(c.taskDefinitions, { where: { family: 'app', status: 'INACTIVE' } })), ['app:2']);
+          assert.deepEqual(
+            pks(await tx.find(c.taskDefinitions, { where: { family: { in: ['b', 'axb'] } }, orderBy: [['family', 'asc']] })),
+            ['axb:1', 'b:1'],
+          );
+          assert.deepEqual(await tx.find(c.taskDefinitions, { where: { family: { in: [] } } }), []);
+          assert.deepEqual(pks(await tx.find(c.taskDefinitions, { where: { family: 'app', revision: { gt: 1 } }, orderBy: [['revision', 'asc']] })), ['app:2', 'app:3']);
+          assert.equal(await tx.count(c.taskDefinitions, { status: { not: 'ACTIVE' } }), 2);
+          // `not` keeps rows whose column is NULL; `null` and `not null` test for it.
+          assert.deepEqual(pks(await tx.find(c.tasks, { where: { started_by: { not: 'deployer' } } })), ['without']);
+          assert.deepEqual(pks(await tx.find(c.tasks, { where: { started_by: null } })), ['without']);
+          assert.deepEqual(pks(await tx.find(c.tasks, { where: { started_by: { not: null } } })), ['with']);
+        });
+      });
+
+      test('prefix matches literally, even with % and _ in the prefix', async () => {
+        await store.read(async (tx) => {
+          const prefixed = async (prefix: string) =>
+            pks(await tx.find(c.taskDefinitions, { where: { family: { prefix } }, orderBy: [['family', 'asc'], ['revision', 'asc']] }));
+          assert.deepEqual(await prefixed('a%b'), ['a%b:1', 'a%bc:1']);
+          assert.deepEqual(await prefixed('a_'), ['a_b:1']);
+          assert.deepEqual(await prefixed('app-'), ['app-worker:1', 'app-worker:2']);
+          assert.deepEqual(await prefixed('zzz'), []);
+          assert.equal((await prefixed('')).length, 10);
+        });
+      });
+
+      test('ordering on several columns, limit, and count', async () => {
+        await store.read(async (tx) => {
+          const rows = await tx.find(c.taskDefinitions, { where: { family: { in: ['app', 'app-worker'] } }, orderBy: [['family', 'desc'], ['revision', 'asc']] });
+          assert.deepEqual(pks(rows), ['app-worker:1', 'app-worker:2', 'app:1', 'app:2', 'app:3']);
+          const top = await tx.find(c.taskDefinitions, { where: { family: 'app' }, orderBy: [['revision', 'desc']], limit: 1 });
+          assert.deepEqual(pks(top), ['app:3']);
+          assert.equal((await tx.find(c.taskDefinitions, { limit: 0 })).length, 0);
+          assert.equal(await tx.count(c.taskDefinitions), 10);
+          assert.equal(await tx.count(c.taskDefinitions, { family: 'app' }), 3);
+        });
+      });
+
+      test('select returns the pk and the named indexed columns only', async () => {
+        const rows = await store.read((tx) => tx.select(c.taskDefinitions, ['family', 'revision'], { where: { family: 'app' }, orderBy: [['revision', 'asc']] }));
+        assert.deepEqual(rows.map((r) => ({ ...r })), [
+          { pk: 'app:1', family: 'app', revision: 1 },
+          { pk: 'app:2', family: 'app', revision: 2 },
+          { pk: 'app:3', family: 'app', revision: 3 },
+        ]);
+      });
+
+      test('an undeclared column is refused rather than interpolated', async () => {
+        await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { where: { 'family; DROP TABLE x': 'a' } })));
+        await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { orderBy: [['nope', 'asc']] })));
+      });
+    });
+
+    test('a failing write rolls back everything it did', async () => {
+      await store.write((tx) => tx.insert(c.clusters, 'rb-existing', cluster('rb-existing')));
+      const index = store.changeIndex();
+      await assert.rejects(
+        store.write(async (tx) => {
+          await tx.insert(c.clusters, 'rb-1', cluster('rb-1'));
+          const row = (await tx.get(c.clusters, 'rb-existing'))!;
+          await tx.update(c.clusters, row, { ...row.data, status: 'CHANGED' });
+          await tx.delete(c.clusters, 'k1');
+          throw new Boom('after three writes');
+        }),
+        Boom,
+      );
+      // A conflict in the middle of a transaction rolls back the earlier statements too.
+      await assert.rejects(
+        store.write(async (tx) => {
+          await tx.insert(c.clusters, 'rb-2', cluster('rb-2'));
+          await tx.insert(c.clusters, 'rb-existing', cluster('rb-existing'));
+        }),
+        ConflictError,
+      );
+      await store.read(async (tx) => {
+        assert.equal(await tx.get(c.clusters, 'rb-1'), undefined);
+        assert.equal(await tx.get(c.clusters, 'rb-2'), undefined);
+        assert.equal((await tx.get(c.clusters, 'rb-existing'))!.data.status, 'ACTIVE');
+        assert.equal((await tx.get(c.clusters, 'rb-existing'))!.version, 1);
+        assert.ok(await tx.get(c.clusters, 'k1'));
+      });
+      assert.equal(store.changeIndex(), index, 'failed writes do not move the change index');
+      // The store is still usable afterwards.
+      await store.write((tx) => tx.insert(c.clusters, 'rb-after', cluster('rb-after')));
+    });
+
+    test('a read transaction cannot write', async () => {
+      await assert.rejects(store.read((tx) => tx.insert(c.clusters, 'from-read', cluster('from-read'))));
+      assert.equal(await store.read((tx) => tx.get(c.clusters, 'from-read')), undefined);
+    });
+
+    test('concurrent read-modify-write transactions do not lose updates', async () => {
+      await store.write((tx) => tx.insert(c.clusters, 'counter', { ...cluster('counter'), n: 0 }));
+      const bump = () =>
+        store.write(async (tx) => {
+          const row = (await tx.get(c.clusters, 'counter'))!;
+          await new Promise((r) => setImmediate(r)); // yield between read and write
+          await tx.update(c.clusters, row, { ...row.data, n: (row.data.n as number) + 1 });
+        });
+      await Promise.all(Array.from({ length: 25 }, bump));
+      assert.equal((await store.read((tx) => tx.get(c.clusters, 'counter')))!.data.n, 25);
+    });
+
+    test('the change index moves once per committed write that changed something', async () => {
+      const start = store.changeIndex();
+      await store.write(async (tx) => {
+        await tx.insert(c.clusters, 'ci-1', cluster('ci-1'));
+        await tx.insert(c.clusters, 'ci-2', cluster('ci-2'));
+      });
+      assert.equal(store.changeIndex(), start + 1);
+      await store.write((tx) => tx.get(c.clusters, 'ci-1'));
+      await store.write((tx) => tx.delete(c.clusters, 'not-there'));
+      assert.equal(store.changeIndex(), start + 1, 'writes that change nothing do not count');
+    });
+
+    test('waitForChange wakes on a later commit, returns at once when already past, and times out', async () => {
+      const now = store.changeIndex();
+      assert.equal(await store.waitForChange(now - 1, 10_000), now);
+      const waiting = store.waitForChange(now, 10_000);
+      await store.write((tx) => tx.insert(c.clusters, 'wake', cluster('wake')));
+      assert.equal(await waiting, now + 1);
+      assert.equal(await store.waitForChange(now + 1, 20), now + 1, 'timeout resolves with the current index');
+      const controller = new AbortController();
+      const aborted = store.waitForChange(now + 1, 10_000, controller.signal);
+      controller.abort();
+      assert.equal(await aborted, now + 1);
+    });
+
+    if (factory.reopen) {
+      test('committed data and the change index survive closing and reopening', async () => {
+        await store.write((tx) => tx.insert(c.clusters, 'durable', cluster('durable')));
+        const index = store.changeIndex();
+        store = await factory.reopen!(store);
+        assert.equal(store.changeIndex(), index);
+        assert.equal((await store.read((tx) => tx.get(c.clusters, 'durable')))!.data.clusterName, 'durable');
+        assert.equal(await store.read((tx) => tx.count(c.taskDefinitions, { family: 'app' })), 3);
+      });
+    }
+  });
+}
