@@ -1,0 +1,298 @@
+/**
+ * Property tests: random clusters and requests, checked against an independent account of
+ * what the plan must respect (recomputed here from the snapshot, not from scheduler state).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { compileClusterQuery } from './cluster-query-eval.js';
+import { parseClusterQuery } from './cluster-query.js';
+import { NoContainerInstancesError } from './errors.js';
+import { taskGroupOf } from './proposed-instance.js';
+import { taskReservation } from './reservation.js';
+import { schedule } from './schedule.js';
+import type { ClusterSnapshot, InstanceView, PlacementRequest, PlacementResult, TaskView } from './types.js';
+
+const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+const TYPES = ['t2.small', 't3.medium', 'm5.large', 'g2.2xlarge'];
+const GROUPS = ['family:web', 'databases', 'service:api'];
+const PORTS = [80, 443, 8080];
+const EXPRESSIONS = [
+  'attribute:ecs.instance-type =~ t.*',
+  'attribute:ecs.availability-zone in [us-east-1a, us-east-1b]',
+  'attribute:stack != prod',
+  'task:group == databases',
+  'not(task:group == databases) and attribute:ecs.instance-type != g2.2xlarge',
+  'runningTasksCount <= 2 or attribute:stack exists',
+];
+const STRATEGIES = [
+  { type: 'random' },
+  { type: 'binpack', field: 'cpu' },
+  { type: 'binpack', field: 'memory' },
+  { type: 'spread', field: 'instanceId' },
+  { type: 'spread', field: 'host' },
+  { type: 'spread', field: 'attribute:ecs.availability-zone' },
+  { type: 'spread', field: 'attribute:stack' },
+];
+
+const portArb = fc.record({ port: fc.constantFrom(...PORTS, 53), protocol: fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp') });
+
+const taskArb = (n: number): fc.Arbitrary<TaskView> =>
+  fc.record({
+    group: fc.constantFrom(...GROUPS, undefined),
+    cpu: fc.integer({ min: 0, max: 1024 }),
+    memory: fc.integer({ min: 0, max: 1024 }),
+    hostPorts: fc.array(portArb, { maxLength: 2 }),
+    lastStatus: fc.constantFrom('RUNNING', 'PENDING', undefined),
+  }).map((t) => ({
+    arn: `task-${n}`,
+    family: 'web',
+    ...(t.group !== undefined ? { group: t.group } : {}),
+    taskDefinitionArn: 'td',
+    cpu: t.cpu,
+    memory: t.memory,
+    hostPorts: t.hostPorts,
+    ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}),
+  }));
+
+const instanceArb = (n: number): fc.Arbitrary<InstanceView> =>
+  fc.record({
+    status: fc.constantFrom('ACTIVE', 'ACTIVE', 'ACTIVE', 'DRAINING'),
+    agentConnected: fc.integer({ min: 0, max: 4 }).map((n) => n > 0),
+    az: fc.constantFrom(...AZS),
+    type: fc.constantFrom(...TYPES),
+    stack: fc.constantFrom('prod', 'dev', undefined),
+    capability: fc.boolean(),
+    cpu: fc.integer({ min: 256, max: 4096 }),
+    memory: fc.integer({ min: 256, max: 8192 }),
+    ports: fc.subarray([22, 80, 443]),
+    portsUdp: fc.subarray([53]),
+    tasks: fc.array(taskArb(n), { maxLength: 4 }),
+  }).map((i) => ({
+    arn: `instance-${n}`,
+    ec2InstanceId: `i-${n}`,
+    status: i.status,
+    agentConnected: i.agentConnected,
+    attributes: {
+      'ecs.availability-zone': i.az,
+      'ecs.instance-type': i.type,
+      ...(i.stack !== undefined ? { stack: i.stack } : {}),
+      ...(i.capability ? { 'ecs.capability.task-eni': undefined } : {}),
+    },
+    registered: { cpu: i.cpu, memory: i.memory, ports: i.ports, portsUdp: i.portsUdp },
+    tasks: i.tasks.map((t, k) => ({ ...t, arn: `task-${n}-${k}` })),
+  }));
+
+const snapshotArb: fc.Arbitrary<ClusterSnapshot> = fc
+  .integer({ min: 0, max: 12 })
+  .chain((size): fc.Arbitrary<InstanceView[]> => (size === 0 ? fc.constant([]) : fc.tuple(...Array.from({ length: size }, (_, n) => instanceArb(n)))))
+  .map((instances) => ({ instances }));
+
+const requestArb: fc.Arbitrary<PlacementRequest> = fc
+  .record({
+    count: fc.integer({ min: 1, max: 12 }),
+    networkMode: fc.constantFrom('bridge', 'host', 'awsvpc', undefined),
+    containers: fc.array(
+      fc.record({
+        cpu: fc.integer({ min: 0, max: 1024 }),
+        memory: fc.integer({ min: 1, max: 1024 }),
+        mappings: fc.array(
+          fc.record({ hostPort: fc.constantFrom(0, ...PORTS, undefined), protocol: fc.constantFrom('tcp', 'udp') }),
+          { maxLength: 2 },
+        ),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    requiresEni: fc.boolean(),
+    group: fc.constantFrom(undefined, 'service:api'),
+    distinct: fc.boolean(),
+    expressions: fc.subarray(EXPRESSIONS, { maxLength: 2 }),
+    strategies: fc.array(fc.constantFrom(...STRATEGIES), { maxLength: 3 }),
+  })
+  .map((r) => ({
+    count: r.count,
+    taskDefinition: {
+      taskDefinitionArn: 'td',
+      family: 'web',
+      ...(r.networkMode !== undefined ? { networkMode: r.networkMode } : {}),
+      ...(r.requiresEni ? { requiresAttributes: [{ name: 'ecs.capability.task-eni' }] } : {}),
+      containerDefinitions: r.containers.map((c, k) => ({
+        name: `c${k}`,
+        cpu: c.cpu,
+        memory: c.memory,
+        portMappings: c.mappings.map((m, j) => ({
+          containerPort: 1000 + 10 * k + j,
+          ...(m.hostPort !== undefined ? { hostPort: m.hostPort } : {}),
+          protocol: m.protocol,
+        })),
+      })),
+    },
+    ...(r.group !== undefined ? { group: r.group } : {}),
+    placementConstraints: [
+      ...(r.distinct ? [{ type: 'distinctInstance' }] : []),
+      ...r.expressions.map((expression) => ({ type: 'memberOf', expression })),
+    ],
+    placementStrategy: r.strategies,
+  }));
+
+/** schedule(), or undefined when the cluster has no ACTIVE instance (checked separately). */
+function plan(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string): PlacementResult | undefined {
+  try {
+    return schedule(snapshot, request, { seed });
+  } catch (error) {
+    if (error instanceof NoContainerInstancesError) {
+      assert.ok(snapshot.instances.every((i) => i.status !== 'ACTIVE'));
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Per instance: what it holds after the plan, recomputed from the snapshot. */
+function finalState(snapshot: ClusterSnapshot, request: PlacementRequest, result: PlacementResult) {
+  const reservation = taskReservation(request.taskDefinition, request.overrides);
+  const group = request.group ?? `family:${request.taskDefinition.family}`;
+  return snapshot.instances.map((instance) => {
+    const placed = result.placements.filter((p) => p.instanceArn === instance.arn).length;
+    const tcp = [...instance.registered.ports];
+    const udp = [...instance.registered.portsUdp];
+    for (const task of instance.tasks) for (const b of task.hostPorts) (b.protocol === 'tcp' ? tcp : udp).push(b.port);
+    const placedTcp: number[] = [];
+    const placedUdp: number[] = [];
+    for (let k = 0; k < placed; k++) {
+      for (const b of reservation.hostPorts) if (b.hostPort !== 0) (b.protocol === 'tcp' ? placedTcp : placedUdp).push(b.hostPort);
+    }
+    return {
+      instance,
+      placed,
+      cpuBefore: instance.tasks.reduce((s, t) => s + t.cpu, 0),
+      memoryBefore: instance.tasks.reduce((s, t) => s + t.memory, 0),
+      groupBefore: instance.tasks.filter((t) => taskGroupOf(t) === group).length,
+      tcpBefore: new Set(tcp),
+      udpBefore: new Set(udp),
+      placedTcp,
+      placedUdp,
+      reservation,
+      group,
+    };
+  });
+}
+
+/** A plain copy that keeps undefined values (fast-check builds some objects without a prototype). */
+function deepCopy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(deepCopy) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
+  }
+  return value;
+}
+
+const runs = { numRuns: 300, seed: 20261122 };
+
+describe('scheduler properties', () => {
+  it('never over-commits cpu, memory or host ports', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, fc.string(), (snapshot, request, seed) => {
+        const result = plan(snapshot, request, seed);
+        if (!result) return;
+        for (const s of finalState(snapshot, request, result)) {
+          if (s.placed === 0) continue;
+          const { cpu, memory } = s.reservation;
+          if (cpu > 0) assert.ok(s.cpuBefore + s.placed * cpu <= s.instance.registered.cpu, 'cpu over-committed');
+          if (memory > 0) assert.ok(s.memoryBefore + s.placed * memory <= s.instance.registered.memory, 'memory over-committed');
+          for (const [before, placed] of [
+            [s.tcpBefore, s.placedTcp],
+            [s.udpBefore, s.placedUdp],
+          ] as const) {
+            assert.equal(new Set(placed).size, placed.length, 'a static host port placed twice on one instance');
+            assert.ok(placed.every((p) => !before.has(p)), 'a static host port already taken');
+          }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('places only on ACTIVE, connected instances that satisfy every requirement and constraint', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, fc.string(), (snapshot, request, seed) => {
+        const result = plan(snapshot, request, seed);
+        if (!result) return;
+        const expressions = (request.placementConstraints ?? []).filter((c) => c.type === 'memberOf').map((c) => c.expression!);
+        const distinct = (request.placementConstraints ?? []).some((c) => c.type === 'distinctInstance');
+        for (const s of finalState(snapshot, request, result)) {
+          if (s.placed === 0) continue;
+          assert.equal(s.instance.status, 'ACTIVE');
+          assert.equal(s.instance.agentConnected, true);
+          for (const r of request.taskDefinition.requiresAttributes ?? []) assert.ok(Object.hasOwn(s.instance.attributes, r.name));
+          if (distinct) assert.ok(s.placed === 1 && s.groupBefore === 0, 'distinctInstance violated');
+          // The expressions used here do not mention the request's own group, so the instance as it
+          // was before the call decides them.
+          const before = {
+            instance: s.instance,
+            taskGroups: () => new Set(s.instance.tasks.map(taskGroupOf)),
+            runningTasksCount: () => s.instance.tasks.filter((t) => (t.lastStatus ?? 'RUNNING') === 'RUNNING').length,
+          };
+          for (const expression of expressions) {
+            assert.ok(compileClusterQuery(parseClusterQuery(expression))(before), `memberOf ${expression} violated`);
+          }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('is deterministic: same snapshot, request and seed, same plan', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, fc.string(), (snapshot, request, seed) => {
+        const copy = deepCopy(snapshot);
+        assert.deepEqual(plan(copy, deepCopy(request), seed), plan(snapshot, request, seed));
+        assert.deepEqual(deepCopy(snapshot), copy, 'the snapshot is not modified');
+      }),
+      runs,
+    );
+  });
+
+  it('reports failures exactly when it places fewer than asked, with a reason that really holds', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, fc.string(), (snapshot, request, seed) => {
+        const result = plan(snapshot, request, seed);
+        if (!result) return;
+        assert.ok(result.placements.length <= request.count);
+        const active = snapshot.instances.filter((i) => i.status === 'ACTIVE');
+        if (result.placements.length === request.count) {
+          assert.deepEqual(result.failures, []);
+          return;
+        }
+        assert.deepEqual(
+          result.failures.map((x) => x.arn),
+          active.map((i) => i.arn),
+          'one failure per ACTIVE instance',
+        );
+        const states = new Map(finalState(snapshot, request, result).map((s) => [s.instance.arn, s]));
+        for (const failure of result.failures) {
+          const s = states.get(failure.arn!)!;
+          const { cpu, memory, hostPorts } = s.reservation;
+          const tcpTaken = new Set([...s.tcpBefore, ...s.placedTcp]);
+          const udpTaken = new Set([...s.udpBefore, ...s.placedUdp]);
+          const wantTcp = hostPorts.filter((b) => b.protocol === 'tcp' && b.hostPort !== 0).map((b) => b.hostPort);
+          const wantUdp = hostPorts.filter((b) => b.protocol === 'udp' && b.hostPort !== 0).map((b) => b.hostPort);
+          const holds: Record<string, () => boolean> = {
+            AGENT: () => !s.instance.agentConnected,
+            ATTRIBUTE: () => (request.taskDefinition.requiresAttributes ?? []).some((r) => !Object.hasOwn(s.instance.attributes, r.name)),
+            'RESOURCE:CPU': () => s.instance.registered.cpu - s.cpuBefore - s.placed * cpu < cpu,
+            'RESOURCE:MEMORY': () => s.instance.registered.memory - s.memoryBefore - s.placed * memory < memory,
+            'RESOURCE:PORTS': () => new Set(wantTcp).size < wantTcp.length || wantTcp.some((p) => tcpTaken.has(p)),
+            'RESOURCE:PORTS_UDP': () => new Set(wantUdp).size < wantUdp.length || wantUdp.some((p) => udpTaken.has(p)),
+            'DistinctInstance placement constraint unsatisfied.': () => s.groupBefore + s.placed > 0,
+            'MemberOf placement constraint unsatisfied.': () => (request.placementConstraints ?? []).some((c) => c.type === 'memberOf'),
+          };
+          const check = holds[failure.reason];
+          assert.ok(check, `unknown reason ${failure.reason}`);
+          assert.ok(check(), `${failure.reason} does not hold for ${failure.arn}`);
+        }
+      }),
+      runs,
+    );
+  });
+});
