@@ -9,6 +9,14 @@ export interface ServerConfig {
   region: string;
   accountId: string;
   logLevel: string;
+  /** host:port that docker uses for the registry (repositoryUri, proxyEndpoint); default 127.0.0.1:<bound port>. */
+  registryHost?: string;
+  /** Create a repository on the first push to it instead of failing with NAME_UNKNOWN. */
+  ecrCreateOnPush?: boolean;
+  /** How often lifecycle policies are enforced; 0 turns the schedule off. */
+  ecrLifecycleIntervalSeconds?: number;
+  /** How often abandoned uploads are swept and unreferenced blobs collected; 0 turns it off. */
+  registryGcIntervalSeconds?: number;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -19,5 +27,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     region: env.DOCKYARD_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     accountId: env.DOCKYARD_ACCOUNT_ID ?? '000000000000',
     logLevel: env.DOCKYARD_LOG_LEVEL ?? 'info',
+    registryHost: env.DOCKYARD_REGISTRY_HOST || undefined,
+    ecrCreateOnPush: /^(1|true|yes)$/i.test(env.DOCKYARD_ECR_CREATE_ON_PUSH ?? ''),
+    ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
+    registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
   };
 }

@@ -1,0 +1,137 @@
+/**
+ * The ECR service module: the model, and one thin handler per operation over the domain
+ * classes. Also exports `mintRegistryCredential`, which the agent uses to pull task images
+ * from Dockyard's registry as a task execution role would.
+ */
+import { AwsError } from '../../aws/errors.js';
+import { loadModel } from '../../aws/model.js';
+import type { OperationHandler, RequestContext, ServiceModule } from '../../aws/service.js';
+import type { Clock } from '../../core/clock.js';
+import { ConflictError } from '../../core/errors.js';
+import { InvalidTokenError } from '../../core/pagination.js';
+import { REGISTRY_USERNAME, TOKEN_LIFETIME_SECONDS, type Registry, type RegistryTokens } from '../../registry/index.js';
+import type { Store } from '../../store/store.js';
+import type { Scope } from './arns.js';
+import { EcrImages } from './images.js';
+import { LifecyclePolicies } from './lifecycle-policies.js';
+import { InvalidTagParameter, Repositories, TooManyTags } from './repositories.js';
+
+export { RegistryMaintenance } from './lifecycle-policies.js';
+export { evaluateLifecyclePolicy, parseLifecyclePolicy, type LifecycleRule, type LifecycleImage } from './lifecycle.js';
+
+export interface EcrDeps {
+  store: Store;
+  clock: Clock;
+  registry: Registry;
+  /** host:port of the registry as docker reaches it (known only once the server listens). */
+  registryHost: () => string;
+}
+
+export interface EcrDomain {
+  repositories: Repositories;
+  images: EcrImages;
+  lifecycle: LifecyclePolicies;
+  tokens: RegistryTokens;
+  clock: Clock;
+  registryHost: () => string;
+}
+
+export function createEcrDomain(deps: EcrDeps): EcrDomain {
+  const { store, clock, registry, registryHost } = deps;
+  const repositories = new Repositories(store, clock, registry.images, registryHost);
+  const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost);
+  return {
+    repositories,
+    images,
+    lifecycle: new LifecyclePolicies(store, clock, repositories, images, registry.images),
+    tokens: registry.tokens,
+    clock,
+    registryHost,
+  };
+}
+
+export interface RegistryCredential {
+  username: string;
+  password: string;
+  /** host:port to log in to / pull from. */
+  serverAddress: string;
+  expiresAt: number;
+}
+
+/** A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it. */
+export function mintRegistryCredential(domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>, scope: Scope): RegistryCredential {
+  const expiresAt = domain.clock.now() + TOKEN_LIFETIME_SECONDS;
+  return {
+    username: REGISTRY_USERNAME,
+    password: domain.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt }),
+    serverAddress: domain.registryHost(),
+    expiresAt,
+  };
+}
+
+export function ecrService(domain: EcrDomain): ServiceModule {
+  const { repositories: repos, images, lifecycle } = domain;
+  const operations: Record<string, OperationHandler> = {
+    CreateRepository: (ctx, input) => repos.create(ctx, input),
+    DescribeRepositories: (ctx, input) => repos.describe(ctx, input),
+    DeleteRepository: (ctx, input) => repos.delete(ctx, input),
+    PutImageTagMutability: (ctx, input) => repos.putTagMutability(ctx, input),
+    PutImageScanningConfiguration: (ctx, input) => repos.putScanningConfiguration(ctx, input),
+    SetRepositoryPolicy: (ctx, input) => repos.setPolicy(ctx, input),
+    GetRepositoryPolicy: (ctx, input) => repos.getPolicy(ctx, input),
+    DeleteRepositoryPolicy: (ctx, input) => repos.deletePolicy(ctx, input),
+    TagResource: (_ctx, input) => repos.tag(input.resourceArn, input.tags),
+    UntagResource: (_ctx, input) => repos.untag(input.resourceArn, input.tagKeys),
+    ListTagsForResource: (_ctx, input) => repos.listTags(input.resourceArn),
+    DescribeRegistry: (ctx) => ({ registryId: ctx.accountId, replicationConfiguration: { rules: [] } }),
+    GetAuthorizationToken: (ctx) => {
+      const cred = mintRegistryCredential(domain, ctx);
+      return {
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from(`${cred.username}:${cred.password}`).toString('base64'),
+            expiresAt: cred.expiresAt,
+            proxyEndpoint: `http://${cred.serverAddress}`,
+          },
+        ],
+      };
+    },
+    ListImages: (ctx, input) => images.list(ctx, input),
+    DescribeImages: (ctx, input) => images.describe(ctx, input),
+    BatchGetImage: (ctx, input) => images.batchGet(ctx, input),
+    BatchDeleteImage: (ctx, input) => images.batchDelete(ctx, input),
+    PutImage: (ctx, input) => images.put(ctx, input),
+    BatchCheckLayerAvailability: (ctx, input) => images.checkLayers(ctx, input),
+    GetDownloadUrlForLayer: (ctx, input) => images.downloadUrl(ctx, input),
+    InitiateLayerUpload: (ctx, input) => images.initiateUpload(ctx, input),
+    UploadLayerPart: (ctx, input) => images.uploadPart(ctx, input),
+    CompleteLayerUpload: (ctx, input) => images.completeUpload(ctx, input),
+    PutLifecyclePolicy: (ctx, input) => lifecycle.put(ctx, input),
+    GetLifecyclePolicy: (ctx, input) => lifecycle.get(ctx, input),
+    DeleteLifecyclePolicy: (ctx, input) => lifecycle.delete(ctx, input),
+    StartLifecyclePolicyPreview: (ctx, input) => lifecycle.startPreview(ctx, input),
+    GetLifecyclePolicyPreview: (ctx, input) => lifecycle.getPreview(ctx, input),
+  };
+  return {
+    name: 'ecr',
+    model: loadModel('ecr'),
+    protocol: 'awsJson1_1',
+    // ECR reports model constraint failures as InvalidParameterException.
+    validationErrorCode: 'InvalidParameterException',
+    operations: Object.fromEntries(Object.entries(operations).map(([name, fn]) => [name, translateErrors(fn)])),
+  };
+}
+
+function translateErrors(fn: OperationHandler): OperationHandler {
+  return async (ctx: RequestContext, input: unknown) => {
+    try {
+      return await fn(ctx, input);
+    } catch (e) {
+      if (e instanceof InvalidTokenError) throw new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
+      if (e instanceof ConflictError) throw new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
+      if (e instanceof TooManyTags) throw new AwsError('TooManyTagsException', 'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.');
+      if (e instanceof InvalidTagParameter) throw new AwsError('InvalidTagParameterException', e.message);
+      throw e;
+    }
+  };
+}

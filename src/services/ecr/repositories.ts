@@ -1,0 +1,275 @@
+/**
+ * ECR repositories: create/describe/delete, tag mutability, scanning configuration, the
+ * repository policy and resource tags. A repository document also carries its lifecycle
+ * policy (see lifecycle.ts). The registry data plane finds repositories through `lookup()`.
+ */
+import type { Clock } from '../../core/clock.js';
+import { InvalidTokenError, paginate } from '../../core/pagination.js';
+import type { RegistryImages, RegistryScope, RepositoryLookup } from '../../registry/index.js';
+import * as c from '../../store/collections.js';
+import type { EcrRepositoryDoc } from '../../store/collections.js';
+import type { Row, Store, StoreTx } from '../../store/store.js';
+import { parseRepositoryArn, REPOSITORY_NAME, repositoryArn, type Scope } from './arns.js';
+import * as err from './errors.js';
+
+export interface EcrTag {
+  Key?: string;
+  Value?: string;
+}
+
+export interface LifecyclePreview {
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'EXPIRED' | 'FAILED';
+  lifecyclePolicyText: string;
+  results: { imageDigest: string; imageTags: string[]; imagePushedAt: number; appliedRulePriority: number }[];
+}
+
+export interface RepositoryRecord extends EcrRepositoryDoc {
+  imageScanningConfiguration: { scanOnPush: boolean };
+  encryptionConfiguration: { encryptionType: string; kmsKey?: string };
+  tags: EcrTag[];
+  policyText?: string;
+  lifecyclePolicyText?: string;
+  lifecycleLastEvaluatedAt?: number;
+  lifecyclePreview?: LifecyclePreview;
+}
+
+const MAX_TAGS = 50;
+
+export class Repositories {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly images: RegistryImages,
+    /** host:port of the registry, known only once the server listens. */
+    private readonly registryHost: () => string,
+  ) {}
+
+  /** The wire `Repository` shape. */
+  wire(r: RepositoryRecord) {
+    return {
+      repositoryArn: r.repositoryArn,
+      registryId: r.registryId,
+      repositoryName: r.repositoryName,
+      repositoryUri: `${this.registryHost()}/${r.repositoryName}`,
+      createdAt: r.createdAt,
+      imageTagMutability: r.imageTagMutability,
+      imageScanningConfiguration: r.imageScanningConfiguration,
+      encryptionConfiguration: r.encryptionConfiguration,
+    };
+  }
+
+  checkRegistryId(scope: Scope, registryId: string | undefined) {
+    if (registryId !== undefined && registryId !== scope.accountId) {
+      throw err.invalidParameter(`Invalid parameter at 'registryId' failed to satisfy constraint: 'The registry id '${registryId}' is not this account's registry'`);
+    }
+  }
+
+  checkName(name: string) {
+    if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME.test(name)) {
+      throw err.invalidParameter(
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+      );
+    }
+  }
+
+  async create(scope: Scope, input: {
+    repositoryName: string;
+    registryId?: string;
+    tags?: EcrTag[];
+    imageTagMutability?: 'MUTABLE' | 'IMMUTABLE';
+    imageScanningConfiguration?: { scanOnPush?: boolean };
+    encryptionConfiguration?: { encryptionType: string; kmsKey?: string };
+  }) {
+    this.checkRegistryId(scope, input.registryId);
+    this.checkName(input.repositoryName);
+    checkTags(input.tags);
+    const enc = input.encryptionConfiguration ?? { encryptionType: 'AES256' };
+    if (enc.encryptionType === 'AES256' && enc.kmsKey) throw err.invalidParameter('Invalid parameter: kmsKey is only allowed with encryptionType KMS');
+    const record: RepositoryRecord = {
+      accountId: scope.accountId,
+      region: scope.region,
+      repositoryArn: repositoryArn(scope, input.repositoryName),
+      repositoryName: input.repositoryName,
+      registryId: scope.accountId,
+      createdAt: this.clock.now(),
+      imageTagMutability: input.imageTagMutability ?? 'MUTABLE',
+      imageScanningConfiguration: { scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false },
+      encryptionConfiguration: enc,
+      tags: input.tags ?? [],
+    };
+    await this.store.write(async (tx) => {
+      if (await tx.get(c.ecrRepositories, record.repositoryArn)) throw err.repositoryAlreadyExists(record.repositoryName, scope.accountId);
+      await tx.insert(c.ecrRepositories, record.repositoryArn, record);
+    });
+    return { repository: this.wire(record) };
+  }
+
+  async get(tx: StoreTx, scope: Scope, name: string): Promise<Row<RepositoryRecord>> {
+    const row = await tx.get(c.ecrRepositories, repositoryArn(scope, name));
+    if (!row) throw err.repositoryNotFound(name, scope.accountId);
+    return row as Row<RepositoryRecord>;
+  }
+
+  async require(scope: Scope, name: string, registryId?: string): Promise<RepositoryRecord> {
+    this.checkRegistryId(scope, registryId);
+    return (await this.store.read((tx) => this.get(tx, scope, name))).data;
+  }
+
+  async describe(scope: Scope, input: { registryId?: string; repositoryNames?: string[]; maxResults?: number; nextToken?: string }) {
+    this.checkRegistryId(scope, input.registryId);
+    if (input.repositoryNames && (input.maxResults !== undefined || input.nextToken !== undefined)) {
+      throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+    }
+    const all = await this.store.read(async (tx) => {
+      if (input.repositoryNames) {
+        const out: RepositoryRecord[] = [];
+        for (const name of input.repositoryNames) out.push((await this.get(tx, scope, name)).data);
+        return out;
+      }
+      const rows = await tx.find(c.ecrRepositories, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['name', 'asc']] });
+      return rows.map((r) => r.data as RepositoryRecord);
+    });
+    const page = paginate(all, (r) => r.repositoryName, input.maxResults ?? 1000, input.nextToken);
+    return { repositories: page.items.map((r) => this.wire(r)), nextToken: page.nextToken };
+  }
+
+  async delete(scope: Scope, input: { repositoryName: string; registryId?: string; force?: boolean }) {
+    this.checkRegistryId(scope, input.registryId);
+    const record = await this.store.write(async (tx) => {
+      const row = await this.get(tx, scope, input.repositoryName);
+      const images = await tx.count(c.ecrImages, { repo: row.data.repositoryArn });
+      if (images > 0 && !input.force) throw err.repositoryNotEmpty(input.repositoryName, scope.accountId);
+      await this.images.purgeRepositoryTx(tx, row.data.repositoryArn);
+      await tx.delete(c.ecrRepositories, row.pk);
+      return row.data;
+    });
+    return { repository: this.wire(record) };
+  }
+
+  /** Applies `fn` to the repository document in one transaction; returns the new document. */
+  async change(scope: Scope, name: string, registryId: string | undefined, fn: (r: RepositoryRecord) => RepositoryRecord): Promise<RepositoryRecord> {
+    this.checkRegistryId(scope, registryId);
+    return this.store.write(async (tx) => {
+      const row = await this.get(tx, scope, name);
+      const next = fn(row.data);
+      await tx.update(c.ecrRepositories, row, next);
+      return next;
+    });
+  }
+
+  async putTagMutability(scope: Scope, input: { repositoryName: string; registryId?: string; imageTagMutability: 'MUTABLE' | 'IMMUTABLE' }) {
+    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, imageTagMutability: input.imageTagMutability }));
+    return { registryId: r.registryId, repositoryName: r.repositoryName, imageTagMutability: r.imageTagMutability };
+  }
+
+  async putScanningConfiguration(scope: Scope, input: { repositoryName: string; registryId?: string; imageScanningConfiguration: { scanOnPush?: boolean } }) {
+    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({
+      ...r,
+      imageScanningConfiguration: { scanOnPush: input.imageScanningConfiguration.scanOnPush ?? false },
+    }));
+    return { registryId: r.registryId, repositoryName: r.repositoryName, imageScanningConfiguration: r.imageScanningConfiguration };
+  }
+
+  // ---- repository policy
+
+  async setPolicy(scope: Scope, input: { repositoryName: string; registryId?: string; policyText: string; force?: boolean }) {
+    let policy: unknown;
+    try {
+      policy = JSON.parse(input.policyText);
+    } catch {
+      policy = undefined;
+    }
+    const statements = (policy as { Statement?: unknown })?.Statement;
+    if (!policy || typeof policy !== 'object' || statements === undefined) {
+      throw err.invalidParameter(`Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'`);
+    }
+    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, policyText: input.policyText }));
+    return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: r.policyText };
+  }
+
+  async getPolicy(scope: Scope, input: { repositoryName: string; registryId?: string }) {
+    const r = await this.require(scope, input.repositoryName, input.registryId);
+    if (r.policyText === undefined) throw err.repositoryPolicyNotFound(r.repositoryName, r.registryId);
+    return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: r.policyText };
+  }
+
+  async deletePolicy(scope: Scope, input: { repositoryName: string; registryId?: string }) {
+    let policyText: string | undefined;
+    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => {
+      if (r.policyText === undefined) throw err.repositoryPolicyNotFound(r.repositoryName, r.registryId);
+      policyText = r.policyText;
+      const { policyText: _removed, ...rest } = r;
+      return rest;
+    });
+    return { registryId: r.registryId, repositoryName: r.repositoryName, policyText };
+  }
+
+  // ---- resource tags
+
+  private scopeOfArn(arn: string): Scope & { name: string } {
+    const parsed = parseRepositoryArn(arn);
+    if (!parsed) throw err.invalidParameter(`Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'`);
+    return parsed;
+  }
+
+  async listTags(resourceArn: string) {
+    const s = this.scopeOfArn(resourceArn);
+    return { tags: (await this.require(s, s.name)).tags };
+  }
+
+  async tag(resourceArn: string, tags: EcrTag[]) {
+    const s = this.scopeOfArn(resourceArn);
+    checkTags(tags);
+    await this.change(s, s.name, undefined, (r) => {
+      const merged = new Map(r.tags.map((t) => [t.Key, t.Value]));
+      for (const t of tags) merged.set(t.Key, t.Value ?? '');
+      if (merged.size > MAX_TAGS) throw new TooManyTags();
+      return { ...r, tags: [...merged].map(([Key, Value]) => ({ Key, Value })) };
+    });
+    return {};
+  }
+
+  async untag(resourceArn: string, tagKeys: string[]) {
+    const s = this.scopeOfArn(resourceArn);
+    await this.change(s, s.name, undefined, (r) => ({ ...r, tags: r.tags.filter((t) => !tagKeys.includes(t.Key!)) }));
+    return {};
+  }
+
+  /** What the registry data plane needs: find by name, list names, optionally create on push. */
+  lookup(createOnPush: boolean): RepositoryLookup {
+    const lookup: RepositoryLookup = {
+      find: (scope: RegistryScope, name: string) => this.store.read(async (tx) => (await tx.get(c.ecrRepositories, repositoryArn(scope, name)))?.data),
+      names: async (scope: RegistryScope) => {
+        const rows = await this.store.read((tx) => tx.select(c.ecrRepositories, ['name'], { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['name', 'asc']] }));
+        return rows.map((r) => String(r.name));
+      },
+    };
+    if (createOnPush) {
+      lookup.createForPush = async (scope, name) => {
+        try {
+          await this.create(scope, { repositoryName: name });
+        } catch (e) {
+          // Two pushes may race to create it; either way it exists now.
+          if (!(e instanceof Error && (e as { code?: string }).code === 'RepositoryAlreadyExistsException')) throw e;
+        }
+        return this.require(scope, name);
+      };
+    }
+    return lookup;
+  }
+}
+
+export class TooManyTags extends Error {}
+
+function checkTags(tags: EcrTag[] | undefined) {
+  if (!tags) return;
+  if (tags.length > MAX_TAGS) throw new TooManyTags();
+  for (const t of tags) {
+    if (!t.Key) throw err.invalidParameter('Tag keys must not be empty.');
+    if (/^aws:/i.test(t.Key)) throw new InvalidTagParameter(`Tag keys that begin with 'aws:' are reserved: ${t.Key}`);
+  }
+}
+
+export class InvalidTagParameter extends Error {}
+
+export { InvalidTokenError };
