@@ -19,7 +19,9 @@ program
   .addOption(new Option('--region <region>', 'default region for unsigned requests').default(defaults.region))
   .addOption(new Option('--account-id <id>', 'account id used in ARNs').default(defaults.accountId))
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string }) => {
+  .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
+  .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean }) => {
     const app = await createApp({ ...defaults, ...opts });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
