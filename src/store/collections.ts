@@ -40,6 +40,11 @@ export const taskDefinitions: Collection<TaskDefinitionDoc> = {
     revision: integer((d) => d.revision),
     status: text((d) => d.status),
   },
+  // Latest revision of a family (describe, register) and ListTaskDefinitions' order.
+  indexes: [
+    ['account_region', 'family', 'revision'],
+    ['account_region', 'status', 'family', 'revision'],
+  ],
 };
 
 /**

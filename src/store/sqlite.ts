@@ -23,6 +23,7 @@ export class SqliteStore implements Store {
   private readonly changes = new EventEmitter();
   private queue: Promise<unknown> = Promise.resolve();
   private index: number;
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'bumpChangeIndex', Statement>;
 
   /** `dataDir` ':memory:' keeps everything in one private in-memory database (tests). */
   constructor(dataDir: string) {
@@ -42,6 +43,13 @@ export class SqliteStore implements Store {
     }
     if (dataDir === ':memory:') this.migrate();
     this.index = (this.writer.prepare(`SELECT value FROM meta WHERE key = 'change_index'`).get() as { value: number }).value;
+    // Prepared once: exec() would parse these on every write.
+    this.control = {
+      begin: this.writer.prepare('BEGIN IMMEDIATE'),
+      commit: this.writer.prepare('COMMIT'),
+      rollback: this.writer.prepare('ROLLBACK'),
+      bumpChangeIndex: this.writer.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'change_index'`),
+    };
     this.changes.setMaxListeners(0);
   }
 
@@ -59,6 +67,18 @@ export class SqliteStore implements Store {
       })();
     }
     this.syncIndexedColumns();
+    this.syncCompositeIndexes();
+  }
+
+  /** Composite indexes are declared with their collection; creating them is idempotent. */
+  private syncCompositeIndexes(): void {
+    for (const collection of allCollections) {
+      const table = tableName(collection);
+      for (const cols of collection.indexes ?? []) {
+        for (const col of cols) checkColumn(collection, col);
+        this.writer.exec(`CREATE INDEX IF NOT EXISTS ${table}__${cols.join('__')} ON ${table} (${cols.join(', ')})`);
+      }
+    }
   }
 
   /**
@@ -99,18 +119,18 @@ export class SqliteStore implements Store {
     const run = async (): Promise<T> => {
       let dirty = false;
       const tx = new SqliteTx(this.writer, this.statements, 'w', () => (dirty = true));
-      this.writer.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
       try {
         const result = await fn(tx);
-        if (dirty) this.writer.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'change_index'`).run();
-        this.writer.exec('COMMIT');
+        if (dirty) this.control.bumpChangeIndex.run();
+        this.control.commit.run();
         if (dirty) {
           this.index += 1;
           this.changes.emit('change', this.index);
         }
         return result;
       } catch (err) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        if (this.writer.inTransaction) this.control.rollback.run();
         throw err;
       }
     };

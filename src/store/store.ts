@@ -19,6 +19,11 @@ export interface Collection<T> {
   readonly name: string;
   /** Indexed columns, each computed from the document. */
   readonly columns: Readonly<Record<string, Column<T>>>;
+  /**
+   * Composite indexes over declared columns, for queries that filter on several columns and
+   * order by another (one index then serves the whole query, no sort). Created at start-up.
+   */
+  readonly indexes?: readonly (readonly string[])[];
 }
 
 export const text = <T>(get: (doc: T) => string | null | undefined): Column<T> => ({ type: 'text', get: (d) => get(d) ?? null });
