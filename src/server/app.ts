@@ -2,9 +2,13 @@
  * The composition root: the only place that constructs the object graph.
  */
 import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
-import { createEcrDomain, ecrService, RegistryMaintenance } from '../services/ecr/index.js';
+import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
+import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
@@ -16,6 +20,9 @@ export interface App {
   config: ServerConfig;
   store: Store;
   http: FastifyInstance;
+  /** The embedded agent for this host, once listening (config.embeddedAgent). */
+  agent: Agent | undefined;
+  liveness: AgentLiveness;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -25,6 +32,13 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const ecs = createEcsDomain({ store, clock });
+  const containerInstances = new ContainerInstances(store, clock);
+  const scope = { accountId: config.accountId, region: config.region };
+  const liveness = new AgentLiveness(store, clock, {
+    heartbeatIntervalMs: config.agentHeartbeatIntervalMs ?? 10_000,
+    ttlMs: config.agentHeartbeatTtlMs ?? 3 * (config.agentHeartbeatIntervalMs ?? 10_000),
+  });
+  let agent: Agent | undefined;
   // The registry host defaults to the port we end up listening on (known after listen()).
   let boundPort = config.port;
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
@@ -33,7 +47,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const http = buildHttpServer({
     config,
     version: VERSION,
-    services: [ecsService(ecs), ecrService(ecr)],
+    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -42,6 +56,19 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     registryHost,
     log: { error: (obj, msg) => http.log.error(obj, msg) },
+  });
+  registerAgentApi(http, {
+    store,
+    clock,
+    instances: containerInstances,
+    liveness,
+    scope,
+    ensureDefaultCluster: async () => {
+      await ecs.clusters.create(scope, { clusterName: 'default' });
+    },
+    // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential.
+    registryCredentials: async (image, imageScope) =>
+      image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
   });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
@@ -59,14 +86,39 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     config,
     store,
     http,
+    get agent() {
+      return agent;
+    },
+    liveness,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      await liveness.start();
+      if (config.embeddedAgent) {
+        const cluster = config.embeddedAgent.cluster ?? 'default';
+        if (cluster === 'default') await ecs.clusters.create(scope, { clusterName: 'default' });
+        const stateDir = join(config.dataDir, 'agent');
+        const instanceId = loadInstanceId(stateDir);
+        agent = new Agent({
+          endpoint: `http://127.0.0.1:${boundPort}`,
+          cluster,
+          stateDir,
+          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
+          log: http.log.child({ component: 'agent' }),
+          // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
+          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },
+          cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
+          pollWaitMs: config.embeddedAgent.pollWaitMs,
+        });
+        await agent.start();
+      }
       return boundPort;
     },
     async close() {
+      await agent?.close();
+      await liveness.stop();
       await registryMaintenance.stop();
       await http.close();
       await store.close();

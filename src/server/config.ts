@@ -17,6 +17,20 @@ export interface ServerConfig {
   ecrLifecycleIntervalSeconds?: number;
   /** How often abandoned uploads are swept and unreferenced blobs collected; 0 turns it off. */
   registryGcIntervalSeconds?: number;
+  /** The agent `up` embeds for this host (absent: none). It joins `cluster` (default `default`). */
+  embeddedAgent?: EmbeddedAgentConfig;
+  /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
+  agentHeartbeatIntervalMs?: number;
+  agentHeartbeatTtlMs?: number;
+}
+
+export interface EmbeddedAgentConfig {
+  cluster?: string;
+  /** Address task ports are published on (127.0.0.1 by default). */
+  bindIp?: string;
+  /** How long a stopped task's containers are kept before removal. */
+  cleanupDelayMs?: number;
+  pollWaitMs?: number;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {

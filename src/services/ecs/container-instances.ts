@@ -13,6 +13,7 @@ import { paginate } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ContainerInstanceDoc, TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
+import { compileClusterQuery, parseClusterQuery } from '../../scheduler/index.js';
 import { clusterNameOf, containerInstanceArn, parseArn, type Scope } from './arns.js';
 import { activeCluster, resolveArn as resolveClusterArn } from './clusters.js';
 import * as err from './errors.js';
@@ -79,7 +80,7 @@ export class ContainerInstances {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly compileQuery?: ClusterQueryCompiler,
+    private readonly compileQuery: ClusterQueryCompiler = instanceQuery,
   ) {}
 
   /** Registers (or re-registers) an instance; returns the stored record. */
@@ -281,7 +282,6 @@ export class ContainerInstances {
   }
 
   private compile(expression: string): ClusterFilter {
-    if (!this.compileQuery) throw err.invalidParameter('Cluster query filters are not supported by this Dockyard build.');
     try {
       return this.compileQuery(expression);
     } catch (e) {
@@ -330,6 +330,34 @@ class TargetNotFound extends Error {
   constructor(target: string) {
     super(`Could not find ${target}. Verify the target exists and try again.`);
   }
+}
+
+/** The scheduler's cluster query language over an instance document (task-based subjects see no tasks here). */
+export function instanceQuery(expression: string): ClusterFilter {
+  const predicate = compileClusterQuery(parseClusterQuery(expression));
+  return (doc) => {
+    const res = (name: string) => doc.registeredResources.find((r) => r.name === name);
+    return predicate({
+      instance: {
+        arn: doc.containerInstanceArn,
+        ec2InstanceId: doc.ec2InstanceId,
+        status: doc.status,
+        agentConnected: doc.agentConnected,
+        attributes: Object.fromEntries(doc.attributes.map((a) => [a.name, a.value])),
+        registered: {
+          cpu: res('CPU')?.integerValue ?? 0,
+          memory: res('MEMORY')?.integerValue ?? 0,
+          ports: (res('PORTS')?.stringSetValue ?? []).map(Number),
+          portsUdp: (res('PORTS_UDP')?.stringSetValue ?? []).map(Number),
+        },
+        tasks: [],
+        agentVersion: doc.versionInfo.agentVersion,
+        registeredAt: doc.registeredAt,
+      },
+      taskGroups: () => new Set(),
+      runningTasksCount: () => 0,
+    });
+  };
 }
 
 /** ECS's agent-reserved attribute names: replaced on each registration. */

@@ -1,0 +1,55 @@
+/** What this host offers, in ECS's terms: resources and the attributes the ECS agent registers. */
+import { hostname } from 'node:os';
+import type { RegisterRequest } from '../protocol/index.js';
+import type { RuntimeInfo } from './runtime/runtime.js';
+
+/** Ports the ECS agent reserves by default (ssh, docker, the agent's own). */
+export const DEFAULT_RESERVED_PORTS = ['22', '2375', '2376', '51678', '51679'];
+
+export interface HostOptions {
+  /** Marks this instance as Dockyard-managed capacity for the FARGATE launch type. */
+  fargateCapacity: boolean;
+  reservedPorts?: string[];
+  reservedPortsUdp?: string[];
+  /** MiB kept back for the host itself (ECS_RESERVED_MEMORY). */
+  reservedMemoryMiB?: number;
+  availabilityZone?: string;
+  instanceType?: string;
+  extraAttributes?: { name: string; value?: string }[];
+}
+
+export function hostResources(info: RuntimeInfo, o: HostOptions): RegisterRequest['resources'] {
+  return {
+    cpu: info.cpus * 1024,
+    memory: Math.max(0, info.memoryMiB - (o.reservedMemoryMiB ?? 0)),
+    ports: o.reservedPorts ?? DEFAULT_RESERVED_PORTS,
+    portsUdp: o.reservedPortsUdp ?? [],
+  };
+}
+
+export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterRequest['attributes'] {
+  const arch = info.architecture === 'aarch64' ? 'arm64' : info.architecture;
+  const [major, minor] = info.apiVersion.split('.').map(Number) as [number, number];
+  const attrs: { name: string; value?: string }[] = [
+    { name: 'ecs.os-type', value: info.os === 'windows' ? 'windows' : 'linux' },
+    { name: 'ecs.os-family', value: 'LINUX' },
+    { name: 'ecs.cpu-architecture', value: arch },
+    { name: 'ecs.instance-type', value: o.instanceType ?? 'dockyard.local' },
+    { name: 'ecs.availability-zone', value: o.availabilityZone ?? 'local-1a' },
+    { name: 'com.amazonaws.ecs.capability.logging-driver.json-file' },
+    { name: 'com.amazonaws.ecs.capability.logging-driver.none' },
+    { name: 'com.amazonaws.ecs.capability.privileged-container' },
+    { name: 'ecs.capability.container-health-check' },
+    { name: 'ecs.capability.container-ordering' },
+    { name: 'ecs.capability.task-eni' },
+    { name: 'ecs.capability.task-cpu-mem-limit' },
+    { name: 'ecs.capability.docker-plugin.local' },
+    { name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' },
+  ];
+  // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
+  for (let v = 18; major === 1 && v <= minor; v++) attrs.push({ name: `com.amazonaws.ecs.capability.docker-remote-api.1.${v}` });
+  if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
+  return [...attrs, ...(o.extraAttributes ?? [])];
+}
+
+export const localHostname = (): string => hostname();
