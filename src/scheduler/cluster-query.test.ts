@@ -107,6 +107,16 @@ describe('parseClusterQuery', () => {
     assert.equal(parseClusterQuery('attribute:a exists && !attribute:b exists').type, 'and');
   });
 
+  it('reads an unquoted regex up to the next blank outside parentheses', () => {
+    const q = parseClusterQuery('attribute:ecs.instance-type =~ (m5|c5)\\..* and attribute:stack == prod');
+    assert.equal(q.type, 'and');
+    assert.equal(q.type === 'and' && q.left.type === 'comparison' && q.left.argument, '(m5|c5)\\..*');
+    const inParens = parseClusterQuery('not(attribute:ecs.instance-type =~ t2.*) or (attribute:x !~ [a-z](1|2))');
+    assert.equal(inParens.type, 'or');
+    assert.equal(inParens.type === 'or' && inParens.left.type === 'not' && inParens.left.operand.type === 'comparison' && inParens.left.operand.argument, 't2.*');
+    assert.equal(inParens.type === 'or' && inParens.right.type === 'comparison' && inParens.right.argument, '[a-z](1|2)');
+  });
+
   it('takes quoted values with spaces and regex metacharacters', () => {
     const q = parseClusterQuery(`attribute:ecs.instance-type =~ '(t2|t3)\\.(micro|small)'`);
     assert.equal(q.type === 'comparison' && q.argument, '(t2|t3)\\.(micro|small)');

@@ -12,8 +12,10 @@
  * define container instances"); anything else is rejected with a ClusterQueryError saying
  * where and why. Keywords (and, or, not, in, matches, ...) are case-insensitive; subject and
  * attribute names are case-sensitive. A value is a bare word or a '...'/"..." quoted string;
- * quote values that contain spaces or any of  ( ) [ ] , = ! < > ~ & |  (e.g. most regexes
- * with groups or classes).
+ * quote values that contain spaces or any of  ( ) [ ] , = ! < > ~ & |. A regex after =~ / !~
+ * runs to the next blank outside parentheses, so `=~ (m5|c5)\..*` works unquoted. Regexes use
+ * JavaScript syntax, which agrees with the Java syntax ECS documents for common patterns, and
+ * must match the whole value (Java's Pattern.matches).
  */
 import { ClusterQueryError } from './errors.js';
 
@@ -106,55 +108,80 @@ interface Token {
 /** Characters that end a bare word. */
 const DELIMITERS = new Set(['(', ')', '[', ']', ',', '=', '!', '<', '>', '~', '&', '|', ' ', '\t', '\n', '\r']);
 
-function tokenize(expression: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  const fail = (message: string, at: number): never => {
-    throw queryError(expression, message, at);
-  };
-  while (i < expression.length) {
-    const c = expression[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      i++;
-      continue;
+/** Splits the expression into tokens on demand, so the parser can read a regex argument raw. */
+class Lexer {
+  private at = 0;
+  private buffered: Token | undefined;
+
+  constructor(private readonly expression: string) {}
+
+  peek(): Token {
+    this.buffered ??= this.lex();
+    return this.buffered;
+  }
+
+  next(): Token {
+    const token = this.peek();
+    this.buffered = undefined;
+    return token;
+  }
+
+  /**
+   * A regular expression argument: a quoted string, or everything up to the next blank outside
+   * parentheses (so `(m5|c5)\..*` needs no quotes) or up to a ')' that closes an enclosing group.
+   */
+  pattern(): Token {
+    if (this.buffered) return this.next();
+    this.skipBlanks();
+    const start = this.at;
+    const text = this.expression;
+    if (text[start] === "'" || text[start] === '"') return this.next();
+    let depth = 0;
+    let i = start;
+    for (; i < text.length; i++) {
+      const c = text[i]!;
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')' && depth-- === 0) break;
+      else if (depth === 0 && /\s/.test(c)) break;
     }
-    const start = i;
+    this.at = Math.min(i, text.length);
+    return i === start ? this.next() : { kind: 'word', text: text.slice(start, this.at), position: start };
+  }
+
+  private skipBlanks(): void {
+    while (this.at < this.expression.length && /\s/.test(this.expression[this.at]!)) this.at++;
+  }
+
+  private lex(): Token {
+    this.skipBlanks();
+    const text = this.expression;
+    const start = this.at;
+    if (start >= text.length) return { kind: 'end', text: '', position: text.length };
+    const c = text[start]!;
+    const token = (kind: TokenKind, length: number, value = text.slice(start, start + length)): Token => {
+      this.at = start + length;
+      return { kind, text: value, position: start };
+    };
     if (c === "'" || c === '"') {
-      const close = expression.indexOf(c, i + 1);
-      if (close < 0) fail(`unterminated quoted value`, start);
-      tokens.push({ kind: 'quoted', text: expression.slice(i + 1, close), position: start });
-      i = close + 1;
-      continue;
+      const close = text.indexOf(c, start + 1);
+      if (close < 0) throw queryError(text, 'unterminated quoted value', start);
+      return token('quoted', close + 1 - start, text.slice(start + 1, close));
     }
-    const two = expression.slice(i, i + 2);
-    if (two === '==' || two === '!=' || two === '>=' || two === '<=' || two === '=~' || two === '!~' || two === '&&' || two === '||') {
-      tokens.push({ kind: 'symbol', text: two, position: start });
-      i += 2;
-      continue;
-    }
+    const two = text.slice(start, start + 2);
+    if (['==', '!=', '>=', '<=', '=~', '!~', '&&', '||'].includes(two)) return token('symbol', 2);
     if (c === '!') {
       // "!in" and "!exists" are operators; a lone "!" is "not".
-      const word = /^!(in|exists)(?![^\s()[\],=!<>~&|])/i.exec(expression.slice(i));
-      if (word) {
-        tokens.push({ kind: 'symbol', text: `!${word[1]!.toLowerCase()}`, position: start });
-        i += word[0].length;
-        continue;
-      }
-      tokens.push({ kind: 'symbol', text: '!', position: start });
-      i++;
-      continue;
+      const word = /^!(in|exists)(?![^\s()[\],=!<>~&|])/i.exec(text.slice(start));
+      if (word) return token('symbol', word[0].length, `!${word[1]!.toLowerCase()}`);
+      return token('symbol', 1);
     }
-    if (c === '(' || c === ')' || c === '[' || c === ']' || c === ',' || c === '<' || c === '>') {
-      tokens.push({ kind: 'symbol', text: c, position: start });
-      i++;
-      continue;
-    }
-    if (DELIMITERS.has(c)) fail(`unexpected character '${c}'`, start);
-    while (i < expression.length && !DELIMITERS.has(expression[i]!)) i++;
-    tokens.push({ kind: 'word', text: expression.slice(start, i), position: start });
+    if ('()[],<>'.includes(c)) return token('symbol', 1);
+    if (DELIMITERS.has(c)) throw queryError(text, `unexpected character '${c}'`, start);
+    let end = start;
+    while (end < text.length && !DELIMITERS.has(text[end]!)) end++;
+    return token('word', end - start);
   }
-  tokens.push({ kind: 'end', text: '', position: expression.length });
-  return tokens;
 }
 
 function queryError(expression: string, problem: string, position: number): ClusterQueryError {
@@ -167,10 +194,9 @@ function queryError(expression: string, problem: string, position: number): Clus
 
 /** Parses a cluster query expression; throws ClusterQueryError with a clear message on bad input. */
 export function parseClusterQuery(expression: string): ClusterQuery {
-  const tokens = tokenize(expression);
-  let at = 0;
-  const peek = (): Token => tokens[at]!;
-  const next = (): Token => tokens[at++]!;
+  const lexer = new Lexer(expression);
+  const peek = (): Token => lexer.peek();
+  const next = (): Token => lexer.next();
   const fail = (problem: string, token: Token = peek()): never => {
     throw queryError(expression, problem, token.position);
   };
@@ -239,8 +265,8 @@ export function parseClusterQuery(expression: string): ClusterQuery {
       fail(`operator '${operatorToken.text}' is not valid for '${subjectToken.text}'; valid operators: ${valid.join(', ')}`, operatorToken);
     }
     if (operator === 'exists' || operator === 'not_exists') return { type: 'comparison', subject, operator };
-    const open = peek();
     if (operator === 'in' || operator === 'not_in') {
+      const open = peek();
       if (!(open.kind === 'symbol' && open.text === '[')) fail(`'${operatorToken.text}' expects an argument list like [a, b] but found ${describe(open)}`);
       next();
       const values = [parseValue()];
@@ -252,6 +278,12 @@ export function parseClusterQuery(expression: string): ClusterQuery {
       }
       return checkArgument(expression, { type: 'comparison', subject, operator, argument: values }, open);
     }
+    if (operator === 'matches' || operator === 'not_matches') {
+      const pattern = lexer.pattern();
+      if (pattern.kind !== 'word' && pattern.kind !== 'quoted') fail(`expected a value but found ${describe(pattern)}`, pattern);
+      return checkArgument(expression, { type: 'comparison', subject, operator, argument: pattern.text }, pattern);
+    }
+    const open = peek();
     if (open.kind === 'symbol' && open.text === '[') fail(`only 'in' and 'not_in' take an argument list`);
     return checkArgument(expression, { type: 'comparison', subject, operator, argument: parseValue() }, open);
   };
