@@ -47,10 +47,40 @@ export function loadModel(service: string): ServiceModel {
 
 type Validation = { code: string; problems: string[] };
 
+/**
+ * Each shape is compiled once per model into a closure (member lists resolved, scalar members
+ * marked), so the per-request walk does no model lookups or Object.entries of the model.
+ */
+type Checker = (value: unknown, path: string, v: Validation) => unknown;
+type Shaper = (value: unknown) => unknown;
+
+const compiledCheckers = new WeakMap<ServiceModel, Map<string, Checker>>();
+const compiledShapers = new WeakMap<ServiceModel, Map<string, Shaper>>();
+
+/** Compiles `shapeName` with `compile`, caching per model; recursive shapes resolve through a forwarder. */
+function compiled<F extends (...args: never[]) => unknown>(
+  caches: WeakMap<ServiceModel, Map<string, F>>,
+  model: ServiceModel,
+  shapeName: string,
+  compile: (model: ServiceModel, shape: Shape, shapeName: string) => F,
+): F {
+  let cache = caches.get(model);
+  if (!cache) caches.set(model, (cache = new Map()));
+  const hit = cache.get(shapeName);
+  if (hit) return hit;
+  const shape = model.shapes[shapeName];
+  if (!shape) throw new Error(`model has no shape ${shapeName}`);
+  let fn: F | undefined;
+  cache.set(shapeName, ((...args: Parameters<F>) => fn!(...args)) as F);
+  fn = compile(model, shape, shapeName);
+  cache.set(shapeName, fn);
+  return fn;
+}
+
 /** Validates and normalises `input` against `shapeName`; throws AwsError on the first bad input. */
 export function validateInput(model: ServiceModel, shapeName: string, input: unknown, validationCode: string): Record<string, unknown> {
   const v: Validation = { code: validationCode, problems: [] };
-  const out = checkValue(model, shapeName, input ?? {}, '', v) as Record<string, unknown>;
+  const out = compiled(compiledCheckers, model, shapeName, compileChecker)(input ?? {}, '', v) as Record<string, unknown>;
   if (v.problems.length > 0) {
     const n = v.problems.length;
     throw new AwsError(validationCode, `${n} validation error${n > 1 ? 's' : ''} detected: ${v.problems.join('; ')}`);
@@ -63,78 +93,101 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'list' : typeof value === 'object' ? 'map' : String(value);
 }
 
-function checkValue(model: ServiceModel, shapeName: string, value: unknown, path: string, v: Validation): unknown {
-  const shape = model.shapes[shapeName];
-  if (!shape) throw new Error(`model has no shape ${shapeName}`);
-  const where = path || 'input';
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function compileChecker(model: ServiceModel, shape: Shape): Checker {
+  const checker = (name: string) => compiled(compiledCheckers, model, name, compileChecker);
   switch (shape.type) {
     case 'structure': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw serializationError(`Start of structure or map found where not expected at '${where}'`);
-      }
-      const obj = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const [name, ref] of Object.entries(shape.members ?? {})) {
-        const member = obj[name];
-        if (member === undefined || member === null) continue;
-        out[name] = checkValue(model, ref.shape, member, path ? `${path}.${name}` : name, v);
-      }
-      for (const name of shape.required ?? []) {
-        if (out[name] === undefined) {
-          v.problems.push(`Value null at '${path ? `${path}.${name}` : name}' failed to satisfy constraint: Member must not be null`);
+      const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({ name, check: checker(ref.shape) }));
+      const required = shape.required ?? [];
+      return (value, path, v) => {
+        if (!isPlainObject(value)) throw serializationError(`Start of structure or map found where not expected at '${path || 'input'}'`);
+        const out: Record<string, unknown> = {};
+        for (const { name, check } of members) {
+          const member = value[name];
+          if (member === undefined || member === null) continue;
+          out[name] = check(member, path ? `${path}.${name}` : name, v);
         }
-      }
-      return out;
+        for (const name of required) {
+          if (out[name] === undefined) {
+            v.problems.push(`Value null at '${path ? `${path}.${name}` : name}' failed to satisfy constraint: Member must not be null`);
+          }
+        }
+        return out;
+      };
     }
     case 'list': {
-      if (!Array.isArray(value)) throw serializationError(`Expected list at '${where}'`);
-      checkLength(shape, value.length, value, where, v);
-      return value.map((item, i) =>
-        item === null ? null : checkValue(model, shape.member!.shape, item, `${where}.${i + 1}.member`, v),
-      );
+      const item = checker(shape.member!.shape);
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (!Array.isArray(value)) throw serializationError(`Expected list at '${where}'`);
+        checkLength(shape, value.length, value, where, v);
+        return value.map((x, i) => (x === null ? null : item(x, `${where}.${i + 1}.member`, v)));
+      };
     }
     case 'map': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw serializationError(`Expected map at '${where}'`);
-      const out: Record<string, unknown> = {};
-      const entries = Object.entries(value as Record<string, unknown>);
-      checkLength(shape, entries.length, value, where, v);
-      for (const [k, item] of entries) {
-        checkValue(model, shape.key!.shape, k, `${where}.key`, v);
-        out[k] = item === null ? null : checkValue(model, shape.value!.shape, item, `${where}.${k}`, v);
-      }
-      return out;
+      const key = checker(shape.key!.shape);
+      const item = checker(shape.value!.shape);
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (!isPlainObject(value)) throw serializationError(`Expected map at '${where}'`);
+        const out: Record<string, unknown> = {};
+        const entries = Object.entries(value);
+        checkLength(shape, entries.length, value, where, v);
+        for (const [k, x] of entries) {
+          key(k, `${where}.key`, v);
+          out[k] = x === null ? null : item(x, `${where}.${k}`, v);
+        }
+        return out;
+      };
     }
     case 'string': {
-      if (typeof value !== 'string') throw serializationError(`STRING_VALUE can not be converted to ${describe(value)} at '${where}'`);
-      checkLength(shape, value.length, value, where, v);
-      if (shape.enum && !shape.enum.includes(value)) {
-        v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-      }
-      return value;
+      const allowed = shape.enum && new Set(shape.enum);
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (typeof value !== 'string') throw serializationError(`STRING_VALUE can not be converted to ${describe(value)} at '${where}'`);
+        checkLength(shape, value.length, value, where, v);
+        if (allowed && !allowed.has(value)) {
+          v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum!.join(', ')}]`);
+        }
+        return value;
+      };
     }
     case 'integer':
     case 'long':
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError(`NUMBER_VALUE can not be converted to an Integer at '${where}'`);
-      checkRange(shape, value, where, v);
-      return value;
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError(`NUMBER_VALUE can not be converted to an Integer at '${where}'`);
+        checkRange(shape, value, where, v);
+        return value;
+      };
     case 'double':
     case 'float':
-      if (typeof value !== 'number') throw serializationError(`NUMBER_VALUE can not be converted to a Double at '${where}'`);
-      checkRange(shape, value, where, v);
-      return value;
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (typeof value !== 'number') throw serializationError(`NUMBER_VALUE can not be converted to a Double at '${where}'`);
+        checkRange(shape, value, where, v);
+        return value;
+      };
     case 'boolean':
-      if (typeof value !== 'boolean') throw serializationError(`Expected boolean at '${where}'`);
-      return value;
-    case 'timestamp': {
-      if (typeof value === 'number') return value;
-      if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value) / 1000;
-      throw serializationError(`Expected timestamp at '${where}'`);
-    }
+      return (value, path) => {
+        if (typeof value !== 'boolean') throw serializationError(`Expected boolean at '${path || 'input'}'`);
+        return value;
+      };
+    case 'timestamp':
+      return (value, path) => {
+        if (typeof value === 'number') return value;
+        if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value) / 1000;
+        throw serializationError(`Expected timestamp at '${path || 'input'}'`);
+      };
     case 'blob':
-      if (typeof value !== 'string') throw serializationError(`Expected base64 blob at '${where}'`);
-      return Buffer.from(value, 'base64');
+      return (value, path) => {
+        if (typeof value !== 'string') throw serializationError(`Expected base64 blob at '${path || 'input'}'`);
+        return Buffer.from(value, 'base64');
+      };
     default:
-      return value;
+      return (value) => value;
   }
 }
 
@@ -158,35 +211,55 @@ function checkRange(shape: Shape, value: number, where: string, v: Validation) {
 
 /** Shapes a domain value into the wire form of `shapeName` (see the file comment). */
 export function shapeOutput(model: ServiceModel, shapeName: string, value: unknown): unknown {
-  if (value === undefined || value === null) return undefined;
-  const shape = model.shapes[shapeName]!;
+  return compiled(compiledShapers, model, shapeName, compileShaper)(value);
+}
+
+/** Shapes whose wire form is the domain value itself. */
+const PASS_THROUGH = new Set<Shape['type']>(['string', 'integer', 'long', 'double', 'float', 'boolean']);
+
+function compileShaper(model: ServiceModel, shape: Shape): Shaper {
+  const shaper = (name: string) => compiled(compiledShapers, model, name, compileShaper);
+  const passThrough = (name: string) => PASS_THROUGH.has(model.shapes[name]!.type);
   switch (shape.type) {
     case 'structure': {
-      if (typeof value !== 'object') return undefined;
-      const obj = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const [name, ref] of Object.entries(shape.members!)) {
-        const member = obj[name];
-        if (member === undefined || member === null) continue;
-        const shaped = shapeOutput(model, ref.shape, member);
-        if (shaped !== undefined) out[name] = shaped;
-      }
-      return out;
+      // Scalar members are copied as they are; only nested shapes go through a shaper.
+      const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({ name, shape: passThrough(ref.shape) ? undefined : shaper(ref.shape) }));
+      return (value) => {
+        if (value === undefined || value === null || typeof value !== 'object') return undefined;
+        const obj = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const { name, shape } of members) {
+          const member = obj[name];
+          if (member === undefined || member === null) continue;
+          const shaped = shape ? shape(member) : member;
+          if (shaped !== undefined) out[name] = shaped;
+        }
+        return out;
+      };
     }
-    case 'list':
-      return Array.isArray(value) ? value.map((item) => shapeOutput(model, shape.member!.shape, item) ?? null) : undefined;
+    case 'list': {
+      const item = shaper(shape.member!.shape);
+      return (value) => (Array.isArray(value) ? value.map((x) => item(x) ?? null) : undefined);
+    }
     case 'map': {
-      const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(value as Record<string, unknown>)) out[k] = shapeOutput(model, shape.value!.shape, item);
-      return out;
+      const item = shaper(shape.value!.shape);
+      return (value) => {
+        if (value === undefined || value === null) return undefined;
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = item(x);
+        return out;
+      };
     }
     case 'timestamp':
-      if (value instanceof Date) return value.getTime() / 1000;
-      if (typeof value === 'string') return Date.parse(value) / 1000;
-      return value;
+      return (value) => {
+        if (value === undefined || value === null) return undefined;
+        if (value instanceof Date) return value.getTime() / 1000;
+        if (typeof value === 'string') return Date.parse(value) / 1000;
+        return value;
+      };
     case 'blob':
-      return Buffer.isBuffer(value) ? value.toString('base64') : value;
+      return (value) => (value === undefined || value === null ? undefined : Buffer.isBuffer(value) ? value.toString('base64') : value);
     default:
-      return value;
+      return (value) => (value === null ? undefined : value);
   }
 }
