@@ -212,6 +212,35 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       assert.equal((await store.read((tx) => tx.get(c.clusters, 'counter')))!.data.n, 25);
     });
 
+    test('concurrent writes settle independently: failures leave nothing, the others commit', async () => {
+      const index = store.changeIndex();
+      const results = await Promise.allSettled([
+        store.write((tx) => tx.insert(c.clusters, 'grp-1', cluster('grp-1'))),
+        store.write(async (tx) => {
+          await tx.insert(c.clusters, 'grp-2', cluster('grp-2'));
+          throw new Boom('second write fails after inserting');
+        }),
+        store.write((tx) => tx.insert(c.clusters, 'grp-3', cluster('grp-3'))),
+        store.write((tx) => tx.insert(c.clusters, 'grp-1', cluster('duplicate'))),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      assert.ok((results[1] as PromiseRejectedResult).reason instanceof Boom);
+      assert.ok((results[3] as PromiseRejectedResult).reason instanceof ConflictError);
+      await store.read(async (tx) => {
+        assert.equal((await tx.get(c.clusters, 'grp-1'))!.data.clusterName, 'grp-1');
+        assert.equal(await tx.get(c.clusters, 'grp-2'), undefined);
+        assert.ok(await tx.get(c.clusters, 'grp-3'));
+      });
+      assert.equal(store.changeIndex(), index + 2);
+    });
+
+    test('a write resolves only once it is visible to reads', async () => {
+      const writes = Array.from({ length: 40 }, (_, i) =>
+        store.write((tx) => tx.insert(c.clusters, `vis-${i}`, cluster(`vis-${i}`))).then(() => store.read((tx) => tx.get(c.clusters, `vis-${i}`))),
+      );
+      for (const row of await Promise.all(writes)) assert.ok(row, 'read after write sees the row');
+    });
+
     test('the change index moves once per committed write that changed something', async () => {
       const start = store.changeIndex();
       await store.write(async (tx) => {
