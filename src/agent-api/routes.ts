@@ -193,7 +193,11 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
           return { index: at, digest, containerInstanceArn: instanceArn, instanceStatus: doc.status, tasks } satisfies AssignmentsResponse;
         }
         index = Math.max(index, at);
-        index = await store.waitForChange(index, remaining, closed.signal);
+        // Wake only for this instance's tasks or its own document, not every write in the cluster.
+        index = await store.waitForChange(index, remaining, closed.signal, [
+          { collection: c.tasks, column: 'instance', value: instanceArn },
+          { collection: c.containerInstances, column: 'pk', value: instanceArn },
+        ]);
       }
     } catch (e) {
       return sendError(reply, e);

@@ -1,29 +1,40 @@
 /**
  * The embedded Store: SQLite through better-sqlite3, WAL mode, in `<dataDir>/dockyard.db`.
  *
- * better-sqlite3 is synchronous, the Store interface is not: writes are serialised by a promise
- * queue and run inside BEGIN IMMEDIATE ... COMMIT on the writer connection, so a transaction
- * may await between statements without another request's writes interleaving. Reads use a
- * second connection and see only committed data.
+ * better-sqlite3 is synchronous, the Store interface is not: writes are queued and run one at a
+ * time on the writer connection (each in a SAVEPOINT inside a group-committed BEGIN IMMEDIATE ...
+ * COMMIT, see write()), so a transaction may await between statements without another request's
+ * writes interleaving. Reads use a second connection and see only committed data.
  */
 import Database from 'better-sqlite3';
-import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
+import { ChangeFeed, type ChangeFilter, type TouchedRow } from './change-feed.js';
 import { allCollections, migrations, tableName } from './migrations.js';
 import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where } from './store.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** Most writes one SQLite transaction carries (bounds the latency a group adds). */
+const MAX_GROUP = 32;
+
+interface PendingWrite {
+  fn: (tx: StoreTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteStore implements Store {
   private readonly writer: Database.Database;
   private readonly reader: Database.Database;
   private readonly statements = new Map<string, Statement>();
-  private readonly changes = new EventEmitter();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly feed = new ChangeFeed();
+  private readonly pending: PendingWrite[] = [];
+  /** Set while writes are being applied; close() waits for it. */
+  private draining: Promise<void> | undefined;
   private index: number;
-  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'bumpChangeIndex', Statement>;
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackToSavepoint' | 'bumpChangeIndex', Statement>;
 
   /** `dataDir` ':memory:' keeps everything in one private in-memory database (tests). */
   constructor(dataDir: string) {
@@ -48,9 +59,11 @@ export class SqliteStore implements Store {
       begin: this.writer.prepare('BEGIN IMMEDIATE'),
       commit: this.writer.prepare('COMMIT'),
       rollback: this.writer.prepare('ROLLBACK'),
-      bumpChangeIndex: this.writer.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'change_index'`),
+      savepoint: this.writer.prepare('SAVEPOINT write'),
+      release: this.writer.prepare('RELEASE write'),
+      rollbackToSavepoint: this.writer.prepare('ROLLBACK TO write'),
+      bumpChangeIndex: this.writer.prepare(`UPDATE meta SET value = value + ? WHERE key = 'change_index'`),
     };
-    this.changes.setMaxListeners(0);
   }
 
   private migrate(): void {
@@ -112,51 +125,85 @@ export class SqliteStore implements Store {
   }
 
   async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return fn(new SqliteTx(this.reader, this.statements, 'r', () => {}));
+    return fn(new SqliteTx(this.reader, this.statements, 'r', () => undefined));
   }
 
+  /**
+   * Group commit: writes run one at a time, each inside its own SAVEPOINT, and the writes that
+   * queue up while one runs share one SQLite transaction (up to MAX_GROUP). A failed write rolls
+   * back to its savepoint only; every write's promise settles after the COMMIT that made it
+   * durable, so callers never observe uncommitted state. Under load this turns many small
+   * commits (each rewriting the same index pages into the WAL) into one.
+   */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      let dirty = false;
-      const tx = new SqliteTx(this.writer, this.statements, 'w', () => (dirty = true));
-      this.control.begin.run();
-      try {
-        const result = await fn(tx);
-        if (dirty) this.control.bumpChangeIndex.run();
-        this.control.commit.run();
-        if (dirty) {
-          this.index += 1;
-          this.changes.emit('change', this.index);
-        }
-        return result;
-      } catch (err) {
-        if (this.writer.inTransaction) this.control.rollback.run();
-        throw err;
-      }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-    if (this.index > afterIndex) return Promise.resolve(this.index);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.changes.off('change', onChange);
-        signal?.removeEventListener('abort', done);
-        resolve(this.index);
-      };
-      const onChange = (i: number) => i > afterIndex && done();
-      const timer = setTimeout(done, timeoutMs);
-      this.changes.on('change', onChange);
-      signal?.addEventListener('abort', done);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) this.draining = this.drain();
     });
   }
 
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) await this.commitGroup();
+    } catch (err) {
+      // Only reachable when SQLite refuses BEGIN or ROLLBACK itself: fail what waits rather than hang.
+      for (const job of this.pending.splice(0)) job.reject(err);
+    } finally {
+      // Cleared in the same tick as the final empty-queue check, so the next write starts a new drain.
+      this.draining = undefined;
+    }
+  }
+
+  /** Runs up to MAX_GROUP queued writes in one SQLite transaction and settles them. */
+  private async commitGroup(): Promise<void> {
+    const done: { job: PendingWrite; value: unknown; touched: TouchedRow[] }[] = [];
+    let dirtyWrites = 0;
+    this.control.begin.run();
+    for (let n = 0; n < MAX_GROUP && this.pending.length > 0; n++) {
+      const job = this.pending.shift()!;
+      const touched: TouchedRow[] = [];
+      const tx = new SqliteTx(this.writer, this.statements, 'w', (row) => touched.push(row));
+      this.control.savepoint.run();
+      try {
+        const value = await job.fn(tx);
+        this.control.release.run();
+        if (touched.length > 0) dirtyWrites += 1;
+        done.push({ job, value, touched });
+      } catch (err) {
+        job.reject(err);
+        if (this.writer.inTransaction) {
+          this.control.rollbackToSavepoint.run();
+          this.control.release.run();
+          continue;
+        }
+        // SQLite aborted the whole transaction (I/O error, disk full): the group is lost.
+        for (const d of done) d.job.reject(err);
+        return;
+      }
+    }
+    try {
+      if (dirtyWrites > 0) this.control.bumpChangeIndex.run(dirtyWrites);
+      this.control.commit.run();
+    } catch (err) {
+      if (this.writer.inTransaction) this.control.rollback.run();
+      for (const d of done) d.job.reject(err);
+      return;
+    }
+    // The change index still moves once per write that changed something, in commit order.
+    for (const d of done) {
+      if (d.touched.length === 0) continue;
+      this.index += 1;
+      this.feed.committed(this.index, d.touched);
+    }
+    for (const d of done) d.job.resolve(d.value);
+  }
+
+  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number> {
+    return this.feed.wait(() => this.index, afterIndex, timeoutMs, signal, filters);
+  }
+
   async close(): Promise<void> {
-    await this.queue;
+    while (this.draining) await this.draining;
     if (this.reader !== this.writer) this.reader.close();
     this.writer.close();
   }
@@ -167,7 +214,7 @@ class SqliteTx implements StoreTx {
     private readonly db: Database.Database,
     private readonly cache: Map<string, Statement>,
     private readonly mode: 'r' | 'w',
-    private readonly markDirty: () => void,
+    private readonly markDirty: (row: TouchedRow) => void,
   ) {}
 
   private stmt(sql: string): Statement {
@@ -224,7 +271,7 @@ class SqliteTx implements StoreTx {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`${collection.name} ${pk} already exists`);
       throw err;
     }
-    this.markDirty();
+    this.markDirty(touchedRow(collection, pk, data));
     return { pk, version: 1, data };
   }
 
@@ -234,15 +281,19 @@ class SqliteTx implements StoreTx {
     const sql = `UPDATE ${tableName(collection)} SET version = version + 1, data = ?${cols.map((c) => `, ${c} = ?`).join('')} WHERE pk = ? AND version = ?`;
     const info = this.stmt(sql).run(JSON.stringify(data), ...columnValues(collection, data), row.pk, row.version);
     if (info.changes !== 1) throw new ConflictError(`${collection.name} ${row.pk} was changed concurrently`);
-    this.markDirty();
+    // Both the old and the new column values: a task moving off an instance concerns both.
+    this.markDirty(touchedRow(collection, row.pk, row.data));
+    this.markDirty(touchedRow(collection, row.pk, data));
     return { pk: row.pk, version: row.version + 1, data };
   }
 
   async delete<T>(collection: Collection<T>, pk: string): Promise<boolean> {
     this.writable();
-    const info = this.stmt(`DELETE FROM ${tableName(collection)} WHERE pk = ?`).run(pk);
-    if (info.changes > 0) this.markDirty();
-    return info.changes > 0;
+    const old = await this.get(collection, pk);
+    if (!old) return false;
+    this.stmt(`DELETE FROM ${tableName(collection)} WHERE pk = ?`).run(pk);
+    this.markDirty(touchedRow(collection, pk, old.data));
+    return true;
   }
 }
 
@@ -250,6 +301,12 @@ interface RawRow {
   pk: string;
   version: number;
   data: string;
+}
+
+function touchedRow(collection: Collection<any>, pk: string, data: unknown): TouchedRow {
+  const columns: Record<string, IndexValue> = { pk };
+  for (const [name, col] of Object.entries(collection.columns)) columns[name] = col.get(data);
+  return { collection: collection.name, columns };
 }
 
 function toRow<T>(r: RawRow): Row<T> {

@@ -8,6 +8,9 @@
  * change index moves forward once per committed write, and `waitForChange` lets long-polls
  * (agents, data planes) wake up on it.
  */
+import type { ChangeFilter } from './change-feed.js';
+
+export type { ChangeFilter } from './change-feed.js';
 export type IndexValue = string | number | null;
 
 export interface Column<T> {
@@ -61,7 +64,10 @@ export interface Store {
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   changeIndex(): number;
-  /** Resolves with the new index once it passes `afterIndex`, or the current one after `timeoutMs`. */
-  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  /**
+   * Resolves with the new index once it passes `afterIndex`, or the current one after `timeoutMs`.
+   * With `filters`, only a commit that touched a matching row counts (see change-feed.ts).
+   */
+  waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number>;
   close(): Promise<void>;
 }
