@@ -159,7 +159,12 @@ export class SqliteStore implements Store {
     const done: { job: PendingWrite; value: unknown; touched: TouchedRow[] }[] = [];
     let dirtyWrites = 0;
     this.control.begin.run();
-    for (let n = 0; n < MAX_GROUP && this.pending.length > 0; n++) {
+    for (let n = 0; n < MAX_GROUP; n++) {
+      if (this.pending.length === 0) {
+        // One turn of the event loop lets requests already read from sockets join this commit.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.pending.length === 0) break;
+      }
       const job = this.pending.shift()!;
       const touched: TouchedRow[] = [];
       const tx = new SqliteTx(this.writer, this.statements, 'w', (row) => touched.push(row));
@@ -246,14 +251,14 @@ class SqliteTx implements StoreTx {
     return (this.stmt(sql).all(...params) as RawRow[]).map((r) => toRow<T>(r));
   }
 
-  async select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query: Query = {}): Promise<(Record<C, IndexValue> & { pk: string })[]> {
+  async select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query: Query = {}): Promise<(Record<C, IndexValue> & { pk: string; version: number })[]> {
     const { clause, params } = whereClause(collection, query.where);
-    let sql = `SELECT pk${columns.map((c) => `, ${checkColumn(collection, c)}`).join('')} FROM ${tableName(collection)}${clause}`;
+    let sql = `SELECT pk, version${columns.map((c) => `, ${checkColumn(collection, c)}`).join('')} FROM ${tableName(collection)}${clause}`;
     if (query.orderBy?.length) {
       sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
     }
     if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
-    return this.stmt(sql).all(...params) as (Record<C, IndexValue> & { pk: string })[];
+    return this.stmt(sql).all(...params) as (Record<C, IndexValue> & { pk: string; version: number })[];
   }
 
   async count<T>(collection: Collection<T>, where?: Where): Promise<number> {
