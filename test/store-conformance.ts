@@ -147,12 +147,12 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         });
       });
 
-      test('select returns the pk and the named indexed columns only', async () => {
+      test('select returns the pk, the version and the named indexed columns only', async () => {
         const rows = await store.read((tx) => tx.select(c.taskDefinitions, ['family', 'revision'], { where: { family: 'app' }, orderBy: [['revision', 'asc']] }));
         assert.deepEqual(rows.map((r) => ({ ...r })), [
-          { pk: 'app:1', family: 'app', revision: 1 },
-          { pk: 'app:2', family: 'app', revision: 2 },
-          { pk: 'app:3', family: 'app', revision: 3 },
+          { pk: 'app:1', version: 1, family: 'app', revision: 1 },
+          { pk: 'app:2', version: 1, family: 'app', revision: 2 },
+          { pk: 'app:3', version: 1, family: 'app', revision: 3 },
         ]);
       });
 
