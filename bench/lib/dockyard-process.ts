@@ -32,7 +32,9 @@ export async function startDockyardProcess(args: string[] = [], env: NodeJS.Proc
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-bench-'));
   const bin = fileURLToPath(new URL('../../bin/dockyard.mjs', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [bin, 'up', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...args], {
+  // DOCKYARD_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
+  const nodeArgs = (process.env.DOCKYARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, bin, 'up', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env },
   });

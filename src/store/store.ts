@@ -51,8 +51,8 @@ export interface StoreTx {
   get<T>(collection: Collection<T>, pk: string): Promise<Row<T> | undefined>;
   find<T>(collection: Collection<T>, query?: Query): Promise<Row<T>[]>;
   count<T>(collection: Collection<T>, where?: Where): Promise<number>;
-  /** Only the named indexed columns (and pk) of matching rows: no document parsing, for hot paths. */
-  select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query?: Query): Promise<(Record<C, IndexValue> & { pk: string })[]>;
+  /** Only the named indexed columns (and pk, version) of matching rows: no document parsing, for hot paths. */
+  select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query?: Query): Promise<(Record<C, IndexValue> & { pk: string; version: number })[]>;
   /** Inserts a new row; ConflictError when the key exists. */
   insert<T>(collection: Collection<T>, pk: string, data: T): Promise<Row<T>>;
   /** Replaces a row if its version is still `row.version`; ConflictError otherwise. */

@@ -85,6 +85,12 @@ export function taskView(doc: TaskDoc, includeTags = false): Record<string, unkn
 }
 
 export class Tasks {
+  /**
+   * Instance views by ARN and row version. Only a cache: each RunTask checks every instance's
+   * current version in the store and re-reads the documents that changed.
+   */
+  private readonly instanceViews = new Map<string, { version: number; view: InstanceView }>();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -108,7 +114,7 @@ export class Tasks {
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
       checkRunnable(td, launch.launchType, input);
       // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
-      const instances = (await instancesOf(tx, clusterArn)).filter(
+      const instances = (await this.instancesOf(tx, clusterArn)).filter(
         (i) => launch.launchType !== 'FARGATE' || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined,
       );
       if (instances.length === 0) {
@@ -144,7 +150,7 @@ export class Tasks {
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
       checkRunnable(td, 'EC2', input);
-      const all = await instancesOf(tx, clusterArn);
+      const all = await this.instancesOf(tx, clusterArn);
       const tasks: TaskDoc[] = [];
       const failures: { arn?: string; reason: string; detail?: string }[] = [];
       for (const ref of input.containerInstances) {
@@ -234,6 +240,23 @@ export class Tasks {
     });
     const page = paginate(rows.map((r) => r.pk), (a) => a, pageSize(input.maxResults, 100), input.nextToken);
     return { taskArns: page.items, nextToken: page.nextToken };
+  }
+
+  /** Container instances of the cluster as the scheduler sees them (without their tasks yet). */
+  private async instancesOf(tx: StoreTx, clusterArn: string): Promise<InstanceView[]> {
+    const rows = await tx.select(c.containerInstances, [], { where: { cluster: clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } } });
+    const views: InstanceView[] = [];
+    for (const { pk, version } of rows) {
+      let cached = this.instanceViews.get(pk);
+      if (!cached || cached.version !== version) {
+        const row = await tx.get(c.containerInstances, pk);
+        if (!row) continue;
+        cached = { version: row.version, view: instanceView(row.data, []) };
+        this.instanceViews.set(pk, cached);
+      }
+      views.push(cached.view);
+    }
+    return views;
   }
 
   private async insertTask(
@@ -363,11 +386,6 @@ function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, s
   }
 }
 
-/** Container instances of the cluster as the scheduler sees them (without their tasks yet). */
-async function instancesOf(tx: StoreTx, clusterArn: string): Promise<InstanceView[]> {
-  const rows = await tx.find(c.containerInstances, { where: { cluster: clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } } });
-  return rows.map((r) => instanceView(r.data, []));
-}
 
 export function instanceView(doc: ContainerInstanceDoc, tasks: InstanceView['tasks']): InstanceView {
   const resource = (name: string) => doc.registeredResources.find((r) => r.name === name);
