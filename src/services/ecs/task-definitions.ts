@@ -115,12 +115,13 @@ export class TaskDefinitions {
     const def = checkAndNormalise(input);
     checkTags(input.tags);
     const record = await this.store.write(async (tx) => {
-      const latest = await tx.find(c.taskDefinitions, {
+      // Only the highest revision number is needed: read the column, not the document.
+      const latest = await tx.select(c.taskDefinitions, ['revision'], {
         where: { account_region: `${scope.accountId}:${scope.region}`, family: def.family },
         orderBy: [['revision', 'desc']],
         limit: 1,
       });
-      const revision = (latest[0]?.data.revision ?? 0) + 1;
+      const revision = Number(latest[0]?.revision ?? 0) + 1;
       const arn = taskDefinitionArn(scope, def.family, revision);
       const doc: TaskDefinitionRecord = {
         ...def,
