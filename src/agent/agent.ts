@@ -30,13 +30,16 @@ export interface AgentOptions {
   resyncIntervalMs?: number;
 }
 
+/** Sleeps `ms`, or less if `signal` aborts; removes its abort listener either way (loops call this forever). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
   });
 
 export class Agent {
