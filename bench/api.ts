@@ -1,0 +1,359 @@
+/**
+ * API benchmark: DescribeTaskDefinition and RegisterTaskDefinition over keep-alive connections.
+ *
+ * Starts Dockyard as its own process (`node bin/dockyard.mjs up`, log level warn, temp data
+ * dir), seeds a few task definitions, then drives each operation from an undici Pool with raw
+ * awsJson1_1 requests (X-Amz-Target, Content-Type and a SigV4-shaped Authorization header, as
+ * the SDK sends them). Each phase is bounded by time and by request count. Prints one JSON
+ * document: requests/s, latency percentiles, errors, and the CPU the server and the load
+ * generator each used (they share this machine's cores, so the split is part of the result).
+ *
+ * `--client wrk` drives the same requests from wrk (Lua script) instead of undici: wrk needs far
+ * less CPU per request than a Node client, so more of the two cores go to the server.
+ *
+ *   node --import tsx bench/api.ts [--seconds 8] [--connections 48] [--client undici|wrk] [--sdk] [--cpu-prof DIR]
+ */
+import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '48' },
+    'max-requests': { type: 'string', default: '1000000' },
+    sdk: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    only: { type: 'string' },
+    client: { type: 'string', default: 'undici' },
+    'wrk-threads': { type: 'string', default: '1' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+const MAX_REQUESTS = Number(args['max-requests']);
+const WRK_THREADS = Number(args['wrk-threads']);
+const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
+const ROOT = new URL('..', import.meta.url).pathname;
+const TICKS_PER_SECOND = 100; // USER_HZ for /proc/<pid>/stat
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+const selfCpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(ROOT, 'bin/dockyard.mjs'), 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dockyard exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error('dockyard did not become healthy within 60 s');
+}
+
+function headers(operation: string): Record<string, string> {
+  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': `${TARGET_PREFIX}.${operation}`,
+    'x-amz-date': date,
+    authorization: `AWS4-HMAC-SHA256 Credential=AKIDBENCH/${date.slice(0, 8)}/us-east-1/ecs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${'0'.repeat(64)}`,
+  };
+}
+
+/** A realistic two-container EC2 definition (about 1.5 KB of JSON). */
+function taskDefinition(family: string) {
+  return {
+    family,
+    networkMode: 'bridge',
+    containerDefinitions: [
+      {
+        name: 'web',
+        image: '000000000000.dkr.ecr.us-east-1.amazonaws.com/web:2.3.1',
+        memory: 512,
+        cpu: 256,
+        essential: true,
+        portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp' }],
+        environment: [
+          { name: 'MODE', value: 'production' },
+          { name: 'LOG_LEVEL', value: 'info' },
+          { name: 'UPSTREAM', value: 'http://api.internal:9000' },
+        ],
+        healthCheck: { command: ['CMD-SHELL', 'wget -q -O- http://localhost:8080/health || exit 1'], interval: 10, timeout: 5, retries: 3 },
+        logConfiguration: { logDriver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+        dependsOn: [{ containerName: 'sidecar', condition: 'HEALTHY' }],
+        dockerLabels: { team: 'payments', tier: 'web' },
+        ulimits: [{ name: 'nofile', softLimit: 65536, hardLimit: 65536 }],
+      },
+      {
+        name: 'sidecar',
+        image: 'envoyproxy/envoy:v1.29',
+        memoryReservation: 128,
+        essential: false,
+        healthCheck: { command: ['CMD', '/healthcheck'] },
+        mountPoints: [{ sourceVolume: 'config', containerPath: '/etc/envoy', readOnly: true }],
+      },
+    ],
+    volumes: [{ name: 'config', host: { sourcePath: '/srv/envoy' } }],
+    tags: [{ key: 'bench', value: 'true' }],
+  };
+}
+
+interface PhaseResult {
+  operation: string;
+  client: string;
+  connections: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Cores each process used during the phase, and the server's CPU time per request (load-independent). */
+  cpu: { serverCores: number; loadGeneratorCores: number; serverCpuMsPerRequest: number };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * Runs `concurrency` loops, each sending one request at a time, for `seconds` (after a warm-up
+ * whose samples are dropped) or until `MAX_REQUESTS`.
+ */
+async function phase(
+  operation: string,
+  client: string,
+  concurrency: number,
+  serverPid: number,
+  send: (i: number) => Promise<boolean>,
+): Promise<PhaseResult> {
+  const latencies = new Float64Array(MAX_REQUESTS);
+  let recorded = 0;
+  let errors = 0;
+  let issued = 0;
+  let measuring = false;
+  const warmupEnd = Date.now() + WARMUP * 1000;
+  let end = warmupEnd + SECONDS * 1000;
+  let startedAt = 0;
+  let serverCpu0 = 0;
+  let selfCpu0 = 0;
+
+  const loop = async () => {
+    while (Date.now() < end && recorded < MAX_REQUESTS) {
+      if (!measuring && Date.now() >= warmupEnd) {
+        measuring = true;
+        startedAt = performance.now();
+        serverCpu0 = processCpuSeconds(serverPid);
+        selfCpu0 = selfCpuSeconds();
+        end = Date.now() + SECONDS * 1000;
+      }
+      const t0 = performance.now();
+      const ok = await send(issued++);
+      const elapsed = performance.now() - t0;
+      if (!measuring) continue;
+      if (!ok) errors++;
+      latencies[recorded++] = elapsed;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const seconds = (performance.now() - startedAt) / 1000;
+  const serverCores = (processCpuSeconds(serverPid) - serverCpu0) / seconds;
+  const selfCores = (selfCpuSeconds() - selfCpu0) / seconds;
+  const sorted = latencies.subarray(0, recorded).sort();
+  return {
+    operation,
+    client,
+    connections: concurrency,
+    requests: recorded,
+    errors,
+    seconds: round(seconds),
+    requestsPerSecond: Math.round(recorded / seconds),
+    latencyMs: { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted[recorded - 1] ?? NaN) },
+    cpu: { serverCores: round(serverCores), loadGeneratorCores: round(selfCores), serverCpuMsPerRequest: round((serverCores * seconds * 1000) / recorded, 3) },
+  };
+}
+
+/** The same measurement with wrk as the client: a warm-up run, then a measured run with --latency. */
+async function wrkPhase(operation: string, origin: string, serverPid: number, request: { method: 'GET' | 'POST'; path: string; target?: string; bodies?: string[] }, workDir: string): Promise<PhaseResult> {
+  const script = join(workDir, 'bench.lua');
+  const hdr = request.target ? headers(request.target) : {};
+  const lua = [
+    `wrk.method = "${request.method}"`,
+    ...Object.entries(hdr).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
+    `local bodies = {${(request.bodies ?? ['']).map((b) => `[==[${b}]==]`).join(',\n')}}`,
+    'local i = 0',
+    `request = function() i = i + 1; return wrk.format(nil, "${request.path}", nil, bodies[(i % #bodies) + 1]) end`,
+  ].join('\n');
+  writeFileSync(script, lua);
+  const run = (seconds: number) =>
+    new Promise<string>((resolve, reject) => {
+      const wrkArgs = ['-t', String(WRK_THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--latency', '-s', script, origin];
+      execFile('wrk', wrkArgs, { timeout: (seconds + 30) * 1000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+  await run(Math.max(1, WARMUP));
+  const serverCpu0 = processCpuSeconds(serverPid);
+  const t0 = performance.now();
+  const out = await run(SECONDS);
+  const seconds = (performance.now() - t0) / 1000;
+  const serverCores = (processCpuSeconds(serverPid) - serverCpu0) / seconds;
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return round(m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v);
+  };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const maxMatch = /Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(out);
+  const max = maxMatch ? (maxMatch[2] === 'us' ? Number(maxMatch[1]) / 1000 : maxMatch[2] === 's' ? Number(maxMatch[1]) * 1000 : Number(maxMatch[1])) : NaN;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  return {
+    operation,
+    client: `wrk -t${WRK_THREADS}`,
+    connections: CONNECTIONS,
+    requests,
+    errors: non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    seconds: round(seconds),
+    requestsPerSecond: Math.round(rps),
+    latencyMs: { p50: ms('50'), p90: ms('90'), p99: ms('99'), max: round(max) },
+    // wrk's own CPU is not measured here; it is the rest of the machine.
+    cpu: { serverCores: round(serverCores), loadGeneratorCores: NaN, serverCpuMsPerRequest: round((serverCores * seconds * 1000) / Math.max(1, requests), 3) },
+  };
+}
+
+async function main() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-bench-'));
+  const server = await startServer(port, dataDir);
+  const origin = `http://127.0.0.1:${port}`;
+  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
+  const results: PhaseResult[] = [];
+  try {
+    const call = async (operation: string, body: string): Promise<boolean> => {
+      const res = await pool.request({ path: '/', method: 'POST', headers: headers(operation), body });
+      await res.body.text();
+      return res.statusCode === 200;
+    };
+
+    // Seed: 5 revisions of each of 20 families, so describes hit a table that is not trivially small.
+    for (let f = 0; f < 20; f++) {
+      for (let r = 0; r < 5; r++) {
+        if (!(await call('RegisterTaskDefinition', JSON.stringify(taskDefinition(`seed-${f}`))))) throw new Error('seeding failed');
+      }
+    }
+    const describeBodies = Array.from({ length: 20 }, (_, f) => JSON.stringify({ taskDefinition: `seed-${f}`, include: ['TAGS'] }));
+    const describePinned = Array.from({ length: 20 }, (_, f) => JSON.stringify({ taskDefinition: `seed-${f}:3` }));
+    const registerBodies = Array.from({ length: 50 }, (_, f) => JSON.stringify(taskDefinition(`bench-${f}`)));
+    const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'register'];
+    const want = (name: string) => only.includes(name);
+
+    if (args.client === 'wrk') {
+      if (want('health')) results.push(await wrkPhase('GET /health (HTTP floor)', origin, server.pid!, { method: 'GET', path: '/health' }, dataDir));
+      if (want('describe')) {
+        results.push(await wrkPhase('DescribeTaskDefinition (family → latest)', origin, server.pid!, { method: 'POST', path: '/', target: 'DescribeTaskDefinition', bodies: describeBodies }, dataDir));
+      }
+      if (want('describe-revision')) {
+        results.push(await wrkPhase('DescribeTaskDefinition (family:revision)', origin, server.pid!, { method: 'POST', path: '/', target: 'DescribeTaskDefinition', bodies: describePinned }, dataDir));
+      }
+      if (want('register')) {
+        results.push(await wrkPhase('RegisterTaskDefinition', origin, server.pid!, { method: 'POST', path: '/', target: 'RegisterTaskDefinition', bodies: registerBodies }, dataDir));
+      }
+    }
+    if (args.client === 'undici' && want('health')) {
+      // The HTTP floor: fastify + loopback + client, no AWS protocol or store work.
+      results.push(
+        await phase('GET /health (HTTP floor)', 'undici', CONNECTIONS, server.pid!, async () => {
+          const res = await pool.request({ path: '/health', method: 'GET' });
+          await res.body.text();
+          return res.statusCode === 200;
+        }),
+      );
+    }
+    if (args.client === 'undici' && want('describe')) {
+      results.push(await phase('DescribeTaskDefinition (family → latest)', 'undici', CONNECTIONS, server.pid!, (i) => call('DescribeTaskDefinition', describeBodies[i % 20]!)));
+    }
+    if (args.client === 'undici' && want('describe-revision')) {
+      results.push(await phase('DescribeTaskDefinition (family:revision)', 'undici', CONNECTIONS, server.pid!, (i) => call('DescribeTaskDefinition', describePinned[i % 20]!)));
+    }
+    if (args.client === 'undici' && want('register')) {
+      results.push(await phase('RegisterTaskDefinition', 'undici', CONNECTIONS, server.pid!, (i) => call('RegisterTaskDefinition', registerBodies[i % 50]!)));
+    }
+    if (args.sdk) {
+      const ecs = new ECSClient({ endpoint: origin, region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' }, maxAttempts: 1 });
+      try {
+        results.push(
+          await phase('DescribeTaskDefinition (family → latest)', '@aws-sdk/client-ecs', 32, server.pid!, (i) =>
+            ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `seed-${i % 20}` })).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+      } finally {
+        ecs.destroy();
+      }
+    }
+  } finally {
+    await pool.close();
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (server.exitCode === null) server.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+        note: 'server and load generator share the machine; cpu.* are cores each used during the phase',
+        seconds: SECONDS,
+        results,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+await main();
