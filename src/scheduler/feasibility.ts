@@ -60,11 +60,7 @@ export function freeHostPorts(reservation: TaskReservation, protocol: 'tcp' | 'u
   const clashesWithItself = new Set(wanted).size !== wanted.length;
   return {
     reason: protocol === 'tcp' ? FAILURE_REASONS.ports : FAILURE_REASONS.portsUdp,
-    feasible: (c) => {
-      if (clashesWithItself) return false;
-      const used = protocol === 'tcp' ? c.usedTcpPorts() : c.usedUdpPorts();
-      return wanted.every((port) => !used.has(port));
-    },
+    feasible: (c) => !clashesWithItself && wanted.every((port) => !c.portTaken(port, protocol)),
   };
 }
 

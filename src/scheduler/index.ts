@@ -4,13 +4,14 @@
  * clock or global randomness; see docs/scheduler.md for the semantics it implements.
  */
 export { schedule, SERVICE_DEFAULT_STRATEGY } from './schedule.js';
+export type { ScheduleEnv } from './schedule.js';
 export { taskReservation } from './reservation.js';
 export { parseClusterQuery } from './cluster-query.js';
 export type { ClusterQuery, QueryField, QueryOperator, QuerySubject } from './cluster-query.js';
 export { compileClusterQuery } from './cluster-query-eval.js';
 export type { InstancePredicate, QueryTarget } from './cluster-query-eval.js';
 export { FAILURE_REASONS } from './feasibility.js';
-export { taskGroupOf } from './proposed-instance.js';
+export { SnapshotMemo, taskGroupOf } from './proposed-instance.js';
 export { ClusterQueryError, NoContainerInstancesError, SchedulerInputError } from './errors.js';
 export type {
   ClusterSnapshot,

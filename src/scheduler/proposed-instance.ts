@@ -3,8 +3,10 @@
  * the tasks this call has placed on it so far (Nomad's ProposedAllocs). Every check and
  * ranker reads usage from here, so placing `count` tasks never over-commits an instance.
  *
- * Usage is summed once per call (O(tasks on the instance)) and then updated incrementally on
- * each placement; port and group sets are built only when a check first asks for them.
+ * What the existing tasks add up to is an InstanceSummary: a pure function of the
+ * InstanceView, computed once per call, or once per instance *object* when the caller passes
+ * a SnapshotMemo (then a call costs O(instances), not O(tasks in the cluster)). The call's own
+ * placements are kept apart, as deltas, so summaries are never modified.
  */
 import type { QueryTarget } from './cluster-query-eval.js';
 import type { InstanceView, TaskReservation, TaskView } from './types.js';
@@ -14,82 +16,87 @@ export function taskGroupOf(task: Pick<TaskView, 'group' | 'family'>): string {
   return task.group ?? `family:${task.family}`;
 }
 
-export class ProposedInstance implements QueryTarget {
-  cpuUsed = 0;
-  memoryUsed = 0;
-  /** Tasks of the request's group on this instance, existing and placed by this call. */
-  groupTasks = 0;
-  /** Tasks this call placed here. */
-  placed = 0;
-  private tcpPorts: Set<number> | undefined;
-  private udpPorts: Set<number> | undefined;
-  private groups: Set<string> | undefined;
-  private running = -1;
-  /** Every placement of one call reserves the same thing; kept for the lazily built port sets. */
-  private placedReservation: TaskReservation | undefined;
+/**
+ * Strings (task groups, attribute values) as small integers, so that per-instance lookups in
+ * a call's hot loops compare numbers in a few contiguous words instead of hashing strings in
+ * thousands of separate Maps.
+ */
+class Interner {
+  private readonly ids = new Map<string, number>();
+
+  id(text: string): number {
+    let id = this.ids.get(text);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(text, id);
+    }
+    return id;
+  }
+}
+
+/** What the tasks already on an instance reserve. Immutable once built (its caches aside). */
+export class InstanceSummary {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly running: number;
+  /** Parallel arrays: interned task group → number of its tasks on the instance. */
+  private readonly groupIds: Int32Array;
+  private readonly groupCounts: Int32Array;
+  readonly groupNames: readonly string[];
+  private tcp: Set<number> | undefined;
+  private udp: Set<number> | undefined;
+  /** One-entry cache for spread by attribute: most calls ask about the same attribute. */
+  private attributeName: string | undefined;
+  private attributeValueId = -1;
 
   constructor(
-    readonly instance: InstanceView,
-    /** Position in the snapshot: the key for per-call arrays. */
-    readonly index: number,
-    private readonly requestGroup: string,
+    private readonly instance: InstanceView,
+    private readonly interner: Interner,
   ) {
+    let cpu = 0;
+    let memory = 0;
+    let running = 0;
+    const groups = new Map<string, number>();
     for (const task of instance.tasks) {
-      this.cpuUsed += task.cpu;
-      this.memoryUsed += task.memory;
-      if (taskGroupOf(task) === requestGroup) this.groupTasks++;
+      cpu += task.cpu;
+      memory += task.memory;
+      if (task.lastStatus === undefined || task.lastStatus === 'RUNNING') running++;
+      const group = taskGroupOf(task);
+      groups.set(group, (groups.get(group) ?? 0) + 1);
     }
+    this.cpu = cpu;
+    this.memory = memory;
+    this.running = running;
+    this.groupNames = [...groups.keys()];
+    this.groupIds = Int32Array.from(this.groupNames, (name) => interner.id(name));
+    this.groupCounts = Int32Array.from(groups.values());
   }
 
-  get cpuRemaining(): number {
-    return this.instance.registered.cpu - this.cpuUsed;
+  /** Tasks of the group (interned id) on the instance. */
+  tasksInGroup(groupId: number): number {
+    const ids = this.groupIds;
+    for (let i = 0; i < ids.length; i++) if (ids[i] === groupId) return this.groupCounts[i]!;
+    return 0;
   }
 
-  get memoryRemaining(): number {
-    return this.instance.registered.memory - this.memoryUsed;
-  }
-
-  /** Host TCP ports taken: reserved by the host, bound by its tasks, or by this call's placements. */
-  usedTcpPorts(): ReadonlySet<number> {
-    this.tcpPorts ??= this.collectPorts('tcp', this.instance.registered.ports);
-    return this.tcpPorts;
-  }
-
-  usedUdpPorts(): ReadonlySet<number> {
-    this.udpPorts ??= this.collectPorts('udp', this.instance.registered.portsUdp);
-    return this.udpPorts;
-  }
-
-  taskGroups(): ReadonlySet<string> {
-    if (!this.groups) {
-      this.groups = new Set(this.instance.tasks.map(taskGroupOf));
-      if (this.placed > 0) this.groups.add(this.requestGroup);
+  /** The attribute's value as an interned id: -1 when absent; valueless attributes count as ''. */
+  attributeValue(name: string): number {
+    if (name !== this.attributeName) {
+      const attributes = this.instance.attributes;
+      this.attributeName = name;
+      this.attributeValueId = Object.hasOwn(attributes, name) ? this.interner.id(`${name}=${attributes[name] ?? ''}`) : -1;
     }
-    return this.groups;
+    return this.attributeValueId;
   }
 
-  runningTasksCount(): number {
-    if (this.running < 0) {
-      this.running = 0;
-      for (const task of this.instance.tasks) if (task.lastStatus === undefined || task.lastStatus === 'RUNNING') this.running++;
+  /** Host ports taken by the host itself or by its tasks. */
+  portsTaken(protocol: 'tcp' | 'udp'): ReadonlySet<number> {
+    if (protocol === 'tcp') {
+      this.tcp ??= this.collectPorts('tcp', this.instance.registered.ports);
+      return this.tcp;
     }
-    // Tasks placed by this call are not running yet.
-    return this.running;
-  }
-
-  /** Records one task of the request placed here. */
-  place(reservation: TaskReservation): void {
-    this.cpuUsed += reservation.cpu;
-    this.memoryUsed += reservation.memory;
-    this.groupTasks++;
-    this.placed++;
-    this.placedReservation = reservation;
-    this.groups?.add(this.requestGroup);
-    for (const binding of reservation.hostPorts) {
-      if (binding.hostPort === 0) continue;
-      if (binding.protocol === 'udp') this.udpPorts?.add(binding.hostPort);
-      else this.tcpPorts?.add(binding.hostPort);
-    }
+    this.udp ??= this.collectPorts('udp', this.instance.registered.portsUdp);
+    return this.udp;
   }
 
   private collectPorts(protocol: 'tcp' | 'udp', reserved: readonly number[]): Set<number> {
@@ -97,9 +104,130 @@ export class ProposedInstance implements QueryTarget {
     for (const task of this.instance.tasks) {
       for (const bound of task.hostPorts) if (bound.protocol === protocol) ports.add(bound.port);
     }
-    for (const binding of this.placedReservation?.hostPorts ?? []) {
-      if (binding.hostPort !== 0 && binding.protocol === protocol) ports.add(binding.hostPort);
-    }
     return ports;
+  }
+}
+
+/**
+ * A cache of InstanceSummary by InstanceView object, owned by the caller and reused across
+ * calls. Contract: never mutate an InstanceView (or its tasks) after passing it to schedule();
+ * to change an instance, pass a new object (copy-on-write), which gets a fresh summary.
+ */
+export class SnapshotMemo {
+  private readonly summaries = new WeakMap<InstanceView, InstanceSummary>();
+  readonly interner = new Interner();
+
+  summaryOf(instance: InstanceView): InstanceSummary {
+    let summary = this.summaries.get(instance);
+    if (!summary) {
+      summary = new InstanceSummary(instance, this.interner);
+      this.summaries.set(instance, summary);
+    }
+    return summary;
+  }
+}
+
+export class ProposedInstance implements QueryTarget {
+  /** Tasks this call placed here. */
+  placed = 0;
+  /** Every placement of one call reserves the same thing. */
+  private reservation: TaskReservation | undefined;
+  private groupSet: Set<string> | undefined;
+
+  constructor(
+    readonly instance: InstanceView,
+    /** Position in the snapshot: the key for per-call arrays. */
+    readonly index: number,
+    private readonly summary: InstanceSummary,
+    private readonly requestGroup: string,
+    private readonly requestGroupId: number,
+  ) {}
+
+  get cpuRemaining(): number {
+    return this.instance.registered.cpu - this.summary.cpu - this.placed * (this.reservation?.cpu ?? 0);
+  }
+
+  get memoryRemaining(): number {
+    return this.instance.registered.memory - this.summary.memory - this.placed * (this.reservation?.memory ?? 0);
+  }
+
+  /** Tasks of the request's group on this instance, existing and placed by this call. */
+  get groupTasks(): number {
+    return this.summary.tasksInGroup(this.requestGroupId) + this.placed;
+  }
+
+  /** Is this host port taken: reserved by the host, bound by a task, or by this call's placements? */
+  portTaken(port: number, protocol: 'tcp' | 'udp'): boolean {
+    if (this.summary.portsTaken(protocol).has(port)) return true;
+    if (this.placed === 0) return false;
+    return this.reservation!.hostPorts.some((b) => b.hostPort === port && b.protocol === protocol);
+  }
+
+  taskGroups(): ReadonlySet<string> {
+    if (!this.groupSet) {
+      this.groupSet = new Set(this.summary.groupNames);
+      if (this.placed > 0) this.groupSet.add(this.requestGroup);
+    }
+    return this.groupSet;
+  }
+
+  /** Tasks placed by this call are not running yet. */
+  runningTasksCount(): number {
+    return this.summary.running;
+  }
+
+  /** Records one task of the request placed here. */
+  place(reservation: TaskReservation): void {
+    this.reservation = reservation;
+    this.placed++;
+    this.groupSet?.add(this.requestGroup);
+  }
+}
+
+/**
+ * The instances of one call, each looked at only when something first asks about it: a
+ * random placement looks at a handful of instances, a spread or binpack ranking at all.
+ */
+export class ProposedCluster {
+  private readonly byIndex: (ProposedInstance | undefined)[];
+  private readonly summaries: (InstanceSummary | undefined)[];
+  private readonly requestGroupId: number;
+
+  constructor(
+    readonly instances: readonly InstanceView[],
+    readonly requestGroup: string,
+    private readonly memo: SnapshotMemo,
+  ) {
+    this.byIndex = new Array<ProposedInstance | undefined>(instances.length);
+    this.summaries = new Array<InstanceSummary | undefined>(instances.length);
+    this.requestGroupId = memo.interner.id(requestGroup);
+  }
+
+  get size(): number {
+    return this.instances.length;
+  }
+
+  /** What the instance's existing tasks reserve (without this call's placements). */
+  summaryAt(index: number): InstanceSummary {
+    let summary = this.summaries[index];
+    if (!summary) {
+      summary = this.memo.summaryOf(this.instances[index]!);
+      this.summaries[index] = summary;
+    }
+    return summary;
+  }
+
+  /** Tasks of the request's group on the instance before this call. */
+  groupTasksBefore(index: number): number {
+    return this.summaryAt(index).tasksInGroup(this.requestGroupId);
+  }
+
+  at(index: number): ProposedInstance {
+    let proposed = this.byIndex[index];
+    if (!proposed) {
+      proposed = new ProposedInstance(this.instances[index]!, index, this.summaryAt(index), this.requestGroup, this.requestGroupId);
+      this.byIndex[index] = proposed;
+    }
+    return proposed;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Placement strategies as rankers. A ranker scores a feasible instance (lower is better);
  * strategies apply in the order given, the first one being the primary key and later ones
- * breaking its ties, as ECS evaluates them. `random` picks uniformly among the instances that
- * are tied under the strategies before it, so strategies after a `random` never matter.
+ * breaking its ties, as ECS evaluates them. `random` picks among the instances tied under the
+ * strategies before it, so strategies after a `random` never matter. Instances still tied
+ * after the last strategy go to the first in the call's seeded random order.
  *
  * Spread reading (ECS guide: "Service tasks are spread based on the tasks from that service.
  * Standalone tasks are spread based on the tasks from the same task group"): a service's
@@ -12,43 +13,77 @@
  * attribute form one more value of their own). Tasks placed earlier in the call count.
  */
 import { SchedulerInputError } from './errors.js';
-import type { ProposedInstance } from './proposed-instance.js';
+import type { ProposedCluster, ProposedInstance } from './proposed-instance.js';
 import type { PlacementStrategyView } from './types.js';
 
-export type Ranker =
-  | { readonly kind: 'random' }
-  | {
-      readonly kind: 'score';
-      score(candidate: ProposedInstance): number;
-      /** Called after a task is placed on `candidate`, for rankers that keep cluster-wide tallies. */
-      placed?(candidate: ProposedInstance): void;
-    };
+/**
+ * A scoring ranker keeps its scores in flat arrays so that comparing thousands of candidates
+ * per placement is a tight loop: the score of instance i is `values[keyOf[i]]`. Instance-level
+ * rankers (binpack, spread by instance) key by the instance itself; spread by attribute keys
+ * by the attribute value, so one placement updates the tally every instance of that value sees.
+ */
+export interface ScoreRanker {
+  /** 'instance': keyed by the instance itself; 'attribute': by an attribute's value (spread). */
+  readonly scope: 'instance' | 'attribute';
+  readonly keyOf: Int32Array;
+  readonly values: Float64Array;
+  /** Called after a task is placed on `candidate`. */
+  placed(candidate: ProposedInstance): void;
+}
 
 /** ECS accepts at most 5 strategy rules per task or service. */
 const MAX_STRATEGIES = 5;
 
-/** Validates the strategies and turns them into rankers over the call's instances. */
-export function rankersFor(strategies: readonly PlacementStrategyView[], instances: readonly ProposedInstance[]): Ranker[] {
+/**
+ * Validates the strategies and builds the scoring rankers that come before the first `random`
+ * (which ends the chain). An empty result means: pick uniformly among feasible instances.
+ */
+export function rankersFor(strategies: readonly PlacementStrategyView[], cluster: ProposedCluster): ScoreRanker[] {
   if (strategies.length > MAX_STRATEGIES) {
     throw new SchedulerInputError(`A maximum of ${MAX_STRATEGIES} placement strategies may be specified; ${strategies.length} were given.`);
   }
-  return strategies.map((strategy) => rankerFor(strategy, instances));
+  // Validate every strategy before reading any instance.
+  const kinds = strategies.map(strategyKind);
+  const scoring: ScoreKind[] = [];
+  for (const kind of kinds) {
+    if (kind.type === 'random') break;
+    scoring.push(kind);
+  }
+  return scoring.map((kind) => kind.build(cluster));
 }
 
-function rankerFor(strategy: PlacementStrategyView, instances: readonly ProposedInstance[]): Ranker {
+type ScoreKind = { type: 'score'; build(cluster: ProposedCluster): ScoreRanker };
+type StrategyKind = { type: 'random' } | ScoreKind;
+
+function strategyKind(strategy: PlacementStrategyView): StrategyKind {
   const field = strategy.field;
   switch (strategy.type) {
     case 'random':
-      return { kind: 'random' };
+      return { type: 'random' };
     case 'binpack':
       // Least remaining resource first; the instance must still fit the task (feasibility).
-      if (field === 'cpu') return { kind: 'score', score: (c) => c.cpuRemaining };
-      if (field === 'memory') return { kind: 'score', score: (c) => c.memoryRemaining };
+      if (field === 'cpu') {
+        return {
+          type: 'score',
+          build: (cluster) =>
+            perInstance(cluster, (i) => cluster.instances[i]!.registered.cpu - cluster.summaryAt(i).cpu, (c) => c.cpuRemaining),
+        };
+      }
+      if (field === 'memory') {
+        return {
+          type: 'score',
+          build: (cluster) =>
+            perInstance(cluster, (i) => cluster.instances[i]!.registered.memory - cluster.summaryAt(i).memory, (c) => c.memoryRemaining),
+        };
+      }
       throw new SchedulerInputError(`Invalid field for binpack placement strategy: ${quote(field)}. Valid values are cpu and memory.`);
     case 'spread':
-      if (field === 'instanceId' || field === 'host') return { kind: 'score', score: (c) => c.groupTasks };
+      if (field === 'instanceId' || field === 'host') {
+        return { type: 'score', build: (cluster) => perInstance(cluster, (i) => cluster.groupTasksBefore(i), (c) => c.groupTasks) };
+      }
       if (field?.startsWith('attribute:') && field.length > 'attribute:'.length) {
-        return spreadByAttribute(field.slice('attribute:'.length), instances);
+        const name = field.slice('attribute:'.length);
+        return { type: 'score', build: (cluster) => spreadByAttribute(name, cluster) };
       }
       throw new SchedulerInputError(
         `Invalid field for spread placement strategy: ${quote(field)}. Valid values are instanceId, host or attribute:<name>.`,
@@ -62,27 +97,51 @@ function quote(value: string | undefined): string {
   return value === undefined ? '(none)' : `'${value}'`;
 }
 
-/** Tallies the group's tasks per attribute value over every instance of the snapshot. */
-function spreadByAttribute(name: string, instances: readonly ProposedInstance[]): Ranker {
-  const bucketOf = new Int32Array(instances.length);
-  const bucketIds = new Map<string | undefined, number>();
-  const tally: number[] = [];
-  for (const candidate of instances) {
-    const value = Object.hasOwn(candidate.instance.attributes, name) ? (candidate.instance.attributes[name] ?? '') : undefined;
-    let bucket = bucketIds.get(value);
-    if (bucket === undefined) {
-      bucket = tally.length;
-      bucketIds.set(value, bucket);
-      tally.push(0);
-    }
-    bucketOf[candidate.index] = bucket;
-    tally[bucket]! += candidate.groupTasks;
+/**
+ * A score of each instance's own: `initial` reads the instance as the snapshot has it (no
+ * per-call object needed), `current` re-scores the instance that just got a task.
+ */
+function perInstance(cluster: ProposedCluster, initial: (index: number) => number, current: (c: ProposedInstance) => number): ScoreRanker {
+  const keyOf = new Int32Array(cluster.size);
+  const values = new Float64Array(cluster.size);
+  for (let index = 0; index < cluster.size; index++) {
+    keyOf[index] = index;
+    values[index] = initial(index);
   }
   return {
-    kind: 'score',
-    score: (c) => tally[bucketOf[c.index]!]!,
+    scope: 'instance',
+    keyOf,
+    values,
     placed: (c) => {
-      tally[bucketOf[c.index]!]!++;
+      values[c.index] = current(c);
+    },
+  };
+}
+
+/** Tallies the group's tasks per attribute value over every instance of the snapshot. */
+function spreadByAttribute(name: string, cluster: ProposedCluster): ScoreRanker {
+  const keyOf = new Int32Array(cluster.size);
+  // Interned value id → dense bucket; instances lacking the attribute share one more bucket.
+  const bucketOfValue = new Map<number, number>();
+  const tally: number[] = [];
+  for (let index = 0; index < cluster.size; index++) {
+    const value = cluster.summaryAt(index).attributeValue(name);
+    let bucket = bucketOfValue.get(value);
+    if (bucket === undefined) {
+      bucket = tally.length;
+      bucketOfValue.set(value, bucket);
+      tally.push(0);
+    }
+    keyOf[index] = bucket;
+    tally[bucket]! += cluster.groupTasksBefore(index);
+  }
+  const values = Float64Array.from(tally);
+  return {
+    scope: 'attribute',
+    keyOf,
+    values,
+    placed: (c) => {
+      values[keyOf[c.index]!]!++;
     },
   };
 }

@@ -1,0 +1,267 @@
+/**
+ * Scheduler benchmark: places 100,000 tasks on 5,000 simulated container instances, the way
+ * the control plane would call schedule(): service reconciliations asking for hundreds of
+ * tasks at a time and RunTask calls asking for 1–10, each call seeing the tasks placed by the
+ * calls before it. Then it times RunTask-sized calls (count 10) against the full cluster.
+ *
+ *   node --import tsx bench/scheduler.ts [--instances 5000] [--tasks 100000] [--deadline-s 120]
+ *
+ * Human-readable progress goes to stderr; the last line on stdout is one JSON object.
+ * Bounded: it stops at the deadline and reports completed: false.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import {
+  schedule,
+  SnapshotMemo,
+  taskReservation,
+  type InstanceView,
+  type PlacementRequest,
+  type PlacementStrategyView,
+  type TaskDefinitionView,
+  type TaskView,
+} from '../src/scheduler/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    instances: { type: 'string', default: '5000' },
+    tasks: { type: 'string', default: '100000' },
+    'deadline-s': { type: 'string', default: '120' },
+    'probe-calls': { type: 'string', default: '300' },
+  },
+});
+const INSTANCES = Number(args.instances);
+const TASKS = Number(args.tasks);
+const DEADLINE_MS = Number(args['deadline-s']) * 1000;
+const PROBE_CALLS = Number(args['probe-calls']);
+
+/** A small seeded generator for the workload (the scheduler gets its own seeds per call). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+const rand = lcg(42);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+
+// --- the cluster: a mix of instance types over three Availability Zones ---------------------
+const INSTANCE_TYPES = [
+  { type: 't3.medium', cpu: 2048, memory: 3840 },
+  { type: 'm5.large', cpu: 2048, memory: 7680 },
+  { type: 'm5.xlarge', cpu: 4096, memory: 15360 },
+  { type: 'c5.2xlarge', cpu: 8192, memory: 15360 },
+  { type: 'r5.large', cpu: 2048, memory: 15360 },
+];
+const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+
+interface SimInstance extends InstanceView {
+  readonly tasks: readonly TaskView[];
+  readonly nextDynamicPort: number;
+}
+
+const instances: SimInstance[] = Array.from({ length: INSTANCES }, (_, n) => {
+  const shape = pick(INSTANCE_TYPES);
+  return {
+    arn: `arn:aws:ecs:us-east-1:123456789012:container-instance/bench/${n.toString(16).padStart(32, '0')}`,
+    ec2InstanceId: `i-${n.toString(16).padStart(17, '0')}`,
+    status: rand() < 0.01 ? 'DRAINING' : 'ACTIVE',
+    agentConnected: rand() > 0.005,
+    attributes: {
+      'ecs.os-type': 'linux',
+      'ecs.cpu-architecture': 'x86_64',
+      'ecs.instance-type': shape.type,
+      'ecs.availability-zone': AZS[n % AZS.length],
+      stack: rand() < 0.7 ? 'prod' : 'dev',
+      'com.amazonaws.ecs.capability.docker-remote-api.1.41': undefined,
+    },
+    registered: { cpu: shape.cpu, memory: shape.memory, ports: [22, 2375, 2376, 51678, 51679], portsUdp: [] },
+    tasks: [],
+    nextDynamicPort: 32768,
+  };
+});
+
+// --- the workload ----------------------------------------------------------------------------
+function td(family: string, cpu: number, memory: number, ports: { containerPort: number; hostPort?: number }[]): TaskDefinitionView {
+  return {
+    taskDefinitionArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:1`,
+    family,
+    networkMode: 'bridge',
+    containerDefinitions: [
+      { name: 'app', cpu, memoryReservation: memory, memory: memory * 2, portMappings: ports },
+      { name: 'log-router', cpu: 0, memoryReservation: 32 },
+    ],
+  };
+}
+
+const SPREAD_AZ_BINPACK_MEMORY: PlacementStrategyView[] = [
+  { type: 'spread', field: 'attribute:ecs.availability-zone' },
+  { type: 'binpack', field: 'memory' },
+];
+
+interface ServiceSpec {
+  request: Omit<PlacementRequest, 'count'>;
+  desired: number;
+  running: number;
+}
+
+/** 60% of the tasks come from 40 services, placed by a reconciler in batches of up to 500. */
+const services: ServiceSpec[] = Array.from({ length: 40 }, (_, n) => {
+  const staticPort = n % 10 === 0; // a few services bind a fixed host port (one task per instance)
+  const constrained = n % 4 === 1; // some only run on prod instances of the m5/c5 families
+  return {
+    desired: Math.round((TASKS * 0.6) / 40),
+    running: 0,
+    request: {
+      taskDefinition: td(`svc-${n}`, pick([64, 128, 128, 256]), pick([256, 384, 512]), [{ containerPort: 8080, hostPort: staticPort ? 8000 + n : 0 }]),
+      group: `service:svc-${n}`,
+      placementStrategy: SPREAD_AZ_BINPACK_MEMORY,
+      placementConstraints: constrained
+        ? [{ type: 'memberOf', expression: 'attribute:ecs.instance-type =~ (m5|c5)\\..* and attribute:stack == prod' }]
+        : [],
+    },
+  };
+});
+
+/** 40% come from RunTask calls of 1–10 tasks with assorted strategies and constraints. */
+const RUN_TASK_SHAPES: Omit<PlacementRequest, 'count'>[] = [
+  { taskDefinition: td('batch', 64, 256, []) },
+  { taskDefinition: td('batch', 64, 256, []), placementStrategy: [{ type: 'binpack', field: 'memory' }] },
+  { taskDefinition: td('report', 128, 512, [{ containerPort: 9000 }]), placementStrategy: [{ type: 'spread', field: 'instanceId' }] },
+  {
+    taskDefinition: td('etl', 64, 384, []),
+    placementStrategy: SPREAD_AZ_BINPACK_MEMORY,
+    placementConstraints: [{ type: 'memberOf', expression: 'attribute:ecs.availability-zone in [us-east-1a, us-east-1b]' }],
+  },
+  { taskDefinition: td('cron', 64, 128, []), placementConstraints: [{ type: 'distinctInstance' }] },
+];
+
+// --- the simulated control plane ---------------------------------------------------------------
+// Copy-on-write, as a store-backed snapshot would be: a changed instance is a new object, so
+// the memo's per-instance sums stay valid for all the others.
+const indexByArn = new Map(instances.map((i, n) => [i.arn, n]));
+const memo = new SnapshotMemo();
+let taskSeq = 0;
+let callSeq = 0;
+let scheduleMs = 0;
+let calls = 0;
+let placed = 0;
+let failedTasks = 0;
+let peakHeap = 0;
+const callMs: number[] = [];
+
+function call(request: PlacementRequest): number {
+  const seed = `bench-${++callSeq}`;
+  const t0 = performance.now();
+  const result = schedule({ instances }, request, { seed, memo });
+  const elapsed = performance.now() - t0;
+  scheduleMs += elapsed;
+  calls++;
+  callMs.push(elapsed);
+  // Apply the plan the way the control plane would record the new tasks.
+  const reservation = taskReservation(request.taskDefinition, request.overrides);
+  const group = request.group ?? `family:${request.taskDefinition.family}`;
+  for (const placement of result.placements) {
+    const n = indexByArn.get(placement.instanceArn)!;
+    const instance = instances[n]!;
+    let nextDynamicPort = instance.nextDynamicPort;
+    const task: TaskView = {
+      arn: `arn:aws:ecs:us-east-1:123456789012:task/bench/${(++taskSeq).toString(16)}`,
+      family: request.taskDefinition.family,
+      group,
+      taskDefinitionArn: request.taskDefinition.taskDefinitionArn,
+      cpu: reservation.cpu,
+      memory: reservation.memory,
+      // Docker picks dynamic host ports; they are then taken on that host.
+      hostPorts: placement.hostPorts.map((b) => ({ port: b.hostPort === 0 ? nextDynamicPort++ : b.hostPort, protocol: b.protocol })),
+      lastStatus: 'RUNNING',
+    };
+    instances[n] = { ...instance, tasks: [...instance.tasks, task], nextDynamicPort };
+  }
+  placed += result.placements.length;
+  failedTasks += request.count - result.placements.length;
+  if (calls % 50 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  return result.placements.length;
+}
+
+const started = performance.now();
+const deadline = started + DEADLINE_MS;
+let completed = true;
+let runTaskShare = TASKS - services.reduce((s, svc) => s + svc.desired, 0);
+
+// Interleave: each round reconciles one service batch or issues a few RunTask calls.
+while (placed + failedTasks < TASKS) {
+  if (performance.now() > deadline) {
+    completed = false;
+    break;
+  }
+  const pending = services.filter((s) => s.running < s.desired);
+  if (pending.length > 0 && (runTaskShare <= 0 || rand() < 0.05)) {
+    const service = pick(pending);
+    const want = Math.min(500, service.desired - service.running);
+    const got = call({ ...service.request, count: want });
+    service.running += want; // a reconciler would retry shortfalls later; the benchmark moves on
+    if (got < want) process.stderr.write(`service ${service.request.group}: placed ${got}/${want}\n`);
+  } else if (runTaskShare > 0) {
+    const count = Math.min(runTaskShare, 1 + Math.floor(rand() * 10));
+    runTaskShare -= count;
+    call({ ...pick(RUN_TASK_SHAPES), count });
+  } else {
+    break;
+  }
+}
+const totalMs = performance.now() - started;
+const fillCalls = calls;
+const fillScheduleMs = scheduleMs;
+const fillCallMs = [...callMs];
+
+// --- RunTask-sized calls against the full cluster -----------------------------------------------
+const probeMs: number[] = [];
+for (let n = 0; n < PROBE_CALLS && performance.now() < deadline + 10_000; n++) {
+  const shape = RUN_TASK_SHAPES[n % RUN_TASK_SHAPES.length]!;
+  const t0 = performance.now();
+  schedule({ instances }, { ...shape, count: 10 }, { seed: `probe-${n}`, memo });
+  probeMs.push(performance.now() - t0);
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const memory = process.memoryUsage();
+peakHeap = Math.max(peakHeap, memory.heapUsed);
+const usedCpu = instances.reduce((s, i) => s + i.tasks.reduce((t, task) => t + task.cpu, 0), 0);
+const usedMemory = instances.reduce((s, i) => s + i.tasks.reduce((t, task) => t + task.memory, 0), 0);
+const capacity = instances.reduce((s, i) => ({ cpu: s.cpu + i.registered.cpu, memory: s.memory + i.registered.memory }), { cpu: 0, memory: 0 });
+
+const results = {
+  bench: 'scheduler',
+  completed,
+  instances: INSTANCES,
+  tasksRequested: TASKS,
+  tasksPlaced: placed,
+  tasksUnplaced: failedTasks,
+  scheduleCalls: fillCalls,
+  totalMs: round(totalMs),
+  scheduleMs: round(fillScheduleMs),
+  tasksPerSecond: Math.round(placed / (fillScheduleMs / 1000)),
+  callMsP50: round(percentile(fillCallMs, 50)),
+  callMsP99: round(percentile(fillCallMs, 99)),
+  callMsMax: round(percentile(fillCallMs, 100)),
+  count10OnFullClusterMsP50: round(percentile(probeMs, 50)),
+  count10OnFullClusterMsP99: round(percentile(probeMs, 99)),
+  count10Calls: probeMs.length,
+  clusterCpuUsedPct: round((100 * usedCpu) / capacity.cpu, 1),
+  clusterMemoryUsedPct: round((100 * usedMemory) / capacity.memory, 1),
+  peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
+  peakHeapMB: round(peakHeap / 1024 / 1024, 1),
+  node: process.version,
+};
+process.stderr.write(
+  `placed ${placed}/${TASKS} tasks on ${INSTANCES} instances in ${fillCalls} calls: schedule() ${round(fillScheduleMs / 1000)} s ` +
+    `(${results.tasksPerSecond} tasks/s), wall ${round(totalMs / 1000)} s; count=10 on the full cluster p50 ${results.count10OnFullClusterMsP50} ms\n`,
+);
+process.stdout.write(`${JSON.stringify(results)}\n`);
