@@ -1,8 +1,12 @@
 /**
- * The `dockyard` command: `up` runs the control plane (and, once the agent exists, an
- * embedded agent for this host).
+ * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
+ * `agent` runs only an agent, joining a control plane elsewhere.
  */
 import { Command, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
@@ -21,12 +25,49 @@ program
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean }) => {
-    const app = await createApp({ ...defaults, ...opts });
+  .option('--no-agent', 'do not run the embedded agent for this host')
+  .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string }) => {
+    const { agent, bindIp, ...server } = opts;
+    // `up` always has a `default` cluster; with the agent, this host joins it.
+    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
     const stop = async () => {
       await app.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('agent')
+  .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
+  .requiredOption('--endpoint <url>', 'the control plane, e.g. http://10.0.0.5:4600')
+  .addOption(new Option('--cluster <name>', 'cluster to join').default('default'))
+  .addOption(new Option('--state-dir <dir>', 'where the agent keeps its instance id').default(join(homedir(), '.dockyard-agent')))
+  .addOption(new Option('--docker-socket <path>', 'Docker Engine socket').default('/var/run/docker.sock'))
+  .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
+  .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
+  .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
+  .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
+  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string }) => {
+    const log = pino({ level: opts.logLevel });
+    const instanceId = loadInstanceId(opts.stateDir);
+    const agent = new Agent({
+      endpoint: opts.endpoint,
+      cluster: opts.cluster,
+      stateDir: opts.stateDir,
+      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp }),
+      log,
+      host: { fargateCapacity: opts.fargateCapacity },
+      cleanupDelayMs: opts.cleanupDelay * 1000,
+    });
+    await agent.start();
+    log.info({ containerInstanceArn: agent.containerInstanceArn }, `Dockyard agent ${AGENT_VERSION} joined ${opts.cluster}`);
+    const stop = async () => {
+      await agent.close();
       process.exit(0);
     };
     process.once('SIGINT', stop);

@@ -96,9 +96,11 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       await liveness.start();
+      if (config.createDefaultCluster || (config.embeddedAgent && (config.embeddedAgent.cluster ?? 'default') === 'default')) {
+        await ecs.clusters.create(scope, { clusterName: 'default' });
+      }
       if (config.embeddedAgent) {
         const cluster = config.embeddedAgent.cluster ?? 'default';
-        if (cluster === 'default') await ecs.clusters.create(scope, { clusterName: 'default' });
         const stateDir = join(config.dataDir, 'agent');
         const instanceId = loadInstanceId(stateDir);
         agent = new Agent({

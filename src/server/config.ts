@@ -19,6 +19,8 @@ export interface ServerConfig {
   registryGcIntervalSeconds?: number;
   /** The agent `up` embeds for this host (absent: none). It joins `cluster` (default `default`). */
   embeddedAgent?: EmbeddedAgentConfig;
+  /** Create the `default` cluster at start if it is missing (`up` does). */
+  createDefaultCluster?: boolean;
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;

@@ -1,0 +1,92 @@
+/**
+ * Helpers for agent tests: a Dockyard with its embedded agent on fast timers, task runs through
+ * the ECS API, bounded polling, and removal of everything the test's agent created (by id).
+ */
+import {
+  DescribeTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  type ContainerDefinition,
+  type RegisterTaskDefinitionCommandInput,
+  type RunTaskCommandInput,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { execFileSync } from 'node:child_process';
+import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
+
+export const FAST_AGENT = {
+  embeddedAgent: { cleanupDelayMs: 60_000, pollWaitMs: 20_000 },
+  agentHeartbeatIntervalMs: 500,
+  agentHeartbeatTtlMs: 3000,
+} as const;
+
+export async function startWithAgent(dataDir?: string): Promise<TestDockyard> {
+  return startDockyard({ ...FAST_AGENT } as never, dataDir);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let families = 0;
+export async function register(d: TestDockyard, containerDefinitions: ContainerDefinition[], extra: Partial<RegisterTaskDefinitionCommandInput> = {}): Promise<string> {
+  const family = `agent-test-${process.pid}-${++families}`;
+  await d.ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions, ...extra }));
+  return family;
+}
+
+export async function run(d: TestDockyard, family: string, extra: Partial<RunTaskCommandInput> = {}): Promise<string> {
+  const res = await d.ecs.send(new RunTaskCommand({ cluster: 'default', taskDefinition: family, ...extra }));
+  if (!res.tasks?.[0]) throw new Error(`RunTask failed: ${JSON.stringify(res.failures)}`);
+  return res.tasks[0].taskArn!;
+}
+
+export async function describe(d: TestDockyard, arn: string): Promise<Task> {
+  const res = await d.ecs.send(new DescribeTasksCommand({ cluster: 'default', tasks: [arn] }));
+  return res.tasks![0]!;
+}
+
+/** Polls DescribeTasks until `pred` holds (at most `timeoutMs`); returns the last task seen. */
+export async function waitTask(d: TestDockyard, arn: string, pred: (t: Task) => boolean, timeoutMs = 60_000): Promise<Task> {
+  const deadline = Date.now() + timeoutMs;
+  let t = await describe(d, arn);
+  while (!pred(t)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for task; last seen: ${JSON.stringify(t, null, 1)}`);
+    await sleep(150);
+    t = await describe(d, arn);
+  }
+  return t;
+}
+
+export const isRunning = (t: Task) => t.lastStatus === 'RUNNING';
+export const isStopped = (t: Task) => t.lastStatus === 'STOPPED';
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export function inspect(id: string): { State: { Status: string; StartedAt: string; FinishedAt: string; ExitCode: number; OOMKilled: boolean } } | undefined {
+  try {
+    return JSON.parse(docker('inspect', '--type', 'container', id))[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Containers carrying this agent instance's label (the instance id is unique to the test). */
+export function containersOf(instanceId: string): string[] {
+  const out = docker('ps', '-aq', '--no-trunc', '--filter', `label=dockyard.instance=${instanceId}`);
+  return out ? out.split('\n') : [];
+}
+
+/** Removes, by id, every container, volume and network this test's agent created. */
+export function removeAgentLeftovers(instanceId: string): void {
+  for (const id of containersOf(instanceId)) docker('rm', '-f', id);
+  const volumes = docker('volume', 'ls', '-q', '--filter', `label=dockyard.instance=${instanceId}`);
+  for (const v of volumes ? volumes.split('\n') : []) docker('volume', 'rm', '-f', v);
+  const nets = docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=dockyard.instance=${instanceId}`);
+  for (const n of nets ? nets.split('\n') : []) docker('network', 'rm', n);
+}
+
+export async function httpGet(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return res.text();
+}
