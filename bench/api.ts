@@ -14,7 +14,7 @@
  *   node --import tsx bench/api.ts [--seconds 8] [--connections 48] [--client undici|wrk] [--sdk] [--cpu-prof DIR]
  */
 import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -68,9 +68,12 @@ const selfCpuSeconds = () => {
 
 async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const bin = join(ROOT, 'bin/dockyard.mjs');
+  // The API is measured alone: no embedded agent (heartbeats, Docker) when `up` has one.
+  const noAgent = execFileSync(process.execPath, [bin, 'up', '--help'], { encoding: 'utf8' }).includes('--no-agent') ? ['--no-agent'] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(ROOT, 'bin/dockyard.mjs'), 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'],
+    [...nodeArgs, bin, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const deadline = Date.now() + 60_000;
