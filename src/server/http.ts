@@ -3,7 +3,7 @@
  * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
  * mount on the same server as plugins (see app.ts).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
 import { unknownOperation } from '../aws/errors.js';
@@ -22,7 +22,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger as never,
     bodyLimit: 64 * 1024 * 1024,
-    disableRequestLogging: true,
+    // No per-request log lines: a busy control plane would log every agent poll and API call.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
   });
