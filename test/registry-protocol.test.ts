@@ -39,7 +39,7 @@ async function createRepo(name: string) {
 
 async function pushBlob(repo: string, data: Buffer): Promise<string> {
   const digest = sha(data);
-  const res = await api(`/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: data, headers: { 'content-type': 'application/octet-stream' } });
+  const res = await api(`/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: new Uint8Array(data), headers: { 'content-type': 'application/octet-stream' } });
   assert.equal(res.status, 201, await res.text());
   return digest;
 }
