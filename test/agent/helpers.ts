@@ -40,7 +40,8 @@ export async function run(d: TestDockyard, family: string, extra: Partial<RunTas
 }
 
 export async function describe(d: TestDockyard, arn: string): Promise<Task> {
-  const res = await d.ecs.send(new DescribeTasksCommand({ cluster: 'default', tasks: [arn] }));
+  const cluster = arn.split('/').at(-2)!;
+  const res = await d.ecs.send(new DescribeTasksCommand({ cluster, tasks: [arn] }));
   return res.tasks![0]!;
 }
 
