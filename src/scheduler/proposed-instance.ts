@@ -4,9 +4,9 @@
  * ranker reads usage from here, so placing `count` tasks never over-commits an instance.
  *
  * What the existing tasks add up to is an InstanceSummary: a pure function of the
- * InstanceView, computed once per call, or once per instance *object* when the caller passes
- * a SnapshotMemo (then a call costs O(instances), not O(tasks in the cluster)). The call's own
- * placements are kept apart, as deltas, so summaries are never modified.
+ * InstanceView, computed once per call, or once per instance *object* when the caller keeps a
+ * SnapshotMemo across calls. The call's own placements are kept apart, as deltas, so
+ * summaries are never modified.
  */
 import type { QueryTarget } from './cluster-query-eval.js';
 import type { InstanceView, TaskReservation, TaskView } from './types.js';
@@ -108,22 +108,105 @@ export class InstanceSummary {
   }
 }
 
+/** A per-instance array derived from summaries, with the slot versions it was computed at. */
+interface Derived<T extends Int32Array | Float64Array> {
+  values: T;
+  versions: Int32Array;
+}
+
 /**
- * A cache of InstanceSummary by InstanceView object, owned by the caller and reused across
- * calls. Contract: never mutate an InstanceView (or its tasks) after passing it to schedule();
- * to change an instance, pass a new object (copy-on-write), which gets a fresh summary.
+ * The cluster as of the last schedule() call, kept by the caller across calls so that a call
+ * costs O(instances) pointer comparisons plus work for the instances that changed, instead of
+ * re-summing every task and re-reading every instance object.
+ *
+ * Contract: an InstanceView (and its tasks) passed to schedule() is never mutated afterwards;
+ * to change an instance, put a new object in the snapshot (copy-on-write). Positions may
+ * change freely: a slot whose object differs from last time is simply recomputed.
  */
 export class SnapshotMemo {
-  private readonly summaries = new WeakMap<InstanceView, InstanceSummary>();
   readonly interner = new Interner();
+  private seen: (InstanceView | undefined)[] = [];
+  private summaries: InstanceSummary[] = [];
+  /** Bumped whenever the object in a slot changes; derived arrays compare against it. */
+  private versions = new Int32Array(0);
+  private active = new Uint8Array(0);
+  private readonly derivedCpu: Derived<Float64Array>[] = [];
+  private readonly derivedMemory: Derived<Float64Array>[] = [];
+  private readonly derivedGroups = new Map<number, Derived<Int32Array>>();
+  private readonly derivedAttributes = new Map<string, Derived<Int32Array>>();
 
-  summaryOf(instance: InstanceView): InstanceSummary {
-    let summary = this.summaries.get(instance);
-    if (!summary) {
-      summary = new InstanceSummary(instance, this.interner);
-      this.summaries.set(instance, summary);
+  /** Brings the slots up to date with this snapshot's instances. */
+  sync(instances: readonly InstanceView[]): void {
+    const n = instances.length;
+    if (n !== this.versions.length) {
+      const versions = new Int32Array(n);
+      versions.set(this.versions.subarray(0, n));
+      this.versions = versions;
+      const active = new Uint8Array(n);
+      active.set(this.active.subarray(0, n));
+      this.active = active;
+      this.seen.length = n;
+      this.summaries.length = n;
     }
-    return summary;
+    for (let i = 0; i < n; i++) {
+      const instance = instances[i]!;
+      if (this.seen[i] === instance) continue;
+      this.seen[i] = instance;
+      this.summaries[i] = new InstanceSummary(instance, this.interner);
+      this.active[i] = instance.status === 'ACTIVE' ? 1 : 0;
+      this.versions[i]!++;
+    }
+  }
+
+  summaryAt(index: number): InstanceSummary {
+    return this.summaries[index]!;
+  }
+
+  isActive(index: number): boolean {
+    return this.active[index] === 1;
+  }
+
+  /** Registered minus reserved by existing tasks, per instance. */
+  free(resource: 'cpu' | 'memory'): Float64Array {
+    const cache = resource === 'cpu' ? this.derivedCpu : this.derivedMemory;
+    const derived = this.refresh(cache[0], Float64Array, (i) =>
+      resource === 'cpu' ? this.seen[i]!.registered.cpu - this.summaries[i]!.cpu : this.seen[i]!.registered.memory - this.summaries[i]!.memory,
+    );
+    cache[0] = derived;
+    return derived.values;
+  }
+
+  /** Tasks of the group (interned id) per instance. */
+  tasksInGroup(groupId: number): Int32Array {
+    const derived = this.refresh(this.derivedGroups.get(groupId), Int32Array, (i) => this.summaries[i]!.tasksInGroup(groupId));
+    this.derivedGroups.set(groupId, derived);
+    return derived.values;
+  }
+
+  /** The attribute's interned value per instance (-1: absent). */
+  attributeValues(name: string): Int32Array {
+    const derived = this.refresh(this.derivedAttributes.get(name), Int32Array, (i) => this.summaries[i]!.attributeValue(name));
+    this.derivedAttributes.set(name, derived);
+    return derived.values;
+  }
+
+  /** Recomputes the slots that changed since `derived` was built (all of them the first time). */
+  private refresh<T extends Int32Array | Float64Array>(
+    derived: Derived<T> | undefined,
+    make: new (length: number) => T,
+    compute: (index: number) => number,
+  ): Derived<T> {
+    const n = this.versions.length;
+    if (!derived || derived.values.length !== n) {
+      derived = { values: new make(n), versions: new Int32Array(n).fill(-1) };
+    }
+    const { values, versions } = derived;
+    for (let i = 0; i < n; i++) {
+      if (versions[i] === this.versions[i]) continue;
+      values[i] = compute(i);
+      versions[i] = this.versions[i]!;
+    }
+    return derived;
   }
 }
 
@@ -190,16 +273,16 @@ export class ProposedInstance implements QueryTarget {
  */
 export class ProposedCluster {
   private readonly byIndex: (ProposedInstance | undefined)[];
-  private readonly summaries: (InstanceSummary | undefined)[];
-  private readonly requestGroupId: number;
+  readonly requestGroupId: number;
 
   constructor(
     readonly instances: readonly InstanceView[],
     readonly requestGroup: string,
-    private readonly memo: SnapshotMemo,
+    /** Synced with `instances` by the constructor. */
+    readonly memo: SnapshotMemo,
   ) {
+    memo.sync(instances);
     this.byIndex = new Array<ProposedInstance | undefined>(instances.length);
-    this.summaries = new Array<InstanceSummary | undefined>(instances.length);
     this.requestGroupId = memo.interner.id(requestGroup);
   }
 
@@ -207,25 +290,10 @@ export class ProposedCluster {
     return this.instances.length;
   }
 
-  /** What the instance's existing tasks reserve (without this call's placements). */
-  summaryAt(index: number): InstanceSummary {
-    let summary = this.summaries[index];
-    if (!summary) {
-      summary = this.memo.summaryOf(this.instances[index]!);
-      this.summaries[index] = summary;
-    }
-    return summary;
-  }
-
-  /** Tasks of the request's group on the instance before this call. */
-  groupTasksBefore(index: number): number {
-    return this.summaryAt(index).tasksInGroup(this.requestGroupId);
-  }
-
   at(index: number): ProposedInstance {
     let proposed = this.byIndex[index];
     if (!proposed) {
-      proposed = new ProposedInstance(this.instances[index]!, index, this.summaryAt(index), this.requestGroup, this.requestGroupId);
+      proposed = new ProposedInstance(this.instances[index]!, index, this.memo.summaryAt(index), this.requestGroup, this.requestGroupId);
       this.byIndex[index] = proposed;
     }
     return proposed;

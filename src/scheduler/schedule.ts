@@ -80,9 +80,7 @@ export function schedule(snapshot: ClusterSnapshot, request: PlacementRequest, e
   if (request.count === 0) return { placements: [], failures: [] };
 
   const active: number[] = [];
-  for (let index = 0; index < snapshot.instances.length; index++) {
-    if (snapshot.instances[index]!.status === 'ACTIVE') active.push(index);
-  }
+  for (let index = 0; index < cluster.size; index++) if (cluster.memo.isActive(index)) active.push(index);
   if (active.length === 0) throw new NoContainerInstancesError();
 
   // 2. The feasibility stack, in the order whose failure reason should win for an instance:

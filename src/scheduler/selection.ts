@@ -132,7 +132,6 @@ class ScanSelector implements Selector {
   private live: number;
   private readonly keyOf: Int32Array[];
   private readonly values: Float64Array[];
-  private readonly bestScores: Float64Array;
 
   constructor(
     private readonly cluster: ProposedCluster,
@@ -143,32 +142,30 @@ class ScanSelector implements Selector {
     this.live = order.length;
     this.keyOf = rankers.map((r) => r.keyOf);
     this.values = rankers.map((r) => r.values);
-    this.bestScores = new Float64Array(rankers.length);
   }
 
+  /**
+   * The hot loop of RunTask-sized calls (thousands of candidates per task), so the first
+   * ranker's arrays are hoisted into locals and most candidates are rejected on one
+   * comparison; deeper rankers only run on ties.
+   */
   pick(): ProposedInstance | undefined {
-    const { order, verdicts, keyOf, values, bestScores } = this;
-    const depth = keyOf.length;
+    const { order, verdicts } = this;
+    const keys0 = this.keyOf[0]!;
+    const values0 = this.values[0]!;
     let best = -1;
+    let best0 = 0;
     for (let at = 0; at < this.live; at++) {
       const index = order[at]!;
       if (verdicts.knownInfeasible(index)) continue;
       if (best >= 0) {
-        let better = false;
-        for (let r = 0; r < depth; r++) {
-          const score = values[r]![keyOf[r]![index]!]!;
-          const bestScore = bestScores[r]!;
-          if (score !== bestScore) {
-            better = score < bestScore;
-            break;
-          }
-        }
+        const score0 = values0[keys0[index]!]!;
         // Ties keep the earlier candidate in the seeded order.
-        if (!better) continue;
+        if (score0 > best0 || (score0 === best0 && !this.beatsOnLaterRankers(index, best))) continue;
       }
       if (!verdicts.feasible(index)) continue;
       best = index;
-      for (let r = 0; r < depth; r++) bestScores[r] = values[r]![keyOf[r]![index]!]!;
+      best0 = values0[keys0[index]!]!;
     }
     this.dropInfeasible();
     return best < 0 ? undefined : this.cluster.at(best);
@@ -176,6 +173,18 @@ class ScanSelector implements Selector {
 
   place(chosen: ProposedInstance, reservation: TaskReservation): void {
     recordPlacement(chosen, reservation, this.verdicts, this.rankers);
+  }
+
+  /** With equal first scores: is `index` strictly better than `best` under the other rankers? */
+  private beatsOnLaterRankers(index: number, best: number): boolean {
+    for (let r = 1; r < this.keyOf.length; r++) {
+      const keys = this.keyOf[r]!;
+      const values = this.values[r]!;
+      const score = values[keys[index]!]!;
+      const bestScore = values[keys[best]!]!;
+      if (score !== bestScore) return score < bestScore;
+    }
+    return false;
   }
 
   /** Keeps later passes short once many candidates are known not to fit (order preserved). */

@@ -66,20 +66,23 @@ function strategyKind(strategy: PlacementStrategyView): StrategyKind {
         return {
           type: 'score',
           build: (cluster) =>
-            perInstance(cluster, (i) => cluster.instances[i]!.registered.cpu - cluster.summaryAt(i).cpu, (c) => c.cpuRemaining),
+            perInstance(cluster.memo.free('cpu'), (c) => c.cpuRemaining),
         };
       }
       if (field === 'memory') {
         return {
           type: 'score',
           build: (cluster) =>
-            perInstance(cluster, (i) => cluster.instances[i]!.registered.memory - cluster.summaryAt(i).memory, (c) => c.memoryRemaining),
+            perInstance(cluster.memo.free('memory'), (c) => c.memoryRemaining),
         };
       }
       throw new SchedulerInputError(`Invalid field for binpack placement strategy: ${quote(field)}. Valid values are cpu and memory.`);
     case 'spread':
       if (field === 'instanceId' || field === 'host') {
-        return { type: 'score', build: (cluster) => perInstance(cluster, (i) => cluster.groupTasksBefore(i), (c) => c.groupTasks) };
+        return {
+          type: 'score',
+          build: (cluster) => perInstance(cluster.memo.tasksInGroup(cluster.requestGroupId), (c) => c.groupTasks),
+        };
       }
       if (field?.startsWith('attribute:') && field.length > 'attribute:'.length) {
         const name = field.slice('attribute:'.length);
@@ -98,16 +101,13 @@ function quote(value: string | undefined): string {
 }
 
 /**
- * A score of each instance's own: `initial` reads the instance as the snapshot has it (no
- * per-call object needed), `current` re-scores the instance that just got a task.
+ * A score of each instance's own: `initial` holds the scores as the snapshot has them (shared
+ * with the memo, so copied), `current` re-scores the instance that just got a task.
  */
-function perInstance(cluster: ProposedCluster, initial: (index: number) => number, current: (c: ProposedInstance) => number): ScoreRanker {
-  const keyOf = new Int32Array(cluster.size);
-  const values = new Float64Array(cluster.size);
-  for (let index = 0; index < cluster.size; index++) {
-    keyOf[index] = index;
-    values[index] = initial(index);
-  }
+function perInstance(initial: Float64Array | Int32Array, current: (c: ProposedInstance) => number): ScoreRanker {
+  const values = Float64Array.from(initial);
+  const keyOf = new Int32Array(values.length);
+  for (let index = 0; index < keyOf.length; index++) keyOf[index] = index;
   return {
     scope: 'instance',
     keyOf,
@@ -120,12 +120,14 @@ function perInstance(cluster: ProposedCluster, initial: (index: number) => numbe
 
 /** Tallies the group's tasks per attribute value over every instance of the snapshot. */
 function spreadByAttribute(name: string, cluster: ProposedCluster): ScoreRanker {
+  const valueOf = cluster.memo.attributeValues(name);
+  const inGroup = cluster.memo.tasksInGroup(cluster.requestGroupId);
   const keyOf = new Int32Array(cluster.size);
   // Interned value id → dense bucket; instances lacking the attribute share one more bucket.
   const bucketOfValue = new Map<number, number>();
   const tally: number[] = [];
-  for (let index = 0; index < cluster.size; index++) {
-    const value = cluster.summaryAt(index).attributeValue(name);
+  for (let index = 0; index < keyOf.length; index++) {
+    const value = valueOf[index]!;
     let bucket = bucketOfValue.get(value);
     if (bucket === undefined) {
       bucket = tally.length;
@@ -133,7 +135,7 @@ function spreadByAttribute(name: string, cluster: ProposedCluster): ScoreRanker 
       tally.push(0);
     }
     keyOf[index] = bucket;
-    tally[bucket]! += cluster.groupTasksBefore(index);
+    tally[bucket]! += inGroup[index]!;
   }
   const values = Float64Array.from(tally);
   return {
