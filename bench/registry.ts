@@ -1,0 +1,267 @@
+/**
+ * Registry benchmark: Dockyard's /v2/ data plane against the CNCF Distribution registry
+ * (Debian's `docker-registry`), in the same run, on 127.0.0.1.
+ *
+ *  - `docker push` / `docker pull` of a ~100 MB image (busybox httpd + N layers of random data,
+ *    which gzip cannot shrink). Before each push both registries restart with empty storage
+ *    (so every layer is really uploaded); before each pull every local name of the image is
+ *    removed (so every layer is really downloaded).
+ *  - raw blob upload (POST + one PUT of the whole file) and download of a 100 MB blob with undici.
+ *  - Dockyard's resident memory, sampled every 50 ms during each transfer: peak − baseline.
+ *
+ * Rounds alternate which registry goes first. Prints one JSON document with medians and the
+ * ratio Dockyard / Distribution throughput (1.0 = as fast). Removes what it created: images by
+ * exact tag, both server processes by pid, temp dirs.
+ *
+ *   node --import tsx bench/registry.ts [--rounds 5] [--layers 4] [--layer-mb 25] [--raw-mb 100] [--skip-docker] [--skip-raw]
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { buildBusyboxImage, buildHttpdImage } from '../test/helpers/images.js';
+import { freePort, percentile, rssMiB, startDockyardProcess, type DockyardProcess } from './lib/dockyard-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    layers: { type: 'string', default: '4' },
+    'layer-mb': { type: 'string', default: '25' },
+    'raw-mb': { type: 'string', default: '100' },
+    'skip-docker': { type: 'boolean', default: false },
+    'skip-raw': { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Math.min(20, Number(args.rounds));
+const LAYERS = Math.min(8, Number(args.layers));
+const LAYER_MB = Math.min(100, Number(args['layer-mb']));
+const RAW_MB = Math.min(1024, Number(args['raw-mb']));
+const IMAGE = `dockyard-test/bench-registry:${process.pid}`;
+
+const work = mkdtempSync(join(tmpdir(), 'dockyard-bench-registry-'));
+const dockerEnv = { ...process.env, DOCKER_CONFIG: join(work, 'docker-config') };
+const median = (xs: number[]) => percentile(xs, 50);
+
+function run(file: string, argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, argv, { env: opts.env ?? dockerEnv, timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${file} ${argv.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+const docker = (...argv: string[]) => run('docker', argv);
+
+interface Registry {
+  name: 'dockyard' | 'distribution';
+  host: string;
+  pid: number;
+  /** Authorization header for raw requests (Dockyard needs its ECR token). */
+  auth?: string;
+  stop(): Promise<void>;
+}
+
+async function startDockyard(): Promise<Registry> {
+  const p: DockyardProcess = await startDockyardProcess(['--ecr-create-on-push']);
+  const host = `127.0.0.1:${p.port}`;
+  const env = { ...dockerEnv, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const password = (await run('/usr/bin/aws', ['--endpoint-url', p.endpoint, 'ecr', 'get-login-password'], { env })).trim();
+  await run('docker', ['login', '--username', 'AWS', '--password-stdin', host], { input: password });
+  return { name: 'dockyard', host, pid: p.pid, auth: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`, stop: () => p.stop() };
+}
+
+async function startDistribution(): Promise<Registry> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(work, 'distribution-'));
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('docker-registry did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name: 'distribution',
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const start = (name: Registry['name']) => (name === 'dockyard' ? startDockyard() : startDistribution());
+
+/** Samples a process's RSS every 50 ms while `fn` runs; returns fn's seconds and peak − baseline MiB. */
+async function measured(pid: number, fn: () => Promise<unknown>): Promise<{ seconds: number; rssDeltaMiB: number; baselineMiB: number }> {
+  const baseline = await rssMiB(pid);
+  let peak = baseline;
+  const timer = setInterval(() => {
+    rssMiB(pid).then((v) => (peak = Math.max(peak, v)), () => undefined);
+  }, 50);
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  peak = Math.max(peak, await rssMiB(pid));
+  return { seconds, rssDeltaMiB: peak - baseline, baselineMiB: baseline };
+}
+
+async function removeLocal(refs: string[]) {
+  for (const ref of refs) await docker('rmi', ref).catch(() => undefined);
+}
+
+type Sample = { seconds: number; rssDeltaMiB: number; baselineMiB: number };
+const results: Record<string, Record<Registry['name'], Sample[]>> = {};
+const record = (what: string, who: Registry['name'], s: Sample) => {
+  results[what] ??= { dockyard: [], distribution: [] };
+  results[what][who].push(s);
+};
+
+async function dockerRounds(imageBytes: number) {
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Registry['name'][] = round % 2 === 0 ? ['dockyard', 'distribution'] : ['distribution', 'dockyard'];
+    const registries: Registry[] = [];
+    try {
+      for (const name of order) registries.push(await start(name));
+      // Push: fresh storage on both sides, so every layer is compressed and uploaded.
+      for (const r of registries) {
+        const ref = `${r.host}/bench/big:r${round}`;
+        await docker('tag', IMAGE, ref);
+        record('docker push', r.name, await measured(r.pid, () => docker('push', '-q', ref)));
+      }
+      // Pull: no local copy of any layer, so every layer is downloaded, verified and unpacked.
+      const allRefs = [IMAGE, ...registries.map((r) => `${r.host}/bench/big:r${round}`)];
+      for (const r of registries) {
+        const ref = `${r.host}/bench/big:r${round}`;
+        await removeLocal(allRefs);
+        record('docker pull', r.name, await measured(r.pid, () => docker('pull', '-q', ref)));
+        await docker('tag', ref, IMAGE);
+      }
+      await removeLocal(allRefs.slice(1));
+      process.stderr.write(`round ${round + 1}/${ROUNDS} done (image ${(imageBytes / 1e6).toFixed(0)} MB)\n`);
+    } finally {
+      for (const r of registries) await r.stop();
+    }
+  }
+}
+
+async function rawRounds() {
+  const file = join(work, 'raw.bin');
+  const data = randomBytes(RAW_MB * 1024 * 1024);
+  writeFileSync(file, data);
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Registry['name'][] = round % 2 === 0 ? ['dockyard', 'distribution'] : ['distribution', 'dockyard'];
+    for (const name of order) {
+      const r = await start(name);
+      try {
+        const headers = r.auth ? { authorization: r.auth } : {};
+        const base = `http://${r.host}`;
+        record('raw blob upload', name, await measured(r.pid, async () => {
+          const post = await request(`${base}/v2/raw/blob/blobs/uploads/`, { method: 'POST', headers });
+          await post.body.dump();
+          if (post.statusCode !== 202) throw new Error(`POST ${post.statusCode}`);
+          const location = new URL(String(post.headers.location), base);
+          location.searchParams.set('digest', digest);
+          const put = await request(location, {
+            method: 'PUT',
+            headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+            body: createReadStream(file, { highWaterMark: 1 << 20 }),
+          });
+          await put.body.dump();
+          if (put.statusCode !== 201) throw new Error(`PUT ${put.statusCode}`);
+        }));
+        // Downloads are page-cached on both sides, as in BASELINES.md.
+        record('raw blob download', name, await measured(r.pid, async () => {
+          const get = await request(`${base}/v2/raw/blob/blobs/${digest}`, { headers, maxRedirections: 0 } as never);
+          let n = 0;
+          for await (const chunk of get.body) n += (chunk as Buffer).length;
+          if (get.statusCode !== 200 || n !== data.length) throw new Error(`GET ${get.statusCode} ${n}`);
+        }));
+      } finally {
+        await r.stop();
+      }
+    }
+  }
+}
+
+async function main() {
+  const summary: Record<string, unknown> = { rounds: ROUNDS, machine: { node: process.version } };
+  try {
+    if (!args['skip-docker']) {
+      buildHttpdImage();
+      const files: Record<string, Buffer> = {};
+      const lines = ['FROM dockyard-test/bb-httpd:1'];
+      for (let i = 0; i < LAYERS; i++) {
+        files[`layer${i}.bin`] = randomBytes(LAYER_MB * 1024 * 1024);
+        lines.push(`COPY layer${i}.bin /data/layer${i}.bin`);
+      }
+      buildBusyboxImage(IMAGE, `${lines.join('\n')}\n`, files);
+      const imageBytes = Number(execFileSync('docker', ['image', 'inspect', '--format', '{{.Size}}', IMAGE], { encoding: 'utf8' }).trim());
+      summary.image = { layers: LAYERS, layerMiB: LAYER_MB, bytes: imageBytes };
+      await dockerRounds(imageBytes);
+      summary.imageMB = imageBytes / 1e6;
+    }
+    if (!args['skip-raw']) {
+      await rawRounds();
+      summary.rawMB = (RAW_MB * 1024 * 1024) / 1e6;
+    }
+    const table: Record<string, unknown> = {};
+    for (const [what, by] of Object.entries(results)) {
+      const mb = what.startsWith('raw') ? (RAW_MB * 1024 * 1024) / 1e6 : (summary.imageMB as number);
+      const dy = median(by.dockyard.map((s) => s.seconds));
+      const di = median(by.distribution.map((s) => s.seconds));
+      table[what] = {
+        dockyard: { medianSeconds: +dy.toFixed(3), MBps: +(mb / dy).toFixed(1), all: by.dockyard.map((s) => +s.seconds.toFixed(3)) },
+        distribution: { medianSeconds: +di.toFixed(3), MBps: +(mb / di).toFixed(1), all: by.distribution.map((s) => +s.seconds.toFixed(3)) },
+        // Dockyard throughput as a fraction of Distribution's (≥ 0.9 is the target).
+        throughputRatio: +(di / dy).toFixed(3),
+        dockyardRssDeltaMiB: { median: +median(by.dockyard.map((s) => s.rssDeltaMiB)).toFixed(1), max: +Math.max(...by.dockyard.map((s) => s.rssDeltaMiB)).toFixed(1) },
+        dockyardRssBaselineMiB: +median(by.dockyard.map((s) => s.baselineMiB)).toFixed(1),
+      };
+    }
+    summary.results = table;
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await docker('rmi', IMAGE).catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
