@@ -101,8 +101,11 @@ function headers(operation: string): Record<string, string> {
   };
 }
 
-/** A realistic two-container EC2 definition (about 1.5 KB of JSON). */
-function taskDefinition(family: string) {
+/** A realistic two-container EC2 definition (about 1.5 KB of JSON), or a minimal one-container one. */
+function taskDefinition(family: string, size: 'realistic' | 'small') {
+  if (size === 'small') {
+    return { family, containerDefinitions: [{ name: 'web', image: 'nginx:1.25', memory: 256, portMappings: [{ containerPort: 80 }] }] };
+  }
   return {
     family,
     networkMode: 'bridge',
@@ -279,55 +282,48 @@ async function main() {
       return res.statusCode === 200;
     };
 
-    // Seed: 5 revisions of each of 20 families, so describes hit a table that is not trivially small.
-    for (let f = 0; f < 20; f++) {
-      for (let r = 0; r < 5; r++) {
-        if (!(await call('RegisterTaskDefinition', JSON.stringify(taskDefinition(`seed-${f}`))))) throw new Error('seeding failed');
+    // Seed: 5 revisions of each of 20 families of each size, so describes hit a table that is not trivially small.
+    for (const size of ['realistic', 'small'] as const) {
+      for (let f = 0; f < 20; f++) {
+        for (let r = 0; r < 5; r++) {
+          if (!(await call('RegisterTaskDefinition', JSON.stringify(taskDefinition(`seed-${size}-${f}`, size))))) throw new Error('seeding failed');
+        }
       }
     }
-    const describeBodies = Array.from({ length: 20 }, (_, f) => JSON.stringify({ taskDefinition: `seed-${f}`, include: ['TAGS'] }));
-    const describePinned = Array.from({ length: 20 }, (_, f) => JSON.stringify({ taskDefinition: `seed-${f}:3` }));
-    const registerBodies = Array.from({ length: 50 }, (_, f) => JSON.stringify(taskDefinition(`bench-${f}`)));
-    const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'register'];
-    const want = (name: string) => only.includes(name);
+    const bodies = (n: number, body: (i: number) => unknown) => Array.from({ length: n }, (_, i) => JSON.stringify(body(i)));
+    const phases: { name: string; label: string; target?: string; bodies?: string[] }[] = [
+      { name: 'health', label: 'GET /health (HTTP floor)' },
+      { name: 'describe', label: 'DescribeTaskDefinition family → latest (2 containers, 2.4 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}`, include: ['TAGS'] })) },
+      { name: 'describe-revision', label: 'DescribeTaskDefinition family:revision (2 containers, 2.4 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}:3` })) },
+      { name: 'describe-small', label: 'DescribeTaskDefinition family:revision (1 container, 0.5 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-small-${f}:3` })) },
+      { name: 'register', label: 'RegisterTaskDefinition (2 containers, 1.5 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-${f}`, 'realistic')) },
+      { name: 'register-small', label: 'RegisterTaskDefinition (1 container, 0.2 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-small-${f}`, 'small')) },
+    ];
+    const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'describe-small', 'register', 'register-small'];
 
-    if (args.client === 'wrk') {
-      if (want('health')) results.push(await wrkPhase('GET /health (HTTP floor)', origin, server.pid!, { method: 'GET', path: '/health' }, dataDir));
-      if (want('describe')) {
-        results.push(await wrkPhase('DescribeTaskDefinition (family → latest)', origin, server.pid!, { method: 'POST', path: '/', target: 'DescribeTaskDefinition', bodies: describeBodies }, dataDir));
+    for (const p of phases.filter((x) => only.includes(x.name))) {
+      if (args.client === 'wrk') {
+        const request = p.target ? { method: 'POST' as const, path: '/', target: p.target, bodies: p.bodies } : { method: 'GET' as const, path: '/health' };
+        results.push(await wrkPhase(p.label, origin, server.pid!, request, dataDir));
+      } else if (p.target) {
+        const { target, bodies: list } = { target: p.target, bodies: p.bodies! };
+        results.push(await phase(p.label, 'undici', CONNECTIONS, server.pid!, (i) => call(target, list[i % list.length]!)));
+      } else {
+        results.push(
+          await phase(p.label, 'undici', CONNECTIONS, server.pid!, async () => {
+            const res = await pool.request({ path: '/health', method: 'GET' });
+            await res.body.text();
+            return res.statusCode === 200;
+          }),
+        );
       }
-      if (want('describe-revision')) {
-        results.push(await wrkPhase('DescribeTaskDefinition (family:revision)', origin, server.pid!, { method: 'POST', path: '/', target: 'DescribeTaskDefinition', bodies: describePinned }, dataDir));
-      }
-      if (want('register')) {
-        results.push(await wrkPhase('RegisterTaskDefinition', origin, server.pid!, { method: 'POST', path: '/', target: 'RegisterTaskDefinition', bodies: registerBodies }, dataDir));
-      }
-    }
-    if (args.client === 'undici' && want('health')) {
-      // The HTTP floor: fastify + loopback + client, no AWS protocol or store work.
-      results.push(
-        await phase('GET /health (HTTP floor)', 'undici', CONNECTIONS, server.pid!, async () => {
-          const res = await pool.request({ path: '/health', method: 'GET' });
-          await res.body.text();
-          return res.statusCode === 200;
-        }),
-      );
-    }
-    if (args.client === 'undici' && want('describe')) {
-      results.push(await phase('DescribeTaskDefinition (family → latest)', 'undici', CONNECTIONS, server.pid!, (i) => call('DescribeTaskDefinition', describeBodies[i % 20]!)));
-    }
-    if (args.client === 'undici' && want('describe-revision')) {
-      results.push(await phase('DescribeTaskDefinition (family:revision)', 'undici', CONNECTIONS, server.pid!, (i) => call('DescribeTaskDefinition', describePinned[i % 20]!)));
-    }
-    if (args.client === 'undici' && want('register')) {
-      results.push(await phase('RegisterTaskDefinition', 'undici', CONNECTIONS, server.pid!, (i) => call('RegisterTaskDefinition', registerBodies[i % 50]!)));
     }
     if (args.sdk) {
       const ecs = new ECSClient({ endpoint: origin, region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' }, maxAttempts: 1 });
       try {
         results.push(
-          await phase('DescribeTaskDefinition (family → latest)', '@aws-sdk/client-ecs', 32, server.pid!, (i) =>
-            ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `seed-${i % 20}` })).then(
+          await phase('DescribeTaskDefinition family → latest (2 containers, 2.4 KB)', '@aws-sdk/client-ecs', 32, server.pid!, (i) =>
+            ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `seed-realistic-${i % 20}` })).then(
               () => true,
               () => false,
             ),
