@@ -89,6 +89,7 @@ const cases: BadCase[] = [
   },
   { name: 'port above 65535', input: ec2([{ ...web, portMappings: [{ containerPort: 70000 }] }]), error: 'ClientException' },
   { name: 'duplicate container port', input: ec2([{ ...web, portMappings: [{ containerPort: 80 }, { containerPort: 80, hostPort: 81 }] }]), error: 'ClientException' },
+  { name: 'port mappings in none mode', input: ec2([{ ...web, portMappings: [{ containerPort: 80 }] }], { networkMode: 'none' }), error: 'ClientException', message: /networkMode=none/ },
   { name: 'invalid network mode', input: ec2([web], { networkMode: 'overlay' as never }), error: 'InvalidParameterException', message: /networkMode.*enum/ },
   { name: 'links in awsvpc mode', input: ec2([{ ...web, links: ['db'] }, { ...web, name: 'db' }], { networkMode: 'awsvpc' }), error: 'ClientException' },
   { name: 'link to an unknown container', input: ec2([{ ...web, links: ['ghost:db'] }]), error: 'ClientException' },

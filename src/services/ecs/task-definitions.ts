@@ -336,6 +336,9 @@ export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
     if (cpu !== undefined && ct.cpu !== undefined && ct.cpu > Number(cpu)) {
       throw err.clientException(`${where} The container cpu (${ct.cpu}) must not exceed the task cpu (${cpu}).`);
     }
+    if (networkMode === 'none' && ct.portMappings?.length) {
+      throw err.clientException('Port mappings are not supported when networkMode=none.');
+    }
     const seenPorts = new Set<string>();
     for (const pm of ct.portMappings ?? []) {
       if (pm.containerPort === undefined && !pm.containerPortRange) throw err.clientException(`${where} Port mappings need a containerPort.`);
