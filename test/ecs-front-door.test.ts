@@ -128,6 +128,14 @@ describe('front door (raw HTTP)', () => {
     assert.equal(body.status, 'ok');
     assert.match(body.version, /^\d+\.\d+\.\d+/);
     assert.ok(body.services.includes('ecs'), `services: ${body.services.join(', ')}`);
+    assert.match(String(res.headers['x-amzn-requestid']), /^[0-9a-f-]{36}$/);
+  });
+
+  test('even a request for an unknown path gets an x-amzn-RequestId', async () => {
+    const res = await request(`${t.endpoint}/no/such/path`);
+    await res.body.text();
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['x-amzn-requestid']), /^[0-9a-f-]{36}$/);
   });
 
   test('an unexpected failure is InternalFailure (500) without internal details', async () => {

@@ -29,6 +29,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
   const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
 
+  // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-amzn-RequestId', req.id);
+    done();
+  });
+
   // Keep AWS bodies raw: the SigV4 payload hash (verified later) needs the exact bytes.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
