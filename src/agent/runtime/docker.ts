@@ -145,75 +145,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async create(spec: ContainerSpec, ctx: ContainerContext): Promise<string> {
-    const { task, setup, siblings } = ctx;
-    const binds: string[] = [];
-    const mounts: Docker.MountSettings[] = [];
-    for (const m of spec.mountPoints) {
-      const v = task.volumes.find((x) => x.name === m.sourceVolume);
-      if (!v) throw new Error(`mount point refers to unknown volume ${m.sourceVolume}`);
-      const source = v.host?.sourcePath ?? (v.dockerVolumeConfiguration?.scope === 'shared' ? v.name : taskVolumeName(task.taskArn, v.name));
-      if (v.host?.sourcePath) binds.push(`${source}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
-      else mounts.push({ Type: 'volume', Source: source, Target: m.containerPath, ReadOnly: m.readOnly });
-    }
-    const taskCpuShare = task.cpu ? Math.floor(task.cpu / Math.max(1, task.containers.length)) : 0;
-    const awsvpc = task.networkMode === 'awsvpc';
-    const networkMode = awsvpc ? `container:${setup?.pauseId}` : task.networkMode === 'bridge' ? 'bridge' : task.networkMode;
-    const publish = task.networkMode === 'bridge';
-    const healthCheck = spec.healthCheck
-      ? {
-          Test: spec.healthCheck.command,
-          Interval: spec.healthCheck.intervalSec * NS,
-          Timeout: spec.healthCheck.timeoutSec * NS,
-          Retries: spec.healthCheck.retries,
-          StartPeriod: spec.healthCheck.startPeriodSec * NS,
-        }
-      : undefined;
-    const container = await withTimeout(
-      this.docker.createContainer({
-        name: containerName(task.taskArn, spec.name),
-        Image: spec.image,
-        Cmd: spec.command,
-        Entrypoint: spec.entryPoint,
-        Env: spec.environment.map((e) => `${e.name}=${e.value ?? ''}`),
-        WorkingDir: spec.workingDirectory,
-        User: spec.user,
-        // Docker refuses a hostname for containers that join another's network namespace.
-        Hostname: awsvpc || task.networkMode === 'host' ? undefined : spec.hostname,
-        Labels: { ...spec.dockerLabels, ...this.labels(task, spec.name, 'container') },
-        ExposedPorts: publish ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, {}])) : undefined,
-        Healthcheck: healthCheck,
-        StopTimeout: spec.stopTimeoutSec,
-        HostConfig: {
-          NetworkMode: networkMode,
-          PortBindings: publish
-            ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: this.bindIp, HostPort: p.hostPort ? String(p.hostPort) : '' }]]))
-            : undefined,
-          // Hard limit: the container's own, else the task's (an upper bound per container).
-          Memory: (spec.memory ?? task.memory ?? 0) * MiB || undefined,
-          MemoryReservation: spec.memoryReservation ? spec.memoryReservation * MiB : undefined,
-          // ECS maps CPU units to CPU shares, at least 2 (the kernel's minimum).
-          CpuShares: Math.max(2, spec.cpu || taskCpuShare),
-          // Task-level CPU is enforced as a quota (Fargate semantics): 1024 units = one core.
-          NanoCpus: task.cpu ? Math.floor((task.cpu / 1024) * NS) : undefined,
-          Binds: binds.length ? binds : undefined,
-          Mounts: mounts.length ? mounts : undefined,
-          VolumesFrom: spec.volumesFrom.map((v) => `${siblings.get(v.sourceContainer)}${v.readOnly ? ':ro' : ''}`),
-          Links: publish ? spec.links.map((l) => {
-            const [target, alias] = l.split(':');
-            return `${containerName(task.taskArn, target!)}:${alias ?? target}`;
-          }) : undefined,
-          Ulimits: spec.ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
-          Privileged: spec.privileged,
-          ReadonlyRootfs: spec.readonlyRootFilesystem,
-          Dns: awsvpc ? undefined : spec.dnsServers,
-          DnsSearch: awsvpc ? undefined : spec.dnsSearchDomains,
-          ExtraHosts: awsvpc ? undefined : spec.extraHosts.map((h) => `${h.hostname}:${h.ipAddress}`),
-          Init: spec.initProcessEnabled || undefined,
-        },
-      }),
-      T.create,
-      'create',
-    );
+    const options = containerCreateOptions(spec, ctx, { bindIp: this.bindIp, instanceId: this.opts.instanceId });
+    const container = await withTimeout(this.docker.createContainer(options), T.create, 'create');
     return container.id;
   }
 
@@ -363,14 +296,7 @@ export class DockerRuntime implements Runtime {
   }
 
   private labels(task: TaskAssignment, name: string, role: 'container' | 'pause'): Record<string, string> {
-    return {
-      [LABELS.cluster]: task.clusterArn,
-      [LABELS.taskArn]: task.taskArn,
-      [LABELS.containerName]: name,
-      [LABELS.family]: task.family,
-      [LABELS.instance]: this.opts.instanceId,
-      [LABELS.role]: role,
-    };
+    return taskLabels(task, name, role, this.opts.instanceId);
   }
 
   private ensureNetwork(): Promise<string> {
@@ -422,6 +348,79 @@ export class DockerRuntime implements Runtime {
   }
 }
 
+/**
+ * PURE: the Engine API create options for one container of a task, mapped the way the ECS agent
+ * maps a container definition. Exported for unit tests.
+ */
+export function containerCreateOptions(spec: ContainerSpec, ctx: ContainerContext, o: { bindIp: string; instanceId: string }): Docker.ContainerCreateOptions {
+  const { task, setup, siblings } = ctx;
+  const binds: string[] = [];
+  const mounts: Docker.MountSettings[] = [];
+  for (const m of spec.mountPoints) {
+    const v = task.volumes.find((x) => x.name === m.sourceVolume);
+    if (!v) throw new Error(`mount point refers to unknown volume ${m.sourceVolume}`);
+    const source = v.host?.sourcePath ?? (v.dockerVolumeConfiguration?.scope === 'shared' ? v.name : taskVolumeName(task.taskArn, v.name));
+    if (v.host?.sourcePath) binds.push(`${source}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
+    else mounts.push({ Type: 'volume', Source: source, Target: m.containerPath, ReadOnly: m.readOnly });
+  }
+  const taskCpuShare = task.cpu ? Math.floor(task.cpu / Math.max(1, task.containers.length)) : 0;
+  const awsvpc = task.networkMode === 'awsvpc';
+  const networkMode = awsvpc ? `container:${setup?.pauseId}` : task.networkMode === 'bridge' ? 'bridge' : task.networkMode;
+  const publish = task.networkMode === 'bridge';
+  const healthCheck = spec.healthCheck
+    ? {
+        Test: spec.healthCheck.command,
+        Interval: spec.healthCheck.intervalSec * NS,
+        Timeout: spec.healthCheck.timeoutSec * NS,
+        Retries: spec.healthCheck.retries,
+        StartPeriod: spec.healthCheck.startPeriodSec * NS,
+      }
+    : undefined;
+  return {
+      name: containerName(task.taskArn, spec.name),
+      Image: spec.image,
+      Cmd: spec.command,
+      Entrypoint: spec.entryPoint,
+      Env: spec.environment.map((e) => `${e.name}=${e.value ?? ''}`),
+      WorkingDir: spec.workingDirectory,
+      User: spec.user,
+      // Docker refuses a hostname for containers that join another's network namespace.
+      Hostname: awsvpc || task.networkMode === 'host' ? undefined : spec.hostname,
+      Labels: { ...spec.dockerLabels, ...taskLabels(task, spec.name, 'container', o.instanceId) },
+      ExposedPorts: publish ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, {}])) : undefined,
+      Healthcheck: healthCheck,
+      StopTimeout: spec.stopTimeoutSec,
+      HostConfig: {
+        NetworkMode: networkMode,
+        PortBindings: publish
+          ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: o.bindIp, HostPort: p.hostPort ? String(p.hostPort) : '' }]]))
+          : undefined,
+        // Hard limit: the container's own, else the task's (an upper bound per container).
+        Memory: (spec.memory ?? task.memory ?? 0) * MiB || undefined,
+        MemoryReservation: spec.memoryReservation ? spec.memoryReservation * MiB : undefined,
+        // ECS maps CPU units to CPU shares, at least 2 (the kernel's minimum).
+        CpuShares: Math.max(2, spec.cpu || taskCpuShare),
+        // Task-level CPU is enforced as a quota (Fargate semantics): 1024 units = one core.
+        NanoCpus: task.cpu ? Math.floor((task.cpu / 1024) * NS) : undefined,
+        Binds: binds.length ? binds : undefined,
+        Mounts: mounts.length ? mounts : undefined,
+        VolumesFrom: spec.volumesFrom.map((v) => `${siblings.get(v.sourceContainer)}${v.readOnly ? ':ro' : ''}`),
+        Links: publish ? spec.links.map((l) => {
+          const [target, alias] = l.split(':');
+          return `${containerName(task.taskArn, target!)}:${alias ?? target}`;
+        }) : undefined,
+        Ulimits: spec.ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
+        Privileged: spec.privileged,
+        ReadonlyRootfs: spec.readonlyRootFilesystem,
+        Dns: awsvpc ? undefined : spec.dnsServers,
+        DnsSearch: awsvpc ? undefined : spec.dnsSearchDomains,
+        ExtraHosts: awsvpc ? undefined : spec.extraHosts.map((h) => `${h.hostname}:${h.ipAddress}`),
+        Init: spec.initProcessEnabled || undefined,
+      },
+  };
+}
+
+
 type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
 
 function bindingsOf(ports: PortMap | undefined): NetworkBinding[] {
@@ -444,6 +443,17 @@ function toHealth(status: string | undefined): Health {
 function cleanDockerMessage(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.replace(/^\(HTTP code \d+\)[^-]*- /, '').replace(/\s+/g, ' ').trim();
+}
+
+function taskLabels(task: TaskAssignment, name: string, role: 'container' | 'pause', instanceId: string): Record<string, string> {
+  return {
+    [LABELS.cluster]: task.clusterArn,
+    [LABELS.taskArn]: task.taskArn,
+    [LABELS.containerName]: name,
+    [LABELS.family]: task.family,
+    [LABELS.instance]: instanceId,
+    [LABELS.role]: role,
+  };
 }
 
 export function containerName(taskArn: string, name: string): string {

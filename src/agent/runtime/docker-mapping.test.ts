@@ -1,0 +1,139 @@
+/** The container definition → Docker create options mapping (pure; no Docker needed). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContainerSpec, TaskAssignment } from '../../protocol/index.js';
+import { containerCreateOptions, containerName, taskVolumeName } from './docker.js';
+
+const MiB = 1024 * 1024;
+const TASK = 'arn:aws:ecs:us-east-1:0:task/default/0123456789abcdef';
+
+function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name: 'web',
+    containerArn: 'arn:c',
+    image: 'img:1',
+    essential: true,
+    environment: [],
+    extraHosts: [],
+    dnsServers: [],
+    dnsSearchDomains: [],
+    links: [],
+    ulimits: [],
+    dockerLabels: {},
+    privileged: false,
+    readonlyRootFilesystem: false,
+    initProcessEnabled: false,
+    cpu: 0,
+    portMappings: [],
+    mountPoints: [],
+    volumesFrom: [],
+    stopTimeoutSec: 30,
+    dependsOn: [],
+    ...over,
+  };
+}
+
+function task(over: Partial<TaskAssignment> = {}): TaskAssignment {
+  return { taskArn: TASK, clusterArn: 'arn:cluster', taskDefinitionArn: 'arn:td', family: 'fam', desiredStatus: 'RUNNING', networkMode: 'bridge', volumes: [], containers: [spec()], ...over };
+}
+
+const o = { bindIp: '127.0.0.1', instanceId: 'inst' };
+
+describe('containerCreateOptions', () => {
+  it('maps the container definition fields onto Docker', () => {
+    const s = spec({
+      command: ['-p', '80'],
+      entryPoint: ['/bin/app'],
+      environment: [{ name: 'A', value: '1' }, { name: 'EMPTY' }],
+      workingDirectory: '/srv',
+      user: '1000:1000',
+      hostname: 'web-1',
+      extraHosts: [{ hostname: 'db', ipAddress: '10.0.0.5' }],
+      dnsServers: ['10.0.0.2'],
+      dnsSearchDomains: ['corp'],
+      links: ['db:database'],
+      ulimits: [{ name: 'nofile', softLimit: 1024, hardLimit: 4096 }],
+      dockerLabels: { team: 'a' },
+      privileged: true,
+      readonlyRootFilesystem: true,
+      initProcessEnabled: true,
+      cpu: 1,
+      memory: 256,
+      memoryReservation: 128,
+      portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }, { containerPort: 53, hostPort: 5353, protocol: 'udp' }],
+      healthCheck: { command: ['CMD-SHELL', 'true'], intervalSec: 10, timeoutSec: 2, retries: 3, startPeriodSec: 5 },
+      stopTimeoutSec: 12,
+    });
+    const opts = containerCreateOptions(s, { task: task({ containers: [s] }), setup: undefined, siblings: new Map() }, o);
+    const h = opts.HostConfig!;
+    assert.equal(opts.name, containerName(TASK, 'web'));
+    assert.deepEqual(opts.Cmd, ['-p', '80']);
+    assert.deepEqual(opts.Entrypoint, ['/bin/app']);
+    assert.deepEqual(opts.Env, ['A=1', 'EMPTY=']);
+    assert.equal(opts.WorkingDir, '/srv');
+    assert.equal(opts.User, '1000:1000');
+    assert.equal(opts.Hostname, 'web-1');
+    assert.equal(opts.StopTimeout, 12);
+    assert.deepEqual(opts.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 10e9, Timeout: 2e9, Retries: 3, StartPeriod: 5e9 });
+    assert.equal(opts.Labels!.team, 'a');
+    assert.equal(opts.Labels!['com.amazonaws.ecs.task-arn'], TASK);
+    assert.equal(opts.Labels!['com.amazonaws.ecs.container-name'], 'web');
+    assert.equal(opts.Labels!['com.amazonaws.ecs.cluster'], 'arn:cluster');
+    assert.equal(opts.Labels!['dockyard.instance'], 'inst');
+    assert.equal(h.NetworkMode, 'bridge');
+    assert.deepEqual(h.PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }] });
+    assert.equal(h.Memory, 256 * MiB);
+    assert.equal(h.MemoryReservation, 128 * MiB);
+    assert.equal(h.CpuShares, 2, 'CPU units map to shares, at least 2');
+    assert.deepEqual(h.Links, [`${containerName(TASK, 'db')}:database`]);
+    assert.deepEqual(h.Ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 4096 }]);
+    assert.equal(h.Privileged, true);
+    assert.equal(h.ReadonlyRootfs, true);
+    assert.deepEqual(h.Dns, ['10.0.0.2']);
+    assert.deepEqual(h.DnsSearch, ['corp']);
+    assert.deepEqual(h.ExtraHosts, ['db:10.0.0.5']);
+    assert.equal(h.Init, true);
+  });
+
+  it('binds host paths, mounts task and shared volumes, and resolves volumesFrom to runtime ids', () => {
+    const s = spec({
+      mountPoints: [
+        { sourceVolume: 'host', containerPath: '/h', readOnly: true },
+        { sourceVolume: 'scratch', containerPath: '/s', readOnly: false },
+        { sourceVolume: 'cache', containerPath: '/c', readOnly: false },
+      ],
+      volumesFrom: [{ sourceContainer: 'data', readOnly: true }],
+    });
+    const t = task({
+      containers: [s],
+      volumes: [
+        { name: 'host', host: { sourcePath: '/srv/data' } },
+        { name: 'scratch' },
+        { name: 'cache', dockerVolumeConfiguration: { scope: 'shared', autoprovision: true, driver: 'local', driverOpts: {}, labels: {} } },
+      ],
+    });
+    const h = containerCreateOptions(s, { task: t, setup: undefined, siblings: new Map([['data', 'abc123']]) }, o).HostConfig!;
+    assert.deepEqual(h.Binds, ['/srv/data:/h:ro']);
+    assert.deepEqual(h.Mounts, [
+      { Type: 'volume', Source: taskVolumeName(TASK, 'scratch'), Target: '/s', ReadOnly: false },
+      { Type: 'volume', Source: 'cache', Target: '/c', ReadOnly: false },
+    ]);
+    assert.deepEqual(h.VolumesFrom, ['abc123:ro']);
+  });
+
+  it('joins the pause container in awsvpc mode, publishing nothing itself', () => {
+    const s = spec({ hostname: 'x', portMappings: [{ containerPort: 80, hostPort: 80, protocol: 'tcp' }] });
+    const opts = containerCreateOptions(s, { task: task({ networkMode: 'awsvpc', containers: [s] }), setup: { pauseId: 'pause1' }, siblings: new Map() }, o);
+    assert.equal(opts.HostConfig!.NetworkMode, 'container:pause1');
+    assert.equal(opts.HostConfig!.PortBindings, undefined);
+    assert.equal(opts.Hostname, undefined, 'Docker refuses a hostname in a shared namespace');
+  });
+
+  it('applies task-level limits: memory as the hard limit of containers without one, CPU as a quota', () => {
+    const s = spec();
+    const h = containerCreateOptions(s, { task: task({ cpu: 512, memory: 1024, containers: [s, spec({ name: 'b' })] }), setup: undefined, siblings: new Map() }, o).HostConfig!;
+    assert.equal(h.Memory, 1024 * MiB);
+    assert.equal(h.NanoCpus, 0.5e9);
+    assert.equal(h.CpuShares, 256);
+  });
+});
