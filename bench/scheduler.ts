@@ -9,6 +9,7 @@
  * Human-readable progress goes to stderr; the last line on stdout is one JSON object.
  * Bounded: it stops at the deadline and reports completed: false.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
@@ -145,17 +146,23 @@ const memo = new SnapshotMemo();
 let taskSeq = 0;
 let callSeq = 0;
 let scheduleMs = 0;
+/** CPU time (user + system) spent inside schedule(): steadier than wall time on a shared machine. */
+let scheduleCpuUs = 0;
 let calls = 0;
 let placed = 0;
 let failedTasks = 0;
 let peakHeap = 0;
 const callMs: number[] = [];
 
+let lastFailures: Map<string, number> = new Map();
 function call(request: PlacementRequest): number {
   const seed = `bench-${++callSeq}`;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const result = schedule({ instances }, request, { seed, memo });
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  scheduleCpuUs += cpu.user + cpu.system;
   scheduleMs += elapsed;
   calls++;
   callMs.push(elapsed);
@@ -179,12 +186,15 @@ function call(request: PlacementRequest): number {
     };
     instances[n] = { ...instance, tasks: [...instance.tasks, task], nextDynamicPort };
   }
+  lastFailures = new Map();
+  for (const f of result.failures) lastFailures.set(f.reason, (lastFailures.get(f.reason) ?? 0) + 1);
   placed += result.placements.length;
   failedTasks += request.count - result.placements.length;
   if (calls % 50 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   return result.placements.length;
 }
 
+const LOAD_AT_START = loadavg()[0]!;
 const started = performance.now();
 const deadline = started + DEADLINE_MS;
 let completed = true;
@@ -202,7 +212,7 @@ while (placed + failedTasks < TASKS) {
     const want = Math.min(500, service.desired - service.running);
     const got = call({ ...service.request, count: want });
     service.running += want; // a reconciler would retry shortfalls later; the benchmark moves on
-    if (got < want) process.stderr.write(`service ${service.request.group}: placed ${got}/${want}\n`);
+    if (got < want) process.stderr.write(`service ${service.request.group}: placed ${got}/${want}; instances rejected: ${JSON.stringify(Object.fromEntries(lastFailures))}\n`);
   } else if (runTaskShare > 0) {
     const count = Math.min(runTaskShare, 1 + Math.floor(rand() * 10));
     runTaskShare -= count;
@@ -214,15 +224,34 @@ while (placed + failedTasks < TASKS) {
 const totalMs = performance.now() - started;
 const fillCalls = calls;
 const fillScheduleMs = scheduleMs;
+const fillScheduleCpuMs = scheduleCpuUs / 1000;
 const fillCallMs = [...callMs];
 
 // --- RunTask-sized calls against the full cluster -----------------------------------------------
 const probeMs: number[] = [];
+const probeMsByShape: number[][] = RUN_TASK_SHAPES.map(() => []);
+const probeCpu0 = process.cpuUsage();
 for (let n = 0; n < PROBE_CALLS && performance.now() < deadline + 10_000; n++) {
   const shape = RUN_TASK_SHAPES[n % RUN_TASK_SHAPES.length]!;
   const t0 = performance.now();
   schedule({ instances }, { ...shape, count: 10 }, { seed: `probe-${n}`, memo });
   probeMs.push(performance.now() - t0);
+  probeMsByShape[n % RUN_TASK_SHAPES.length]!.push(performance.now() - t0);
+}
+const probeCpu = process.cpuUsage(probeCpu0);
+// The same calls without a memo: what a caller that rebuilds its snapshot every time pays.
+const coldMs: number[] = [];
+for (let n = 0; n < Math.min(PROBE_CALLS, 50) && performance.now() < deadline + 20_000; n++) {
+  const shape = RUN_TASK_SHAPES[n % RUN_TASK_SHAPES.length]!;
+  const t0 = performance.now();
+  schedule({ instances }, { ...shape, count: 10 }, { seed: `cold-${n}` });
+  coldMs.push(performance.now() - t0);
+}
+
+function describeShape(shape: Omit<PlacementRequest, 'count'>): string {
+  const strategy = (shape.placementStrategy ?? [{ type: 'random' }]).map((s) => (s.field ? `${s.type}:${s.field}` : s.type)).join('+');
+  const constraints = (shape.placementConstraints ?? []).map((c) => c.type).join('+');
+  return `${shape.taskDefinition.family} ${strategy}${constraints ? ` ${constraints}` : ''}`;
 }
 
 function percentile(values: number[], p: number): number {
@@ -247,13 +276,19 @@ const results = {
   scheduleCalls: fillCalls,
   totalMs: round(totalMs),
   scheduleMs: round(fillScheduleMs),
+  scheduleCpuMs: round(fillScheduleCpuMs),
   tasksPerSecond: Math.round(placed / (fillScheduleMs / 1000)),
+  tasksPerCpuSecond: Math.round(placed / (fillScheduleCpuMs / 1000)),
   callMsP50: round(percentile(fillCallMs, 50)),
   callMsP99: round(percentile(fillCallMs, 99)),
   callMsMax: round(percentile(fillCallMs, 100)),
   count10OnFullClusterMsP50: round(percentile(probeMs, 50)),
   count10OnFullClusterMsP99: round(percentile(probeMs, 99)),
   count10Calls: probeMs.length,
+  count10MsP50ByShape: Object.fromEntries(RUN_TASK_SHAPES.map((shape, k) => [describeShape(shape), round(percentile(probeMsByShape[k]!, 50))])),
+  count10CpuMsMean: round(probeCpu.user / 1000 / Math.max(1, probeMs.length) + probeCpu.system / 1000 / Math.max(1, probeMs.length)),
+  count10NoMemoMsP50: round(percentile(coldMs, 50)),
+  loadAverage1mAtStart: round(LOAD_AT_START, 2),
   clusterCpuUsedPct: round((100 * usedCpu) / capacity.cpu, 1),
   clusterMemoryUsedPct: round((100 * usedMemory) / capacity.memory, 1),
   peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -262,6 +297,7 @@ const results = {
 };
 process.stderr.write(
   `placed ${placed}/${TASKS} tasks on ${INSTANCES} instances in ${fillCalls} calls: schedule() ${round(fillScheduleMs / 1000)} s ` +
-    `(${results.tasksPerSecond} tasks/s), wall ${round(totalMs / 1000)} s; count=10 on the full cluster p50 ${results.count10OnFullClusterMsP50} ms\n`,
+    `(${results.tasksPerSecond} tasks/s; CPU ${round(fillScheduleCpuMs / 1000)} s), wall ${round(totalMs / 1000)} s; ` +
+    `count=10 on the full cluster p50 ${results.count10OnFullClusterMsP50} ms (no memo ${results.count10NoMemoMsP50} ms); load ${results.loadAverage1mAtStart}\n`,
 );
 process.stdout.write(`${JSON.stringify(results)}\n`);

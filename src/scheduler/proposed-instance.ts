@@ -130,10 +130,15 @@ export class SnapshotMemo {
   /** Bumped whenever the object in a slot changes; derived arrays compare against it. */
   private versions = new Int32Array(0);
   private active = new Uint8Array(0);
+  /** Indices of ACTIVE instances, rebuilt when some slot's status may have changed. */
+  private activeList: Int32Array | undefined;
+  private identityKeys = new Int32Array(0);
   private readonly derivedCpu: Derived<Float64Array>[] = [];
   private readonly derivedMemory: Derived<Float64Array>[] = [];
   private readonly derivedGroups = new Map<number, Derived<Int32Array>>();
   private readonly derivedAttributes = new Map<string, Derived<Int32Array>>();
+  private readonly derivedBuckets = new Map<string, Derived<Int32Array>>();
+  private readonly bucketNumbering = new Map<string, Map<number, number>>();
 
   /** Brings the slots up to date with this snapshot's instances. */
   sync(instances: readonly InstanceView[]): void {
@@ -147,13 +152,16 @@ export class SnapshotMemo {
       this.active = active;
       this.seen.length = n;
       this.summaries.length = n;
+      this.activeList = undefined;
     }
     for (let i = 0; i < n; i++) {
       const instance = instances[i]!;
       if (this.seen[i] === instance) continue;
       this.seen[i] = instance;
       this.summaries[i] = new InstanceSummary(instance, this.interner);
-      this.active[i] = instance.status === 'ACTIVE' ? 1 : 0;
+      const active = instance.status === 'ACTIVE' ? 1 : 0;
+      if (this.active[i] !== active) this.activeList = undefined;
+      this.active[i] = active;
       this.versions[i]!++;
     }
   }
@@ -162,8 +170,48 @@ export class SnapshotMemo {
     return this.summaries[index]!;
   }
 
-  isActive(index: number): boolean {
-    return this.active[index] === 1;
+  /** 0, 1, 2, ...: the key array of rankers scored per instance (shared: do not modify). */
+  identity(): Int32Array {
+    if (this.identityKeys.length !== this.versions.length) {
+      this.identityKeys = new Int32Array(this.versions.length);
+      for (let i = 0; i < this.identityKeys.length; i++) this.identityKeys[i] = i;
+    }
+    return this.identityKeys;
+  }
+
+  /** Indices of the ACTIVE instances, in snapshot order (shared: do not modify). */
+  activeIndices(): Int32Array {
+    if (!this.activeList) {
+      const indices: number[] = [];
+      for (let i = 0; i < this.active.length; i++) if (this.active[i] === 1) indices.push(i);
+      this.activeList = Int32Array.from(indices);
+    }
+    return this.activeList;
+  }
+
+  /**
+   * The attribute's values as dense bucket numbers per instance, for spread by attribute
+   * (instances without the attribute share one bucket). Buckets are numbered once per value
+   * and kept, so `buckets` may count values no instance has any more; those stay empty.
+   */
+  attributeBuckets(name: string): { bucketOf: Int32Array; buckets: number } {
+    const values = this.attributeValues(name);
+    let numbering = this.bucketNumbering.get(name);
+    if (!numbering) {
+      numbering = new Map<number, number>();
+      this.bucketNumbering.set(name, numbering);
+    }
+    const bucketFor = (value: number): number => {
+      let bucket = numbering.get(value);
+      if (bucket === undefined) {
+        bucket = numbering.size;
+        numbering.set(value, bucket);
+      }
+      return bucket;
+    };
+    const derived = this.refresh(this.derivedBuckets.get(name), Int32Array, (i) => bucketFor(values[i]!));
+    this.derivedBuckets.set(name, derived);
+    return { bucketOf: derived.values, buckets: numbering.size };
   }
 
   /** Registered minus reserved by existing tasks, per instance. */

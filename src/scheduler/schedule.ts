@@ -25,9 +25,9 @@ import {
   type FeasibilityCheck,
 } from './feasibility.js';
 import { ProposedCluster, SnapshotMemo, type ProposedInstance } from './proposed-instance.js';
-import { seededRandom, shuffledIndices } from './random.js';
+import { seededOrder, seededRandom } from './random.js';
 import { taskReservation } from './reservation.js';
-import { selectorFor } from './selection.js';
+import { selectorFor, type Verdicts } from './selection.js';
 import { rankersFor } from './strategies.js';
 import type {
   ClusterSnapshot,
@@ -79,8 +79,7 @@ export function schedule(snapshot: ClusterSnapshot, request: PlacementRequest, e
   const rankers = rankersFor(strategies, cluster);
   if (request.count === 0) return { placements: [], failures: [] };
 
-  const active: number[] = [];
-  for (let index = 0; index < cluster.size; index++) if (cluster.memo.isActive(index)) active.push(index);
+  const active = cluster.memo.activeIndices();
   if (active.length === 0) throw new NoContainerInstancesError();
 
   // 2. The feasibility stack, in the order whose failure reason should win for an instance:
@@ -98,15 +97,14 @@ export function schedule(snapshot: ClusterSnapshot, request: PlacementRequest, e
 
   // 3. Place one task at a time on the best feasible instance.
   const random = seededRandom(env.seed);
-  const order = shuffledIndices(active.length, random);
-  for (let at = 0; at < order.length; at++) order[at] = active[order[at]!]!;
+  const order = seededOrder(active, random);
   const selector = selectorFor(cluster, order, checks, rankers, random, request.count, env.selection);
   const placements: Placement[] = [];
   for (let n = 0; n < request.count; n++) {
     const chosen = selector.pick();
     if (!chosen) {
       // Every later task of this request is identical, so it would fail the same way.
-      return { placements, failures: failuresFor(active.map((i) => cluster.at(i)), checks) };
+      return { placements, failures: failuresFor(active, cluster, selector.verdicts) };
     }
     selector.place(chosen, reservation);
     placements.push({ instanceArn: chosen.instance.arn, hostPorts: reservation.hostPorts.map((b) => ({ ...b })) });
@@ -145,11 +143,11 @@ function constraintChecksFor(constraints: readonly PlacementConstraintView[]): F
 }
 
 /** One failure per ACTIVE instance, with the reason of the first check that rejects it. */
-function failuresFor(active: readonly ProposedInstance[], checks: readonly FeasibilityCheck[]): PlacementFailure[] {
+function failuresFor(active: Int32Array, cluster: ProposedCluster, verdicts: Verdicts): PlacementFailure[] {
   const failures: PlacementFailure[] = [];
-  for (const candidate of active) {
-    const failed = checks.find((check) => !check.feasible(candidate));
-    if (failed) failures.push({ arn: candidate.instance.arn, reason: failed.reason });
+  for (const index of active) {
+    const failed = verdicts.rejectedBy(index);
+    if (failed) failures.push({ arn: cluster.instances[index]!.arn, reason: failed.reason });
   }
   return failures;
 }

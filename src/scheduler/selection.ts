@@ -26,16 +26,19 @@ import type { TaskReservation } from './types.js';
 export interface Selector {
   /** The instance for the next task, or undefined when no candidate can take it. */
   pick(): ProposedInstance | undefined;
+  /** Feasibility verdicts so far (after a failed pick, every ACTIVE instance has one). */
+  readonly verdicts: Verdicts;
   /** Records a task placed on `chosen` (which must be the last pick). */
   place(chosen: ProposedInstance, reservation: TaskReservation): void;
 }
 
 const UNKNOWN = 0;
 const FEASIBLE = 1;
+/** INFEASIBLE + k: rejected by checks[k] (the first check that failed). */
 const INFEASIBLE = 2;
 
 /** Feasibility verdicts by instance index, computed on first use. */
-class Verdicts {
+export class Verdicts {
   private readonly verdict: Uint8Array;
   /** Infeasible verdicts reached since the owner last cleaned up its candidate list. */
   infeasibleSeen = 0;
@@ -48,18 +51,24 @@ class Verdicts {
   }
 
   knownInfeasible(index: number): boolean {
-    return this.verdict[index] === INFEASIBLE;
+    return this.verdict[index]! >= INFEASIBLE;
   }
 
   feasible(index: number): boolean {
     let verdict = this.verdict[index]!;
     if (verdict === UNKNOWN) {
       const candidate = this.cluster.at(index);
-      verdict = this.checks.every((check) => check.feasible(candidate)) ? FEASIBLE : INFEASIBLE;
+      const failed = this.checks.findIndex((check) => !check.feasible(candidate));
+      verdict = failed < 0 ? FEASIBLE : INFEASIBLE + failed;
       this.verdict[index] = verdict;
-      if (verdict === INFEASIBLE) this.infeasibleSeen++;
+      if (verdict >= INFEASIBLE) this.infeasibleSeen++;
     }
     return verdict === FEASIBLE;
+  }
+
+  /** The check that rejects the instance, or undefined if it can take the task. */
+  rejectedBy(index: number): FeasibilityCheck | undefined {
+    return this.feasible(index) ? undefined : this.checks[this.verdict[index]! - INFEASIBLE];
   }
 
   /** Only the instance that got the task changed, so only its verdict can be stale. */
@@ -104,7 +113,7 @@ class UniformSelector implements Selector {
   constructor(
     private readonly cluster: ProposedCluster,
     private readonly order: Int32Array,
-    private readonly verdicts: Verdicts,
+    readonly verdicts: Verdicts,
     private readonly random: Random,
   ) {
     this.live = order.length;
@@ -136,7 +145,7 @@ class ScanSelector implements Selector {
   constructor(
     private readonly cluster: ProposedCluster,
     private readonly order: Int32Array,
-    private readonly verdicts: Verdicts,
+    readonly verdicts: Verdicts,
     private readonly rankers: readonly ScoreRanker[],
   ) {
     this.live = order.length;
@@ -218,7 +227,7 @@ class IndexedSelector implements Selector {
   constructor(
     private readonly cluster: ProposedCluster,
     order: Int32Array,
-    private readonly verdicts: Verdicts,
+    readonly verdicts: Verdicts,
     private readonly rankers: readonly ScoreRanker[],
   ) {
     this.keyOf = rankers.map((r) => r.keyOf);

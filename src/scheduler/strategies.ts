@@ -66,14 +66,14 @@ function strategyKind(strategy: PlacementStrategyView): StrategyKind {
         return {
           type: 'score',
           build: (cluster) =>
-            perInstance(cluster.memo.free('cpu'), (c) => c.cpuRemaining),
+            perInstance(cluster, cluster.memo.free('cpu'), (c) => c.cpuRemaining),
         };
       }
       if (field === 'memory') {
         return {
           type: 'score',
           build: (cluster) =>
-            perInstance(cluster.memo.free('memory'), (c) => c.memoryRemaining),
+            perInstance(cluster, cluster.memo.free('memory'), (c) => c.memoryRemaining),
         };
       }
       throw new SchedulerInputError(`Invalid field for binpack placement strategy: ${quote(field)}. Valid values are cpu and memory.`);
@@ -81,7 +81,7 @@ function strategyKind(strategy: PlacementStrategyView): StrategyKind {
       if (field === 'instanceId' || field === 'host') {
         return {
           type: 'score',
-          build: (cluster) => perInstance(cluster.memo.tasksInGroup(cluster.requestGroupId), (c) => c.groupTasks),
+          build: (cluster) => perInstance(cluster, cluster.memo.tasksInGroup(cluster.requestGroupId), (c) => c.groupTasks),
         };
       }
       if (field?.startsWith('attribute:') && field.length > 'attribute:'.length) {
@@ -104,13 +104,11 @@ function quote(value: string | undefined): string {
  * A score of each instance's own: `initial` holds the scores as the snapshot has them (shared
  * with the memo, so copied), `current` re-scores the instance that just got a task.
  */
-function perInstance(initial: Float64Array | Int32Array, current: (c: ProposedInstance) => number): ScoreRanker {
+function perInstance(cluster: ProposedCluster, initial: Float64Array | Int32Array, current: (c: ProposedInstance) => number): ScoreRanker {
   const values = Float64Array.from(initial);
-  const keyOf = new Int32Array(values.length);
-  for (let index = 0; index < keyOf.length; index++) keyOf[index] = index;
   return {
     scope: 'instance',
-    keyOf,
+    keyOf: cluster.memo.identity(),
     values,
     placed: (c) => {
       values[c.index] = current(c);
@@ -120,30 +118,16 @@ function perInstance(initial: Float64Array | Int32Array, current: (c: ProposedIn
 
 /** Tallies the group's tasks per attribute value over every instance of the snapshot. */
 function spreadByAttribute(name: string, cluster: ProposedCluster): ScoreRanker {
-  const valueOf = cluster.memo.attributeValues(name);
+  const { bucketOf, buckets } = cluster.memo.attributeBuckets(name);
   const inGroup = cluster.memo.tasksInGroup(cluster.requestGroupId);
-  const keyOf = new Int32Array(cluster.size);
-  // Interned value id → dense bucket; instances lacking the attribute share one more bucket.
-  const bucketOfValue = new Map<number, number>();
-  const tally: number[] = [];
-  for (let index = 0; index < keyOf.length; index++) {
-    const value = valueOf[index]!;
-    let bucket = bucketOfValue.get(value);
-    if (bucket === undefined) {
-      bucket = tally.length;
-      bucketOfValue.set(value, bucket);
-      tally.push(0);
-    }
-    keyOf[index] = bucket;
-    tally[bucket]! += inGroup[index]!;
-  }
-  const values = Float64Array.from(tally);
+  const values = new Float64Array(buckets);
+  for (let index = 0; index < bucketOf.length; index++) values[bucketOf[index]!]! += inGroup[index]!;
   return {
     scope: 'attribute',
-    keyOf,
+    keyOf: bucketOf,
     values,
     placed: (c) => {
-      values[keyOf[c.index]!]!++;
+      values[bucketOf[c.index]!]!++;
     },
   };
 }
