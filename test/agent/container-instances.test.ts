@@ -32,6 +32,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   let d: TestDockyard;
   const stateDir = mkdtempSync(join(tmpdir(), 'dockyard-agent-state-'));
   const agents: Agent[] = [];
+  const runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 });
   const newAgent = (dir = stateDir, runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 })) => {
     const a = new Agent({ endpoint: d.endpoint, cluster: CLUSTER, stateDir: dir, runtime, log: quiet, pollWaitMs: 5000, cleanupDelayMs: 100 });
     agents.push(a);
@@ -52,7 +53,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   });
 
   it('registers an agent with its resources, attributes and version, idempotently by instance id', async () => {
-    const a = newAgent();
+    const a = newAgent(stateDir, runtime);
     await a.start();
     const ci = await describeInstance(a.containerInstanceArn!, ['CONTAINER_INSTANCE_HEALTH']);
     assert.equal(ci.status, 'ACTIVE');
@@ -106,6 +107,11 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
     await d.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
     const stopped = await waitTask(d, taskArn, isStopped, 10_000);
     assert.equal(stopped.containers![0]!.exitCode, 143);
+    // After the cleanup delay (100 ms here) the containers are removed and the task forgotten.
+    const agent = agents[0]!;
+    for (let i = 0; i < 50 && agent.supervisor.tasks.has(taskArn); i++) await sleep(100);
+    assert.equal(agent.supervisor.tasks.has(taskArn), false);
+    assert.deepEqual(await runtime.list(), []);
   });
 
   it('puts, lists and deletes custom attributes; filters instances by cluster query and status', async () => {
