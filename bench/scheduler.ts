@@ -96,6 +96,8 @@ function td(family: string, cpu: number, memory: number, ports: { containerPort:
   };
 }
 
+const SERVICE_SHARE = 0.8;
+
 const SPREAD_AZ_BINPACK_MEMORY: PlacementStrategyView[] = [
   { type: 'spread', field: 'attribute:ecs.availability-zone' },
   { type: 'binpack', field: 'memory' },
@@ -107,12 +109,12 @@ interface ServiceSpec {
   running: number;
 }
 
-/** 60% of the tasks come from 40 services, placed by a reconciler in batches of up to 500. */
+/** 80% of the tasks come from 40 services, placed by a reconciler in batches of up to 500. */
 const services: ServiceSpec[] = Array.from({ length: 40 }, (_, n) => {
   const staticPort = n % 10 === 0; // a few services bind a fixed host port (one task per instance)
   const constrained = n % 4 === 1; // some only run on prod instances of the m5/c5 families
   return {
-    desired: Math.round((TASKS * 0.6) / 40),
+    desired: Math.round((TASKS * SERVICE_SHARE) / 40),
     running: 0,
     request: {
       taskDefinition: td(`svc-${n}`, pick([64, 128, 128, 256]), pick([256, 384, 512]), [{ containerPort: 8080, hostPort: staticPort ? 8000 + n : 0 }]),
@@ -125,7 +127,7 @@ const services: ServiceSpec[] = Array.from({ length: 40 }, (_, n) => {
   };
 });
 
-/** 40% come from RunTask calls of 1–10 tasks with assorted strategies and constraints. */
+/** 20% come from RunTask calls of 1–10 tasks with assorted strategies and constraints. */
 const RUN_TASK_SHAPES: Omit<PlacementRequest, 'count'>[] = [
   { taskDefinition: td('batch', 64, 256, []) },
   { taskDefinition: td('batch', 64, 256, []), placementStrategy: [{ type: 'binpack', field: 'memory' }] },
@@ -137,6 +139,9 @@ const RUN_TASK_SHAPES: Omit<PlacementRequest, 'count'>[] = [
   },
   { taskDefinition: td('cron', 64, 128, []), placementConstraints: [{ type: 'distinctInstance' }] },
 ];
+
+/** How often each RunTask shape comes up: mostly plain batch jobs, a few one-per-host jobs. */
+const RUN_TASK_WEIGHTS = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4];
 
 // --- the simulated control plane ---------------------------------------------------------------
 // Copy-on-write, as a store-backed snapshot would be: a changed instance is a new object, so
@@ -216,7 +221,7 @@ while (placed + failedTasks < TASKS) {
   } else if (runTaskShare > 0) {
     const count = Math.min(runTaskShare, 1 + Math.floor(rand() * 10));
     runTaskShare -= count;
-    call({ ...pick(RUN_TASK_SHAPES), count });
+    call({ ...RUN_TASK_SHAPES[pick(RUN_TASK_WEIGHTS)]!, count });
   } else {
     break;
   }

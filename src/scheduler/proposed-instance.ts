@@ -56,20 +56,28 @@ export class InstanceSummary {
     let cpu = 0;
     let memory = 0;
     let running = 0;
-    const groups = new Map<string, number>();
+    // An instance runs tasks of a handful of groups: a linear search beats a Map here.
+    const names: string[] = [];
+    const counts: number[] = [];
     for (const task of instance.tasks) {
       cpu += task.cpu;
       memory += task.memory;
       if (task.lastStatus === undefined || task.lastStatus === 'RUNNING') running++;
       const group = taskGroupOf(task);
-      groups.set(group, (groups.get(group) ?? 0) + 1);
+      const at = names.indexOf(group);
+      if (at >= 0) counts[at]!++;
+      else {
+        names.push(group);
+        counts.push(1);
+      }
     }
     this.cpu = cpu;
     this.memory = memory;
     this.running = running;
-    this.groupNames = [...groups.keys()];
-    this.groupIds = Int32Array.from(this.groupNames, (name) => interner.id(name));
-    this.groupCounts = Int32Array.from(groups.values());
+    this.groupNames = names;
+    this.groupIds = new Int32Array(names.length);
+    for (let i = 0; i < names.length; i++) this.groupIds[i] = interner.id(names[i]!);
+    this.groupCounts = Int32Array.from(counts);
   }
 
   /** Tasks of the group (interned id) on the instance. */
