@@ -90,10 +90,10 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
   // Task definitions never change once registered (only their status): cache by ARN.
   const definitions = new Map<string, TaskDefinitionDoc>();
 
-  const instanceOrThrow = async (arn: string): Promise<ContainerInstanceDoc> => {
+  const instanceOrThrow = async (arn: string, allowInactive = false): Promise<ContainerInstanceDoc> => {
     const row = await store.read((tx) => tx.get(c.containerInstances, arn));
     if (!row) throw new ProtocolError(404, 'UnknownInstance', `No container instance ${arn}; register again.`);
-    if (row.data.status === 'INACTIVE') throw new ProtocolError(410, 'InstanceInactive', `Container instance ${arn} was deregistered.`);
+    if (row.data.status === 'INACTIVE' && !allowInactive) throw new ProtocolError(410, 'InstanceInactive', `Container instance ${arn} was deregistered.`);
     return row.data;
   };
 
@@ -207,7 +207,8 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
   http.post(`${AGENT_API_PREFIX}/reports`, async (req, reply) => {
     try {
       const input = parse(ReportsRequest, req.body);
-      await instanceOrThrow(input.containerInstanceArn);
+      // A deregistered instance's agent stops its tasks: their final state is still worth recording.
+      await instanceOrThrow(input.containerInstanceArn, true);
       const result: ReportsResponse = { acknowledged: [], unknown: [] };
       for (let attempt = 0; ; attempt++) {
         try {

@@ -193,5 +193,8 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
     assert.equal(a.inactive, true);
     const local = a.supervisor.tasks.get(taskArn);
     assert.ok(!local || local.desired === 'STOPPED');
+    // Its final state still reaches the control plane.
+    const t = await waitTask(d, taskArn, isStopped, 10_000);
+    assert.equal(t.containers![0]!.lastStatus, 'STOPPED');
   });
 });
