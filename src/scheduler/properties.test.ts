@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { compileClusterQuery } from './cluster-query-eval.js';
 import { parseClusterQuery } from './cluster-query.js';
 import { NoContainerInstancesError } from './errors.js';
-import { taskGroupOf } from './proposed-instance.js';
+import { SnapshotMemo, taskGroupOf } from './proposed-instance.js';
 import { taskReservation } from './reservation.js';
 import { schedule } from './schedule.js';
 import type { ClusterSnapshot, InstanceView, PlacementRequest, PlacementResult, TaskView } from './types.js';
@@ -293,6 +293,58 @@ describe('scheduler properties', () => {
         }
       }),
       runs,
+    );
+  });
+
+  it('picks the same instances whether it scans or keeps candidates sorted', () => {
+    const scoringRequest = requestArb.chain((request) =>
+      fc.record({
+        count: fc.integer({ min: 1, max: 40 }),
+        strategies: fc.array(fc.constantFrom(...STRATEGIES.filter((s) => s.type !== 'random')), { minLength: 1, maxLength: 3 }),
+      }).map(({ count, strategies }) => ({ ...request, count, placementStrategy: strategies })),
+    );
+    fc.assert(
+      fc.property(snapshotArb, scoringRequest, fc.string(), (snapshot, request, seed) => {
+        if (!snapshot.instances.some((i) => i.status === 'ACTIVE')) return;
+        const scan = schedule(snapshot, request, { seed, selection: 'scan' });
+        const indexed = schedule(snapshot, request, { seed, selection: 'indexed' });
+        assert.deepEqual(indexed, scan);
+      }),
+      runs,
+    );
+  });
+
+  it('gives the same plans with a memo kept across calls as without one', () => {
+    // A run of calls; after each, the placed tasks are added copy-on-write, as the contract asks.
+    fc.assert(
+      fc.property(snapshotArb, fc.array(requestArb, { minLength: 1, maxLength: 5 }), fc.string(), (snapshot, requests, seed) => {
+        if (!snapshot.instances.some((i) => i.status === 'ACTIVE')) return;
+        const memo = new SnapshotMemo();
+        let instances = [...snapshot.instances];
+        requests.forEach((request, n) => {
+          const withMemo = schedule({ instances }, request, { seed: `${seed}/${n}`, memo });
+          const without = schedule({ instances }, request, { seed: `${seed}/${n}` });
+          assert.deepEqual(withMemo, without);
+          const reservation = taskReservation(request.taskDefinition, request.overrides);
+          instances = instances.map((instance) => {
+            const here = withMemo.placements.filter((p) => p.instanceArn === instance.arn);
+            if (here.length === 0) return instance;
+            const added = here.map((p, k) => ({
+              arn: `${instance.arn}/placed-${n}-${k}`,
+              family: request.taskDefinition.family,
+              ...(request.group !== undefined ? { group: request.group } : {}),
+              taskDefinitionArn: request.taskDefinition.taskDefinitionArn,
+              cpu: reservation.cpu,
+              memory: reservation.memory,
+              hostPorts: p.hostPorts.filter((b) => b.hostPort !== 0).map((b) => ({ port: b.hostPort, protocol: b.protocol })),
+            }));
+            return { ...instance, tasks: [...instance.tasks, ...added] };
+          });
+          // Shuffle positions now and then: the memo must follow objects, not slots.
+          if (n % 2 === 1) instances.reverse();
+        });
+      }),
+      { ...runs, numRuns: 150 },
     );
   });
 });

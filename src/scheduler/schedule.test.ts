@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterQueryError, NoContainerInstancesError, SchedulerInputError } from './errors.js';
+import { SnapshotMemo } from './proposed-instance.js';
 import { schedule, SERVICE_DEFAULT_STRATEGY } from './schedule.js';
 import { Fixtures, request, taskDefinition } from './testing.js';
 import type { ClusterSnapshot, InstanceView, PlacementRequest, PlacementResult } from './types.js';
@@ -372,5 +373,24 @@ describe('invalid input', () => {
       () => schedule(snapshot, request(td, { placementConstraints: Array.from({ length: 5 }, () => ({ type: 'distinctInstance' })) }), seed),
       /maximum of 10/,
     );
+  });
+});
+
+describe('SnapshotMemo', () => {
+  it('follows replaced instance objects: status, tasks and a shrinking snapshot', () => {
+    const f = new Fixtures();
+    const a = f.instance({ memory: 1024 });
+    const b = f.instance({ memory: 4096 });
+    const memo = new SnapshotMemo();
+    const req = request(taskDefinition(), { placementStrategy: [{ type: 'binpack', field: 'memory' }] });
+    assert.equal(schedule({ instances: [a, b] }, req, { seed: 's', memo }).placements[0]?.instanceArn, a.arn);
+    const aFull = { ...a, tasks: [f.task({ memory: 1024 })] };
+    assert.equal(schedule({ instances: [aFull, b] }, req, { seed: 's', memo }).placements[0]?.instanceArn, b.arn);
+    const bDraining = { ...b, status: 'DRAINING' };
+    assert.deepEqual(schedule({ instances: [aFull, bDraining] }, req, { seed: 's', memo }).failures, [
+      { arn: a.arn, reason: 'RESOURCE:MEMORY' },
+    ]);
+    assert.throws(() => schedule({ instances: [bDraining] }, req, { seed: 's', memo }), NoContainerInstancesError);
+    assert.equal(schedule({ instances: [b] }, req, { seed: 's', memo }).placements[0]?.instanceArn, b.arn);
   });
 });
