@@ -390,7 +390,8 @@ export function taskUsage(task: TaskDoc): { cpu: number; memory: number; tcpPort
   const containers = task.containers as { cpu?: string | number; memory?: string | number; memoryReservation?: string | number; networkBindings?: { hostPort?: number; protocol?: string }[] }[];
   const sum = (f: (x: (typeof containers)[number]) => unknown) => containers.reduce((n, x) => n + (Number(f(x)) || 0), 0);
   const cpu = Number(task.cpu) || sum((x) => x.cpu);
-  const memory = Number(task.memory) || sum((x) => x.memory ?? x.memoryReservation);
+  // ECS reserves the soft limit when a container has one, else the hard limit.
+  const memory = Number(task.memory) || sum((x) => x.memoryReservation ?? x.memory);
   const tcpPorts: string[] = [];
   const udpPorts: string[] = [];
   for (const x of containers) {
