@@ -24,11 +24,11 @@ import {
   requiredAttributes,
   type FeasibilityCheck,
 } from './feasibility.js';
-import { ProposedCluster, SnapshotMemo, type ProposedInstance } from './proposed-instance.js';
+import { ProposedCluster, SnapshotMemo } from './proposed-instance.js';
 import { seededOrder, seededRandom } from './random.js';
 import { taskReservation } from './reservation.js';
 import { selectorFor, type Verdicts } from './selection.js';
-import { rankersFor } from './strategies.js';
+import { rankersFor, scoringStrategies } from './strategies.js';
 import type {
   ClusterSnapshot,
   Placement,
@@ -36,7 +36,6 @@ import type {
   PlacementFailure,
   PlacementRequest,
   PlacementResult,
-  TaskReservation,
 } from './types.js';
 
 /** ECS: up to 10 constraints per task, counting the task definition's and the request's. */
@@ -74,10 +73,11 @@ export function schedule(snapshot: ClusterSnapshot, request: PlacementRequest, e
     ...(request.taskDefinition.placementConstraints ?? []),
     ...(request.placementConstraints ?? []),
   ]);
-  const cluster = new ProposedCluster(snapshot.instances, group, env.memo ?? new SnapshotMemo());
-  const strategies = request.placementStrategy?.length ? request.placementStrategy : DEFAULT_STRATEGY;
-  const rankers = rankersFor(strategies, cluster);
+  const strategies = scoringStrategies(request.placementStrategy?.length ? request.placementStrategy : DEFAULT_STRATEGY);
   if (request.count === 0) return { placements: [], failures: [] };
+
+  const cluster = new ProposedCluster(snapshot.instances, group, env.memo ?? new SnapshotMemo());
+  const rankers = rankersFor(strategies, cluster);
 
   const active = cluster.memo.activeIndices();
   if (active.length === 0) throw new NoContainerInstancesError();

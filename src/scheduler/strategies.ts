@@ -35,25 +35,33 @@ export interface ScoreRanker {
 const MAX_STRATEGIES = 5;
 
 /**
- * Validates the strategies and builds the scoring rankers that come before the first `random`
- * (which ends the chain). An empty result means: pick uniformly among feasible instances.
+ * Validates the strategies (throwing SchedulerInputError) and returns the scoring ones that
+ * come before the first `random`, which ends the chain. Empty means: pick uniformly among
+ * the feasible instances.
  */
-export function rankersFor(strategies: readonly PlacementStrategyView[], cluster: ProposedCluster): ScoreRanker[] {
+export function scoringStrategies(strategies: readonly PlacementStrategyView[]): ScoringStrategy[] {
   if (strategies.length > MAX_STRATEGIES) {
     throw new SchedulerInputError(`A maximum of ${MAX_STRATEGIES} placement strategies may be specified; ${strategies.length} were given.`);
   }
-  // Validate every strategy before reading any instance.
   const kinds = strategies.map(strategyKind);
-  const scoring: ScoreKind[] = [];
+  const scoring: ScoringStrategy[] = [];
   for (const kind of kinds) {
     if (kind.type === 'random') break;
     scoring.push(kind);
   }
-  return scoring.map((kind) => kind.build(cluster));
+  return scoring;
 }
 
-type ScoreKind = { type: 'score'; build(cluster: ProposedCluster): ScoreRanker };
-type StrategyKind = { type: 'random' } | ScoreKind;
+/** The rankers of the scoring strategies, over this call's instances. */
+export function rankersFor(strategies: readonly ScoringStrategy[], cluster: ProposedCluster): ScoreRanker[] {
+  return strategies.map((strategy) => strategy.build(cluster));
+}
+
+export interface ScoringStrategy {
+  type: 'score';
+  build(cluster: ProposedCluster): ScoreRanker;
+}
+type StrategyKind = { type: 'random' } | ScoringStrategy;
 
 function strategyKind(strategy: PlacementStrategyView): StrategyKind {
   const field = strategy.field;
