@@ -114,7 +114,14 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
         });
-        await agent.start();
+        try {
+          await agent.start();
+        } catch (e) {
+          // No Docker here (or it is down): the APIs still work; tasks wait for an agent.
+          http.log.error({ err: String(e) }, 'the embedded agent could not start; running without one');
+          await agent.close().catch(() => undefined);
+          agent = undefined;
+        }
       }
       return boundPort;
     },
