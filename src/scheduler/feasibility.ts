@@ -26,7 +26,7 @@ export const FAILURE_REASONS = {
 
 export const agentConnected: FeasibilityCheck = {
   reason: FAILURE_REASONS.agent,
-  feasible: (c) => c.instance.agentConnected,
+  feasible: (c) => c.agentConnected,
 };
 
 /** Every `requiresAttributes` entry must be on the instance, with the same value when one is given. */

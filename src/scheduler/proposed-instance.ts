@@ -116,6 +116,13 @@ export class InstanceSummary {
   }
 }
 
+/** A copy of `array` with length n (truncated or zero-filled). */
+function resized<T extends Uint8Array | Int32Array | Float64Array>(array: T, n: number): T {
+  const copy = new (array.constructor as new (length: number) => T)(n);
+  copy.set(array.subarray(0, n));
+  return copy;
+}
+
 /** A per-instance array derived from summaries, with the slot versions it was computed at. */
 interface Derived<T extends Int32Array | Float64Array> {
   values: T;
@@ -141,8 +148,10 @@ export class SnapshotMemo {
   /** Indices of ACTIVE instances, rebuilt when some slot's status may have changed. */
   private activeList: Int32Array | undefined;
   private identityKeys = new Int32Array(0);
-  private readonly derivedCpu: Derived<Float64Array>[] = [];
-  private readonly derivedMemory: Derived<Float64Array>[] = [];
+  /** Per slot, kept by sync(): what checks read on every candidate, in flat arrays. */
+  private freeCpu = new Float64Array(0);
+  private freeMemory = new Float64Array(0);
+  private connected = new Uint8Array(0);
   private readonly derivedGroups = new Map<number, Derived<Int32Array>>();
   private readonly derivedAttributes = new Map<string, Derived<Int32Array>>();
   private readonly derivedBuckets = new Map<string, Derived<Int32Array>>();
@@ -152,12 +161,11 @@ export class SnapshotMemo {
   sync(instances: readonly InstanceView[]): void {
     const n = instances.length;
     if (n !== this.versions.length) {
-      const versions = new Int32Array(n);
-      versions.set(this.versions.subarray(0, n));
-      this.versions = versions;
-      const active = new Uint8Array(n);
-      active.set(this.active.subarray(0, n));
-      this.active = active;
+      this.versions = resized(this.versions, n);
+      this.active = resized(this.active, n);
+      this.connected = resized(this.connected, n);
+      this.freeCpu = resized(this.freeCpu, n);
+      this.freeMemory = resized(this.freeMemory, n);
       this.seen.length = n;
       this.summaries.length = n;
       this.activeList = undefined;
@@ -166,7 +174,11 @@ export class SnapshotMemo {
       const instance = instances[i]!;
       if (this.seen[i] === instance) continue;
       this.seen[i] = instance;
-      this.summaries[i] = new InstanceSummary(instance, this.interner);
+      const summary = new InstanceSummary(instance, this.interner);
+      this.summaries[i] = summary;
+      this.freeCpu[i] = instance.registered.cpu - summary.cpu;
+      this.freeMemory[i] = instance.registered.memory - summary.memory;
+      this.connected[i] = instance.agentConnected ? 1 : 0;
       const active = instance.status === 'ACTIVE' ? 1 : 0;
       if (this.active[i] !== active) this.activeList = undefined;
       this.active[i] = active;
@@ -222,14 +234,13 @@ export class SnapshotMemo {
     return { bucketOf: derived.values, buckets: numbering.size };
   }
 
-  /** Registered minus reserved by existing tasks, per instance. */
+  /** Registered minus reserved by existing tasks, per instance (shared: do not modify). */
   free(resource: 'cpu' | 'memory'): Float64Array {
-    const cache = resource === 'cpu' ? this.derivedCpu : this.derivedMemory;
-    const derived = this.refresh(cache[0], Float64Array, (i) =>
-      resource === 'cpu' ? this.seen[i]!.registered.cpu - this.summaries[i]!.cpu : this.seen[i]!.registered.memory - this.summaries[i]!.memory,
-    );
-    cache[0] = derived;
-    return derived.values;
+    return resource === 'cpu' ? this.freeCpu : this.freeMemory;
+  }
+
+  isConnected(index: number): boolean {
+    return this.connected[index] === 1;
   }
 
   /** Tasks of the group (interned id) per instance. */
@@ -280,14 +291,18 @@ export class ProposedInstance implements QueryTarget {
     private readonly summary: InstanceSummary,
     private readonly requestGroup: string,
     private readonly requestGroupId: number,
+    /** Copied from the memo's flat arrays: checks read these on thousands of candidates. */
+    private readonly freeCpu: number,
+    private readonly freeMemory: number,
+    readonly agentConnected: boolean,
   ) {}
 
   get cpuRemaining(): number {
-    return this.instance.registered.cpu - this.summary.cpu - this.placed * (this.reservation?.cpu ?? 0);
+    return this.freeCpu - this.placed * (this.reservation?.cpu ?? 0);
   }
 
   get memoryRemaining(): number {
-    return this.instance.registered.memory - this.summary.memory - this.placed * (this.reservation?.memory ?? 0);
+    return this.freeMemory - this.placed * (this.reservation?.memory ?? 0);
   }
 
   /** Tasks of the request's group on this instance, existing and placed by this call. */
@@ -349,7 +364,17 @@ export class ProposedCluster {
   at(index: number): ProposedInstance {
     let proposed = this.byIndex[index];
     if (!proposed) {
-      proposed = new ProposedInstance(this.instances[index]!, index, this.memo.summaryAt(index), this.requestGroup, this.requestGroupId);
+      const memo = this.memo;
+      proposed = new ProposedInstance(
+        this.instances[index]!,
+        index,
+        memo.summaryAt(index),
+        this.requestGroup,
+        this.requestGroupId,
+        memo.free('cpu')[index]!,
+        memo.free('memory')[index]!,
+        memo.isConnected(index),
+      );
       this.byIndex[index] = proposed;
     }
     return proposed;
