@@ -4,7 +4,7 @@
  * to 127.0.0.1 only; everything the agent created is removed by id at the end.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ describe('agent on Docker', () => {
   let image: string;
   let instanceId: string;
   const hostDir = mkdtempSync(join(tmpdir(), 'dockyard-agent-bind-'));
+  chmodSync(hostDir, 0o777); // containers run as other users write here too
 
   before(async () => {
     image = buildHttpdImage();
@@ -213,6 +214,69 @@ describe('agent on Docker', () => {
     await stop(arn);
     const s = await waitTask(d, arn, isStopped);
     assert.equal(s.attachments![0]!.status, 'DELETED');
+  });
+
+  it('maps the remaining container definition fields onto Docker (links, env, user, ulimits, hosts, labels, read-only root)', async () => {
+    const family = await register(
+      d,
+      [
+        { name: 'db', image, memory: 32, stopTimeout: 2 },
+        {
+          name: 'probe',
+          image,
+          memory: 32,
+          stopTimeout: 2,
+          links: ['db:database'],
+          environment: [{ name: 'GREETING', value: 'hi there' }],
+          workingDirectory: '/www',
+          user: '1234',
+          ulimits: [{ name: 'nofile', softLimit: 777, hardLimit: 888 }],
+          extraHosts: [{ hostname: 'extra.example', ipAddress: '10.9.8.7' }],
+          dockerLabels: { team: 'agent-tests' },
+          readonlyRootFilesystem: true,
+          mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }],
+          ...sh('{ echo "$GREETING"; pwd; id -u; ulimit -n; grep -c database /etc/hosts; grep extra.example /etc/hosts | cut -f1; touch /x 2>/dev/null || echo ro; } > /out/probe; exec sleep 3600'),
+        },
+      ],
+      { volumes: [{ name: 'out', host: { sourcePath: hostDir } }] },
+    );
+    const arn = await run(d, family);
+    const t = await waitTask(d, arn, isRunning);
+    let got = '';
+    for (let i = 0; i < 50 && !got.includes('ro\n'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        got = readFileSync(join(hostDir, 'probe'), 'utf8');
+      } catch {
+        got = '';
+      }
+    }
+    assert.equal(got, 'hi there\n/www\n1234\n777\n1\n10.9.8.7\nro\n');
+    const probe = t.containers!.find((c) => c.name === 'probe')!;
+    const labels = JSON.parse(docker('inspect', probe.runtimeId!))[0].Config.Labels;
+    assert.equal(labels.team, 'agent-tests');
+    assert.equal(labels['com.amazonaws.ecs.task-arn'], arn);
+    assert.equal(labels['com.amazonaws.ecs.container-name'], 'probe');
+    assert.match(labels['com.amazonaws.ecs.cluster'], /:cluster\/default$/);
+    await stop(arn);
+    await waitTask(d, arn, isStopped);
+  });
+
+  it('runs FARGATE tasks on the local capacity with the task-level cpu and memory enforced', async () => {
+    const family = await register(d, [{ name: 'app', image, stopTimeout: 2, portMappings: [{ containerPort: 8080 }] }], {
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '256',
+      memory: '512',
+    });
+    const arn = await run(d, family, { launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } } });
+    const t = await waitTask(d, arn, isRunning);
+    const host = JSON.parse(docker('inspect', t.containers![0]!.runtimeId!))[0].HostConfig;
+    assert.equal(host.Memory, 512 * 1024 * 1024);
+    assert.equal(host.NanoCpus, 0.25e9);
+    assert.equal(await httpGet(t.containers![0]!.networkBindings![0]!.hostPort!), 'hello from dockyard\n');
+    await stop(arn);
+    await waitTask(d, arn, isStopped);
   });
 
   it('enforces the hard memory limit: a container allocating past it is OOM-killed and reported so', async () => {
