@@ -5,6 +5,7 @@
  * calls before it. Then it times RunTask-sized calls (count 10) against the full cluster.
  *
  *   node --import tsx bench/scheduler.ts [--instances 5000] [--tasks 100000] [--deadline-s 120]
+ *                                        [--service-share 0.8] [--probe-calls 300]
  *
  * Human-readable progress goes to stderr; the last line on stdout is one JSON object.
  * Bounded: it stops at the deadline and reports completed: false.
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     'deadline-s': { type: 'string', default: '120' },
     'probe-calls': { type: 'string', default: '300' },
+    'service-share': { type: 'string', default: '0.8' },
   },
 });
 const INSTANCES = Number(args.instances);
@@ -96,7 +98,8 @@ function td(family: string, cpu: number, memory: number, ports: { containerPort:
   };
 }
 
-const SERVICE_SHARE = 0.8;
+/** The share of tasks placed by service reconciliation; the rest come from RunTask calls. */
+const SERVICE_SHARE = Number(args['service-share']);
 
 const SPREAD_AZ_BINPACK_MEMORY: PlacementStrategyView[] = [
   { type: 'spread', field: 'attribute:ecs.availability-zone' },
@@ -109,7 +112,7 @@ interface ServiceSpec {
   running: number;
 }
 
-/** 80% of the tasks come from 40 services, placed by a reconciler in batches of up to 500. */
+/** SERVICE_SHARE (80%) of the tasks come from 40 services, placed by a reconciler in batches of up to 500. */
 const services: ServiceSpec[] = Array.from({ length: 40 }, (_, n) => {
   const staticPort = n % 10 === 0; // a few services bind a fixed host port (one task per instance)
   const constrained = n % 4 === 1; // some only run on prod instances of the m5/c5 families
@@ -127,7 +130,7 @@ const services: ServiceSpec[] = Array.from({ length: 40 }, (_, n) => {
   };
 });
 
-/** 20% come from RunTask calls of 1–10 tasks with assorted strategies and constraints. */
+/** The rest come from RunTask calls of 1–10 tasks with assorted strategies and constraints. */
 const RUN_TASK_SHAPES: Omit<PlacementRequest, 'count'>[] = [
   { taskDefinition: td('batch', 64, 256, []) },
   { taskDefinition: td('batch', 64, 256, []), placementStrategy: [{ type: 'binpack', field: 'memory' }] },
@@ -275,6 +278,7 @@ const results = {
   bench: 'scheduler',
   completed,
   instances: INSTANCES,
+  serviceShare: SERVICE_SHARE,
   tasksRequested: TASKS,
   tasksPlaced: placed,
   tasksUnplaced: failedTasks,
