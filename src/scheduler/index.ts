@@ -11,7 +11,8 @@ export type { ClusterQuery, QueryField, QueryOperator, QuerySubject } from './cl
 export { compileClusterQuery } from './cluster-query-eval.js';
 export type { InstancePredicate, QueryTarget } from './cluster-query-eval.js';
 export { FAILURE_REASONS } from './feasibility.js';
-export { SnapshotMemo, taskGroupOf } from './proposed-instance.js';
+export { SnapshotMemo } from './snapshot-memo.js';
+export { taskGroupOf } from './task-group.js';
 export { ClusterQueryError, NoContainerInstancesError, SchedulerInputError } from './errors.js';
 export type {
   ClusterSnapshot,

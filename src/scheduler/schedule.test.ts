@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterQueryError, NoContainerInstancesError, SchedulerInputError } from './errors.js';
-import { SnapshotMemo } from './proposed-instance.js';
+import { SnapshotMemo } from './snapshot-memo.js';
 import { schedule, SERVICE_DEFAULT_STRATEGY } from './schedule.js';
 import { Fixtures, request, taskDefinition } from './testing.js';
 import type { ClusterSnapshot, InstanceView, PlacementRequest, PlacementResult } from './types.js';

@@ -24,9 +24,11 @@ import {
   requiredAttributes,
   type FeasibilityCheck,
 } from './feasibility.js';
-import { ProposedCluster, SnapshotMemo } from './proposed-instance.js';
+import { ProposedCluster } from './proposed-instance.js';
+import { SnapshotMemo } from './snapshot-memo.js';
 import { seededOrder, seededRandom } from './random.js';
 import { taskReservation } from './reservation.js';
+import { defaultGroup } from './task-group.js';
 import { selectorFor, type Verdicts } from './selection.js';
 import { rankersFor, scoringStrategies } from './strategies.js';
 import type {
@@ -64,7 +66,7 @@ export function schedule(snapshot: ClusterSnapshot, request: PlacementRequest, e
   if (!Number.isInteger(request.count) || request.count < 0) {
     throw new SchedulerInputError(`Invalid count: ${request.count}. It must be a whole number of tasks.`);
   }
-  const group = request.group ?? `family:${request.taskDefinition.family}`;
+  const group = request.group ?? defaultGroup(request.taskDefinition.family);
   if (group.length === 0 || group.length > MAX_GROUP_LENGTH) {
     throw new SchedulerInputError(`Invalid group: a task group name must be 1 to ${MAX_GROUP_LENGTH} characters.`);
   }
