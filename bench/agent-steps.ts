@@ -110,16 +110,16 @@ async function main() {
     ['assignment → image ready (prefer-cached inspect)', step('assignment', 'pulled')],
     ['image ready → container created', step('pulled', 'created')],
     ['created → started (start + inspect)', step('created', 'started')],
-    ['started → RUNNING report applied', step('started', 'running')],
+    ['start returned → RUNNING report applied (<0: Docker start event won)', step('started', 'running')],
     ['total: RunTask sent → RUNNING in store', step('runTaskSent', 'running')],
     ['reference: raw Engine API create+start, same image/port', raw],
   ];
-  console.log(`agent path, ${rows.length} runs (ms)\n${'step'.padEnd(58)} p50     p90     min`);
+  console.log(`agent path, ${rows.length} runs (ms)\n${'step'.padEnd(70)} p50     p90     min`);
   const summary: Record<string, { p50: number; p90: number; min: number }> = {};
   for (const [name, xs] of table) {
     const s = { p50: +pct(xs, 50).toFixed(1), p90: +pct(xs, 90).toFixed(1), min: +Math.min(...xs).toFixed(1) };
     summary[name] = s;
-    console.log(`${name.padEnd(58)} ${String(s.p50).padEnd(7)} ${String(s.p90).padEnd(7)} ${s.min}`);
+    console.log(`${name.padEnd(70)} ${String(s.p50).padEnd(7)} ${String(s.p90).padEnd(7)} ${s.min}`);
   }
   console.log(JSON.stringify({ bench: 'agent-steps', runs: rows.length, summary }));
 }
