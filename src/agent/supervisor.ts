@@ -241,8 +241,8 @@ export class Supervisor {
   }
 
   private scheduleCleanup(task: LocalTask): void {
-    if ((task as { cleanupScheduled?: boolean }).cleanupScheduled) return;
-    (task as { cleanupScheduled?: boolean }).cleanupScheduled = true;
+    if (task.cleanupScheduled) return;
+    task.cleanupScheduled = true;
     const attempt = (delay: number) => {
       const t = setTimeout(async () => {
         this.timers.delete(t);

@@ -59,6 +59,8 @@ export interface LocalTask {
   startedAt?: number;
   stoppingAt?: number;
   executionStoppedAt?: number;
+  /** The containers' removal is scheduled (after the cleanup delay). */
+  cleanupScheduled?: boolean;
 }
 
 export function newLocalTask(spec: TaskAssignment): LocalTask {
