@@ -1,0 +1,83 @@
+/** The supervisor over the SIMULATED runtime: running, re-adoption, orphans, reports. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContainerSpec, TaskAssignment } from '../protocol/index.js';
+import { SimulatedRuntime } from './runtime/simulated.js';
+import { Supervisor } from './supervisor.js';
+import type { toReport } from './task-state.js';
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spec(name: string, over: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name, containerArn: `arn:c/${name}`, image: 'img', essential: true, environment: [], extraHosts: [], dnsServers: [], dnsSearchDomains: [],
+    links: [], ulimits: [], dockerLabels: {}, privileged: false, readonlyRootFilesystem: false, initProcessEnabled: false, cpu: 0,
+    portMappings: [], mountPoints: [], volumesFrom: [], stopTimeoutSec: 30, dependsOn: [], ...over,
+  };
+}
+
+function assignment(id: string, desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING'): TaskAssignment {
+  return {
+    taskArn: `arn:aws:ecs:us-east-1:0:task/default/${id}`, clusterArn: 'arn:cluster', taskDefinitionArn: 'arn:td', family: 'f',
+    desiredStatus, networkMode: 'bridge', volumes: [], containers: [spec('web'), spec('side', { essential: false })],
+  };
+}
+
+function supervisor(runtime: SimulatedRuntime, reports: ReturnType<typeof toReport>[] = []) {
+  return new Supervisor({ runtime, instanceId: 'inst', cleanupDelayMs: 60_000, log: quiet, publish: (r) => reports.push(r), acknowledged: () => true });
+}
+
+async function until(cond: () => boolean, what: string) {
+  for (let i = 0; i < 200 && !cond(); i++) await sleep(5);
+  assert.ok(cond(), what);
+}
+
+describe('Supervisor', () => {
+  it('runs an assignment to RUNNING and publishes each state change once', async () => {
+    const runtime = new SimulatedRuntime();
+    const reports: ReturnType<typeof toReport>[] = [];
+    const s = supervisor(runtime, reports);
+    s.applyAssignments([assignment('a')]);
+    await until(() => reports.at(-1)?.lastStatus === 'RUNNING', 'task reaches RUNNING');
+    const last = reports.at(-1)!;
+    assert.ok(last.containers.every((c) => c.lastStatus === 'RUNNING' && c.runtimeId));
+    assert.ok(last.pullStartedAt && last.pullStoppedAt && last.startedAt);
+    assert.equal(new Set(reports.map((r) => JSON.stringify(r))).size, reports.length, 'no duplicate reports');
+    s.close();
+  });
+
+  it('re-adopts its containers after a restart instead of creating new ones, and removes orphans', async () => {
+    const runtime = new SimulatedRuntime();
+    const first = supervisor(runtime);
+    first.applyAssignments([assignment('keep'), assignment('orphan')]);
+    await until(() => [...first.tasks.values()].every((t) => Object.values(t.containers).every((c) => c.known === 'RUNNING')), 'both running');
+    const ids = Object.values(first.tasks.get(assignment('keep').taskArn)!.containers).map((c) => c.runtimeId);
+    first.close();
+
+    const reports: ReturnType<typeof toReport>[] = [];
+    const second = supervisor(runtime, reports);
+    assert.equal(await second.adopt(), 4);
+    second.applyAssignments([assignment('keep')]);
+    const keep = second.tasks.get(assignment('keep').taskArn)!;
+    assert.deepEqual(Object.values(keep.containers).map((c) => c.runtimeId), ids, 'same containers');
+    assert.equal(reports.at(-1)!.lastStatus, 'RUNNING');
+    await sleep(20);
+    const left = await runtime.list();
+    assert.equal(left.length, 2, 'the orphaned task’s containers were removed, no new ones created');
+    assert.ok(left.every((c) => c.taskArn === keep.arn));
+    second.close();
+  });
+
+  it('stops a task that disappears from the assignments', async () => {
+    const runtime = new SimulatedRuntime();
+    const reports: ReturnType<typeof toReport>[] = [];
+    const s = supervisor(runtime, reports);
+    s.applyAssignments([assignment('gone')]);
+    await until(() => reports.at(-1)?.lastStatus === 'RUNNING', 'running');
+    s.applyAssignments([]);
+    await until(() => reports.at(-1)?.lastStatus === 'STOPPED', 'stopped');
+    assert.ok(reports.at(-1)!.containers.every((c) => c.exitCode === 143));
+    s.close();
+  });
+});
