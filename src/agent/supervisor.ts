@@ -157,6 +157,11 @@ export class Supervisor {
   }
 
   private bindingsFor(task: LocalTask, name: string, own: NetworkBinding[]): NetworkBinding[] {
+    if (task.spec.networkMode === 'host') {
+      // Host networking publishes nothing through Docker: the process binds the host's ports itself.
+      const mappings = task.spec.containers.find((s) => s.name === name)?.portMappings ?? [];
+      return mappings.map((p) => ({ bindIP: '0.0.0.0', containerPort: p.containerPort, hostPort: p.containerPort, protocol: p.protocol }));
+    }
     if (task.spec.networkMode !== 'awsvpc') return own;
     const ports = new Set(task.spec.containers.find((s) => s.name === name)?.portMappings.map((p) => `${p.containerPort}/${p.protocol}`));
     return (task.setupInfo?.networkBindings ?? []).filter((b) => ports.has(`${b.containerPort}/${b.protocol}`));
