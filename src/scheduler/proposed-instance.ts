@@ -99,16 +99,16 @@ export class ProposedCluster {
   at(index: number): ProposedInstance {
     let proposed = this.byIndex[index];
     if (!proposed) {
-      const memo = this.memo;
+      const free = this.memo.freeAt(index);
       proposed = new ProposedInstance(
         this.instances[index]!,
         index,
-        memo.summaryAt(index),
+        this.memo.summaryAt(index),
         this.requestGroup,
         this.requestGroupId,
-        memo.free('cpu')[index]!,
-        memo.free('memory')[index]!,
-        memo.isConnected(index),
+        free.cpu,
+        free.memory,
+        free.agentConnected,
       );
       this.byIndex[index] = proposed;
     }

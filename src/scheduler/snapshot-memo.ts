@@ -134,14 +134,15 @@ interface Derived<T extends Int32Array | Float64Array> {
 export class SnapshotMemo {
   readonly interner = new Interner();
   private seen: (InstanceView | undefined)[] = [];
-  private summaries: InstanceSummary[] = [];
+  /** Undefined until first asked for: a random placement needs only a few instances summed. */
+  private summaries: (InstanceSummary | undefined)[] = [];
   /** Bumped whenever the object in a slot changes; derived arrays compare against it. */
   private versions = new Int32Array(0);
   private active = new Uint8Array(0);
   /** Indices of ACTIVE instances, rebuilt when some slot's status may have changed. */
   private activeList: Int32Array | undefined;
   private identityKeys = new Int32Array(0);
-  /** Per slot, kept by sync(): what checks read on every candidate, in flat arrays. */
+  /** Per slot, filled with its summary: what checks read on every candidate, in flat arrays. */
   private freeCpu = new Float64Array(0);
   private freeMemory = new Float64Array(0);
   private connected = new Uint8Array(0);
@@ -167,11 +168,7 @@ export class SnapshotMemo {
       const instance = instances[i]!;
       if (this.seen[i] === instance) continue;
       this.seen[i] = instance;
-      const summary = new InstanceSummary(instance, this.interner);
-      this.summaries[i] = summary;
-      this.freeCpu[i] = instance.registered.cpu - summary.cpu;
-      this.freeMemory[i] = instance.registered.memory - summary.memory;
-      this.connected[i] = instance.agentConnected ? 1 : 0;
+      this.summaries[i] = undefined;
       const active = instance.status === 'ACTIVE' ? 1 : 0;
       if (this.active[i] !== active) this.activeList = undefined;
       this.active[i] = active;
@@ -180,7 +177,16 @@ export class SnapshotMemo {
   }
 
   summaryAt(index: number): InstanceSummary {
-    return this.summaries[index]!;
+    let summary = this.summaries[index];
+    if (!summary) {
+      const instance = this.seen[index]!;
+      summary = new InstanceSummary(instance, this.interner);
+      this.summaries[index] = summary;
+      this.freeCpu[index] = instance.registered.cpu - summary.cpu;
+      this.freeMemory[index] = instance.registered.memory - summary.memory;
+      this.connected[index] = instance.agentConnected ? 1 : 0;
+    }
+    return summary;
   }
 
   /** 0, 1, 2, ...: the key array of rankers scored per instance (shared: do not modify). */
@@ -229,23 +235,26 @@ export class SnapshotMemo {
 
   /** Registered minus reserved by existing tasks, per instance (shared: do not modify). */
   free(resource: 'cpu' | 'memory'): Float64Array {
+    for (let i = 0; i < this.summaries.length; i++) if (!this.summaries[i]) this.summaryAt(i);
     return resource === 'cpu' ? this.freeCpu : this.freeMemory;
   }
 
-  isConnected(index: number): boolean {
-    return this.connected[index] === 1;
+  /** What ProposedInstance copies: free cpu and memory and the agent state of one instance. */
+  freeAt(index: number): { cpu: number; memory: number; agentConnected: boolean } {
+    this.summaryAt(index);
+    return { cpu: this.freeCpu[index]!, memory: this.freeMemory[index]!, agentConnected: this.connected[index] === 1 };
   }
 
   /** Tasks of the group (interned id) per instance. */
   tasksInGroup(groupId: number): Int32Array {
-    const derived = this.refresh(this.derivedGroups.get(groupId), Int32Array, (i) => this.summaries[i]!.tasksInGroup(groupId));
+    const derived = this.refresh(this.derivedGroups.get(groupId), Int32Array, (i) => this.summaryAt(i).tasksInGroup(groupId));
     this.derivedGroups.set(groupId, derived);
     return derived.values;
   }
 
   /** The attribute's interned value per instance (-1: absent). */
   attributeValues(name: string): Int32Array {
-    const derived = this.refresh(this.derivedAttributes.get(name), Int32Array, (i) => this.summaries[i]!.attributeValue(name));
+    const derived = this.refresh(this.derivedAttributes.get(name), Int32Array, (i) => this.summaryAt(i).attributeValue(name));
     this.derivedAttributes.set(name, derived);
     return derived.values;
   }
