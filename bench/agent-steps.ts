@@ -56,7 +56,7 @@ async function rawCreateStart(rt: DockerRuntime, image: string): Promise<number>
 
 async function main() {
   const image = buildHttpdImage();
-  const d = await startDockyard({ agentHeartbeatIntervalMs: 1000 } as never);
+  const d = await startDockyard({ agentHeartbeatIntervalMs: 1000 });
   const stateDir = mkdtempSync(join(tmpdir(), 'dockyard-bench-agent-'));
   let current: Marks = {};
   const instanceId = loadInstanceId(stateDir);

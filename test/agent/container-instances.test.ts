@@ -42,7 +42,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
     (await d.ecs.send(new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: [arn], include }))).containerInstances![0]!;
 
   before(async () => {
-    d = await startDockyard({ agentHeartbeatIntervalMs: 100, agentHeartbeatTtlMs: 600 } as never);
+    d = await startDockyard({ agentHeartbeatIntervalMs: 100, agentHeartbeatTtlMs: 600 });
     await d.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   });
 

@@ -21,7 +21,7 @@ export const FAST_AGENT = {
 } as const;
 
 export async function startWithAgent(dataDir?: string): Promise<TestDockyard> {
-  return startDockyard({ ...FAST_AGENT } as never, dataDir);
+  return startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent } }, dataDir);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -37,7 +37,7 @@ describe('control-plane restart with tasks running', () => {
     const dataDir = d.dataDir;
     await d.stop({ keepData: true });
     docker('kill', doomedBefore.runtimeId!);
-    d = await startDockyard({ ...FAST_AGENT } as never, dataDir);
+    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent } }, dataDir);
     assert.equal(d.app.agent!.instanceId, instanceId);
 
     const doomedAfter = await waitTask(d, doomed, isStopped);
