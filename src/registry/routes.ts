@@ -300,6 +300,8 @@ async function getBlob(deps: RegistryRouteDeps, call: Call, head: boolean) {
   const length = range ? range.end - range.start + 1 : info.size;
   const headers = { ...base, 'Content-Length': length, ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${info.size}` } : {}) };
   if (head) {
+    // A push that finds the blob present will reference it soon: refresh its GC grace period.
+    await deps.blobs.touch(digest);
     call.res.writeHead(status, headers);
     call.res.end();
     return;
