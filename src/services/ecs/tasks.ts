@@ -407,7 +407,7 @@ export function instanceView(doc: ContainerInstanceDoc, tasks: InstanceView['tas
 
 /** Adds what each instance's live tasks hold, read from indexed columns only (no documents). */
 async function withTasks(tx: StoreTx, clusterArn: string, instances: InstanceView[]): Promise<InstanceView[]> {
-  const rows = await tx.select(c.tasks, ['instance', 'family', 'task_group', 'reserved_cpu', 'reserved_memory', 'host_ports'], {
+  const rows = await tx.select(c.tasks, ['instance', 'family', 'task_group', 'last_status', 'reserved_cpu', 'reserved_memory', 'host_ports'], {
     where: { cluster: clusterArn, last_status: { not: 'STOPPED' } },
   });
   const byInstance = new Map<string, InstanceView['tasks'][number][]>();
@@ -418,6 +418,7 @@ async function withTasks(tx: StoreTx, clusterArn: string, instances: InstanceVie
       family: String(r.family),
       group: r.task_group === null ? undefined : String(r.task_group),
       taskDefinitionArn: '',
+      lastStatus: String(r.last_status),
       cpu: Number(r.reserved_cpu ?? 0),
       memory: Number(r.reserved_memory ?? 0),
       hostPorts: r.host_ports
