@@ -17,7 +17,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -125,9 +125,21 @@ async function startDistribution(): Promise<Registry> {
 
 const start = (name: Registry['name']) => (name === 'dockyard' ? startDockyard() : startDistribution());
 
-/** Samples a process's RSS every 50 ms while `fn` runs; returns fn's seconds and peak − baseline MiB. */
-async function measured(pid: number, fn: () => Promise<unknown>): Promise<{ seconds: number; rssDeltaMiB: number; baselineMiB: number }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Runs `fn`, sampling the server's RSS every 50 ms: returns fn's seconds, the server's CPU
+ * seconds (a measure that other load on the machine disturbs less than wall time), and its
+ * peak − baseline RSS in MiB.
+ */
+async function measured(pid: number, fn: () => Promise<unknown>): Promise<Sample> {
   const baseline = await rssMiB(pid);
+  const cpu0 = cpuSeconds(pid);
   let peak = baseline;
   const timer = setInterval(() => {
     rssMiB(pid).then((v) => (peak = Math.max(peak, v)), () => undefined);
@@ -140,14 +152,14 @@ async function measured(pid: number, fn: () => Promise<unknown>): Promise<{ seco
   }
   const seconds = (performance.now() - t0) / 1000;
   peak = Math.max(peak, await rssMiB(pid));
-  return { seconds, rssDeltaMiB: peak - baseline, baselineMiB: baseline };
+  return { seconds, serverCpuSeconds: cpuSeconds(pid) - cpu0, rssDeltaMiB: peak - baseline, baselineMiB: baseline };
 }
 
 async function removeLocal(refs: string[]) {
   for (const ref of refs) await docker('rmi', ref).catch(() => undefined);
 }
 
-type Sample = { seconds: number; rssDeltaMiB: number; baselineMiB: number };
+type Sample = { seconds: number; serverCpuSeconds: number; rssDeltaMiB: number; baselineMiB: number };
 const results: Record<string, Record<Registry['name'], Sample[]>> = {};
 const record = (what: string, who: Registry['name'], s: Sample) => {
   results[what] ??= { dockyard: [], distribution: [] };
@@ -187,6 +199,10 @@ async function rawRounds() {
   const data = randomBytes(RAW_MB * 1024 * 1024);
   writeFileSync(file, data);
   const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const warmFile = join(work, 'warm.bin');
+  const warm = randomBytes(1 << 20);
+  writeFileSync(warmFile, warm);
+  const warmDigest = `sha256:${createHash('sha256').update(warm).digest('hex')}`;
   for (let round = 0; round < ROUNDS; round++) {
     const order: Registry['name'][] = round % 2 === 0 ? ['dockyard', 'distribution'] : ['distribution', 'dockyard'];
     for (const name of order) {
@@ -194,27 +210,33 @@ async function rawRounds() {
       try {
         const headers = r.auth ? { authorization: r.auth } : {};
         const base = `http://${r.host}`;
-        record('raw blob upload', name, await measured(r.pid, async () => {
+        const upload = async (path: string, blobDigest: string, length: number) => {
           const post = await request(`${base}/v2/raw/blob/blobs/uploads/`, { method: 'POST', headers });
           await post.body.dump();
           if (post.statusCode !== 202) throw new Error(`POST ${post.statusCode}`);
           const location = new URL(String(post.headers.location), base);
-          location.searchParams.set('digest', digest);
+          location.searchParams.set('digest', blobDigest);
           const put = await request(location, {
             method: 'PUT',
-            headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
-            body: createReadStream(file, { highWaterMark: 1 << 20 }),
+            headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) },
+            body: createReadStream(path, { highWaterMark: 1 << 20 }),
           });
           await put.body.dump();
           if (put.statusCode !== 201) throw new Error(`PUT ${put.statusCode}`);
-        }));
-        // Downloads are page-cached on both sides, as in BASELINES.md.
-        record('raw blob download', name, await measured(r.pid, async () => {
-          const get = await request(`${base}/v2/raw/blob/blobs/${digest}`, { headers, maxRedirections: 0 } as never);
+        };
+        const download = async (blobDigest: string, length: number) => {
+          const get = await request(`${base}/v2/raw/blob/blobs/${blobDigest}`, { headers });
           let n = 0;
           for await (const chunk of get.body) n += (chunk as Buffer).length;
-          if (get.statusCode !== 200 || n !== data.length) throw new Error(`GET ${get.statusCode} ${n}`);
-        }));
+          if (get.statusCode !== 200 || n !== length) throw new Error(`GET ${get.statusCode} ${n}`);
+        };
+        // Warm both servers up with a 1 MiB blob first: a registry serves many requests, and a
+        // freshly started process (JIT, first store read) would otherwise dominate.
+        await upload(warmFile, warmDigest, warm.length);
+        await download(warmDigest, warm.length);
+        record('raw blob upload', name, await measured(r.pid, () => upload(file, digest, data.length)));
+        // Downloads are page-cached on both sides, as in BASELINES.md.
+        record('raw blob download', name, await measured(r.pid, () => download(digest, data.length)));
       } finally {
         await r.stop();
       }
@@ -253,6 +275,10 @@ async function main() {
         distribution: { medianSeconds: +di.toFixed(3), MBps: +(mb / di).toFixed(1), all: by.distribution.map((s) => +s.seconds.toFixed(3)) },
         // Dockyard throughput as a fraction of Distribution's (≥ 0.9 is the target).
         throughputRatio: +(di / dy).toFixed(3),
+        serverCpuSecondsMedian: {
+          dockyard: +median(by.dockyard.map((s) => s.serverCpuSeconds)).toFixed(2),
+          distribution: +median(by.distribution.map((s) => s.serverCpuSeconds)).toFixed(2),
+        },
         dockyardRssDeltaMiB: { median: +median(by.dockyard.map((s) => s.rssDeltaMiB)).toFixed(1), max: +Math.max(...by.dockyard.map((s) => s.rssDeltaMiB)).toFixed(1) },
         dockyardRssBaselineMiB: +median(by.dockyard.map((s) => s.baselineMiB)).toFixed(1),
       };
