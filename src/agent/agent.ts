@@ -111,7 +111,8 @@ export class Agent {
         this.o.log.info({ containerInstanceArn: res.containerInstanceArn }, 'registered');
         return;
       } catch (e) {
-        if (e instanceof ProtocolHttpError && e.status === 400) throw e; // a version or input problem retrying cannot fix
+        // A version or input problem, or a cluster that does not exist: retrying cannot fix them.
+        if (e instanceof ProtocolHttpError && (e.status === 400 || e.code === 'ClusterNotFound')) throw e;
         this.o.log.warn({ err: String(e) }, 'register failed; retrying');
         await sleep(Math.min(5000, 200 * 2 ** attempt), this.stop.signal);
       }

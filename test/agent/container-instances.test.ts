@@ -80,6 +80,12 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
     assert.deepEqual(list.containerInstanceArns, [a.containerInstanceArn]);
   });
 
+  it('fails registration into a cluster that does not exist', async () => {
+    const a = new Agent({ endpoint: d.endpoint, cluster: 'no-such-cluster', stateDir: join(stateDir, 'no-cluster'), runtime: new SimulatedRuntime(), log: quiet });
+    await assert.rejects(a.start(), /Cluster not found/);
+    await a.close();
+  });
+
   it('refuses an unknown major protocol version with 400', async () => {
     const res = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', body: JSON.stringify({ protocolVersion: '2.0' }) });
     assert.equal(res.status, 400);
