@@ -187,6 +187,21 @@ describe('task definitions (SDK v3)', () => {
     assert.equal((await t.ecs.send(new RegisterTaskDefinitionCommand(simple('rev-a')))).taskDefinition!.revision, 4);
   });
 
+  test('describe shows changes made after an earlier describe of the same revision (tags, deregister)', async () => {
+    const arn = (await t.ecs.send(new RegisterTaskDefinitionCommand(simple('seen-twice', { tags: [{ key: 'v', value: '1' }] })))).taskDefinition!.taskDefinitionArn!;
+    const first = await t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'seen-twice:1', include: ['TAGS'] }));
+    assert.deepEqual(first.tags, [{ key: 'v', value: '1' }]);
+    await t.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: 'v', value: '2' }] }));
+    const retagged = await t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'seen-twice:1', include: ['TAGS'] }));
+    assert.deepEqual(retagged.tags, [{ key: 'v', value: '2' }]);
+    await t.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+    const after = await t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+    assert.equal(after.taskDefinition!.status, 'INACTIVE');
+    assert.ok(after.taskDefinition!.deregisteredAt instanceof Date);
+    assert.deepEqual(plain({ ...after.taskDefinition, status: 'ACTIVE', deregisteredAt: undefined }), plain(first.taskDefinition));
+    await rejectsWith(t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'seen-twice' })), 'ClientException');
+  });
+
   test('describe of an unknown family, revision or ARN is a ClientException', async () => {
     await rejectsWith(t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'no-such-family' })), 'ClientException', /Unable to describe task definition/);
     await rejectsWith(t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'rev-b:99' })), 'ClientException');

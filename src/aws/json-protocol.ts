@@ -6,6 +6,7 @@
  */
 import { AwsError, internalFailure, notImplemented, serializationError, unknownOperation } from './errors.js';
 import { shapeOutput, validateInput } from './model.js';
+import { stringifyOutput } from './raw-json.js';
 import type { RequestContext, ServiceModule } from './service.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -35,7 +36,7 @@ export class JsonProtocol {
   async handle(target: string, body: Buffer | string | undefined, ctx: RequestContext): Promise<JsonResponse> {
     try {
       const result = await this.dispatch(target, body, ctx);
-      return { status: 200, headers: this.headers(ctx), body: JSON.stringify(result ?? {}) };
+      return { status: 200, headers: this.headers(ctx), body: stringifyOutput(result) };
     } catch (err) {
       return this.errorResponse(err, ctx);
     }

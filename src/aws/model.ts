@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AwsError, serializationError } from './errors.js';
+import { RawJson } from './raw-json.js';
 
 export interface ShapeRef {
   shape: string;
@@ -231,7 +232,8 @@ function compileShaper(model: ServiceModel, shape: Shape): Shaper {
         for (const { name, shape } of members) {
           const member = obj[name];
           if (member === undefined || member === null) continue;
-          const shaped = shape ? shape(member) : member;
+          // RawJson is already in wire form (see raw-json.ts).
+          const shaped = shape && !(member instanceof RawJson) ? shape(member) : member;
           if (shaped !== undefined) out[name] = shaped;
         }
         return out;

@@ -3,7 +3,7 @@
  * domain classes. Domain errors that are not AWS errors are translated here.
  */
 import { AwsError } from '../../aws/errors.js';
-import { loadModel } from '../../aws/model.js';
+import { loadModel, shapeOutput } from '../../aws/model.js';
 import type { OperationHandler, RequestContext, ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
@@ -12,6 +12,7 @@ import type { Store } from '../../store/store.js';
 import { AccountSettings } from './account-settings.js';
 import { Clusters } from './clusters.js';
 import { Tags } from './tags.js';
+import { TaskDefinitionWireCache } from './task-definition-wire-cache.js';
 import { TaskDefinitions } from './task-definitions.js';
 import { Tasks } from './tasks.js';
 
@@ -43,6 +44,8 @@ export type EcsOperations = Record<string, OperationHandler>;
 
 export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): ServiceModule {
   const d = domain;
+  const model = loadModel('ecs');
+  const describedTaskDefinitions = new TaskDefinitionWireCache(d.taskDefinitions, (doc) => JSON.stringify(shapeOutput(model, 'TaskDefinition', doc)));
   const operations: EcsOperations = {
     CreateCluster: (ctx, input) => d.clusters.create(ctx, input),
     DescribeClusters: (ctx, input) => d.clusters.describe(ctx, input),
@@ -52,7 +55,7 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     PutClusterCapacityProviders: (ctx, input) => d.clusters.putCapacityProviders(ctx, input),
     DeleteCluster: (ctx, input) => d.clusters.delete(ctx, input),
     RegisterTaskDefinition: (ctx, input) => d.taskDefinitions.register(ctx, input),
-    DescribeTaskDefinition: (ctx, input) => d.taskDefinitions.describe(ctx, input),
+    DescribeTaskDefinition: (ctx, input) => describedTaskDefinitions.describe(ctx, input),
     ListTaskDefinitions: (ctx, input) => d.taskDefinitions.list(ctx, input),
     ListTaskDefinitionFamilies: (ctx, input) => d.taskDefinitions.listFamilies(ctx, input),
     DeregisterTaskDefinition: (ctx, input) => d.taskDefinitions.deregister(ctx, input),
@@ -73,7 +76,7 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
   };
   return {
     name: 'ecs',
-    model: loadModel('ecs'),
+    model,
     protocol: 'awsJson1_1',
     validationErrorCode: 'InvalidParameterException',
     operations: Object.fromEntries(Object.entries(operations).map(([name, fn]) => [name, translateErrors(fn)])),

@@ -148,6 +148,16 @@ export class TaskDefinitions {
     return { taskDefinition: row.data, tags: input.include?.includes('TAGS') ? row.data.tags : undefined };
   }
 
+  /** Key and version of the definition `ref` names, without reading the document. */
+  locate(scope: Scope, ref: string): Promise<{ pk: string; version: number } | undefined> {
+    return this.store.read((tx) => locateTaskDefinition(tx, scope, ref));
+  }
+
+  /** The stored row for a key from locate(). */
+  load(pk: string): Promise<Row<TaskDefinitionRecord> | undefined> {
+    return this.store.read(async (tx) => (await tx.get(c.taskDefinitions, pk)) as Row<TaskDefinitionRecord> | undefined);
+  }
+
   async list(scope: Scope, input: { familyPrefix?: string; status?: string; sort?: string; maxResults?: number; nextToken?: string }) {
     const where: Record<string, string> = { account_region: `${scope.accountId}:${scope.region}`, status: input.status ?? 'ACTIVE' };
     // Despite its name, ListTaskDefinitions' familyPrefix matches the full family name.
@@ -217,24 +227,36 @@ export class TaskDefinitions {
 
 /** family, family:revision or a full ARN → the stored definition (family alone: latest ACTIVE). */
 export async function findTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<Row<TaskDefinitionRecord> | undefined> {
-  const arn = parseArn(ref);
-  let family = ref;
-  let revision: number | undefined;
-  let s = scope;
-  if (arn) {
-    if (arn.type !== 'task-definition') return undefined;
-    s = { accountId: arn.accountId, region: arn.region };
-    [family, revision] = splitRevision(arn.rest);
-  } else [family, revision] = splitRevision(ref);
-  if (revision === undefined) {
-    const rows = await tx.find(c.taskDefinitions, {
-      where: { account_region: `${s.accountId}:${s.region}`, family, status: 'ACTIVE' },
-      orderBy: [['revision', 'desc']],
-      limit: 1,
-    });
+  const target = parseReference(scope, ref);
+  if (!target) return undefined;
+  if ('latestOf' in target) {
+    const rows = await tx.find(c.taskDefinitions, latestActive(target.latestOf));
     return rows[0] as Row<TaskDefinitionRecord> | undefined;
   }
-  return (await tx.get(c.taskDefinitions, taskDefinitionArn(s, family, revision))) as Row<TaskDefinitionRecord> | undefined;
+  return (await tx.get(c.taskDefinitions, target.pk)) as Row<TaskDefinitionRecord> | undefined;
+}
+
+/** Like findTaskDefinition, but only the row's key and version: no document is read or parsed. */
+export async function locateTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<{ pk: string; version: number } | undefined> {
+  const target = parseReference(scope, ref);
+  if (!target) return undefined;
+  const query = 'latestOf' in target ? latestActive(target.latestOf) : { where: { pk: target.pk } };
+  const [row] = await tx.select(c.taskDefinitions, [], query);
+  return row && { pk: row.pk, version: row.version };
+}
+
+type Reference = { pk: string } | { latestOf: { accountRegion: string; family: string } };
+
+function parseReference(scope: Scope, ref: string): Reference | undefined {
+  const arn = parseArn(ref);
+  if (arn && arn.type !== 'task-definition') return undefined;
+  const s = arn ? { accountId: arn.accountId, region: arn.region } : scope;
+  const [family, revision] = splitRevision(arn ? arn.rest : ref);
+  return revision === undefined ? { latestOf: { accountRegion: `${s.accountId}:${s.region}`, family } } : { pk: taskDefinitionArn(s, family, revision) };
+}
+
+function latestActive(of: { accountRegion: string; family: string }) {
+  return { where: { account_region: of.accountRegion, family: of.family, status: 'ACTIVE' }, orderBy: [['revision', 'desc']] as const, limit: 1 };
 }
 
 function splitRevision(ref: string): [string, number | undefined] {
