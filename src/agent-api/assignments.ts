@@ -4,7 +4,7 @@
  * knowledge of ECS defaults. PURE; the routes do the reading.
  */
 import { createHash } from 'node:crypto';
-import type { ContainerSpec, RegistryAuth, TaskAssignment, VolumeSpec } from '../protocol/index.js';
+import { TASK_STATUSES, type ContainerSpec, type RegistryAuth, type TaskAssignment, type TaskStatus, type VolumeSpec } from '../protocol/index.js';
 import type { TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
 
 /** ECS_CONTAINER_STOP_TIMEOUT's default. */
@@ -35,6 +35,7 @@ export function toAssignment(task: TaskDoc, def: TaskDefinitionDoc, auth: (image
     taskDefinitionArn: task.taskDefinitionArn,
     family: task.family,
     desiredStatus: task.desiredStatus,
+    lastStatus: TASK_STATUSES.includes(task.lastStatus as TaskStatus) ? (task.lastStatus as TaskStatus) : undefined,
     launchType: task.launchType,
     networkMode,
     cpu: num(task.overrides?.cpu) ?? num(task.cpu) ?? num(def.cpu),
@@ -119,8 +120,11 @@ function volumeSpec(v: Json): VolumeSpec {
   };
 }
 
-/** Digest of a host's desired state. Credentials are left out: they may be re-minted on every read. */
+/**
+ * Digest of a host's desired state. Credentials are left out (they may be re-minted on every
+ * read), and so is lastStatus (the agent's own reports move it; they must not wake its poll).
+ */
 export function assignmentsDigest(tasks: readonly TaskAssignment[]): string {
-  const stable = tasks.map((t) => ({ ...t, containers: t.containers.map((c) => ({ ...c, registryAuth: c.registryAuth ? true : undefined })) }));
+  const stable = tasks.map((t) => ({ ...t, lastStatus: undefined, containers: t.containers.map((c) => ({ ...c, registryAuth: c.registryAuth ? true : undefined })) }));
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 32);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerSpec, TaskAssignment } from '../protocol/index.js';
 import { SimulatedRuntime } from './runtime/simulated.js';
-import { Supervisor } from './supervisor.js';
+import { CONTAINER_MISSING, Supervisor } from './supervisor.js';
 import type { toReport } from './task-state.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -67,6 +67,20 @@ describe('Supervisor', () => {
     assert.equal(left.length, 2, 'the orphaned task’s containers were removed, no new ones created');
     assert.ok(left.every((c) => c.taskArn === keep.arn));
     second.close();
+  });
+
+  it('does not start a second copy of a running task whose containers vanished while no agent ran', async () => {
+    const runtime = new SimulatedRuntime();
+    const reports: ReturnType<typeof toReport>[] = [];
+    const s = supervisor(runtime, reports);
+    await s.adopt();
+    s.applyAssignments([{ ...assignment('vanished'), lastStatus: 'RUNNING' }]);
+    await until(() => reports.at(-1)?.lastStatus === 'STOPPED', 'reported stopped');
+    const last = reports.at(-1)!;
+    assert.equal(last.stopCode, 'EssentialContainerExited');
+    assert.ok(last.containers.every((c) => c.reason === CONTAINER_MISSING && !c.runtimeId));
+    assert.deepEqual(await runtime.list(), [], 'nothing was created');
+    s.close();
   });
 
   it('stops a task that disappears from the assignments', async () => {

@@ -4,7 +4,7 @@
  * thread is the only lock: an action's result is applied in its completion callback, and each
  * (task, action) runs at most once at a time.
  */
-import type { NetworkBinding, TaskAssignment } from '../protocol/index.js';
+import { taskStatusRank, type NetworkBinding, type TaskAssignment } from '../protocol/index.js';
 import { actionKey, nextActions, type Action } from './next-action.js';
 import { OOM_REASON } from './runtime/docker.js';
 import type { Runtime, RuntimeContainer, RuntimeEvent } from './runtime/runtime.js';
@@ -32,6 +32,7 @@ export interface SupervisorOptions {
 }
 
 const MAX_TOMBSTONES = 10_000;
+export const CONTAINER_MISSING = 'DockerStateError: the container no longer exists (removed while no agent was running)';
 
 export class Supervisor {
   readonly tasks = new Map<string, LocalTask>();
@@ -72,6 +73,7 @@ export class Supervisor {
         if (this.finished.has(spec.taskArn)) continue;
         task = newLocalTask(spec);
         this.fillFromAdopted(task);
+        this.markMissing(task);
         this.tasks.set(spec.taskArn, task);
       } else {
         task.spec = spec;
@@ -190,6 +192,19 @@ export class Supervisor {
     const started = Object.values(task.containers).map((c) => c.startedAt).filter((t): t is number => t !== undefined);
     if (started.length) task.startedAt = Math.min(...started);
     this.o.log.info({ taskArn: task.arn, containers: found.length }, 're-adopted running task');
+  }
+
+  /**
+   * A task the control plane saw running, met by an agent that has no container for it (removed
+   * while no agent watched): its containers are gone, not to be started a second time.
+   */
+  private markMissing(task: LocalTask): void {
+    if (taskStatusRank(task.spec.lastStatus ?? 'PROVISIONING') < taskStatusRank('RUNNING')) return;
+    for (const c of Object.values(task.containers)) {
+      if (c.known !== 'NONE') continue;
+      c.known = 'STOPPED';
+      c.reason ??= CONTAINER_MISSING;
+    }
   }
 
   private desireStop(task: LocalTask, stopCode?: LocalTask['stopCode'], reason?: string): void {

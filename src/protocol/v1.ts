@@ -138,6 +138,8 @@ export const TaskAssignment = z.object({
   taskDefinitionArn: z.string(),
   family: z.string(),
   desiredStatus: z.enum(['RUNNING', 'STOPPED']),
+  /** The control plane's lastStatus: tells a restarted agent a task had already started. Not part of the digest. */
+  lastStatus: z.enum(TASK_STATUSES).optional(),
   launchType: z.string().optional(),
   networkMode: z.enum(['bridge', 'host', 'none', 'awsvpc']),
   /** Task-level limits: CPU units and MiB. */
