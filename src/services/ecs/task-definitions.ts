@@ -142,13 +142,10 @@ export class TaskDefinitions {
     return { taskDefinition: record, tags: record.tags.length ? record.tags : undefined };
   }
 
-  async describe(scope: Scope, input: { taskDefinition: string; include?: string[] }) {
-    const row = await this.store.read((tx) => findTaskDefinition(tx, scope, input.taskDefinition));
-    if (!row) throw err.clientException('Unable to describe task definition.');
-    return { taskDefinition: row.data, tags: input.include?.includes('TAGS') ? row.data.tags : undefined };
-  }
-
-  /** Key and version of the definition `ref` names, without reading the document. */
+  /**
+   * Key and version of the definition `ref` names, without reading the document.
+   * DescribeTaskDefinition goes through TaskDefinitionWireCache, which uses this and load().
+   */
   locate(scope: Scope, ref: string): Promise<{ pk: string; version: number } | undefined> {
     return this.store.read((tx) => locateTaskDefinition(tx, scope, ref));
   }
