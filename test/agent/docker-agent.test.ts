@@ -171,6 +171,53 @@ describe('agent on Docker', () => {
     await waitTask(d, arn, isStopped);
   });
 
+  it('provisions Docker volumes: task scope per task, shared scope by name with autoprovision, and fails without it', async () => {
+    const shared = `dockyard-agent-test-shared-${process.pid}`;
+    let writerId: string | undefined;
+    try {
+      const family = await register(
+        d,
+        [
+          {
+            name: 'writer',
+            image,
+            memory: 32,
+            mountPoints: [
+              { sourceVolume: shared, containerPath: '/shared' },
+              { sourceVolume: 'scratch', containerPath: '/scratch' },
+            ],
+            ...sh('echo persisted > /shared/f && echo temp > /scratch/f'),
+          },
+        ],
+        {
+          volumes: [
+            { name: shared, dockerVolumeConfiguration: { scope: 'shared', autoprovision: true, driver: 'local', labels: { purpose: 'agent-test' } } },
+            { name: 'scratch', dockerVolumeConfiguration: { scope: 'task', driver: 'local', labels: { kind: 'task-scoped' } } },
+          ],
+        },
+      );
+      const arn = await run(d, family);
+      const s = await waitTask(d, arn, isStopped);
+      writerId = s.containers![0]!.runtimeId;
+      assert.equal(s.containers![0]!.exitCode, 0);
+      assert.equal(JSON.parse(docker('volume', 'inspect', shared))[0].Labels.purpose, 'agent-test');
+      const taskVolume = `dockyard-${arn.split('/').pop()}-scratch`;
+      assert.equal(JSON.parse(docker('volume', 'inspect', taskVolume))[0].Labels.kind, 'task-scoped');
+
+      const absent = `dockyard-agent-test-absent-${process.pid}`;
+      const strict = await register(d, [{ name: 'c', image, memory: 16, mountPoints: [{ sourceVolume: absent, containerPath: '/m' }] }], {
+        volumes: [{ name: absent, dockerVolumeConfiguration: { scope: 'shared', autoprovision: false } }],
+      });
+      const failed = await waitTask(d, await run(d, strict), isStopped);
+      assert.equal(failed.stopCode, 'TaskFailedToStart');
+      assert.match(failed.stoppedReason!, /^ResourceInitializationError/);
+    } finally {
+      // The stopped container still holds the shared volume until its cleanup delay: remove it first.
+      if (writerId) docker('rm', '-f', writerId);
+      docker('volume', 'rm', '-f', shared);
+    }
+  });
+
   it('gives awsvpc tasks one network namespace: containers reach each other on localhost; ENI attachment reported', async () => {
     const family = await register(
       d,
