@@ -248,6 +248,24 @@ describe('images', () => {
     assert.equal(got.failures![0]!.failureCode, 'ImageNotFound');
   });
 
+  test('ListImages and DescribeImages paginate with maxResults/nextToken', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'paged-images' }));
+    for (const seed of ['p1', 'p2', 'p3']) await put('paged-images', seed, seed);
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const page = await ecr.send(new ListImagesCommand({ repositoryName: 'paged-images', maxResults: 1, nextToken }));
+      ids.push(...page.imageIds!.map((x) => x.imageTag!));
+      nextToken = page.nextToken;
+      if (!nextToken) break;
+    }
+    assert.deepEqual(ids.sort(), ['p1', 'p2', 'p3']);
+    const first = await ecr.send(new DescribeImagesCommand({ repositoryName: 'paged-images', maxResults: 2 }));
+    const rest = await ecr.send(new DescribeImagesCommand({ repositoryName: 'paged-images', nextToken: first.nextToken }));
+    assert.equal(first.imageDetails!.length + rest.imageDetails!.length, 3);
+    assert.equal(rest.nextToken, undefined);
+  });
+
   test('PutImage refuses missing layers and a mismatched digest', async () => {
     const manifest = JSON.stringify({
       schemaVersion: 2,

@@ -365,6 +365,9 @@ describe('listing', () => {
     assert.deepEqual(body.repositories, ['proto/app']);
     const rest = await api('/v2/_catalog?last=proto/app');
     assert.deepEqual(((await rest.json()) as { repositories: string[] }).repositories, ['proto/other', 'proto/paged']);
+    const bad = await api('/v2/_catalog?n=abc');
+    assert.equal(bad.status, 400);
+    assert.equal(await errorCode(bad), 'PAGINATION_NUMBER_INVALID');
   });
 });
 

@@ -12,6 +12,7 @@ export const REGISTRY_ERRORS = {
   MANIFEST_UNKNOWN: 404,
   NAME_INVALID: 400,
   NAME_UNKNOWN: 404,
+  PAGINATION_NUMBER_INVALID: 400,
   SIZE_INVALID: 400,
   TAG_INVALID: 400,
   UNAUTHORIZED: 401,
@@ -19,6 +20,8 @@ export const REGISTRY_ERRORS = {
   UNSUPPORTED: 405,
   RANGE_INVALID: 416,
   TOOMANYREQUESTS: 429,
+  /** Distribution's catch-all for server-side failures (details are logged, not returned). */
+  UNKNOWN: 500,
 } as const;
 
 export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;

@@ -176,8 +176,7 @@ function sendError(deps: RegistryRouteDeps, res: ServerResponse, e: unknown): vo
     return;
   } else {
     deps.log.error({ err: e }, 'registry request failed');
-    error = new RegistryError('UNSUPPORTED', 'internal error');
-    (error as { status: number }).status = 500;
+    error = new RegistryError('UNKNOWN', 'unknown error');
   }
   if (res.headersSent) {
     res.destroy();
@@ -205,7 +204,7 @@ function paginateNames(call: Call, all: string[], path: string): { items: string
   let items = last ? all.filter((x) => x > last) : all;
   if (nParam !== null) {
     const n = Number(nParam);
-    if (!Number.isInteger(n) || n < 0) throw new RegistryError('UNSUPPORTED', 'invalid n');
+    if (!Number.isInteger(n) || n < 0) throw new RegistryError('PAGINATION_NUMBER_INVALID', 'invalid number of results requested', { n: nParam });
     if (items.length > n) {
       items = items.slice(0, n);
       const next = items[items.length - 1];

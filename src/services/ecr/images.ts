@@ -66,7 +66,10 @@ export class EcrImages {
       if (tags.length === 0 && status !== 'TAGGED') ids.push({ imageDigest: image.digest });
       if (status !== 'UNTAGGED') for (const tag of tags) ids.push({ imageDigest: image.digest, imageTag: tag });
     }
-    const page = paginate(ids, (id) => `${id.imageDigest}/${id.imageTag ?? ''}`, input.maxResults ?? 1000, input.nextToken);
+    // Sorted by the pagination key, so a token stays valid when images come and go.
+    const key = (id: ImageId) => `${id.imageDigest}/${id.imageTag ?? ''}`;
+    ids.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    const page = paginate(ids, key, input.maxResults ?? 100, input.nextToken);
     return { imageIds: page.items, nextToken: page.nextToken };
   }
 
@@ -94,7 +97,8 @@ export class EcrImages {
     }
     const status = input.filter?.tagStatus ?? 'ANY';
     selected = selected.filter((x) => status === 'ANY' || (status === 'TAGGED') === x.tags.length > 0);
-    const page = paginate(selected, (x) => x.image.digest, input.maxResults ?? 1000, input.nextToken);
+    if (!input.imageIds) selected = [...selected].sort((a, b) => (a.image.digest < b.image.digest ? -1 : 1));
+    const page = paginate(selected, (x) => x.image.digest, input.maxResults ?? 100, input.nextToken);
     return {
       imageDetails: page.items.map(({ image, tags }) => ({
         registryId: repo.registryId,

@@ -129,7 +129,7 @@ export class Repositories {
       const rows = await tx.find(c.ecrRepositories, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['name', 'asc']] });
       return rows.map((r) => r.data as RepositoryRecord);
     });
-    const page = paginate(all, (r) => r.repositoryName, input.maxResults ?? 1000, input.nextToken);
+    const page = paginate(all, (r) => r.repositoryName, input.maxResults ?? 100, input.nextToken);
     return { repositories: page.items.map((r) => this.wire(r)), nextToken: page.nextToken };
   }
 
