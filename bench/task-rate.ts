@@ -77,7 +77,7 @@ async function main() {
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'bench-rate',
-        containerDefinitions: [{ name: 'web', image, memory: 16, portMappings: [{ containerPort: 8080, hostPort: 0 }] }],
+        containerDefinitions: [{ name: 'web', image, memory: 16, stopTimeout: 2, portMappings: [{ containerPort: 8080, hostPort: 0 }] }],
       }),
     );
     const dockerStarted = await dockerRate(image);

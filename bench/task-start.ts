@@ -101,7 +101,7 @@ async function main() {
       new RegisterTaskDefinitionCommand({
         family,
         networkMode: 'bridge',
-        containerDefinitions: [{ name: 'web', image, memory: 64, portMappings: [{ containerPort: 8080, hostPort: 0 }] }],
+        containerDefinitions: [{ name: 'web', image, memory: 64, stopTimeout: 2, portMappings: [{ containerPort: 8080, hostPort: 0 }] }],
       }),
     );
     // One warm-up of each path (first container start pays for page cache and network set-up).
