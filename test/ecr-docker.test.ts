@@ -87,7 +87,10 @@ after(async () => {
   rmSync(dockerConfig, { recursive: true, force: true });
 });
 
-describe('docker login', () => {
+// Bounded: a stuck docker command fails the test instead of hanging the suite.
+const LIMIT = { timeout: 240_000 };
+
+describe('docker login', LIMIT, () => {
   test('a wrong password is refused with 401', async () => {
     const r = await sh('docker', ['login', '--username', 'AWS', '--password-stdin', host], { input: 'not-a-token' });
     assert.notEqual(r.code, 0);
@@ -103,7 +106,7 @@ describe('docker login', () => {
   });
 });
 
-describe('push and pull', () => {
+describe('push and pull', LIMIT, () => {
   test('push, several tags, pull back after removing the local image', async () => {
     const ref = `${host}/team/app`;
     await tag(RANDOM_IMAGE, `${ref}:v1`);
@@ -175,7 +178,7 @@ describe('push and pull', () => {
   });
 });
 
-describe('end to end with ECS', () => {
+describe('end to end with ECS', LIMIT, () => {
   test('push to ECR, register a task definition with the repositoryUri, run-task, the container answers', async (t) => {
     // RunTask and the embedded agent come from the tasks issue: run only when both exist.
     const runTask = await d.ecs.send(new RunTaskCommand({ taskDefinition: 'no-such-family-for-probe' })).catch((e: Error) => e);
