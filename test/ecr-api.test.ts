@@ -174,6 +174,19 @@ describe('repositories', () => {
     assert.equal(res.registryId, '000000000000');
     await rejects(ecr.send(new DescribeRepositoriesCommand({ registryId: '111111111111' })), 'InvalidParameterException');
   });
+  test('the registry host is configurable (repositoryUri, proxyEndpoint)', async () => {
+    const other = await startDockyard({ registryHost: 'registry.example.test:5000' });
+    const client = new ECRClient({ endpoint: other.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      const r = await client.send(new CreateRepositoryCommand({ repositoryName: 'hosted' }));
+      assert.equal(r.repository!.repositoryUri, 'registry.example.test:5000/hosted');
+      const t = await client.send(new GetAuthorizationTokenCommand({}));
+      assert.equal(t.authorizationData![0]!.proxyEndpoint, 'http://registry.example.test:5000');
+    } finally {
+      client.destroy();
+      await other.stop();
+    }
+  });
 });
 
 describe('authorization token', () => {
