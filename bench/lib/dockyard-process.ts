@@ -3,11 +3,12 @@
  * server are measured as users run them), and stops it by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeAgentLeftovers } from '../../test/agent/helpers.js';
 
 export interface DockyardProcess {
   endpoint: string;
@@ -66,6 +67,9 @@ export async function startDockyardProcess(args: string[] = [], env: NodeJS.Proc
         await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
+      // The embedded agent leaves stopped containers for its cleanup delay: remove them (by its instance label).
+      const instanceFile = join(dataDir, 'agent', 'instance.json');
+      if (existsSync(instanceFile)) removeAgentLeftovers((JSON.parse(readFileSync(instanceFile, 'utf8')) as { instanceId: string }).instanceId);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
