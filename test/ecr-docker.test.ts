@@ -74,7 +74,7 @@ before(async () => {
   host = `127.0.0.1:${d.port}`;
   ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app' }));
-});
+}, { timeout: 300_000 });
 
 after(async () => {
   // Containers first (they hold images), then every tag, then the built images by id.
