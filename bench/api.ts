@@ -16,11 +16,11 @@
 import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { freePort } from '../test/helpers/net.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,17 +43,6 @@ const WRK_THREADS = Number(args['wrk-threads']);
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
 const ROOT = new URL('..', import.meta.url).pathname;
 const TICKS_PER_SECOND = 100; // USER_HZ for /proc/<pid>/stat
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 /** CPU seconds (user + system) a process has used so far. */
 function processCpuSeconds(pid: number): number {

@@ -6,26 +6,15 @@ import { CreateClusterCommand, ECSClient, ListClustersCommand } from '@aws-sdk/c
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { credentials } from './helpers/dockyard.js';
+import { freePort } from './helpers/net.js';
 
 const BIN = new URL('../bin/dockyard.mjs', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-up-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 /** This test is about the control plane: leave the embedded agent (Docker) out when `up` has one. */
 const noAgent = execFileSync(process.execPath, [BIN, 'up', '--help'], { encoding: 'utf8' }).includes('--no-agent') ? ['--no-agent'] : [];

@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeAgentLeftovers } from '../../test/agent/helpers.js';
+import { freePort } from '../../test/helpers/net.js';
 
 export interface DockyardProcess {
   endpoint: string;
@@ -16,17 +16,6 @@ export interface DockyardProcess {
   pid: number;
   dataDir: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startDockyardProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DockyardProcess> {
