@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { withEcsDefaults } from './helpers/ecs-defaults.js';
 
 const FIXTURES = new URL('./fixtures/cli/', import.meta.url).pathname;
 
@@ -39,18 +40,6 @@ const clis = [
 ];
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown> & { containerDefinitions: Record<string, unknown>[] };
-
-/** The defaults ECS adds to each container it returns. */
-const withDefaults = (ct: Record<string, unknown>) => ({
-  cpu: 0,
-  essential: true,
-  environment: [],
-  mountPoints: [],
-  volumesFrom: [],
-  systemControls: [],
-  ...ct,
-  portMappings: ((ct.portMappings as Record<string, unknown>[] | undefined) ?? []).map((pm) => ({ protocol: 'tcp', ...pm })),
-});
 
 for (const cli of clis) {
   describe(cli.name, { skip: cli.bin ? false : 'no pip AWS CLI on PATH' }, () => {
@@ -100,7 +89,7 @@ for (const cli of clis) {
       assert.deepEqual(reg.tags, sent.tags);
       const out = await awsJson('ecs', 'describe-task-definition', '--task-definition', 'webserver:1', '--include', 'TAGS');
       const td = out.taskDefinition;
-      assert.deepEqual(td.containerDefinitions, sent.containerDefinitions.map(withDefaults));
+      assert.deepEqual(td.containerDefinitions, sent.containerDefinitions.map(withEcsDefaults));
       assert.equal(td.cpu, '512');
       assert.equal(td.memory, '1024');
       assert.equal(td.networkMode, 'awsvpc');
@@ -123,7 +112,7 @@ for (const cli of clis) {
       assert.equal(second.taskDefinition.revision, 2);
       const td = (await awsJson('ecs', 'describe-task-definition', '--task-definition', 'mariadb')).taskDefinition;
       assert.equal(td.revision, 2);
-      assert.deepEqual(td.containerDefinitions, sent.containerDefinitions.map(withDefaults));
+      assert.deepEqual(td.containerDefinitions, sent.containerDefinitions.map(withEcsDefaults));
       assert.deepEqual(td.volumes, sent.volumes);
       assert.equal(td.networkMode, 'bridge');
       assert.deepEqual(td.compatibilities, ['EC2']);

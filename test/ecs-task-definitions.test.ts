@@ -25,6 +25,7 @@ import { rejectsWith } from './fixtures/aws-errors.js';
 import { maximalTaskDefinition } from './fixtures/maximal-task-definition.js';
 import { unsetMembers } from './fixtures/model-coverage.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { withEcsDefaults } from './helpers/ecs-defaults.js';
 
 const ACCOUNT = '123456789012';
 
@@ -37,20 +38,6 @@ const simple = (family: string, extra: Partial<RegisterTaskDefinitionCommandInpu
 
 /** Drops `undefined` members so deep equality compares what is on the wire. */
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-/** The defaults ECS fills into every container it returns. */
-function withEcsDefaults(ct: ContainerDefinition): ContainerDefinition {
-  return {
-    cpu: 0,
-    essential: true,
-    environment: [],
-    mountPoints: [],
-    volumesFrom: [],
-    systemControls: [],
-    ...ct,
-    portMappings: (ct.portMappings ?? []).map((pm) => ({ protocol: 'tcp', ...pm })),
-  };
-}
 
 async function rawCall(t: TestDockyard, operation: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(t.endpoint, {
