@@ -24,3 +24,26 @@ export interface ServiceModule {
   readonly validationErrorCode: string;
   readonly operations: Readonly<Record<string, OperationHandler>>;
 }
+
+/**
+ * Wraps every handler so that domain errors (pagination tokens, optimistic-write conflicts, ...)
+ * reach the caller as the service's own AWS errors: `translate` returns the AWS error for a
+ * domain error, or undefined to let it through unchanged.
+ */
+export function translatingErrors(
+  operations: Readonly<Record<string, OperationHandler>>,
+  translate: (error: unknown) => Error | undefined,
+): Record<string, OperationHandler> {
+  return Object.fromEntries(
+    Object.entries(operations).map(([name, fn]) => [
+      name,
+      async (ctx: RequestContext, input: unknown) => {
+        try {
+          return await fn(ctx, input);
+        } catch (e) {
+          throw translate(e) ?? e;
+        }
+      },
+    ]),
+  );
+}

@@ -5,7 +5,7 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import { loadModel } from '../../aws/model.js';
-import type { OperationHandler, RequestContext, ServiceModule } from '../../aws/service.js';
+import { translatingErrors, type OperationHandler, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
@@ -118,20 +118,15 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     protocol: 'awsJson1_1',
     // ECR reports model constraint failures as InvalidParameterException.
     validationErrorCode: 'InvalidParameterException',
-    operations: Object.fromEntries(Object.entries(operations).map(([name, fn]) => [name, translateErrors(fn)])),
+    operations: translatingErrors(operations, (e) => {
+      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
+      if (e instanceof ConflictError) return new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
+      if (e instanceof TooManyTags) {
+        return new AwsError('TooManyTagsException', 'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.');
+      }
+      if (e instanceof InvalidTagParameter) return new AwsError('InvalidTagParameterException', e.message);
+      return undefined;
+    }),
   };
 }
 
-function translateErrors(fn: OperationHandler): OperationHandler {
-  return async (ctx: RequestContext, input: unknown) => {
-    try {
-      return await fn(ctx, input);
-    } catch (e) {
-      if (e instanceof InvalidTokenError) throw new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
-      if (e instanceof ConflictError) throw new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
-      if (e instanceof TooManyTags) throw new AwsError('TooManyTagsException', 'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.');
-      if (e instanceof InvalidTagParameter) throw new AwsError('InvalidTagParameterException', e.message);
-      throw e;
-    }
-  };
-}

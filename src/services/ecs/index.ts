@@ -4,7 +4,7 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import { loadModel, shapeOutput } from '../../aws/model.js';
-import type { OperationHandler, RequestContext, ServiceModule } from '../../aws/service.js';
+import { translatingErrors, type OperationHandler, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
@@ -79,18 +79,11 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     model,
     protocol: 'awsJson1_1',
     validationErrorCode: 'InvalidParameterException',
-    operations: Object.fromEntries(Object.entries(operations).map(([name, fn]) => [name, translateErrors(fn)])),
+    operations: translatingErrors(operations, (e) => {
+      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', e.message);
+      if (e instanceof ConflictError) return new AwsError('ClientException', 'The resource was modified concurrently. Retry the request.');
+      return undefined;
+    }),
   };
 }
 
-function translateErrors(fn: OperationHandler): OperationHandler {
-  return async (ctx: RequestContext, input: unknown) => {
-    try {
-      return await fn(ctx, input);
-    } catch (e) {
-      if (e instanceof InvalidTokenError) throw new AwsError('InvalidParameterException', e.message);
-      if (e instanceof ConflictError) throw new AwsError('ClientException', 'The resource was modified concurrently. Retry the request.');
-      throw e;
-    }
-  };
-}
