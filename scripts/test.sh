@@ -12,4 +12,15 @@ echo "== typecheck" >&2
 npx tsc --noEmit -p .
 echo "== tests" >&2
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-reporter=spec "${files[@]}"
+# spec for people; tap to a file for the closing "N passed, N failed" line CI reads.
+tap="$(mktemp)"
+trap 'rm -f "$tap"' EXIT
+set +e
+node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "${files[@]}"
+status=$?
+set -e
+pass="$(grep -E '^# pass [0-9]+' "$tap" | tail -1 | awk '{print $3}')"
+fail="$(grep -E '^# fail [0-9]+' "$tap" | tail -1 | awk '{print $3}')"
+echo "${pass:-0} passed, ${fail:-0} failed"
+exit "$status"
