@@ -4,32 +4,8 @@ import { describe, it } from 'node:test';
 import type { ContainerSpec, TaskAssignment } from '../protocol/index.js';
 import { ESSENTIAL_EXITED, actionKey, nextActions, type Action } from './next-action.js';
 import { newLocalTask, taskLastStatus, type LocalTask } from './task-state.js';
+import { containerSpec as spec } from './testing.js';
 
-function spec(name: string, over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    containerArn: `arn:c/${name}`,
-    image: 'img',
-    essential: true,
-    environment: [],
-    extraHosts: [],
-    dnsServers: [],
-    dnsSearchDomains: [],
-    links: [],
-    ulimits: [],
-    dockerLabels: {},
-    privileged: false,
-    readonlyRootFilesystem: false,
-    initProcessEnabled: false,
-    cpu: 0,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    stopTimeoutSec: 30,
-    dependsOn: [],
-    ...over,
-  };
-}
 
 function task(containers: ContainerSpec[], over: Partial<TaskAssignment> = {}): LocalTask {
   return newLocalTask({

@@ -1,21 +1,15 @@
 /** The supervisor over the SIMULATED runtime: running, re-adoption, orphans, reports. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContainerSpec, TaskAssignment } from '../protocol/index.js';
+import type { TaskAssignment } from '../protocol/index.js';
 import { SimulatedRuntime } from './runtime/simulated.js';
 import { CONTAINER_MISSING, Supervisor } from './supervisor.js';
 import type { toReport } from './task-state.js';
+import { containerSpec as spec } from './testing.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spec(name: string, over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name, containerArn: `arn:c/${name}`, image: 'img', essential: true, environment: [], extraHosts: [], dnsServers: [], dnsSearchDomains: [],
-    links: [], ulimits: [], dockerLabels: {}, privileged: false, readonlyRootFilesystem: false, initProcessEnabled: false, cpu: 0,
-    portMappings: [], mountPoints: [], volumesFrom: [], stopTimeoutSec: 30, dependsOn: [], ...over,
-  };
-}
 
 function assignment(id: string, desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING'): TaskAssignment {
   return {

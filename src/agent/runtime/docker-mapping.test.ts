@@ -3,35 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerSpec, TaskAssignment } from '../../protocol/index.js';
 import { containerCreateOptions, containerName, taskVolumeName } from './docker.js';
+import { containerSpec } from '../testing.js';
 
 const MiB = 1024 * 1024;
+const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => containerSpec('web', { containerArn: 'arn:c', image: 'img:1', ...over });
 const TASK = 'arn:aws:ecs:us-east-1:0:task/default/0123456789abcdef';
 
-function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name: 'web',
-    containerArn: 'arn:c',
-    image: 'img:1',
-    essential: true,
-    environment: [],
-    extraHosts: [],
-    dnsServers: [],
-    dnsSearchDomains: [],
-    links: [],
-    ulimits: [],
-    dockerLabels: {},
-    privileged: false,
-    readonlyRootFilesystem: false,
-    initProcessEnabled: false,
-    cpu: 0,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    stopTimeoutSec: 30,
-    dependsOn: [],
-    ...over,
-  };
-}
 
 function task(over: Partial<TaskAssignment> = {}): TaskAssignment {
   return { taskArn: TASK, clusterArn: 'arn:cluster', taskDefinitionArn: 'arn:td', family: 'fam', desiredStatus: 'RUNNING', networkMode: 'bridge', volumes: [], containers: [spec()], ...over };
