@@ -33,10 +33,9 @@ async function dockerRate(image: string): Promise<number> {
   }
 }
 
-async function dockyardRate(ecs: ECSClient): Promise<{ running: number; launched: number; runtimeIds: string[] }> {
+async function dockyardRate(ecs: ECSClient): Promise<{ running: number; launched: number }> {
   const pending = new Set<string>();
   const all: string[] = [];
-  const runtimeIds: string[] = [];
   let running = 0;
   const end = performance.now() + WINDOW_S * 1000;
   while (performance.now() < end) {
@@ -54,21 +53,19 @@ async function dockyardRate(ecs: ECSClient): Promise<{ running: number; launched
         if (t.lastStatus === 'RUNNING') {
           running += 1;
           pending.delete(t.taskArn!);
-          for (const ct of t.containers ?? []) if (ct.runtimeId) runtimeIds.push(ct.runtimeId);
         } else if (t.lastStatus === 'STOPPED') pending.delete(t.taskArn!);
       }
     }
     await sleep(20);
   }
   for (const arn of all) await ecs.send(new StopTaskCommand({ task: arn, reason: 'benchmark done' }));
-  return { running, launched: all.length, runtimeIds };
+  return { running, launched: all.length };
 }
 
 async function main() {
   const image = buildHttpdImage();
   const dy = await startDockyardProcess();
   const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-  let runtimeIds: string[] = [];
   try {
     for (let i = 0; i < 100; i++) {
       if ((await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns?.length) break;
@@ -83,7 +80,6 @@ async function main() {
     const dockerStarted = await dockerRate(image);
     const rssBefore = await rssMiB(dy.pid);
     const dy0 = await dockyardRate(ecs);
-    runtimeIds = dy0.runtimeIds;
     const rssAfter = await rssMiB(dy.pid);
     const perMin = (n: number) => Math.round((n / WINDOW_S) * 60);
     console.log(
@@ -101,8 +97,7 @@ async function main() {
     await sleep(Math.min(60_000, 2000 + dy0.launched * 100));
   } finally {
     ecs.destroy();
-    await dy.stop();
-    for (let i = 0; i < runtimeIds.length; i += 50) await run('docker', ['rm', '-f', ...runtimeIds.slice(i, i + 50)]).catch(() => undefined);
+    await dy.stop(); // removes what the embedded agent created
   }
 }
 

@@ -54,9 +54,6 @@ async function dockerRun(image: string) {
   return { returned, answered };
 }
 
-/** Containers Dockyard started, removed by id at the end (stopped ones may await cleanup). */
-const runtimeIds = new Set<string>();
-
 async function dockyardRun(ecs: ECSClient, family: string) {
   const t0 = performance.now();
   const out = await ecs.send(new RunTaskCommand({ taskDefinition: family }));
@@ -69,7 +66,6 @@ async function dockyardRun(ecs: ECSClient, family: string) {
     const task = (await ecs.send(new DescribeTasksCommand({ tasks: [arn] }))).tasks?.[0];
     if (task?.lastStatus === 'RUNNING') {
       running = performance.now() - t0;
-      for (const ct of task.containers ?? []) if (ct.runtimeId) runtimeIds.add(ct.runtimeId);
       port = task.containers?.[0]?.networkBindings?.[0]?.hostPort;
     } else if (task?.lastStatus === 'STOPPED') throw new Error(`task stopped: ${task.stoppedReason}`);
     else if (Date.now() > end) throw new Error('task did not reach RUNNING in 30 s');
@@ -131,8 +127,7 @@ async function main() {
     console.log(JSON.stringify(result));
   } finally {
     ecs.destroy();
-    await dy.stop();
-    if (runtimeIds.size) await run('docker', ['rm', '-f', ...runtimeIds]).catch(() => undefined);
+    await dy.stop(); // removes what the embedded agent created
   }
 }
 

@@ -17,7 +17,6 @@ import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
 const run = promisify(execFile);
 let dy: TestDockyard;
 let dir: string;
-const runtimeIds = new Set<string>();
 
 async function aws(...args: string[]): Promise<any> {
   const { stdout } = await run('/usr/bin/aws', ['--endpoint-url', dy.endpoint, '--output', 'json', ...args], { env: dy.cliEnv, timeout: 180_000 });
@@ -50,7 +49,6 @@ before(async () => {
 after(async () => {
   await dy.stop();
   rmSync(dir, { recursive: true, force: true });
-  if (runtimeIds.size) await run('docker', ['rm', '-f', ...runtimeIds]).catch(() => undefined);
 });
 
 test('run-task, wait tasks-running, HTTP answer, stop-task, wait tasks-stopped', { timeout: 300_000 }, async () => {
@@ -68,7 +66,6 @@ test('run-task, wait tasks-running, HTTP answer, stop-task, wait tasks-stopped',
   assert.ok(running.startedAt, 'startedAt is set');
   assert.ok(running.pullStartedAt && running.pullStoppedAt, 'pull timestamps are set');
   assert.match(running.containers[0].runtimeId, /^[0-9a-f]{64}$/);
-  runtimeIds.add(running.containers[0].runtimeId);
   const binding = running.containers[0].networkBindings[0];
   assert.equal(binding.containerPort, 8080);
   assert.equal(binding.bindIP, '127.0.0.1');

@@ -17,7 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAST_AGENT, isRunning, register, removeAgentLeftovers, run, waitTask, httpGet } from './agent/helpers.js';
+import { FAST_AGENT, isRunning, register, run, waitTask, httpGet } from './agent/helpers.js';
+import { removeAgentLeftovers } from './helpers/docker.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { buildBusyboxImage, buildHttpdImage } from './helpers/images.js';
 

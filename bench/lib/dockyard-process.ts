@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeAgentLeftovers } from '../../test/agent/helpers.js';
+import { removeAgentLeftovers } from '../../test/helpers/docker.js';
 import { freePort } from '../../test/helpers/net.js';
 
 export interface DockyardProcess {

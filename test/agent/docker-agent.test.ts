@@ -12,7 +12,8 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { OOM_REASON } from '../../src/agent/index.js';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { containersOf, describe as describeTask, docker, httpGet, inspect, isRunning, isStopped, register, removeAgentLeftovers, run, startWithAgent, waitTask } from './helpers.js';
+import { describe as describeTask, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
+import { containersOf, docker } from '../helpers/docker.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 
@@ -30,8 +31,7 @@ describe('agent on Docker', () => {
   });
 
   after(async () => {
-    await d?.stop();
-    if (instanceId) removeAgentLeftovers(instanceId);
+    await d?.stop(); // also removes, by label, what its agent created
     rmSync(hostDir, { recursive: true, force: true });
   });
 

@@ -11,8 +11,8 @@ import {
   type RunTaskCommandInput,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { execFileSync } from 'node:child_process';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
+import { docker } from '../helpers/docker.js';
 
 export const FAST_AGENT = {
   embeddedAgent: { cleanupDelayMs: 60_000, pollWaitMs: 20_000 },
@@ -60,31 +60,12 @@ export async function waitTask(d: TestDockyard, arn: string, pred: (t: Task) => 
 export const isRunning = (t: Task) => t.lastStatus === 'RUNNING';
 export const isStopped = (t: Task) => t.lastStatus === 'STOPPED';
 
-export function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
 export function inspect(id: string): { State: { Status: string; StartedAt: string; FinishedAt: string; ExitCode: number; OOMKilled: boolean } } | undefined {
   try {
     return JSON.parse(docker('inspect', '--type', 'container', id))[0];
   } catch {
     return undefined;
   }
-}
-
-/** Containers carrying this agent instance's label (the instance id is unique to the test). */
-export function containersOf(instanceId: string): string[] {
-  const out = docker('ps', '-aq', '--no-trunc', '--filter', `label=dockyard.instance=${instanceId}`);
-  return out ? out.split('\n') : [];
-}
-
-/** Removes, by id, every container, volume and network this test's agent created. */
-export function removeAgentLeftovers(instanceId: string): void {
-  for (const id of containersOf(instanceId)) docker('rm', '-f', id);
-  const volumes = docker('volume', 'ls', '-q', '--filter', `label=dockyard.instance=${instanceId}`);
-  for (const v of volumes ? volumes.split('\n') : []) docker('volume', 'rm', '-f', v);
-  const nets = docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=dockyard.instance=${instanceId}`);
-  for (const n of nets ? nets.split('\n') : []) docker('network', 'rm', n);
 }
 
 export async function httpGet(port: number): Promise<string> {

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { DescribeContainerInstancesCommand, ListContainerInstancesCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { containersOf, describe as describeTask, docker, FAST_AGENT, httpGet, inspect, isRunning, isStopped, register, removeAgentLeftovers, run, startWithAgent, waitTask } from './helpers.js';
+import { describe as describeTask, FAST_AGENT, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
+import { containersOf, docker } from '../helpers/docker.js';
 
 describe('control-plane restart with tasks running', () => {
   let d: TestDockyard;
@@ -22,8 +23,7 @@ describe('control-plane restart with tasks running', () => {
   });
 
   after(async () => {
-    await d?.stop();
-    if (instanceId) removeAgentLeftovers(instanceId);
+    await d?.stop(); // also removes, by label, what its agent created
   });
 
   it('re-adopts running tasks after restart() and reports a container that died during the outage', async () => {

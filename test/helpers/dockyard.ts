@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/server/app.js';
 import { defaultConfig, type ServerConfig } from '../../src/server/config.js';
+import { removeAgentLeftovers } from './docker.js';
 
 export interface TestDockyard {
   app: App;
@@ -18,6 +19,7 @@ export interface TestDockyard {
   /** Environment for running the AWS CLI against this server. */
   cliEnv: NodeJS.ProcessEnv;
   restart(): Promise<TestDockyard>;
+  /** Stops the server; unless keepData, also removes its data dir and, by label, whatever its embedded agent created. */
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
@@ -50,9 +52,12 @@ export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataD
       return startDockyard({ ...overrides }, dir);
     },
     async stop(opts = {}) {
+      const agentInstance = app.agent?.instanceId;
       ecs.destroy();
       await app.close();
-      if (!opts.keepData) rmSync(dir, { recursive: true, force: true });
+      if (opts.keepData) return; // a restart re-adopts what the embedded agent left running
+      if (agentInstance) removeAgentLeftovers(agentInstance);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return self;
