@@ -40,6 +40,10 @@ async function addInstance(id: string, opts: { cpu?: number; memory?: number; fa
       ec2InstanceId: `i-${id}`,
       status: 'ACTIVE',
       agentConnected: true,
+      versionInfo: { agentVersion: '0.1.0' },
+      registeredAt: 0,
+      version: 1,
+      tags: [],
       attributes,
       registeredResources: [
         { name: 'CPU', type: 'INTEGER', integerValue: opts.cpu ?? 2048 },
@@ -175,6 +179,17 @@ describe('RunTask', () => {
       }),
     );
     assert.deepEqual(out.tasks?.map((t) => t.containerInstanceArn), [big, big]);
+  });
+
+  test('memberOf sees the agent version, as ListContainerInstances filters do', async () => {
+    const out = await dy.ecs.send(
+      new RunTaskCommand({ cluster: CLUSTER, taskDefinition: 'worker', placementConstraints: [{ type: 'memberOf', expression: 'agentVersion >= 0.1.0' }] }),
+    );
+    assert.equal(out.tasks?.length, 1, JSON.stringify(out.failures));
+    const none = await dy.ecs.send(
+      new RunTaskCommand({ cluster: CLUSTER, taskDefinition: 'worker', placementConstraints: [{ type: 'memberOf', expression: 'agentVersion >= 9.0.0' }] }),
+    );
+    assert.deepEqual(none.tasks, []);
   });
 
   test('FARGATE tasks go only to Fargate capacity and hide the instance', async () => {

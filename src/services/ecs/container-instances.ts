@@ -13,7 +13,7 @@ import { paginate } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ContainerInstanceDoc, TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
-import { compileClusterQuery, parseClusterQuery } from '../../scheduler/index.js';
+import { compileClusterQuery, parseClusterQuery, type InstanceView } from '../../scheduler/index.js';
 import { clusterNameOf, containerInstanceArn, parseArn, type Scope } from './arns.js';
 import { activeCluster, resolveArn as resolveClusterArn } from './clusters.js';
 import * as err from './errors.js';
@@ -332,32 +332,35 @@ class TargetNotFound extends Error {
   }
 }
 
+/**
+ * A container instance as the scheduler sees it: RunTask's snapshot and ListContainerInstances'
+ * filter both use this. `tasks` are what the caller knows to be on the instance.
+ */
+export function instanceView(doc: ContainerInstanceRecord, tasks: InstanceView['tasks']): InstanceView {
+  const res = (name: string) => doc.registeredResources.find((r) => r.name === name);
+  return {
+    arn: doc.containerInstanceArn,
+    ec2InstanceId: doc.ec2InstanceId,
+    status: doc.status,
+    agentConnected: doc.agentConnected,
+    // An attribute without a value maps to undefined, as the scheduler's InstanceView expects.
+    attributes: Object.fromEntries(doc.attributes.map((a) => [a.name, a.value])),
+    registered: {
+      cpu: res('CPU')?.integerValue ?? 0,
+      memory: res('MEMORY')?.integerValue ?? 0,
+      ports: (res('PORTS')?.stringSetValue ?? []).map(Number),
+      portsUdp: (res('PORTS_UDP')?.stringSetValue ?? []).map(Number),
+    },
+    tasks,
+    agentVersion: doc.versionInfo.agentVersion,
+    registeredAt: doc.registeredAt,
+  };
+}
+
 /** The scheduler's cluster query language over an instance document (task-based subjects see no tasks here). */
 export function instanceQuery(expression: string): ClusterFilter {
   const predicate = compileClusterQuery(parseClusterQuery(expression));
-  return (doc) => {
-    const res = (name: string) => doc.registeredResources.find((r) => r.name === name);
-    return predicate({
-      instance: {
-        arn: doc.containerInstanceArn,
-        ec2InstanceId: doc.ec2InstanceId,
-        status: doc.status,
-        agentConnected: doc.agentConnected,
-        attributes: Object.fromEntries(doc.attributes.map((a) => [a.name, a.value])),
-        registered: {
-          cpu: res('CPU')?.integerValue ?? 0,
-          memory: res('MEMORY')?.integerValue ?? 0,
-          ports: (res('PORTS')?.stringSetValue ?? []).map(Number),
-          portsUdp: (res('PORTS_UDP')?.stringSetValue ?? []).map(Number),
-        },
-        tasks: [],
-        agentVersion: doc.versionInfo.agentVersion,
-        registeredAt: doc.registeredAt,
-      },
-      taskGroups: () => new Set(),
-      runningTasksCount: () => 0,
-    });
-  };
+  return (doc) => predicate({ instance: instanceView(doc, []), taskGroups: () => new Set(), runningTasksCount: () => 0 });
 }
 
 /** ECS's agent-reserved attribute names: replaced on each registration. */

@@ -20,10 +20,11 @@ import {
   type TaskDefinitionView,
 } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
-import type { ContainerInstanceDoc, TaskDoc } from '../../store/collections.js';
+import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
 import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
+import { instanceView, type ContainerInstanceRecord } from './container-instances.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
@@ -251,7 +252,7 @@ export class Tasks {
       if (!cached || cached.version !== version) {
         const row = await tx.get(c.containerInstances, pk);
         if (!row) continue;
-        cached = { version: row.version, view: instanceView(row.data, []) };
+        cached = { version: row.version, view: instanceView(row.data as ContainerInstanceRecord, []) };
         this.instanceViews.set(pk, cached);
       }
       views.push(cached.view);
@@ -386,24 +387,6 @@ function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, s
   }
 }
 
-
-export function instanceView(doc: ContainerInstanceDoc, tasks: InstanceView['tasks']): InstanceView {
-  const resource = (name: string) => doc.registeredResources.find((r) => r.name === name);
-  return {
-    arn: doc.containerInstanceArn,
-    ec2InstanceId: doc.ec2InstanceId,
-    status: doc.status,
-    agentConnected: doc.agentConnected,
-    attributes: Object.fromEntries(doc.attributes.map((a) => [a.name, a.value ?? ''])),
-    registered: {
-      cpu: resource('CPU')?.integerValue ?? 0,
-      memory: resource('MEMORY')?.integerValue ?? 0,
-      ports: (resource('PORTS')?.stringSetValue ?? []).map(Number),
-      portsUdp: (resource('PORTS_UDP')?.stringSetValue ?? []).map(Number),
-    },
-    tasks,
-  };
-}
 
 /** Adds what each instance's live tasks hold, read from indexed columns only (no documents). */
 async function withTasks(tx: StoreTx, clusterArn: string, instances: InstanceView[]): Promise<InstanceView[]> {
