@@ -8,13 +8,14 @@ import { paginate } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ClusterDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
-import { clusterArn, clusterNameOf, parseArn, type Scope } from './arns.js';
+import { clusterArn, parseArn, type Scope } from './arns.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { pageSize } from './validation.js';
 
 const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
-const FARGATE_PROVIDERS = new Set(['FARGATE', 'FARGATE_SPOT']);
+/** The capacity providers Dockyard offers (it has no CreateCapacityProvider yet). */
+export const FARGATE_PROVIDERS: ReadonlySet<string> = new Set(['FARGATE', 'FARGATE_SPOT']);
 export const DEFAULT_CLUSTER = 'default';
 
 interface Setting {
@@ -163,9 +164,8 @@ export class Clusters {
 
 /** The cluster ARN a request names (name or ARN; absent → `default`). */
 export function resolveArn(scope: Scope, ref: string | undefined): string {
-  const name = clusterNameOf(ref ?? DEFAULT_CLUSTER);
-  const arn = parseArn(ref ?? '');
-  return arn && arn.type === 'cluster' ? ref! : clusterArn(scope, name);
+  if (ref && parseArn(ref)?.type === 'cluster') return ref;
+  return clusterArn(scope, ref ?? DEFAULT_CLUSTER);
 }
 
 /** Reads an ACTIVE cluster or throws ClusterNotFoundException. */
@@ -202,12 +202,13 @@ async function view(tx: StoreTx, doc: ClusterRecord, include: Set<string>) {
 
 /** DescribeClusters' STATISTICS section: task and service counts split by launch type. */
 async function statistics(tx: StoreTx, arn: string): Promise<Setting[]> {
-  const tasks = await tx.find(c.tasks, { where: { cluster: arn, last_status: { not: 'STOPPED' } } });
+  // Indexed columns only: a busy cluster's task documents need not be parsed to count them.
+  const tasks = await tx.select(c.tasks, ['launch_type', 'last_status'], { where: { cluster: arn, last_status: { not: 'STOPPED' } } });
   const services = await tx.find(c.services, { where: { cluster: arn, status: { in: ['ACTIVE', 'DRAINING'] } } });
   const n = { runningEC2: 0, runningFargate: 0, runningExternal: 0, pendingEC2: 0, pendingFargate: 0, pendingExternal: 0 };
   for (const t of tasks) {
-    const lt = t.data.launchType === 'FARGATE' ? 'Fargate' : t.data.launchType === 'EXTERNAL' ? 'External' : 'EC2';
-    const key = `${t.data.lastStatus === 'RUNNING' ? 'running' : 'pending'}${lt}` as keyof typeof n;
+    const lt = t.launch_type === 'FARGATE' ? 'Fargate' : t.launch_type === 'EXTERNAL' ? 'External' : 'EC2';
+    const key = `${t.last_status === 'RUNNING' ? 'running' : 'pending'}${lt}` as keyof typeof n;
     n[key] += 1;
   }
   const svc = { activeEC2: 0, activeFargate: 0, drainingEC2: 0, drainingFargate: 0 };
@@ -243,13 +244,11 @@ function mergeSettings(current: Setting[], changes: Setting[] | undefined): Sett
 
 function checkCapacityProviders(providers: string[], strategy: StrategyItem[]) {
   for (const p of providers) {
-    if (!FARGATE_PROVIDERS.has(p)) throw err.invalidParameter(`The specified capacity provider ${p} does not exist.`);
+    if (!FARGATE_PROVIDERS.has(p)) throw err.capacityProviderNotFound(p);
   }
   let bases = 0;
   for (const item of strategy) {
-    if (!providers.includes(item.capacityProvider)) {
-      throw err.invalidParameter(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`);
-    }
+    if (!providers.includes(item.capacityProvider)) throw err.capacityProviderNotAssociated();
     if ((item.base ?? 0) > 0) bases += 1;
   }
   if (bases > 1) throw err.invalidParameter('Only one capacity provider in a strategy can have a base defined.');

@@ -12,3 +12,8 @@ export const clusterContainsTasks = () =>
   new AwsError('ClusterContainsTasksException', 'The Cluster cannot be deleted while Tasks are active.');
 export const clusterContainsInstances = () =>
   new AwsError('ClusterContainsContainerInstancesException', 'The Cluster cannot be deleted while Container Instances are active or draining.');
+export const capacityProviderNotFound = (name: string) => invalidParameter(`The specified capacity provider ${name} does not exist.`);
+export const capacityProviderNotAssociated = () =>
+  invalidParameter(
+    'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.',
+  );

@@ -23,7 +23,7 @@ import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
-import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
+import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
 import { instanceView, type ContainerInstanceRecord } from './container-instances.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
@@ -337,11 +337,9 @@ function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType
   const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
   if (strategy.length > 0) {
     for (const item of strategy) {
-      if (!['FARGATE', 'FARGATE_SPOT'].includes(item.capacityProvider)) {
-        throw err.invalidParameter(`The specified capacity provider ${item.capacityProvider} does not exist.`);
-      }
+      if (!FARGATE_PROVIDERS.has(item.capacityProvider)) throw err.capacityProviderNotFound(item.capacityProvider);
       if (input.capacityProviderStrategy?.length && !cluster.capacityProviders.includes(item.capacityProvider)) {
-        throw err.invalidParameter(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`);
+        throw err.capacityProviderNotAssociated();
       }
     }
     return { launchType: 'FARGATE', capacityProviderName: strategy[0]!.capacityProvider };
