@@ -276,22 +276,12 @@ class SqliteTx implements StoreTx {
   }
 
   async find<T>(collection: Collection<T>, query: Query = {}): Promise<Row<T>[]> {
-    const { clause, params } = whereClause(collection, query.where);
-    let sql = `SELECT pk, version, data FROM ${tableName(collection)}${clause}`;
-    if (query.orderBy?.length) {
-      sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
-    }
-    if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+    const { sql, params } = selectStatement(collection, 'data', query);
     return (this.stmt(sql).all(...params) as RawRow[]).map((r) => toRow<T>(r));
   }
 
   async select<T, C extends string>(collection: Collection<T>, columns: readonly C[], query: Query = {}): Promise<(Record<C, IndexValue> & { pk: string; version: number })[]> {
-    const { clause, params } = whereClause(collection, query.where);
-    let sql = `SELECT pk, version${columns.map((c) => `, ${checkColumn(collection, c)}`).join('')} FROM ${tableName(collection)}${clause}`;
-    if (query.orderBy?.length) {
-      sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
-    }
-    if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+    const { sql, params } = selectStatement(collection, columns.map((c) => checkColumn(collection, c)).join(', '), query);
     return this.stmt(sql).all(...params) as (Record<C, IndexValue> & { pk: string; version: number })[];
   }
 
@@ -359,6 +349,17 @@ function columnValues(collection: Collection<any>, data: unknown): IndexValue[] 
 function checkColumn(collection: Collection<any>, col: string): string {
   if (col !== 'pk' && !(col in collection.columns)) throw new Error(`${collection.name} has no indexed column ${col}`);
   return col;
+}
+
+/** `SELECT pk, version[, what] FROM <table> WHERE ... ORDER BY ... LIMIT ...` for a query. */
+function selectStatement(collection: Collection<any>, what: string, query: Query): { sql: string; params: IndexValue[] } {
+  const { clause, params } = whereClause(collection, query.where);
+  let sql = `SELECT pk, version${what ? `, ${what}` : ''} FROM ${tableName(collection)}${clause}`;
+  if (query.orderBy?.length) {
+    sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
+  }
+  if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+  return { sql, params };
 }
 
 /** Builds a WHERE clause; column names are checked against the declaration, values are bound. */
