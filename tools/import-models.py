@@ -7,7 +7,7 @@ Run again after a botocore upgrade: python3 tools/import-models.py
 import gzip, json, os, sys
 import botocore
 
-SERVICES = {"ecs": "2014-11-13", "ecr": "2015-09-21"}
+SERVICES = {"ecs": "2014-11-13", "ecr": "2015-09-21", "iam": "2010-05-08", "sts": "2011-06-15"}
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
 

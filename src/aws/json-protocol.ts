@@ -7,7 +7,7 @@
 import { AwsError, internalFailure, notImplemented, serializationError, unknownOperation } from './errors.js';
 import { shapeOutput, validateInput } from './model.js';
 import { stringifyOutput } from './raw-json.js';
-import type { RequestContext, ServiceModule } from './service.js';
+import type { OperationAuthorizer, RequestContext, ServiceModule } from './service.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
@@ -24,7 +24,11 @@ export interface Logger {
 export class JsonProtocol {
   private readonly byPrefix = new Map<string, ServiceModule>();
 
-  constructor(services: readonly ServiceModule[], private readonly log: Logger) {
+  constructor(
+    services: readonly ServiceModule[],
+    private readonly log: Logger,
+    private readonly authorize: OperationAuthorizer = async () => undefined,
+  ) {
     for (const s of services) this.byPrefix.set(s.model.metadata.targetPrefix!, s);
   }
 
@@ -76,6 +80,7 @@ export class JsonProtocol {
       }
     }
     const input = operation.input ? validateInput(service.model, operation.input.shape, raw, service.validationErrorCode) : {};
+    await this.authorize(ctx, service, opName, input);
     const output = await handler(ctx, input);
     return operation.output ? shapeOutput(service.model, operation.output.shape, output) : {};
   }

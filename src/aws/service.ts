@@ -3,6 +3,7 @@
  * handler per implemented operation. Handlers are thin: they call domain functions and
  * return plain objects that the pipeline shapes with the model's output shape.
  */
+import type { Caller } from '../iam/principal.js';
 import type { ServiceModel } from './model.js';
 
 export interface RequestContext {
@@ -11,7 +12,15 @@ export interface RequestContext {
   readonly region: string;
   readonly accountId: string;
   readonly accessKeyId: string | undefined;
+  /** Who signed the request (resolved once by the front door; handlers never parse credentials). */
+  readonly caller: Caller;
 }
+
+/**
+ * Asked before every handler runs, with the validated input: throws the service's
+ * AccessDeniedException when the caller may not perform `operation` (IAM policy evaluation).
+ */
+export type OperationAuthorizer = (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => Promise<void>;
 
 export type OperationHandler = (ctx: RequestContext, input: any) => Promise<unknown> | unknown;
 

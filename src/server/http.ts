@@ -46,6 +46,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       region: scope?.region ?? deps.config.region,
       accountId: deps.config.accountId,
       accessKeyId: scope?.accessKeyId,
+      // Not verified yet: SigV4 verification replaces this with the resolved principal.
+      caller: { kind: 'trusted', accountId: deps.config.accountId, arn: `arn:aws:iam::${deps.config.accountId}:root`, userId: deps.config.accountId, accessKeyId: scope?.accessKeyId },
     };
   };
 
