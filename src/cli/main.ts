@@ -6,15 +6,55 @@ import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, hostSafetyFromEnv, loadInstanceId, mergeHostSafety, type HostSafetySettings } from '../agent/index.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
 
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** The host-safety flags, shared by `up` (its embedded agent) and `agent`; README "Host safety" lists the defaults. */
+function withHostSafetyOptions(cmd: Command): Command {
+  return cmd
+    .option('--allow-privileged', 'let tasks run privileged containers (env DOCKYARD_AGENT_ALLOW_PRIVILEGED, or ECS_DISABLE_PRIVILEGED=false)')
+    .option('--allow-docker-socket', 'let tasks mount the Docker socket (env DOCKYARD_AGENT_ALLOW_DOCKER_SOCKET)')
+    .option('--allow-host-path <prefix>', 'let tasks bind-mount host paths under PREFIX; repeatable (env DOCKYARD_AGENT_ALLOW_HOST_PATHS, comma-separated)', collect)
+    .option('--deny-host-network', 'refuse tasks with networkMode host (env DOCKYARD_AGENT_DENY_HOST_NETWORK)')
+    .option('--allow-host-pid', 'let tasks use pidMode host (env DOCKYARD_AGENT_ALLOW_HOST_PID)')
+    .option('--allow-host-ipc', 'let tasks use ipcMode host (env DOCKYARD_AGENT_ALLOW_HOST_IPC)')
+    .option('--allow-capability <cap>', 'let tasks add this Linux capability beyond Docker\'s defaults, or ALL; repeatable (env DOCKYARD_AGENT_ALLOW_CAPABILITIES)', collect)
+    .option('--allow-device <path>', 'let tasks map host devices under PATH; repeatable (env DOCKYARD_AGENT_ALLOW_DEVICES)', collect);
+}
+
+interface HostSafetyFlags {
+  allowPrivileged?: boolean;
+  allowDockerSocket?: boolean;
+  allowHostPath?: string[];
+  denyHostNetwork?: boolean;
+  allowHostPid?: boolean;
+  allowHostIpc?: boolean;
+  allowCapability?: string[];
+  allowDevice?: string[];
+}
+
+/** Flags win over the environment, which wins over the defaults. */
+function hostSafetySettings(f: HostSafetyFlags): Partial<HostSafetySettings> {
+  return mergeHostSafety(hostSafetyFromEnv(), {
+    allowPrivileged: f.allowPrivileged,
+    allowDockerSocket: f.allowDockerSocket,
+    allowHostPaths: f.allowHostPath,
+    allowHostNetwork: f.denyHostNetwork ? false : undefined,
+    allowHostPid: f.allowHostPid,
+    allowHostIpc: f.allowHostIpc,
+    allowCapabilities: f.allowCapability,
+    allowDevices: f.allowDevice,
+  });
+}
+
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
 
-program
+const up = program
   .command('up')
   .description('start Dockyard on this machine')
   .addOption(new Option('--port <port>', 'port for every API').default(defaults.port).argParser(Number))
@@ -26,11 +66,13 @@ program
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .option('--no-agent', 'do not run the embedded agent for this host')
-  .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string }) => {
-    const { agent, bindIp, ...server } = opts;
+  .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'));
+withHostSafetyOptions(up)
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string } & HostSafetyFlags) => {
+    const { agent, bindIp, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
+    const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     // `up` always has a `default` cluster; with the agent, this host joins it.
-    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
+    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
     const stop = async () => {
@@ -41,7 +83,7 @@ program
     process.once('SIGTERM', stop);
   });
 
-program
+const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
   .requiredOption('--endpoint <url>', 'the control plane, e.g. http://10.0.0.5:4600')
@@ -52,16 +94,22 @@ program
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string }) => {
+  .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
+withHostSafetyOptions(agentCommand)
+  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
     const log = pino({ level: opts.logLevel });
     const instanceId = loadInstanceId(opts.stateDir);
+    const hostSafety = new HostSafety(hostSafetySettings(opts), {
+      protectedPaths: [opts.stateDir, defaults.dataDir, ...(opts.protectPath ?? [])],
+      dockerSocket: opts.dockerSocket,
+    });
     const agent = new Agent({
       endpoint: opts.endpoint,
       cluster: opts.cluster,
       stateDir: opts.stateDir,
-      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp }),
+      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
       log,
-      host: { fargateCapacity: opts.fargateCapacity },
+      host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
       cleanupDelayMs: opts.cleanupDelay * 1000,
     });
     await agent.start();
