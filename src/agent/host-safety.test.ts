@@ -86,7 +86,7 @@ describe('HostSafety defaults', () => {
   it('refuses every host bind mount (the allow-list is empty) and every device', () => {
     assert.match(refusal(p, mounting(join(allowed, 'logs'))), /^host path .*\/allowed\/logs of volume v is outside the host paths allowed on this container instance \(set --allow-host-path .*\/allowed\/logs\)$/);
     const dev = task({ container: { linuxParameters: { capabilities: { add: [], drop: [] }, devices: [{ hostPath: '/dev/null' }], tmpfs: [] } } });
-    assert.equal(refusal(p, dev), 'device /dev/null is not allowed on this container instance (set --allow-device /dev/null)');
+    assert.equal(refusal(p, dev), 'device /dev/null of linuxParameters.devices is not allowed on this container instance (set --allow-device /dev/null)');
   });
 
   it('refuses the Docker socket by any name, and the directories holding it', () => {
@@ -126,6 +126,11 @@ describe('HostSafety with host paths allowed', () => {
     assert.doesNotThrow(() => p.checkTask(bind(join(allowed, 'logs'))));
     assert.match(refusal(p, bind(join(allowed, 'to-data'))), /holds Dockyard's data/);
     assert.match(refusal(p, bind('/etc')), /host path \/etc of volume b is outside the host paths allowed/);
+    // A disk mounted by the local driver is a device.
+    const disk: TaskAssignment = { ...bind('/dev/sda1'), volumes: [{ name: 'b', dockerVolumeConfiguration: { scope: 'shared', autoprovision: true, driver: 'local', driverOpts: { type: 'ext4', device: '/dev/sda1' }, labels: {} } }] };
+    assert.match(refusal(p, disk), /^device \/dev\/sda1 of volume b is not allowed on this container instance \(set --allow-device \/dev\/sda1\)$/);
+    const nfs: TaskAssignment = { ...bind('x'), volumes: [{ name: 'b', dockerVolumeConfiguration: { scope: 'task', autoprovision: false, driver: 'local', driverOpts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/export' }, labels: {} } }] };
+    assert.doesNotThrow(() => p.checkTask(nfs));
   });
 
   it('never lets the allow-list open the protected dirs, even with / allowed', () => {

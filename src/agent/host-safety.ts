@@ -147,6 +147,19 @@ export class HostSafety {
 
   /** Every check for the whole task, before anything of it is created. Throws HostSafetyError. */
   checkTask(task: TaskAssignment): void {
+    this.checkTaskModes(task);
+    for (const spec of task.containers) this.checkContainer(task, spec);
+    // Docker volumes the task provisions with the local driver's device options mount host things too.
+    for (const v of task.volumes) {
+      const dvc = v.dockerVolumeConfiguration;
+      if (!dvc) continue;
+      const user = task.containers.find((c) => c.mountPoints.some((m) => m.sourceVolume === v.name))?.name ?? task.containers[0]?.name ?? '';
+      this.checkVolumeOptions(user, v.name, dvc.driver, dvc.driverOpts);
+    }
+  }
+
+  /** The task's network, PID and IPC modes. Throws HostSafetyError (blaming the first container). */
+  checkTaskModes(task: TaskAssignment): void {
     const first = task.containers[0]?.name ?? '';
     if (task.networkMode === 'host' && !this.settings.allowHostNetwork) {
       throw new HostSafetyError(first, 'host network mode is disabled on this container instance (unset --deny-host-network)');
@@ -156,14 +169,6 @@ export class HostSafety {
     }
     if (task.ipcMode === 'host' && !this.settings.allowHostIpc) {
       throw new HostSafetyError(first, 'host IPC mode is disabled on this container instance (set --allow-host-ipc)');
-    }
-    for (const spec of task.containers) this.checkContainer(task, spec);
-    // Docker volumes the task provisions with the local driver's bind options are host mounts too.
-    for (const v of task.volumes) {
-      const dvc = v.dockerVolumeConfiguration;
-      if (!dvc) continue;
-      const user = task.containers.find((c) => c.mountPoints.some((m) => m.sourceVolume === v.name))?.name ?? first;
-      this.checkVolumeOptions(user, v.name, dvc.driver, dvc.driverOpts);
     }
   }
 
@@ -187,25 +192,34 @@ export class HostSafety {
     }
     for (const d of spec.linuxParameters?.devices ?? []) {
       if (!isAbsolute(d.hostPath)) refuse(`device ${d.hostPath} is not an absolute path`);
-      const real = this.resolve(d.hostPath);
-      this.checkForbidden(spec.name, d.hostPath, real, `device ${d.hostPath}`);
-      if (!this.allowedDevices.some((p) => within(real, p))) {
-        refuse(`device ${describe(d.hostPath, real)} is not allowed on this container instance (set --allow-device ${real})`);
-      }
-      access.devices.set(d.hostPath, real);
+      access.devices.set(d.hostPath, this.checkDevice(spec.name, d.hostPath, 'linuxParameters.devices'));
     }
     return access;
   }
 
   /**
-   * A Docker volume whose local-driver options make it a bind mount (`o=bind`, `device=…`) is
-   * checked like a host path. Other drivers are the operator's plugins: trusted.
+   * The local driver mounts its `device` option as root on the host: a bind (`o=bind`,
+   * `type=none`) is checked like a host path, any other absolute device (a disk) like a device.
+   * Network and tmpfs devices are not paths; other drivers are the operator's plugins: trusted.
    */
   checkVolumeOptions(container: string, volume: string, driver: string | undefined, opts: Record<string, string> | undefined): void {
-    if ((driver ?? 'local') !== 'local' || !opts?.device) return;
-    const bind = (opts.o ?? '').split(',').includes('bind') || opts.type === 'none';
-    if (!bind) return;
-    this.checkHostPath(container, opts.device, `volume ${volume}`);
+    const device = opts?.device;
+    if ((driver ?? 'local') !== 'local' || !device?.startsWith('/')) return;
+    const o = (opts!.o ?? '').split(',');
+    if (o.includes('bind') || o.includes('rbind') || opts!.type === 'none' || opts!.type === 'bind') {
+      this.checkHostPath(container, device, `volume ${volume}`);
+      return;
+    }
+    this.checkDevice(container, device, `volume ${volume}`);
+  }
+
+  private checkDevice(container: string, device: string, what: string): string {
+    const real = this.resolve(device);
+    this.checkForbidden(container, device, real, what);
+    if (!this.allowedDevices.some((p) => within(real, p))) {
+      throw new HostSafetyError(container, `device ${describe(device, real)} of ${what} is not allowed on this container instance (set --allow-device ${real})`);
+    }
+    return real;
   }
 
   /** Returns the resolved path a bind mount of `source` may use, or throws. */

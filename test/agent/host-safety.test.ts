@@ -86,6 +86,29 @@ describe('host safety on Docker', () => {
     }
   });
 
+  it('refuses Docker volumes that bind a host path: declared with local-driver options, or an existing shared one', async () => {
+    const declared = await register(d, [{ name: 'app', image, memory: 32, mountPoints: [{ sourceVolume: 'v', containerPath: '/v' }] }], {
+      volumes: [{ name: 'v', dockerVolumeConfiguration: { scope: 'task', driver: 'local', driverOpts: { type: 'none', o: 'bind', device: d.dataDir } } }],
+    });
+    const shared = `dockyard-host-safety-${process.pid}`;
+    docker('volume', 'create', '--driver', 'local', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${d.dataDir}`, shared);
+    try {
+      // This task declares a plain shared volume: only the existing volume's options give it away.
+      const reuse = await register(d, [{ name: 'app', image, memory: 32, mountPoints: [{ sourceVolume: shared, containerPath: '/v' }] }], {
+        volumes: [{ name: shared, dockerVolumeConfiguration: { scope: 'shared', autoprovision: false } }],
+      });
+      for (const family of [declared, reuse]) {
+        const arn = await run(d, family);
+        const t = await waitTask(d, arn, isStopped);
+        assert.equal(t.stopCode, 'TaskFailedToStart');
+        assert.match(t.stoppedReason!, /^CannotStartContainerError: host path .* of volume .* holds Dockyard's data or agent state and can never be mounted$/);
+        assert.equal(containersOfTask(arn), '');
+      }
+    } finally {
+      docker('volume', 'rm', '-f', shared);
+    }
+  });
+
   it('maps linuxParameters: init as PID 1, the /dev/shm size, tmpfs, a dropped capability', async () => {
     const family = await register(
       d,

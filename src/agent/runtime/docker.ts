@@ -179,7 +179,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async create(spec: ContainerSpec, ctx: ContainerContext): Promise<string> {
-    // Checked again here, not only at admission: Docker gets the host paths as resolved now.
+    // Checked again here, not only at admission (a re-adopted task skips it): Docker gets the host paths as resolved now.
+    this.safety.checkTaskModes(ctx.task);
     const hostAccess = this.safety.checkContainer(ctx.task, spec);
     const options = containerCreateOptions(spec, ctx, { bindIp: this.bindIp, instanceId: this.opts.instanceId, hostAccess });
     try {
