@@ -7,6 +7,9 @@
  * are checked, and the resolved path is what Docker is given, so a path that only looks harmless
  * cannot reach a forbidden place. Dockyard's data dir and the agent's state dir (and anything
  * holding them, such as `/`) are never mountable, whatever the settings say.
+ *
+ * Known limit: a symlink swapped into a checked path between the check and Docker's mount is not
+ * seen (Docker resolves again); only directories tasks can write to need an allow-list entry's care.
  */
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, posix, sep } from 'node:path';
@@ -133,7 +136,9 @@ export class HostSafety {
    */
   resolve(path: string): string {
     let current = '/';
-    for (const part of path.split('/').slice(0, 4096)) {
+    // Relative paths come only from settings (a relative --data-dir); task paths are refused unless absolute.
+    const abs = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
+    for (const part of abs.split('/').slice(0, 4096)) {
       if (part === '' || part === '.') continue;
       if (part === '..') {
         current = posix.dirname(current);
@@ -240,7 +245,7 @@ export class HostSafety {
     for (const p of this.protectedPaths) {
       // The dir itself, anything inside it, and anything holding it (`/`).
       if (within(real, p) || within(p, real)) {
-        throw new HostSafetyError(container, `host path ${describe(source, real)} of ${what} holds Dockyard's data or agent state and can never be mounted`);
+        throw new HostSafetyError(container, `host path ${describe(source, real)} of ${what} is or holds Dockyard's data or agent state and can never be mounted`);
       }
     }
     // The socket under any name, or a directory holding it (/var/run, /run).

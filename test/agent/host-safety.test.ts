@@ -62,8 +62,8 @@ describe('host safety on Docker', () => {
       { what: 'privileged', container: { privileged: true }, volumes: [], reason: /^CannotStartContainerError: privileged containers are disabled on this container instance \(set --allow-privileged\)$/ },
       { what: 'docker socket', mount: '/var/run/docker.sock', reason: /^CannotStartContainerError: mounting the Docker socket \(host path \/var\/run\/docker\.sock \(resolves to \/run\/docker\.sock\) of volume host\) is disabled on this container instance \(set --allow-docker-socket\)$/ },
       { what: '/run', mount: '/run', reason: /^CannotStartContainerError: mounting the Docker socket .*--allow-docker-socket/ },
-      { what: '/', mount: '/', reason: /^CannotStartContainerError: host path \/ of volume host holds Dockyard's data or agent state and can never be mounted$/ },
-      { what: 'data dir via symlink', mount: join(hostDir, 'looks-harmless'), reason: /^CannotStartContainerError: host path .*looks-harmless \(resolves to .*\) of volume host holds Dockyard's data or agent state and can never be mounted$/ },
+      { what: '/', mount: '/', reason: /^CannotStartContainerError: host path \/ of volume host is or holds Dockyard's data or agent state and can never be mounted$/ },
+      { what: 'data dir via symlink', mount: join(hostDir, 'looks-harmless'), reason: /^CannotStartContainerError: host path .*looks-harmless \(resolves to .*\) of volume host is or holds Dockyard's data or agent state and can never be mounted$/ },
       { what: 'host pid', extra: { pidMode: 'host' as const }, reason: /^CannotStartContainerError: host PID mode is disabled .*--allow-host-pid\)$/ },
       { what: 'SYS_ADMIN', container: { linuxParameters: { capabilities: { add: ['SYS_ADMIN'] } } }, reason: /^CannotStartContainerError: adding the SYS_ADMIN capability is disabled .*--allow-capability SYS_ADMIN\)$/ },
     ];
@@ -101,7 +101,7 @@ describe('host safety on Docker', () => {
         const arn = await run(d, family);
         const t = await waitTask(d, arn, isStopped);
         assert.equal(t.stopCode, 'TaskFailedToStart');
-        assert.match(t.stoppedReason!, /^CannotStartContainerError: host path .* of volume .* holds Dockyard's data or agent state and can never be mounted$/);
+        assert.match(t.stoppedReason!, /^CannotStartContainerError: host path .* of volume .* is or holds Dockyard's data or agent state and can never be mounted$/);
         assert.equal(containersOfTask(arn), '');
       }
     } finally {
