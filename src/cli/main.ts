@@ -6,50 +6,11 @@ import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, hostSafetyFromEnv, loadInstanceId, mergeHostSafety, type HostSafetySettings } from '../agent/index.js';
+import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
+import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-/** The host-safety flags, shared by `up` (its embedded agent) and `agent`; README "Host safety" lists the defaults. */
-function withHostSafetyOptions(cmd: Command): Command {
-  return cmd
-    .option('--allow-privileged', 'let tasks run privileged containers (env DOCKYARD_AGENT_ALLOW_PRIVILEGED, or ECS_DISABLE_PRIVILEGED=false)')
-    .option('--allow-docker-socket', 'let tasks mount the Docker socket (env DOCKYARD_AGENT_ALLOW_DOCKER_SOCKET)')
-    .option('--allow-host-path <prefix>', 'let tasks bind-mount host paths under PREFIX; repeatable (env DOCKYARD_AGENT_ALLOW_HOST_PATHS, comma-separated)', collect)
-    .option('--deny-host-network', 'refuse tasks with networkMode host (env DOCKYARD_AGENT_DENY_HOST_NETWORK)')
-    .option('--allow-host-pid', 'let tasks use pidMode host (env DOCKYARD_AGENT_ALLOW_HOST_PID)')
-    .option('--allow-host-ipc', 'let tasks use ipcMode host (env DOCKYARD_AGENT_ALLOW_HOST_IPC)')
-    .option('--allow-capability <cap>', 'let tasks add this Linux capability beyond Docker\'s defaults, or ALL; repeatable (env DOCKYARD_AGENT_ALLOW_CAPABILITIES)', collect)
-    .option('--allow-device <path>', 'let tasks map host devices under PATH; repeatable (env DOCKYARD_AGENT_ALLOW_DEVICES)', collect);
-}
-
-interface HostSafetyFlags {
-  allowPrivileged?: boolean;
-  allowDockerSocket?: boolean;
-  allowHostPath?: string[];
-  denyHostNetwork?: boolean;
-  allowHostPid?: boolean;
-  allowHostIpc?: boolean;
-  allowCapability?: string[];
-  allowDevice?: string[];
-}
-
-/** Flags win over the environment, which wins over the defaults. */
-function hostSafetySettings(f: HostSafetyFlags): Partial<HostSafetySettings> {
-  return mergeHostSafety(hostSafetyFromEnv(), {
-    allowPrivileged: f.allowPrivileged,
-    allowDockerSocket: f.allowDockerSocket,
-    allowHostPaths: f.allowHostPath,
-    allowHostNetwork: f.denyHostNetwork ? false : undefined,
-    allowHostPid: f.allowHostPid,
-    allowHostIpc: f.allowHostIpc,
-    allowCapabilities: f.allowCapability,
-    allowDevices: f.allowDevice,
-  });
-}
 
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
