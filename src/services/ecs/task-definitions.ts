@@ -170,9 +170,8 @@ export class TaskDefinitions {
     // Despite its name, ListTaskDefinitions' familyPrefix matches the full family name.
     if (input.familyPrefix) where.family = input.familyPrefix;
     const dir = input.sort === 'DESC' ? 'desc' : 'asc';
-    const rows = await this.store.read((tx) =>
-      tx.find(c.taskDefinitions, { where, orderBy: [['family', dir], ['revision', dir]] }),
-    );
+    // Keys only: parsing every stored definition (up to 64 KiB each) would hold the event loop.
+    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, [], { where, orderBy: [['family', dir], ['revision', dir]] }));
     const arns = rows.map((r) => r.pk);
     const page = paginateInOrder(arns, pageSize(input.maxResults, 100), input.nextToken);
     return { taskDefinitionArns: page.items, nextToken: page.nextToken };
@@ -181,11 +180,13 @@ export class TaskDefinitions {
   async listFamilies(scope: Scope, input: { familyPrefix?: string; status?: string; maxResults?: number; nextToken?: string }) {
     const where: Record<string, unknown> = { account_region: `${scope.accountId}:${scope.region}` };
     if (input.familyPrefix) where.family = { prefix: input.familyPrefix };
-    const rows = await this.store.read((tx) => tx.find(c.taskDefinitions, { where: where as never, orderBy: [['family', 'asc']] }));
+    // The indexed columns are enough: no stored definition is parsed.
+    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, ['family', 'status'], { where: where as never, orderBy: [['family', 'asc']] }));
     const active = new Map<string, boolean>();
     for (const r of rows) {
-      if (r.data.status === 'DELETE_IN_PROGRESS') continue;
-      active.set(r.data.family, (active.get(r.data.family) ?? false) || r.data.status === 'ACTIVE');
+      const family = String(r.family);
+      if (r.status === 'DELETE_IN_PROGRESS') continue;
+      active.set(family, (active.get(family) ?? false) || r.status === 'ACTIVE');
     }
     const status = input.status ?? 'ALL';
     const families = [...active].filter(([, isActive]) => status === 'ALL' || (status === 'ACTIVE') === isActive).map(([f]) => f);
