@@ -5,11 +5,12 @@
  * unimplemented operation. Every answer is AWS-shaped and nothing is written.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import type { AwsError } from '../src/aws/errors.js';
-import { ownOperation, validateInput } from '../src/aws/model.js';
+import { compilePattern, loadModel, ownOperation, unenforcedPatterns, validateInput } from '../src/aws/model.js';
 import { MAX_JSON_BODY_BYTES } from '../src/server/http.js';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { postSigned, signingName, type RawResponse } from './helpers/signed-http.js';
@@ -144,6 +145,25 @@ describe('front door limits', () => {
       (e: AwsError) => e.code === 'InvalidParameterException' && /rules\.1\.member\.repositoryFilters\.1\.member\.filter.*pattern/.test(e.message),
     );
     assert.ok(performance.now() - started < 50, `validated in ${performance.now() - started} ms`);
+  });
+
+  test('every pattern of every imported model compiles, and none backtracks catastrophically', () => {
+    const models = readdirSync(new URL('../models/', import.meta.url)).filter((f) => f.endsWith('.json')).map((f) => loadModel(f.replace(/\.json$/, '')));
+    let checked = 0;
+    for (const model of models) {
+      for (const [name, shape] of Object.entries(model.shapes)) {
+        if (shape.pattern === undefined) continue;
+        const regex = compilePattern(shape.pattern);
+        assert.ok(regex, `${name}: ${shape.pattern} is enforced`);
+        // Pumped near-matches: what makes nested quantifiers explode in a backtracking engine.
+        const started = performance.now();
+        for (const probe of ['a'.repeat(3000) + '!', 'a-'.repeat(1500) + '!', 'a/'.repeat(1500) + '!', '*'.repeat(3000) + '!']) regex.test(probe);
+        assert.ok(performance.now() - started < 100, `${name}: ${shape.pattern} ran in ${performance.now() - started} ms`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked > 50, `patterns checked: ${checked}`);
+    assert.deepEqual([...unenforcedPatterns], []);
   });
 
   test('a JSON body over the limit is 413 in AWS error shape and the connection is closed', async () => {
