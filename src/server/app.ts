@@ -2,6 +2,7 @@
  * The composition root: the only place that constructs the object graph.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
@@ -20,6 +21,8 @@ export interface App {
   config: ServerConfig;
   store: Store;
   http: FastifyInstance;
+  /** The AWS service modules the front door serves (tests walk their models). */
+  services: readonly ServiceModule[];
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
@@ -44,10 +47,11 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)];
   const http = buildHttpServer({
     config,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
+    services,
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -86,6 +90,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     config,
     store,
     http,
+    services,
     get agent() {
       return agent;
     },
