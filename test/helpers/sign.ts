@@ -19,6 +19,8 @@ export interface SignOptions {
   date?: Date;
   /** Extra headers, signed along. */
   headers?: Record<string, string>;
+  /** Send and sign x-amz-content-sha256 (the JS SDK does, botocore does not); default true. */
+  applyChecksum?: boolean;
 }
 
 function jsonRequest(endpoint: string, target: string, body: string, headers: Record<string, string> = {}): HttpRequest {
@@ -40,6 +42,7 @@ function signer(opts: SignOptions): SignatureV4 {
     region: opts.region ?? 'us-east-1',
     service: opts.service ?? 'ecs',
     sha256: Sha256,
+    applyChecksum: opts.applyChecksum ?? true,
   });
 }
 
