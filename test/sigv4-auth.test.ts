@@ -110,6 +110,8 @@ describe('SigV4 verification', () => {
         assertAwsError(noDate, 'IncompleteSignatureException', /requires existence of either a 'X-Amz-Date' or a 'Date' header/);
         const badDate = await attempt('garbage-date', {}, (h) => (h['x-amz-date'] = '2026-01-01T00:00:00Z'));
         assertAwsError(badDate, 'IncompleteSignatureException', /^Date must be in ISO-8601 'basic format'/);
+        const noHost = await attempt('garbage-nohost', {}, (h) => (h.authorization = h.authorization!.replace(/SignedHeaders=([^,]*)host;/, 'SignedHeaders=$1')));
+        assertAwsError(noHost, 'IncompleteSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         const shortScope = await attempt('garbage-scope', {}, (h) => (h.authorization = h.authorization!.replace(/Credential=[^,]+/, 'Credential=AKIDTEST/us-east-1')));
         assertAwsError(shortScope, 'IncompleteSignatureException', /^Credential must have exactly 5 slash-delimited elements/);
       });

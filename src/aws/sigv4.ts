@@ -111,6 +111,8 @@ export class SigV4Verifier {
     }
     if (authorization === undefined && !presigned) throw missingAuthenticationToken();
     const auth = presigned ? parsePresigned(req.query) : parseAuthorizationHeader(authorization!, header(req.headers, 'x-amz-date'));
+    // The endpoint is part of what is signed: a signature for another host does not travel here.
+    if (!auth.signedHeaders.some((h) => h.toLowerCase() === 'host')) throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     const scope = parseCredential(auth.credential);
     const signedAt = parseAmzDate(auth.amzDate);
     this.checkTime(signedAt, auth);
