@@ -346,6 +346,20 @@ describe('--accept-any-credentials', () => {
   });
 });
 
+test('a configured region list replaces the AWS one', async () => {
+  const t = await startDockyard({ regions: ['eu-central-1', 'local-1'] });
+  const target = `${ECS_TARGET}.CreateCluster`;
+  const body = JSON.stringify({ clusterName: 'regional' });
+  try {
+    const local = await send(`${t.endpoint}/`, await signedJsonHeaders(t.endpoint, target, body, { region: 'local-1' }), body);
+    assert.equal(local.status, 200, JSON.stringify(local.json));
+    assert.equal((local.json.cluster as { clusterArn: string }).clusterArn, 'arn:aws:ecs:local-1:000000000000:cluster/regional');
+    assertAwsError(await send(`${t.endpoint}/`, await signedJsonHeaders(t.endpoint, target, body, { region: 'us-east-1' }), body), 'InvalidSignatureException', "Credential should be scoped to a valid region, not 'us-east-1'. ");
+  } finally {
+    await t.stop();
+  }
+});
+
 test('amzDate formats epoch milliseconds as SigV4 basic ISO-8601', () => {
   assert.equal(amzDate(Date.UTC(2026, 0, 2, 3, 4, 5)), '20260102T030405Z');
 });
