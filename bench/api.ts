@@ -75,8 +75,8 @@ async function startServer(port: number, dataDir: string, extraArgs: string[] = 
   const child = spawn(
     process.execPath,
     [...nodeArgs, bin, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent, ...extraArgs],
-    // stderr is the start-up banner (the root key): not part of the result.
-    { stdio: ['ignore', 'inherit', 'ignore'] },
+    // stdout is the server's JSON log, stderr its start-up banner (the root key): neither is part of the result.
+    { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

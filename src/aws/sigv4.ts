@@ -18,7 +18,7 @@ import { partition } from '@aws-sdk/core/client';
 import { escapeUri } from '@smithy/core/protocols';
 import { Hash } from '@smithy/core/serde';
 import { createScope, getCanonicalHeaders, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Caller, CredentialResolver, SigningCredential } from '../iam/principal.js';
 import {
   expiredToken,
@@ -263,12 +263,10 @@ async function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: C
   for (const name of signedHeaders) headers[name] = header(req.headers, name) ?? '';
   const canonicalHeaders = getCanonicalHeaders({ headers } as never, undefined, new Set(signedHeaders));
   const names = Object.keys(canonicalHeaders).sort();
-  const query: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(req.query)) query[key] = typeof value === 'string' ? value : [...value];
   const canonicalRequest = [
     req.method,
     canonicalPath(req.path),
-    getCanonicalQuery({ query } as never), // leaves X-Amz-Signature out
+    getCanonicalQuery({ query: req.query } as never), // leaves X-Amz-Signature out
     ...names.map((name) => `${name}:${canonicalHeaders[name]}`),
     '',
     names.join(';'),
@@ -296,17 +294,19 @@ function canonicalPath(path: string): string {
 
 /** Derived signing keys (kSigning), per credential, day, region and service; a bounded map. */
 class SigningKeyCache {
-  private readonly keys = new Map<string, { credential: SigningCredential; key: Promise<Uint8Array> }>();
+  private readonly keys = new Map<string, { credential: SigningCredential; key: Promise<KeyObject> }>();
 
   constructor(private readonly max = 1000) {}
 
-  get(scope: CredentialScope, credential: SigningCredential): Promise<Uint8Array> {
+  get(scope: CredentialScope, credential: SigningCredential): Promise<KeyObject> {
     const id = `${scope.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
     const hit = this.keys.get(id);
     // The same key id with another secret (rotated, re-seeded) derives anew.
     if (hit && hit.credential.secretAccessKey === credential.secretAccessKey) return hit.key;
     if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
-    const key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service);
+    const key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service).then((k) =>
+      createSecretKey(k),
+    );
     this.keys.set(id, { credential, key });
     return key;
   }
