@@ -13,6 +13,8 @@ export {
   HealthStatus,
   HeartbeatRequest,
   HeartbeatResponse,
+  MAX_CPU_UNITS,
+  MAX_MEMORY_MIB,
   NetworkBinding,
   PROTOCOL_MAJOR,
   PROTOCOL_VERSION,

@@ -4,8 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
-import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
+import { AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type RequestAuthenticator } from '../agent-api/index.js';
+import { AwsError } from '../aws/errors.js';
+import { parseCredentialScope } from '../aws/sigv4.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { Authorizer } from '../iam/principal.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
@@ -14,6 +17,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
 import { buildHttpServer } from './http.js';
+import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
 
 export interface App {
@@ -23,12 +27,39 @@ export interface App {
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  agentAuth: AgentAuth;
+  /** The certificate served when config.tls is set (and the generated CA's file, in self-signed mode). */
+  tls: TlsMaterial | undefined;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
+export interface AppOptions {
+  clock?: Clock;
+  logger?: boolean | object;
+  /** Who signed an admin request (the SigV4 gate); see signedButUnverified for the default. */
+  authenticate?: RequestAuthenticator;
+  /** IAM policy evaluation for admin requests of IAM users and roles. */
+  authorizer?: Authorizer;
+}
+
+/**
+ * Until SigV4 verification is wired in: an admin request must at least carry a SigV4
+ * Authorization header; its key id is trusted as is (as the AWS APIs do today).
+ */
+const signedButUnverified =
+  (accountId: string): RequestAuthenticator =>
+  async (req) => {
+    const scope = parseCredentialScope(req.headers.authorization);
+    if (!scope) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+    return { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: scope.accessKeyId };
+  };
+
+/** The address the embedded agent dials: loopback when listening on every interface. */
+const dialHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+
+export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const ecs = createEcsDomain({ store, clock });
@@ -42,6 +73,8 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   // The registry host defaults to the port we end up listening on (known after listen()).
   let boundPort = config.port;
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
+  const tls = config.tls ? loadTls(config.tls, config.dataDir, [config.host, (config.registryHost ?? '').replace(/:\d+$/, '')]) : undefined;
+  const agentAuth = new AgentAuth(store, clock);
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
   const http = buildHttpServer({
@@ -49,6 +82,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
     logger: opts.logger ?? { level: config.logLevel },
+    tls,
   });
   registerRegistryRoutes(http, {
     ...registry,
@@ -62,6 +96,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     instances: containerInstances,
     liveness,
+    auth: agentAuth,
     scope,
     ensureDefaultCluster: async () => {
       await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -70,6 +105,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
   });
+  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? signedButUnverified(config.accountId), authorizer: opts.authorizer });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -90,6 +126,8 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       return agent;
     },
     liveness,
+    agentAuth,
+    tls,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
@@ -103,10 +141,14 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
         const cluster = config.embeddedAgent.cluster ?? 'default';
         const stateDir = join(config.dataDir, 'agent');
         const instanceId = loadInstanceId(stateDir);
+        // Trusted in-process: its credential is minted here and handed over, never sent for.
+        const credential = await agentAuth.issueInternalCredential(containerInstances.instanceArn(scope, cluster, instanceId));
         agent = new Agent({
-          endpoint: `http://127.0.0.1:${boundPort}`,
+          endpoint: `${tls ? 'https' : 'http'}://${dialHost(config.host)}:${boundPort}`,
           cluster,
           stateDir,
+          credential,
+          tls: tls ? { pinnedFingerprint256: tls.fingerprint256 } : undefined,
           runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.

@@ -1,6 +1,7 @@
 /** Server configuration: flags win over environment variables, which win over defaults. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { TlsConfig } from './tls.js';
 
 export interface ServerConfig {
   host: string;
@@ -24,6 +25,8 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
+  tls?: TlsConfig;
 }
 
 export interface EmbeddedAgentConfig {
