@@ -356,6 +356,8 @@ describe('agent on Docker', () => {
       endpoint: d.endpoint,
       cluster: 'default',
       stateDir: join(d.dataDir, 'agent'),
+      // The embedded agent's credential is handed over in-process, as app.ts does.
+      credential: await d.app.agentAuth.issueInternalCredential(old.containerInstanceArn!),
       runtime: new DockerRuntime({ instanceId }),
       log: { info() {}, warn() {}, error() {}, debug() {} },
       cleanupDelayMs: 60_000,
