@@ -17,6 +17,8 @@ export interface AdminClientOptions {
   profile?: string;
   /** PEM CA that signed the control plane's certificate (https endpoints with a private CA). */
   ca?: string | Buffer;
+  /** Sign with these instead of looking them up (programs that hold their own keys). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface CreateJoinTokenRequest {
@@ -49,7 +51,7 @@ export class AdminClient {
     const fromProfile = fromIni({ profile: o.profile });
     const env = fromEnv();
     // Environment first, then the profile: the AWS CLI's order for static and profile credentials.
-    const credentials = async () => (o.profile ? fromProfile() : env().catch(() => fromProfile()));
+    const credentials = async () => o.credentials ?? (o.profile ? fromProfile() : env().catch(() => fromProfile()));
     this.signer = new SignatureV4({ service: ADMIN_SIGNING_NAME, region, credentials, sha256: Sha256 });
     this.dispatcher = new HttpAgent({ connect: o.ca ? { ca: o.ca } : undefined });
   }
