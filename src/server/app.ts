@@ -76,7 +76,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const tls = config.tls ? loadTls(config.tls, config.dataDir, [config.host, (config.registryHost ?? '').replace(/:\d+$/, '')]) : undefined;
   const agentAuth = new AgentAuth(store, clock);
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
-  const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const ecr = createEcrDomain({ store, clock, registry, registryHost, registryScheme: tls ? 'https' : 'http' });
   const http = buildHttpServer({
     config,
     version: VERSION,
@@ -89,6 +89,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     repositories: ecr.repositories.lookup(config.ecrCreateOnPush ?? false),
     clock,
     registryHost,
+    registryScheme: tls ? 'https' : 'http',
     log: { error: (obj, msg) => http.log.error(obj, msg) },
   });
   registerAgentApi(http, {

@@ -46,6 +46,7 @@ export class EcrImages {
     private readonly uploads: Uploads,
     private readonly tokens: RegistryTokens,
     private readonly registryHost: () => string,
+    private readonly registryScheme: 'http' | 'https' = 'http',
   ) {}
 
   /** Images of a repository with their tags, newest first. */
@@ -258,7 +259,7 @@ export class EcrImages {
     // A short-lived token in the URL stands in for S3's presigned URL.
     const token = this.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt: this.clock.now() + Math.min(3600, TOKEN_LIFETIME_SECONDS) });
     return {
-      downloadUrl: `http://${this.registryHost()}/v2/${repo.repositoryName}/blobs/${input.layerDigest}?${DOWNLOAD_TOKEN_PARAM}=${encodeURIComponent(token)}`,
+      downloadUrl: `${this.registryScheme}://${this.registryHost()}/v2/${repo.repositoryName}/blobs/${input.layerDigest}?${DOWNLOAD_TOKEN_PARAM}=${encodeURIComponent(token)}`,
       layerDigest: input.layerDigest,
     };
   }
