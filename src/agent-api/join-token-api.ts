@@ -21,11 +21,11 @@ export const JOIN_TOKENS_PATH = '/_dockyard/join-tokens';
 export const ADMIN_SIGNING_NAME = 'dockyard';
 
 /** The SigV4 gate: who signed the request; throws an AwsError when nobody validly did. */
-export type RequestAuthenticator = (req: FastifyRequest) => Promise<Caller>;
+export type CallerAuthenticator = (req: FastifyRequest) => Promise<Caller>;
 
 export interface JoinTokenApiDeps {
   auth: AgentAuth;
-  authenticate: RequestAuthenticator;
+  authenticate: CallerAuthenticator;
   /** Policy evaluation for IAM users and roles; without one, only the root may manage tokens. */
   authorizer?: Authorizer;
 }

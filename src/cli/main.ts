@@ -1,7 +1,8 @@
 /**
  * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
  * `agent` runs only an agent, joining a control plane elsewhere with a join token that
- * `join-token create` makes.
+ * `join-token create` makes; `credentials` shows the account's root access key again (and can
+ * write it as an AWS CLI profile).
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -9,11 +10,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
 import type { TlsConfig } from '../server/tls.js';
 import { VERSION } from '../server/version.js';
 import { AdminClient } from './admin-client.js';
+import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js';
 
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
@@ -31,22 +34,37 @@ program
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
+  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
   .option('--tls', 'serve https with a CA that Dockyard generates into <data-dir>/tls (agents pin its ca.crt)')
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; tls?: boolean; tlsCert?: string; tlsKey?: string }) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string }) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, ...server } = opts;
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
     if (selfSigned && tlsCert) program.error('--tls generates its own certificate: leave out --tls-cert/--tls-key, or --tls');
     const tls: TlsConfig | undefined = tlsCert ? { mode: 'files', certFile: tlsCert, keyFile: tlsKey! } : selfSigned ? { mode: 'self-signed' } : undefined;
+    const scheme = tls ? 'https' : 'http';
     // `up` always has a `default` cluster; with the agent, this host joins it.
     const app = await createApp({ ...defaults, ...server, tls, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
     const port = await app.listen();
-    app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on ${tls ? 'https' : 'http'}://${opts.host}:${port}`);
+    app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on ${scheme}://${opts.host}:${port}`);
     if (app.tls?.caFile) {
       app.http.log.info(
         { caFile: app.tls.caFile },
         `TLS with a generated CA: agents join with --ca-cert ${app.tls.caFile}; docker trusts it from /etc/docker/certs.d/<registry host:port>/ca.crt; the AWS CLI with --ca-bundle`,
+      );
+    }
+    // For the person at the terminal (stderr), never in the JSON logs (stdout).
+    if (opts.acceptAnyCredentials) {
+      app.http.log.warn('--accept-any-credentials: request signatures are NOT verified');
+      process.stderr.write(
+        `\n!!! --accept-any-credentials: signatures are NOT verified. Anyone who can reach ${scheme}://${opts.host}:${port} acts as account ${opts.accountId}. Use this only for test suites. !!!\n\n`,
+      );
+    } else {
+      process.stderr.write(
+        `\nRoot access key of account ${opts.accountId} (kept in ${join(opts.dataDir, ROOT_KEY_FILE)}; \`dockyard credentials\` shows it again). Paste into a shell:\n\n` +
+          exportLines(app.rootKey, opts.region) +
+          `\nthen: aws --endpoint-url ${scheme}://${opts.host}:${port}${app.tls?.caFile ? ` --ca-bundle ${app.tls.caFile}` : ''} ecs list-clusters\n\n`,
       );
     }
     const stop = async () => {
@@ -55,6 +73,32 @@ program
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('credentials')
+  .description("print the account's root access key as shell export lines; --profile also writes it as an AWS CLI profile")
+  .addOption(new Option('--data-dir <dir>', 'where Dockyard keeps state').default(defaults.dataDir))
+  .addOption(new Option('--region <region>', 'AWS_DEFAULT_REGION / the profile region').default(defaults.region))
+  .option('--profile <name>', 'also add this profile to ~/.aws/credentials and ~/.aws/config (never replaces an existing different profile)')
+  .addOption(new Option('--endpoint-url <url>', 'endpoint_url written into the profile').default(`http://${defaults.host}:${defaults.port}`))
+  .action((opts: { dataDir: string; region: string; profile?: string; endpointUrl: string }) => {
+    const key = loadOrCreateRootKey(opts.dataDir);
+    process.stdout.write(exportLines(key, opts.region));
+    if (opts.profile) {
+      const files = awsProfileFiles();
+      try {
+        const outcome = writeAwsProfile(files, opts.profile, key, { region: opts.region, endpointUrl: opts.endpointUrl });
+        process.stderr.write(
+          outcome === 'written'
+            ? `wrote profile '${opts.profile}' to ${files.credentialsFile} and ${files.configFile}: aws --profile ${opts.profile} ecs list-clusters\n`
+            : `profile '${opts.profile}' is already up to date\n`,
+        );
+      } catch (e) {
+        process.stderr.write(`dockyard credentials: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    }
   });
 
 program

@@ -4,11 +4,12 @@
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
-import { AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type RequestAuthenticator } from '../agent-api/index.js';
-import { AwsError } from '../aws/errors.js';
-import { parseCredentialScope } from '../aws/sigv4.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
+import { isKnownAwsRegion } from '../aws/sigv4.js';
+import { CredentialResolverChain } from '../iam/credential-chain.js';
+import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
@@ -16,6 +17,7 @@ import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
+import { authenticate, RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -30,6 +32,11 @@ export interface App {
   agentAuth: AgentAuth;
   /** The certificate served when config.tls is set (and the generated CA's file, in self-signed mode). */
   tls: TlsMaterial | undefined;
+  /** The account's root access key (`dockyard up` prints it). */
+  rootKey: AccessKey;
+  /** Where access key ids resolve to principals; the IAM/STS modules add their keys here. */
+  credentials: CredentialResolverChain;
+  authenticator: RequestAuthenticator;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -38,23 +45,11 @@ export interface App {
 export interface AppOptions {
   clock?: Clock;
   logger?: boolean | object;
-  /** Who signed an admin request (the SigV4 gate); see signedButUnverified for the default. */
-  authenticate?: RequestAuthenticator;
+  /** Who signed an admin request; default: the SigV4 gate, for the `dockyard` signing name. */
+  authenticate?: CallerAuthenticator;
   /** IAM policy evaluation for admin requests of IAM users and roles. */
   authorizer?: Authorizer;
 }
-
-/**
- * Until SigV4 verification is wired in: an admin request must at least carry a SigV4
- * Authorization header; its key id is trusted as is (as the AWS APIs do today).
- */
-const signedButUnverified =
-  (accountId: string): RequestAuthenticator =>
-  async (req) => {
-    const scope = parseCredentialScope(req.headers.authorization);
-    if (!scope) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
-    return { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: scope.accessKeyId };
-  };
 
 /** The address the embedded agent dials: loopback when listening on every interface. */
 const dialHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
@@ -62,6 +57,17 @@ const dialHost = (host: string) => (host === '0.0.0.0' || host === '::' || host 
 export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
+  const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
+  const credentials = new CredentialResolverChain([rootKeyResolver(rootKey, config.accountId)]);
+  const regions = config.regions ? new Set(config.regions) : undefined;
+  const authenticator = new RequestAuthenticator({
+    credentials,
+    accountId: config.accountId,
+    defaultRegion: config.region,
+    isValidRegion: regions ? (r) => regions.has(r) : isKnownAwsRegion,
+    acceptAnyCredentials: config.acceptAnyCredentials,
+    now: () => clock.now() * 1000,
+  });
   const ecs = createEcsDomain({ store, clock });
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
@@ -79,6 +85,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const ecr = createEcrDomain({ store, clock, registry, registryHost, registryScheme: tls ? 'https' : 'http' });
   const http = buildHttpServer({
     config,
+    authenticator,
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
     logger: opts.logger ?? { level: config.logLevel },
@@ -106,7 +113,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
   });
-  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? signedButUnverified(config.accountId), authorizer: opts.authorizer });
+  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -129,6 +136,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     liveness,
     agentAuth,
     tls,
+    rootKey,
+    credentials,
+    authenticator,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
