@@ -255,9 +255,16 @@ describe('authenticated agents', () => {
 
   it('keeps the join-token API to signed callers, lists without secrets, and answers bad input as AWS does', async () => {
     const unsigned = await fetch(`${d.endpoint}/_dockyard/join-tokens`, { method: 'POST', body: '{}' });
-    assert.equal(unsigned.status, 403);
+    assert.equal(unsigned.status, 400);
     assert.equal(unsigned.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
-    assert.equal((await fetch(`${d.endpoint}/_dockyard/join-tokens`)).status, 403);
+    assert.equal((await fetch(`${d.endpoint}/_dockyard/join-tokens`)).headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
+    // Signed with the wrong secret, or with a key the server does not know.
+    for (const [key, code] of [[{ ...credentials, secretAccessKey: 'wrong' }, 'InvalidSignatureException'], [{ accessKeyId: 'AKIDNOBODY', secretAccessKey: 'x' }, 'UnrecognizedClientException']] as const) {
+      const forger = new AdminClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: key });
+      await assert.rejects(forger.createJoinToken({ description: 'forged' }), (e: Error & { code?: string }) => e.code === code);
+      await forger.close();
+    }
+    assert.ok(!(await admin.listJoinTokens()).some((t) => t.description === 'forged'));
     const listed = JSON.stringify(await admin.listJoinTokens());
     assert.doesNotMatch(listed, new RegExp(joinToken.split('.')[2]!.replace(/[-_]/g, '.')));
     assert.doesNotMatch(listed, /secret|dyjt\./i);
