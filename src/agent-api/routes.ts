@@ -83,8 +83,11 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 function sendError(reply: FastifyReply, e: unknown) {
-  if (e instanceof ProtocolError) return reply.code(e.status).send({ error: e.code, message: e.message } satisfies ErrorResponse);
-  if (e instanceof AgentAuthError) return reply.code(401).send({ error: 'Unauthorized', message: e.message } satisfies ErrorResponse);
+  if (e instanceof AgentAuthError) e = new ProtocolError(401, 'Unauthorized', e.message);
+  if (e instanceof ProtocolError) {
+    if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="dockyard-agent"');
+    return reply.code(e.status).send({ error: e.code, message: e.message } satisfies ErrorResponse);
+  }
   const code = (e as { code?: string }).code;
   if (code === 'ClusterNotFoundException') return reply.code(404).send({ error: 'ClusterNotFound', message: 'Cluster not found.' } satisfies ErrorResponse);
   if (e instanceof AwsError && e.status < 500) return reply.code(400).send({ error: 'BadRequest', message: e.message } satisfies ErrorResponse);
