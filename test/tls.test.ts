@@ -8,7 +8,7 @@
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ListClustersCommand } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent as UndiciAgent, request } from 'undici';
 import { Agent, SimulatedRuntime } from '../src/agent/index.js';
+import { AdminClient } from '../src/cli/admin-client.js';
 import { FAST_AGENT, httpGet, isRunning, register, run, waitTask } from './agent/helpers.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { buildHttpdImage } from './helpers/images.js';
@@ -110,7 +111,10 @@ describe('TLS on the port (generated CA)', () => {
   });
 
   test('an agent that pins the CA joins; one without it refuses to connect', async () => {
-    const { token } = await d.app.agentAuth.createJoinToken({ description: 'tls agents' }, 'test');
+    // The operator's join-token client over https, trusting the same CA.
+    const admin = new AdminClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, ca: readFileSync(join(d.dataDir, 'tls', 'ca.crt')) });
+    const { token } = await admin.createJoinToken({ description: 'tls agents' });
+    await admin.close();
     const agent = (name: string, ca?: Buffer) => {
       const a = new Agent({ endpoint: d.endpoint, cluster: 'default', stateDir: join(stateRoot, name), runtime: new SimulatedRuntime(), log: quiet, joinToken: token, tls: ca ? { ca } : undefined });
       agents.push(a);
@@ -152,5 +156,27 @@ test('dockyard up --tls generates its CA into the data dir and serves /health ov
     if (child.exitCode === null) child.kill('SIGKILL');
     await dispatcher?.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("--tls-cert/--tls-key: the operator's certificate is served, and the embedded agent pins it even though it names another host", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dockyard-tls-files-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=dockyard.example.test', '-addext', 'subjectAltName=DNS:dockyard.example.test'], { stdio: 'ignore' });
+  let d: TestDockyard | undefined;
+  const dispatcher = new UndiciAgent({ connect: { ca: readFileSync(cert), servername: 'dockyard.example.test' } });
+  try {
+    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, tls: { mode: 'files', certFile: cert, keyFile: key } });
+    assert.ok(d.app.agent?.containerInstanceArn, 'the embedded agent registered over https');
+    const res = await request(`${d.endpoint}/health`, { dispatcher });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    // A client that checks the name against 127.0.0.1 refuses this certificate: only pinning let the agent in.
+    await assert.rejects(request(`${d.endpoint}/health`, { dispatcher: new UndiciAgent({ connect: { ca: readFileSync(cert) } }) }), (e: Error & { code?: string }) => e.code === 'ERR_TLS_CERT_ALTNAME_INVALID');
+  } finally {
+    await dispatcher.close();
+    await d?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
