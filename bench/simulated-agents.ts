@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, SimulatedRuntime } from '../src/agent/index.js';
 import { AdminClient } from '../src/cli/admin-client.js';
-import { loadOrCreateRootKey } from '../src/iam/root-key.js';
 import { rssMiB, startDockyardProcess } from './lib/dockyard-process.js';
 
 const AGENTS = Number(process.argv[2] ?? 1000);
@@ -27,12 +26,9 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 async function main() {
   const dy = await startDockyardProcess(['--no-agent']);
-  // Requests are verified: sign with the account's root key, which `up` created in its data dir.
-  const { accessKeyId, secretAccessKey } = loadOrCreateRootKey(dy.dataDir);
-  const credentials = { accessKeyId, secretAccessKey };
-  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials });
+  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   // Every simulated host joins with one join token, as an operator would hand it out.
-  const admin = new AdminClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials });
+  const admin = new AdminClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   const { token: joinToken } = await admin.createJoinToken({ description: 'simulated agents' });
   await admin.close();
   const stateRoot = mkdtempSync(join(tmpdir(), 'dockyard-sim-agents-'));
