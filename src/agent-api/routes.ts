@@ -164,11 +164,12 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
 
   http.post(`${AGENT_API_PREFIX}/register`, async (req, reply) => {
     try {
+      // Without a bearer secret nothing else is looked at (401 before any 400).
+      const bearer = bearerOf(req);
       const raw = parse(RegisterRequest.pick({ protocolVersion: true }).passthrough(), req.body);
       if (majorOf(raw.protocolVersion) !== PROTOCOL_MAJOR) {
         throw new ProtocolError(400, 'UnsupportedProtocolVersion', `This control plane speaks agent protocol ${PROTOCOL_VERSION}; got ${raw.protocolVersion}.`);
       }
-      const bearer = bearerOf(req);
       const input = parse(RegisterRequest, req.body);
       const arn = deps.instances.instanceArn(deps.scope, input.cluster, input.instanceId);
       const joining = isJoinToken(bearer);

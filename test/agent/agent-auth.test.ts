@@ -112,6 +112,8 @@ describe('authenticated agents', () => {
     const reg = await call('POST', '/register', { body: registration(b.instanceId, 99_999_999) });
     assert.equal(reg.status, 401);
     assert.equal(reg.body.error, 'Unauthorized');
+    // Even a malformed body: no credential is answered first.
+    assert.equal((await call('POST', '/register', { body: { protocolVersion: 'x' } })).status, 401);
     assert.equal((await call('POST', '/heartbeat', { body: { containerInstanceArn: arnB } })).status, 401);
     const poll = await call('GET', `/assignments?containerInstanceArn=${encodeURIComponent(arnB)}&waitMs=0`);
     assert.equal(poll.status, 401);

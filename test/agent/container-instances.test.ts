@@ -89,7 +89,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   });
 
   it('refuses an unknown major protocol version with 400', async () => {
-    const res = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', body: JSON.stringify({ protocolVersion: '2.0' }) });
+    const res = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', headers: { authorization: `Bearer ${joinToken}` }, body: JSON.stringify({ protocolVersion: '2.0' }) });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: string }).error, 'UnsupportedProtocolVersion');
     const bad = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', headers: { authorization: `Bearer ${joinToken}` }, body: JSON.stringify({ protocolVersion: '1.0' }) });
