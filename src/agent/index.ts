@@ -1,5 +1,5 @@
 /** The host agent's public surface. */
-export { Agent, AGENT_VERSION, loadInstanceId, type AgentOptions } from './agent.js';
+export { Agent, AGENT_VERSION, AgentSetupError, backoffMs, loadCredential, loadInstanceId, type AgentOptions } from './agent.js';
 export { DEFAULT_RESERVED_PORTS, type HostOptions } from './host.js';
 export { DEFAULT_HOST_SAFETY, HostSafety, HostSafetyError, hostSafetyFromEnv, mergeHostSafety, type HostSafetySettings } from './host-safety.js';
 export { nextActions, actionKey, dependencyVerdict, ESSENTIAL_EXITED, type Action } from './next-action.js';
@@ -8,3 +8,4 @@ export { LABELS, PullError, type Runtime, type RuntimeContainer, type RuntimeEve
 export { SimulatedRuntime, type SimulatedRuntimeOptions } from './runtime/simulated.js';
 export { Supervisor, type AgentLogger } from './supervisor.js';
 export { newLocalTask, taskLastStatus, toReport, type LocalTask, type LocalContainer } from './task-state.js';
+export { AgentClient, ProtocolHttpError, type AgentClientOptions } from './client.js';

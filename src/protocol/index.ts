@@ -14,6 +14,8 @@ export {
   HeartbeatRequest,
   HeartbeatResponse,
   LinuxParametersSpec,
+  MAX_CPU_UNITS,
+  MAX_MEMORY_MIB,
   NetworkBinding,
   PROTOCOL_MAJOR,
   PROTOCOL_VERSION,

@@ -23,6 +23,8 @@ export interface HttpDeps {
   services: readonly ServiceModule[];
   version: string;
   logger: boolean | object;
+  /** Serve https with this certificate and key (every API, the registry and the agent protocol). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -52,6 +54,7 @@ function writeClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     logger: deps.logger as never,
     bodyLimit: 64 * 1024 * 1024,
     // No per-request log lines: a busy control plane would log every agent poll and API call.
@@ -59,7 +62,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
     clientErrorHandler: writeClientError,
-  });
+  }) as unknown as FastifyInstance;
   const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
