@@ -10,6 +10,11 @@ import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { createIamDomain, iamService } from '../services/iam/index.js';
+import { StsSessions, stsService } from '../services/sts/index.js';
+import { SecretBox } from '../core/secret-box.js';
+import { IdentityPolicies } from '../iam/identity-policies.js';
+import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
@@ -23,6 +28,12 @@ export interface App {
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  /** IAM users' access keys and STS sessions, for the SigV4 gate. */
+  credentials: StoredCredentials;
+  /** The identity-based policies in force for a caller, for the policy engine. */
+  identityPolicies: IdentityPolicies;
+  /** Mints task-role credentials (STS). */
+  roleCredentials: StsSessions;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -44,10 +55,15 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const secrets = SecretBox.forDataDir(config.dataDir);
+  const iam = createIamDomain({ store, clock, secrets });
+  const sts = new StsSessions(store, clock, iam.roles, secrets);
+  const credentials = new StoredCredentials(iam.accessKeys, sts);
+  const identityPolicies = new IdentityPolicies(store);
   const http = buildHttpServer({
     config,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
+    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)],
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -90,6 +106,9 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       return agent;
     },
     liveness,
+    credentials,
+    identityPolicies,
+    roleCredentials: sts,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();

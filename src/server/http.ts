@@ -1,12 +1,13 @@
 /**
  * The front door: one HTTP port for every service. POST / with X-Amz-Target goes to the
- * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
- * mount on the same server as plugins (see app.ts).
+ * awsJson1_1 protocol, a form-encoded POST / to the awsQuery service its SigV4 scope names;
+ * `/health` reports readiness. The registry (/v2/) mounts on the same server (see app.ts).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
-import { unknownOperation } from '../aws/errors.js';
+import { AwsError, unknownOperation } from '../aws/errors.js';
+import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
 import { parseCredentialScope } from '../aws/sigv4.js';
 import type { RequestContext, ServiceModule } from '../aws/service.js';
 import type { ServerConfig } from './config.js';
@@ -27,7 +28,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
   });
-  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
+  const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
+  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log);
+  const query = new QueryProtocol(deps.services, log);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -54,10 +57,21 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.post('/', async (req, reply) => {
     const ctx = context(req.headers, req.id);
     const target = req.headers['x-amz-target'];
-    const res =
-      typeof target === 'string' && json.handles(target)
-        ? await json.handle(target, req.body as Buffer | undefined, ctx)
-        : json.errorResponse(unknownOperation(typeof target === 'string' ? target : '(no X-Amz-Target)'), ctx);
+    const body = req.body as Buffer | undefined;
+    let res;
+    if (typeof target === 'string') {
+      res = json.handles(target) ? await json.handle(target, body, ctx) : json.errorResponse(unknownOperation(target), ctx);
+    } else if (req.headers['content-type']?.toLowerCase().startsWith(FORM_CONTENT_TYPE)) {
+      // awsQuery: the service is the one the request was signed for (iam, sts, elasticloadbalancing).
+      const service = parseCredentialScope(req.headers.authorization as string | undefined)?.service;
+      res = query.handles(service)
+        ? await query.handle(service!, body, ctx)
+        : service === undefined
+          ? query.errorResponse(undefined, new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403), ctx)
+          : query.errorResponse(undefined, new AwsError('InvalidAction', `The service ${service} is not available at this endpoint`), ctx);
+    } else {
+      res = json.errorResponse(unknownOperation('(no X-Amz-Target)'), ctx);
+    }
     return reply.code(res.status).headers(res.headers).send(res.body);
   });
 
