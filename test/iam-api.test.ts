@@ -240,7 +240,7 @@ describe('managed policies', () => {
     await rejects(iam.send(new CreatePolicyCommand({ PolicyName: 'ecs-read', PolicyDocument: readEcs })), 'EntityAlreadyExistsException', 409, /A policy called ecs-read already exists/);
 
     for (let i = 2; i <= 5; i++) {
-      const v = (await iam.send(new CreatePolicyVersionCommand({ PolicyArn: p.Arn, PolicyDocument: readEcs, SetAsDefault: i === 3 }))).PolicyVersion!;
+      const v: { VersionId?: string } = (await iam.send(new CreatePolicyVersionCommand({ PolicyArn: p.Arn, PolicyDocument: readEcs, SetAsDefault: i === 3 }))).PolicyVersion!;
       assert.equal(v.VersionId, `v${i}`);
     }
     await rejects(iam.send(new CreatePolicyVersionCommand({ PolicyArn: p.Arn, PolicyDocument: readEcs })), 'LimitExceededException', 409, /up to 5 versions/);

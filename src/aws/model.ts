@@ -143,14 +143,15 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
       return (value, path, v) => {
         const where = path || 'input';
         if (!isPlainObject(value)) throw serializationError(`Expected map at '${where}'`);
-        const out: Record<string, unknown> = {};
         const entries = Object.entries(value);
         checkLength(shape, entries.length, value, where, v);
-        for (const [k, x] of entries) {
-          key(k, `${where}.key`, v);
-          out[k] = x === null ? null : item(x, `${where}.${k}`, v);
-        }
-        return out;
+        // fromEntries defines own properties: a '__proto__' key stays a key, never a prototype.
+        return Object.fromEntries(
+          entries.map(([k, x]) => {
+            key(k, `${where}.key`, v);
+            return [k, x === null ? null : item(x, `${where}.${k}`, v)];
+          }),
+        );
       };
     }
     case 'string': {
@@ -257,9 +258,7 @@ function compileShaper(model: ServiceModel, shape: Shape): Shaper {
       const item = shaper(shape.value!.shape);
       return (value) => {
         if (value === undefined || value === null) return undefined;
-        const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = item(x);
-        return out;
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, x]) => [k, item(x)]));
       };
     }
     case 'timestamp':
