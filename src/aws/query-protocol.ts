@@ -89,9 +89,10 @@ export class QueryProtocol {
       error = internalFailure();
     }
     // Handlers throw the exception's shape name (NoSuchEntityException); the wire wants its code.
+    // Authentication failures carry their awsQuery name (SignatureDoesNotMatch, …) in `query`.
     const modeled = model && Object.hasOwn(model.shapes, error.code) ? model.shapes[error.code] : undefined;
-    const code = modeled?.exception ? (modeled.error?.code ?? error.code) : error.code;
-    const status = modeled?.exception ? (modeled.error?.httpStatusCode ?? error.status) : error.status;
+    const code = error.query?.code ?? (modeled?.exception ? (modeled.error?.code ?? error.code) : error.code);
+    const status = error.query?.status ?? (modeled?.exception ? (modeled.error?.httpStatusCode ?? error.status) : error.status);
     const sender = modeled?.exception ? modeled.error?.senderFault !== false && status < 500 : status < 500;
     const document = {
       ErrorResponse: {
