@@ -77,7 +77,7 @@ export class StsSessions implements RoleCredentialsIssuer {
 
   async getSessionToken(ctx: RequestContext, input: { DurationSeconds?: number }) {
     const { caller } = ctx;
-    if (caller.kind === 'assumed-role') throw accessDenied('Cannot call GetSessionToken with session credentials');
+    if (caller.kind === 'assumed-role' || caller.accessKeyId?.startsWith('ASIA')) throw accessDenied('Cannot call GetSessionToken with session credentials');
     if (caller.kind !== 'user' && caller.kind !== 'root') throw accessDenied(`User: ${caller.arn} is not authorized to perform: sts:GetSessionToken`);
     // Root sessions last at most an hour; users' up to 36 hours (the model's range), 12 by default.
     const duration = caller.kind === 'root' ? Math.min(input.DurationSeconds ?? 3600, 3600) : (input.DurationSeconds ?? 43200);
