@@ -12,7 +12,9 @@ import { ContainerInstances, containerInstanceOperations } from '../services/ecs
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
+import type { Caller } from '../iam/principal.js';
 import type { ServerConfig } from './config.js';
+import { createAuthorizer, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
 import { VERSION } from './version.js';
 
@@ -44,11 +46,13 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const authorizer = createAuthorizer({ store, clock, ecs, ecr });
   const http = buildHttpServer({
     config,
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
     logger: opts.logger ?? { level: config.logLevel },
+    authorize: authorizer.forOperation,
   });
   registerRegistryRoutes(http, {
     ...registry,
@@ -56,6 +60,8 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     registryHost,
     log: { error: (obj, msg) => http.log.error(obj, msg) },
+    // TODO(sigv4): the token names its principal once GetAuthorizationToken is signed.
+    authorize: registryAuthorizer(authorizer, (claims) => (claims as { caller?: Caller }).caller),
   });
   registerAgentApi(http, {
     store,

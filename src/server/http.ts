@@ -3,12 +3,12 @@
  * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
  * mount on the same server as plugins (see app.ts).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
 import { unknownOperation } from '../aws/errors.js';
 import { parseCredentialScope } from '../aws/sigv4.js';
-import type { RequestContext, ServiceModule } from '../aws/service.js';
+import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
 import type { ServerConfig } from './config.js';
 
 export interface HttpDeps {
@@ -16,6 +16,8 @@ export interface HttpDeps {
   services: readonly ServiceModule[];
   version: string;
   logger: boolean | object;
+  /** Asked before every handler (IAM policy evaluation); allows everything when absent. */
+  authorize?: OperationAuthorizer;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -27,7 +29,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
   });
-  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
+  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) }, deps.authorize);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -39,7 +41,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const context = (headers: Record<string, string | string[] | undefined>, requestId: string): RequestContext => {
+  const context = (req: FastifyRequest): RequestContext => {
+    const headers = req.headers;
+    const requestId = req.id;
     const scope = parseCredentialScope(headers.authorization as string | undefined);
     return {
       requestId,
@@ -48,11 +52,13 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       accessKeyId: scope?.accessKeyId,
       // Not verified yet: SigV4 verification replaces this with the resolved principal.
       caller: { kind: 'trusted', accountId: deps.config.accountId, arn: `arn:aws:iam::${deps.config.accountId}:root`, userId: deps.config.accountId, accessKeyId: scope?.accessKeyId },
+      sourceIp: req.ip,
+      secureTransport: req.protocol === 'https',
     };
   };
 
   app.post('/', async (req, reply) => {
-    const ctx = context(req.headers, req.id);
+    const ctx = context(req);
     const target = req.headers['x-amz-target'];
     const res =
       typeof target === 'string' && json.handles(target)
