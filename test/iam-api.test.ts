@@ -274,6 +274,8 @@ describe('managed policies', () => {
       404,
       /does not exist or is not attachable/,
     );
+    await rejects(iam.send(new AttachUserPolicyCommand({ UserName: 'attached', PolicyArn: 'not-an-arn-but-long-enough' })), 'InvalidInputException', 400, /^ARN not-an-arn-but-long-enough is not valid\.$/);
+    await rejects(iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::000000000000:user/x' })), 'InvalidInputException', 400);
     await rejects(iam.send(new DeletePolicyCommand({ PolicyArn: p.Arn })), 'DeleteConflictException', 409, /attached to entities/);
     await rejects(iam.send(new DeleteUserCommand({ UserName: 'attached' })), 'DeleteConflictException', 409, /detach all policies/);
     await rejects(iam.send(new DeleteRoleCommand({ RoleName: 'attached-role' })), 'DeleteConflictException', 409, /detach all policies/);
