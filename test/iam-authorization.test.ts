@@ -257,7 +257,7 @@ describe('authorization matrix: every service, one allowed and one denied call',
     await deniedWith(
       sdk(STSClient, dave).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/app-task`, RoleSessionName: 's' })),
       'AccessDenied',
-      denial('sts:AssumeRole', `arn:aws:iam::${account}:role/app-task`),
+      `User: ${arnOf('dave')} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/app-task`,
     );
   });
   test('the root key is allowed everything', async () => {

@@ -20,8 +20,8 @@ export interface AuthorizationFacts {
   taskDefinition?(scope: Scope, ref: string): Promise<{ arn: string; taskRoleArn?: string; executionRoleArn?: string } | undefined>;
   /** A resource's tags, for aws:ResourceTag/<key>. */
   resourceTags?(arn: string): Promise<Readonly<Record<string, string>> | undefined>;
-  /** A resource's own policy (ECR repository policies), JSON text. */
-  resourcePolicy?(arn: string): Promise<string | undefined>;
+  /** A resource's own policy for `action` (ECR repository policies; a role's trust policy for sts:AssumeRole), JSON text. */
+  resourcePolicy?(arn: string, action: string): Promise<string | undefined>;
 }
 
 export interface IdentityPolicySource {
@@ -67,7 +67,7 @@ export class PolicyAuthorizer implements Authorizer {
       const context: Record<string, string | readonly string[] | undefined> = { ...base };
       const tags = resource === '*' ? undefined : await this.deps.facts?.resourceTags?.(resource);
       for (const [k, v] of Object.entries(tags ?? {})) context[`aws:ResourceTag/${k}`] = v;
-      const policyText = resource === '*' ? undefined : await this.deps.facts?.resourcePolicy?.(resource);
+      const policyText = resource === '*' ? undefined : await this.deps.facts?.resourcePolicy?.(resource, request.action);
       const resourcePolicy = policyText === undefined ? undefined : this.parse(policyText, 'resource');
       const req = { action: request.action, resource, principal, context: context as ContextValues };
       const result = evaluate(req, { identity, resource: resourcePolicy ? [resourcePolicy] : [] });
@@ -80,7 +80,11 @@ export class PolicyAuthorizer implements Authorizer {
         if (bounded.decision === 'ExplicitDeny') reason = `with an explicit deny in a session policy`;
         else if (bounded.decision === 'ImplicitDeny') reason = `because no session policy allows the ${request.action} action`;
       }
-      if (reason) throw accessDenied(request.action, `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${resource} ${reason}`);
+      if (reason) {
+        // STS words an AssumeRole denial without the reason.
+        const why = request.action.toLowerCase().startsWith('sts:assumerole') ? '' : ` ${reason}`;
+        throw accessDenied(request.action, `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${resource}${why}`);
+      }
     }
   }
 

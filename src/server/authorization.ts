@@ -8,12 +8,13 @@ import type { Clock } from '../core/clock.js';
 import type { Caller } from '../iam/principal.js';
 import { RegistryError } from '../registry/errors.js';
 import type { TokenClaims } from '../registry/tokens.js';
-import { IdentityPolicies } from '../iam/identity-policies.js';
+import type { IdentityPolicies } from '../iam/identity-policies.js';
 import { PolicyAuthorizer, type AuthorizationFacts } from '../iam/operation-authorizer.js';
 import { parseRepositoryArn } from '../services/ecr/arns.js';
 import type { EcrDomain } from '../services/ecr/index.js';
 import { parseArn } from '../services/ecs/arns.js';
 import type { EcsDomain } from '../services/ecs/index.js';
+import type { IamDomain } from '../services/iam/index.js';
 import { findTaskDefinition } from '../services/ecs/task-definitions.js';
 import type { Store } from '../store/store.js';
 
@@ -22,6 +23,8 @@ import type { Store } from '../store/store.js';
  * GetAuthorizationToken minted the token; a denial is the registry's DENIED (403) with IAM's
  * wording, which docker prints as `denied: User: … is not authorized to perform: …`.
  */
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\//;
+
 export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (claims: TokenClaims) => Caller | undefined) {
   return async (claims: TokenClaims, action: string, repositoryArn: string, sourceIp: string | undefined): Promise<void> => {
     const caller = callerOf(claims);
@@ -35,11 +38,18 @@ export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (clai
   };
 }
 
-export function createAuthorizer(deps: { store: Store; clock: Clock; ecs: EcsDomain; ecr: EcrDomain }): PolicyAuthorizer {
-  return new PolicyAuthorizer({ policies: new IdentityPolicies(deps.store), facts: resourceFacts(deps), clock: deps.clock });
+interface Domains {
+  store: Store;
+  ecs: EcsDomain;
+  ecr: EcrDomain;
+  iam: IamDomain;
 }
 
-function resourceFacts({ store, ecs, ecr }: { store: Store; ecs: EcsDomain; ecr: EcrDomain }): AuthorizationFacts {
+export function createAuthorizer(deps: Domains & { identityPolicies: IdentityPolicies; clock: Clock }): PolicyAuthorizer {
+  return new PolicyAuthorizer({ policies: deps.identityPolicies, facts: resourceFacts(deps), clock: deps.clock });
+}
+
+function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
   const quietly = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
@@ -62,11 +72,20 @@ function resourceFacts({ store, ecs, ecr }: { store: Store; ecs: EcsDomain; ecr:
         const tags = (await quietly(() => ecr.repositories.require(repo, repo.name)))?.tags;
         return tags && Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
       }
+      const role = ROLE_ARN.exec(arn);
+      if (role) {
+        const tags = (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.tags;
+        return tags && Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
+      }
       return undefined;
     },
-    resourcePolicy: async (arn) => {
+    resourcePolicy: async (arn, action) => {
       const repo = parseRepositoryArn(arn);
-      return repo ? (await quietly(() => ecr.repositories.require(repo, repo.name)))?.policyText : undefined;
+      if (repo) return (await quietly(() => ecr.repositories.require(repo, repo.name)))?.policyText;
+      // A role's trust policy is its resource-based policy for assuming it.
+      const role = ROLE_ARN.exec(arn);
+      if (role && action.toLowerCase().startsWith('sts:assumerole')) return (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.assumeRolePolicyDocument;
+      return undefined;
     },
   };
 }
