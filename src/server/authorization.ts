@@ -5,7 +5,7 @@
  */
 import { AwsError } from '../aws/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { Caller } from '../iam/principal.js';
+import { rootCaller, type Caller } from '../iam/principal.js';
 import { RegistryError } from '../registry/errors.js';
 import type { TokenClaims } from '../registry/tokens.js';
 import type { IdentityPolicies } from '../iam/identity-policies.js';
@@ -23,12 +23,9 @@ import type { Store } from '../store/store.js';
  * GetAuthorizationToken minted the token; a denial is the registry's DENIED (403) with IAM's
  * wording, which docker prints as `denied: User: … is not authorized to perform: …`.
  */
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\//;
-
-export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (claims: TokenClaims) => Caller | undefined) {
+export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (principalArn: string) => Promise<Caller>) {
   return async (claims: TokenClaims, action: string, repositoryArn: string, sourceIp: string | undefined): Promise<void> => {
-    const caller = callerOf(claims);
-    if (!caller) return;
+    const caller = await callerOf(claims.principalArn);
     try {
       await authorizer.authorize(caller, { action, resources: [repositoryArn], context: sourceIp ? { 'aws:SourceIp': sourceIp } : {} });
     } catch (e) {
@@ -37,6 +34,33 @@ export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (clai
     }
   };
 }
+
+/**
+ * The Caller a registry token's principal ARN stands for, as it is now: a deleted user or role
+ * keeps its ARN but has no policies (so it is denied everything). A role session's session
+ * policy is not in the token: its role's policies apply.
+ */
+export function principalCallers(store: Store, iam: IamDomain) {
+  return async (arn: string): Promise<Caller> => {
+    const root = /^arn:aws:iam::(\d{12}):root$/.exec(arn);
+    if (root) return rootCaller(root[1]!);
+    const user = /^arn:aws:iam::(\d{12}):user\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
+    if (user) {
+      const row = await store.read((tx) => iam.users.get(tx, user[1]!, user[2]!)).catch(() => undefined);
+      const userId = row && row.data.arn === arn ? row.data.userId : '(deleted)';
+      return { kind: 'user', accountId: user[1]!, arn, userId };
+    }
+    const session = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/(.+)$/.exec(arn);
+    if (session) {
+      const role = await store.read((tx) => iam.roles.get(tx, session[1]!, session[2]!)).catch(() => undefined);
+      return { kind: 'assumed-role', accountId: session[1]!, arn, userId: `${role?.data.roleId ?? '(deleted)'}:${session[3]}`, roleArn: role?.data.arn ?? `arn:aws:iam::${session[1]}:role/${session[2]}` };
+    }
+    // Not an ARN IAM issues: a principal with no policies.
+    return { kind: 'user', accountId: '', arn, userId: '(unknown)' };
+  };
+}
+
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\//;
 
 interface Domains {
   store: Store;
