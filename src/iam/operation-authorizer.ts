@@ -92,7 +92,13 @@ export class PolicyAuthorizer implements Authorizer {
   readonly forOperation: OperationAuthorizer = async (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => {
     if (exempt(ctx.caller)) return;
     const requests = await this.requestsFor(ctx, service, operation, input);
-    for (const r of requests) await this.authorize(ctx.caller, r);
+    try {
+      for (const r of requests) await this.authorize(ctx.caller, r);
+    } catch (e) {
+      // The service answering words the denial in its protocol, whatever the action (ECS refusing iam:PassRole answers AccessDeniedException).
+      if (e instanceof AwsError && (e.code === 'AccessDenied' || e.code === 'AccessDeniedException')) throw accessDeniedIn(service.protocol, e.message);
+      throw e;
+    }
   };
 
   /** The IAM requests one operation makes: its own action, then any iam:PassRole. */
@@ -188,9 +194,14 @@ function exempt(caller: Caller): boolean {
 }
 
 /** ECS and ECR (awsJson) answer AccessDeniedException (400); IAM and STS (awsQuery) AccessDenied (403). */
-export function accessDenied(action: string, message: string): AwsError {
+export function accessDeniedIn(protocol: string, message: string): AwsError {
+  return protocol === 'awsQuery' ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+}
+
+/** A denial outside an operation: worded by the action's own service. */
+function accessDenied(action: string, message: string): AwsError {
   const prefix = action.slice(0, action.indexOf(':'));
-  return prefix === 'iam' || prefix === 'sts' ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+  return accessDeniedIn(prefix === 'iam' || prefix === 'sts' ? 'awsQuery' : 'awsJson1_1', message);
 }
 
 function requestPrincipal(caller: Caller): RequestPrincipal {
