@@ -205,6 +205,20 @@ describe('decisions and AWS\'s AccessDenied wording', () => {
     await call(a, 'ListAccessKeys', { UserName: 'alice' }, alice, 'iam');
     await assert.rejects(call(a, 'ListAccessKeys', { UserName: 'bob' }, alice, 'iam'), denied(`User: arn:aws:iam::${ACCT}:user/alice is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::${ACCT}:user/bob because no identity-based policy allows the iam:ListAccessKeys action`, 'AccessDenied', 403));
   });
+  test('a stored policy that no longer parses fails closed (it could have held a Deny)', async () => {
+    const a = new PolicyAuthorizer({
+      clock,
+      policies: {
+        forCaller: async () => ({
+          identity: [
+            { kind: 'inline' as const, name: 'ok', document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) },
+            { kind: 'inline' as const, name: 'broken', document: '{"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringSortOf": {"a:b": "c"}}}]}' },
+          ],
+        }),
+      },
+    });
+    await assert.rejects(call(a, 'ListClusters', {}), /with an explicit deny in an identity-based policy/);
+  });
   test('root, internal and trusted callers are not evaluated', async () => {
     const a = authorizer([]);
     for (const kind of ['root', 'internal', 'trusted'] as const) await call(a, 'DeleteCluster', { cluster: 'x' }, { ...alice, kind });

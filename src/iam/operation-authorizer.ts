@@ -41,9 +41,10 @@ export interface ConnectionFacts {
 }
 
 const ECS_TASKS_SERVICE = 'ecs-tasks.amazonaws.com';
+const DENY_ALL: Policy = { version: '2012-10-17', statements: [{ effect: 'Deny', action: ['*'], resource: ['*'], principal: '*', condition: [] }] };
 
 export class PolicyAuthorizer implements Authorizer {
-  private readonly parsed = new Map<string, Policy | undefined>();
+  private readonly parsed = new Map<string, Policy>();
 
   constructor(
     private readonly deps: {
@@ -58,7 +59,7 @@ export class PolicyAuthorizer implements Authorizer {
   async authorize(caller: Caller, request: AuthorizationRequest): Promise<void> {
     if (exempt(caller)) return;
     const inForce = await this.deps.policies.forCaller(caller);
-    const identity = inForce.identity.map((p) => this.parse(p.document, 'identity')).filter((p): p is Policy => p !== undefined);
+    const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
     const principal = requestPrincipal(caller);
     const base = { ...this.globalContext(caller), ...request.context };
@@ -172,15 +173,20 @@ export class PolicyAuthorizer implements Authorizer {
     return out;
   }
 
-  /** Stored policies were validated when written; one that no longer parses grants nothing. */
-  private parse(text: string, kind: 'identity' | 'resource'): Policy | undefined {
+  /**
+   * Stored policies were validated when written. One that no longer parses fails closed: it
+   * denies everything (ignoring it could drop a Deny).
+   */
+  private parse(text: string, kind: 'identity' | 'resource'): Policy {
     const key = `${kind}\u0000${text}`;
-    if (this.parsed.has(key)) return this.parsed.get(key);
-    let policy: Policy | undefined;
+    const hit = this.parsed.get(key);
+    if (hit) return hit;
+    let policy: Policy;
     try {
       policy = parsePolicy(text, kind);
     } catch (e) {
       if (!(e instanceof PolicyError)) throw e;
+      policy = DENY_ALL;
     }
     if (this.parsed.size >= 1000) this.parsed.delete(this.parsed.keys().next().value!);
     this.parsed.set(key, policy);

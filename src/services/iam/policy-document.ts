@@ -4,6 +4,7 @@
  * a Principal and must name resources; trust policies (a role's AssumeRolePolicyDocument) must
  * name a Principal and must not name resources.
  */
+import { parsePolicy, PolicyError } from '../../iam/policy.js';
 import { malformedPolicy } from './errors.js';
 
 export type PolicyKind = 'identity' | 'trust';
@@ -42,6 +43,13 @@ export function checkPolicyDocument(text: string, kind: PolicyKind): void {
       if (sids.has(sid)) throw malformedPolicy('Statement IDs (SID) in a single policy must be unique.');
       sids.add(sid);
     }
+  }
+  // What is stored must be what the policy engine evaluates (condition operators, CIDRs, …).
+  try {
+    parsePolicy(doc, kind);
+  } catch (e) {
+    if (e instanceof PolicyError) throw malformedPolicy(e.message);
+    throw e;
   }
 }
 
