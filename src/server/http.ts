@@ -36,6 +36,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     forceCloseConnections: true,
   });
   const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
+  // Both protocols ask the same authorizer before every handler.
   const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
   const query = new QueryProtocol(deps.services, log, deps.authorize);
 
@@ -55,13 +56,13 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const { accountId } = deps.config;
     return {
       requestId: req.id,
+      sourceIp: req.ip,
+      secureTransport: req.protocol === 'https',
       region: auth?.region ?? deps.config.region,
       accountId,
       accessKeyId: auth?.accessKeyId,
       // Unauthenticated requests never reach a handler; this caller only shapes their error.
       caller: auth?.caller ?? { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId },
-      sourceIp: req.ip,
-      secureTransport: req.protocol === 'https',
     };
   };
 
