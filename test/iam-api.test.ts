@@ -61,6 +61,7 @@ import {
 } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
 let d: TestDockyard;
@@ -392,5 +393,24 @@ describe('groups', () => {
     await iam.send(new DeleteGroupCommand({ GroupName: 'devs' }));
     await rejects(iam.send(new GetGroupCommand({ GroupName: 'devs' })), 'NoSuchEntityException', 404, /^The group with name devs cannot be found\.$/);
     await iam.send(new DeleteUserCommand({ UserName: 'member' }));
+  });
+});
+
+describe('persistence', () => {
+  test('users, roles and policies survive a restart, and access keys still sign', async () => {
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'durable' }))).User!;
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'durable' }))).AccessKey!;
+    await iam.send(new PutUserPolicyCommand({ UserName: 'durable', PolicyName: 'read', PolicyDocument: readEcs }));
+    d = await d.restart();
+    iam.destroy();
+    iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    assert.equal((await iam.send(new GetUserCommand({ UserName: 'durable' }))).User!.UserId, user.UserId);
+    assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: 'durable' }))).PolicyNames, ['read']);
+    const sts = new STSClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, maxAttempts: 1 });
+    try {
+      assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, user.Arn);
+    } finally {
+      sts.destroy();
+    }
   });
 });
