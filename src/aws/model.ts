@@ -18,6 +18,11 @@ import { RawJson } from './raw-json.js';
 
 export interface ShapeRef {
   shape: string;
+  /** awsQuery/XML: the element or parameter name, when it differs from the member name. */
+  locationName?: string;
+  xmlNamespace?: { uri: string; prefix?: string };
+  /** awsQuery: a list/map member serialized without its wrapper (also settable on the shape). */
+  flattened?: boolean;
 }
 export interface Shape {
   type: 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'double' | 'float' | 'boolean' | 'timestamp' | 'blob';
@@ -32,16 +37,21 @@ export interface Shape {
   /** A Java regular expression the whole string must match (Coral uses Matcher.matches). */
   pattern?: string;
   exception?: boolean;
-  error?: { httpStatusCode?: number; senderFault?: boolean };
+  /** `code`: the awsQuery error code (e.g. IAM's NoSuchEntity for NoSuchEntityException). */
+  error?: { code?: string; httpStatusCode?: number; senderFault?: boolean };
+  flattened?: boolean;
+  locationName?: string;
+  xmlNamespace?: { uri: string; prefix?: string };
 }
 export interface Operation {
   name: string;
   input?: ShapeRef;
-  output?: ShapeRef;
+  /** awsQuery wraps the output in `<resultWrapper>` (e.g. CreateUserResult). */
+  output?: ShapeRef & { resultWrapper?: string };
   errors?: ShapeRef[];
 }
 export interface ServiceModel {
-  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string };
+  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string; xmlNamespace?: string };
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;
 }

@@ -14,6 +14,9 @@ export interface RequestContext {
   readonly accessKeyId: string | undefined;
   /** Who signed the request (resolved once by the front door; handlers never parse credentials). */
   readonly caller: Caller;
+  /** The client's address (aws:SourceIp) and whether it came over TLS (aws:SecureTransport). */
+  readonly sourceIp?: string;
+  readonly secureTransport?: boolean;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface ServiceModule {
   /** Signing name, also used in logs and /health. */
   readonly name: string;
   readonly model: ServiceModel;
-  readonly protocol: 'awsJson1_1';
+  readonly protocol: 'awsJson1_1' | 'awsQuery';
   /** Exception name used for model validation failures (missing members, lengths, enums). */
   readonly validationErrorCode: string;
   readonly operations: Readonly<Record<string, OperationHandler>>;

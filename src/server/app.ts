@@ -15,10 +15,16 @@ import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { createIamDomain, iamService } from '../services/iam/index.js';
+import { StsSessions, stsService } from '../services/sts/index.js';
+import { SecretBox } from '../core/secret-box.js';
+import { IdentityPolicies } from '../iam/identity-policies.js';
+import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
+import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -37,9 +43,13 @@ export interface App {
   tls: TlsMaterial | undefined;
   /** The account's root access key (`dockyard up` prints it). */
   rootKey: AccessKey;
-  /** Where access key ids resolve to principals; the IAM/STS modules add their keys here. */
+  /** Where access key ids resolve to principals: the root key, IAM users' access keys, STS sessions. */
   credentials: CredentialResolverChain;
   authenticator: RequestAuthenticator;
+  /** The identity-based policies in force for a caller, for the policy engine. */
+  identityPolicies: IdentityPolicies;
+  /** Mints task-role credentials (STS). */
+  roleCredentials: StsSessions;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -86,7 +96,13 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const agentAuth = new AgentAuth(store, clock);
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost, registryScheme: tls ? 'https' : 'http' });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)];
+  const secrets = SecretBox.forDataDir(config.dataDir);
+  const iam = createIamDomain({ store, clock, secrets });
+  const sts = new StsSessions(store, clock, iam.roles, secrets);
+  credentials.add(new StoredCredentials(iam.accessKeys, sts));
+  const identityPolicies = new IdentityPolicies(store);
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)];
   const http = buildHttpServer({
     config,
     authenticator,
@@ -94,6 +110,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     services,
     logger: opts.logger ?? { level: config.logLevel },
     tls,
+    authorize: authorizer.forOperation,
   });
   registerRegistryRoutes(http, {
     ...registry,
@@ -102,6 +119,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryHost,
     registryScheme: tls ? 'https' : 'http',
     log: { error: (obj, msg) => http.log.error(obj, msg) },
+    authorize: registryAuthorizer(authorizer, principalCallers(store, iam)),
   });
   registerAgentApi(http, {
     store,
@@ -144,6 +162,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     rootKey,
     credentials,
     authenticator,
+    identityPolicies,
+    roleCredentials: sts,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();

@@ -14,6 +14,8 @@ export interface Authenticated {
   /** The verified credential scope's region (the server's default for unsigned requests in accept-any mode). */
   region: string;
   accessKeyId: string | undefined;
+  /** The credential scope's service (the signing name the request was signed for). */
+  service?: string;
 }
 
 export interface AuthenticatorOptions {
@@ -44,7 +46,7 @@ export class RequestAuthenticator {
   async authenticate(req: IncomingRequest, service?: string): Promise<Authenticated> {
     if (this.opts.acceptAnyCredentials) return this.trusted(req);
     const verified = await this.verifier.verify(req, service);
-    return { caller: verified.caller, region: verified.scope.region, accessKeyId: verified.scope.accessKeyId };
+    return { caller: verified.caller, region: verified.scope.region, accessKeyId: verified.scope.accessKeyId, service: verified.scope.service };
   }
 
   private trusted(req: IncomingRequest): Authenticated {
@@ -56,6 +58,7 @@ export class RequestAuthenticator {
       caller: { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: scope?.accessKeyId },
       region: scope?.region ?? this.opts.defaultRegion,
       accessKeyId: scope?.accessKeyId,
+      service: scope?.service,
     };
   }
 }

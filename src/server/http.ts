@@ -1,16 +1,18 @@
 /**
  * The front door: one HTTP port for every service. POST / with X-Amz-Target goes to the
- * awsJson1_1 protocol once its SigV4 signature is verified (the verified scope's region is
- * the region handlers work in); `/health` reports readiness. The registry (/v2/) and awsQuery services
- * mount on the same server as plugins (see app.ts).
+ * awsJson1_1 protocol, a form-encoded POST / to the awsQuery service its SigV4 scope names,
+ * each once its SigV4 signature is verified (the verified scope's region is the region handlers
+ * work in); `/health` reports readiness. The registry (/v2/) mounts on the same server (see app.ts).
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AwsError, unknownOperation } from '../aws/errors.js';
+import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
 import { JSON_CONTENT_TYPE, JsonProtocol } from '../aws/json-protocol.js';
-import type { RequestContext, ServiceModule } from '../aws/service.js';
+import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
+import { readCredentialScope } from '../aws/sigv4.js';
+import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
 import { authenticate, installAuthenticator, type Authenticated, type RequestAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
 
@@ -25,6 +27,8 @@ export interface HttpDeps {
   logger: boolean | object;
   /** Serve https with this certificate and key (every API, the registry and the agent protocol). */
   tls?: { cert: Buffer; key: Buffer };
+  /** Asked before every handler (IAM policy evaluation); allows everything when absent. */
+  authorize?: OperationAuthorizer;
 }
 
 /**
@@ -63,7 +67,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     forceCloseConnections: true,
     clientErrorHandler: writeClientError,
   }) as unknown as FastifyInstance;
-  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
+  const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
+  // Both protocols ask the same authorizer before every handler.
+  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
+  const query = new QueryProtocol(deps.services, log, deps.authorize);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -77,10 +84,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   installAuthenticator(app, deps.authenticator);
 
-  const context = (requestId: string, auth: Authenticated | undefined): RequestContext => {
+  const context = (req: FastifyRequest, auth: Authenticated | undefined): RequestContext => {
     const { accountId } = deps.config;
     return {
-      requestId,
+      requestId: req.id,
+      sourceIp: req.ip,
+      secureTransport: req.protocol === 'https',
       region: auth?.region ?? deps.config.region,
       accountId,
       accessKeyId: auth?.accessKeyId,
@@ -92,7 +101,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // Failures before the handler runs (the body over the limit, a broken body stream) in AWS's shape.
   // The unread rest of an oversized body is not drained: the connection closes after the answer.
   const bodyErrors = (error: { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
-    const ctx = context(req.id, undefined);
+    const ctx = context(req, undefined);
     const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
     const unreadable = error.code?.startsWith('FST_ERR_CTP') || error.statusCode === 400;
     const res = json.errorResponse(
@@ -109,20 +118,35 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.post('/', { bodyLimit: MAX_JSON_BODY_BYTES, errorHandler: bodyErrors }, async (req, reply) => {
     const target = req.headers['x-amz-target'];
+    const body = req.body as Buffer | undefined;
+    const form = typeof target !== 'string' && (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_CONTENT_TYPE);
     const service = typeof target === 'string' ? json.serviceFor(target) : undefined;
     let auth: Authenticated;
     try {
       // Authentication comes before routing: an unsigned request learns nothing, not even which operations exist.
+      // awsQuery requests are routed by the service they were signed for, so any signed service is taken here.
       auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
     } catch (e) {
-      const res = json.errorResponse(e, context(req.id, undefined));
+      const scopeService = form ? readCredentialScope({ headers: req.headers, query: {} })?.service : undefined;
+      const res = form ? query.errorResponse(query.modelFor(scopeService), e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
       return reply.code(res.status).headers(res.headers).send(res.body);
     }
-    const ctx = context(req.id, auth);
-    const res =
-      typeof target === 'string' && service
-        ? await json.handle(target, req.body as Buffer | undefined, ctx)
-        : json.errorResponse(unknownOperation(typeof target === 'string' ? target : '(no X-Amz-Target)'), ctx);
+    const ctx = context(req, auth);
+    let res;
+    if (typeof target === 'string') {
+      res = service ? await json.handle(target, body, ctx) : json.errorResponse(unknownOperation(target), ctx);
+    } else if (form) {
+      // awsQuery: the service is the one the request was signed for (iam, sts, elasticloadbalancing).
+      res = query.handles(auth.service)
+        ? await query.handle(auth.service!, body, ctx)
+        : query.errorResponse(
+            undefined,
+            auth.service === undefined ? missingAuthenticationToken() : new AwsError('InvalidAction', `The service ${auth.service} is not available at this endpoint`),
+            ctx,
+          );
+    } else {
+      res = json.errorResponse(unknownOperation('(no X-Amz-Target)'), ctx);
+    }
     return reply.code(res.status).headers(res.headers).send(res.body);
   });
 
