@@ -22,6 +22,9 @@ import { InstanceViewCache } from './container-instances.js';
 const TASK_COLUMNS = ['cluster', 'instance', 'family', 'task_group', 'last_status', 'reserved_cpu', 'reserved_memory', 'host_ports'] as const;
 type TaskColumns = Record<(typeof TASK_COLUMNS)[number], IndexValue> & { pk: string };
 
+/** Shared by every instance without tasks, so that such an instance's view stays the same object. */
+const NO_TASKS: readonly TaskView[] = Object.freeze([]);
+
 interface ClusterState {
   /** Live tasks by instance; an instance's array is replaced, never changed, when its tasks change. */
   byInstance: Map<string, readonly TaskView[]>;
@@ -48,9 +51,8 @@ export class ClusterSnapshots {
     const rows = await tx.select(c.containerInstances, [], { where: { cluster: clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } }, orderBy: [['pk', 'asc']] });
     const bases = (await this.instanceViews.of(tx, rows)).filter(keep);
     const state = this.clusters.get(clusterArn) ?? (await this.load(tx, clusterArn));
-    const none: readonly TaskView[] = [];
     return bases.map((base) => {
-      const tasks = state.byInstance.get(base.arn) ?? none;
+      const tasks = state.byInstance.get(base.arn) ?? NO_TASKS;
       const last = state.views.get(base.arn);
       if (last && last.base === base && last.tasks === tasks) return last.view;
       const view = { ...base, tasks };
