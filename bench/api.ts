@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { freePort } from '../test/helpers/net.js';
+import { latencySummary } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -144,11 +145,6 @@ interface PhaseResult {
   cpu: { serverCores: number; loadGeneratorCores: number; serverCpuMsPerRequest: number };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /**
@@ -194,7 +190,7 @@ async function phase(
   const seconds = (performance.now() - startedAt) / 1000;
   const serverCores = (processCpuSeconds(serverPid) - serverCpu0) / seconds;
   const selfCores = (selfCpuSeconds() - selfCpu0) / seconds;
-  const sorted = latencies.subarray(0, recorded).sort();
+  const latency = latencySummary(latencies.subarray(0, recorded));
   return {
     operation,
     client,
@@ -203,7 +199,7 @@ async function phase(
     errors,
     seconds: round(seconds),
     requestsPerSecond: Math.round(recorded / seconds),
-    latencyMs: { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted[recorded - 1] ?? NaN) },
+    latencyMs: { p50: latency.p50, p90: latency.p90, p99: latency.p99, max: latency.max },
     cpu: { serverCores: round(serverCores), loadGeneratorCores: round(selfCores), serverCpuMsPerRequest: round((serverCores * seconds * 1000) / recorded, 3) },
   };
 }

@@ -23,6 +23,7 @@ import {
   type TaskDefinitionView,
   type TaskView,
 } from '../src/scheduler/index.js';
+import { percentile, round } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -262,12 +263,6 @@ function describeShape(shape: Omit<PlacementRequest, 'count'>): string {
   return `${shape.taskDefinition.family} ${strategy}${constraints ? ` ${constraints}` : ''}`;
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const memory = process.memoryUsage();
 peakHeap = Math.max(peakHeap, memory.heapUsed);
 const usedCpu = instances.reduce((s, i) => s + i.tasks.reduce((t, task) => t + task.cpu, 0), 0);

@@ -21,7 +21,8 @@ import {
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { buildHttpdImage } from '../test/helpers/images.js';
-import { percentile, startDockyardProcess } from './lib/dockyard-process.js';
+import { startDockyardProcess } from './lib/dockyard-process.js';
+import { percentile } from './lib/stats.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.argv[2] ?? 15);
