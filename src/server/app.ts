@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { isKnownAwsRegion } from '../aws/sigv4.js';
+import { CredentialResolverChain } from '../iam/credential-chain.js';
+import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
@@ -14,6 +17,7 @@ import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
+import { RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +30,11 @@ export interface App {
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  /** The account's root access key (`dockyard up` prints it). */
+  rootKey: AccessKey;
+  /** Where access key ids resolve to principals; the IAM/STS modules add their keys here. */
+  credentials: CredentialResolverChain;
+  authenticator: RequestAuthenticator;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -34,6 +43,17 @@ export interface App {
 export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
+  const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
+  const credentials = new CredentialResolverChain([rootKeyResolver(rootKey, config.accountId)]);
+  const regions = config.regions ? new Set(config.regions) : undefined;
+  const authenticator = new RequestAuthenticator({
+    credentials,
+    accountId: config.accountId,
+    defaultRegion: config.region,
+    isValidRegion: regions ? (r) => regions.has(r) : isKnownAwsRegion,
+    acceptAnyCredentials: config.acceptAnyCredentials,
+    now: () => clock.now() * 1000,
+  });
   const ecs = createEcsDomain({ store, clock });
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
@@ -50,6 +70,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)];
   const http = buildHttpServer({
     config,
+    authenticator,
     version: VERSION,
     services,
     logger: opts.logger ?? { level: config.logLevel },
@@ -95,6 +116,9 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       return agent;
     },
     liveness,
+    rootKey,
+    credentials,
+    authenticator,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
