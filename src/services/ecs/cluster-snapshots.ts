@@ -61,6 +61,11 @@ export class ClusterSnapshots {
     });
   }
 
+  /** Drops what is kept for the cluster: the next call reads all its live tasks again (bench/scheduler.ts compares the two). */
+  forget(clusterArn: string): void {
+    this.clusters.delete(clusterArn);
+  }
+
   /** One memo per cluster and kind of request, kept across RunTask calls. */
   memo(clusterArn: string, kind: string): SnapshotMemo {
     const key = `${kind} ${clusterArn}`;
