@@ -74,7 +74,11 @@ async function engineApi(image: string): Promise<Sample> {
   const port = await freePort();
   const t0 = performance.now();
   const answered = firstOk(port);
-  const container = await docker.createContainer({ Image: image, HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } } });
+  const container = await docker.createContainer({
+    Image: image,
+    ExposedPorts: { '8080/tcp': {} },
+    HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+  });
   await container.start();
   const returned = performance.now() - t0;
   const sample = { returned, answered: (await answered) - t0 };
