@@ -6,12 +6,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PROTOCOL_VERSION, type TaskAssignment } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type RoleCredentials, type TaskAssignment } from '../protocol/index.js';
 import { AgentClient, ProtocolHttpError } from './client.js';
 import { hostAttributes, hostResources, localHostname, type HostOptions } from './host.js';
 import { Outbox } from './outbox.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Supervisor, type AgentLogger } from './supervisor.js';
+import { TaskEndpoint, type TaskEndpointOptions } from './task-endpoint/server.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -28,6 +29,8 @@ export interface AgentOptions {
   pollWaitMs?: number;
   /** How often running containers are re-inspected in case an event was missed. */
   resyncIntervalMs?: number;
+  /** Serve the task metadata (v4) and task credentials endpoints to this agent's tasks (absent: none). */
+  taskEndpoint?: TaskEndpointOptions;
 }
 
 /** Sleeps `ms`, or less if `signal` aborts; removes its abort listener either way (loops call this forever). */
@@ -46,6 +49,9 @@ export class Agent {
   readonly instanceId: string;
   containerInstanceArn: string | undefined;
   readonly supervisor: Supervisor;
+  /** The task metadata and credentials endpoints, when configured and listening. */
+  readonly taskEndpoint: TaskEndpoint | undefined;
+  private taskEndpointUp = false;
   private readonly client: AgentClient;
   private readonly outbox = new Outbox();
   private readonly stop = new AbortController();
@@ -69,11 +75,24 @@ export class Agent {
         this.flushWake?.();
       },
       acknowledged: (arn) => !this.outbox.has(arn),
+      containerEnv: (task, name) => (this.taskEndpointUp ? this.taskEndpoint!.containerEnv(task, name) : []),
     });
+    this.taskEndpoint = o.taskEndpoint
+      ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })
+      : undefined;
   }
 
   /** Adopts what is running, registers, and starts the loops. Resolves once registered. */
   async start(): Promise<void> {
+    if (this.taskEndpoint) {
+      try {
+        await this.taskEndpoint.start();
+        this.taskEndpointUp = true;
+      } catch (e) {
+        // Tasks still run; they get no metadata or credentials endpoint (and the instance does not offer task roles).
+        this.o.log.error({ err: String(e) }, 'the task metadata and credentials endpoints could not start; tasks run without them');
+      }
+    }
     const found = await this.supervisor.adopt();
     if (found) this.o.log.info({ containers: found }, 'found containers from a previous run');
     this.unwatch = this.o.runtime.watch((e) => this.supervisor.onRuntimeEvent(e));
@@ -88,12 +107,13 @@ export class Agent {
     this.unwatch?.();
     this.supervisor.close();
     await Promise.allSettled(this.loops);
+    await this.taskEndpoint?.close();
     await this.client.close();
   }
 
   private async register(): Promise<void> {
     const info = await this.o.runtime.info();
-    const host: HostOptions = { fargateCapacity: false, ...this.o.host };
+    const host: HostOptions = { fargateCapacity: false, ...this.o.host, taskRoles: this.taskEndpointUp };
     for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
       try {
         const res = await this.client.register({
@@ -125,6 +145,7 @@ export class Agent {
       if (!this.inactive) this.o.log.error({}, 'this container instance was deregistered; stopping its tasks');
       this.inactive = true;
       this.supervisor.applyAssignments([]);
+      this.taskEndpoint?.setCredentials([], []);
     }
     await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)), this.stop.signal);
   }
@@ -156,7 +177,7 @@ export class Agent {
         failures = 0;
         index = res.index;
         digest = res.digest;
-        this.applyAssignments(res.tasks);
+        this.applyAssignments(res.tasks, res.roleCredentials ?? []);
       } catch (e) {
         if (this.stop.signal.aborted) return;
         digest = '';
@@ -168,8 +189,9 @@ export class Agent {
   /** Exposed for the latency benchmark's timestamps. */
   onAssignments: ((tasks: readonly TaskAssignment[]) => void) | undefined;
 
-  private applyAssignments(tasks: TaskAssignment[]): void {
+  private applyAssignments(tasks: TaskAssignment[], roleCredentials: RoleCredentials[]): void {
     this.onAssignments?.(tasks);
+    this.taskEndpoint?.setCredentials(tasks, roleCredentials);
     this.supervisor.applyAssignments(tasks);
   }
 

@@ -51,8 +51,10 @@ program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
+  .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
+  .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string }) => {
+  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string }) => {
     const log = pino({ level: opts.logLevel });
     const instanceId = loadInstanceId(opts.stateDir);
     const agent = new Agent({
@@ -63,6 +65,7 @@ program
       log,
       host: { fargateCapacity: opts.fargateCapacity },
       cleanupDelayMs: opts.cleanupDelay * 1000,
+      taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
     });
     await agent.start();
     log.info({ containerInstanceArn: agent.containerInstanceArn }, `Dockyard agent ${AGENT_VERSION} joined ${opts.cluster}`);

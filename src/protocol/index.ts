@@ -22,6 +22,7 @@ export {
   RegistryAuth,
   ReportsRequest,
   ReportsResponse,
+  RoleCredentials,
   TASK_STATUSES,
   TaskAssignment,
   TaskReport,

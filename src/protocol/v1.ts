@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 export const PROTOCOL_MAJOR = 1;
 export const AGENT_API_PREFIX = '/agent/v1';
 
@@ -147,10 +147,32 @@ export const TaskAssignment = z.object({
   memory: z.number().int().positive().optional(),
   /** awsvpc: the subnet named in networkConfiguration, echoed in the ENI attachment. */
   subnetId: z.string().optional(),
+  /** The IAM role the task's containers act as (RunTask override first); its credentials come in `roleCredentials`. Since 1.1. */
+  taskRoleArn: z.string().optional(),
+  /** The role the agent acts as for the task (image pulls; later secrets and logs). Since 1.1. */
+  executionRoleArn: z.string().optional(),
   volumes: z.array(VolumeSpec),
   containers: z.array(ContainerSpec),
 });
 export type TaskAssignment = z.infer<typeof TaskAssignment>;
+
+/**
+ * Temporary credentials of a task's role, vended by the control plane to the one agent that
+ * runs the task and served to that task's containers by the agent's credentials endpoint.
+ * Secret: never logged, never shown by the ECS API. Since 1.1.
+ */
+export const RoleCredentials = z.object({
+  taskArn: z.string(),
+  /** ECS's names: `TaskApplication` is the task role. */
+  roleType: z.enum(['TaskApplication', 'TaskExecution']),
+  roleArn: z.string(),
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  /** ISO 8601; the control plane sends fresh credentials well before this. */
+  expiration: z.string(),
+});
+export type RoleCredentials = z.infer<typeof RoleCredentials>;
 
 export const AssignmentsResponse = z.object({
   /** Pass back as `index` to wait for the next change. */
@@ -160,6 +182,8 @@ export const AssignmentsResponse = z.object({
   containerInstanceArn: z.string(),
   instanceStatus: z.string(),
   tasks: z.array(TaskAssignment),
+  /** Current credentials for the tasks above that have a role (not part of `digest`). Since 1.1. */
+  roleCredentials: z.array(RoleCredentials).optional(),
 });
 export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
 
@@ -239,6 +263,7 @@ export const protocolSchemas = {
   ContainerSpec,
   VolumeSpec,
   RegistryAuth,
+  RoleCredentials,
   TaskReport,
   ContainerReport,
   NetworkBinding,

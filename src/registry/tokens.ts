@@ -13,6 +13,8 @@ export interface TokenClaims {
   region: string;
   /** Epoch seconds. */
   expiresAt: number;
+  /** Who the token acts for when not the account itself: a task execution role's session ARN. */
+  principal?: string;
 }
 
 export const REGISTRY_USERNAME = 'AWS';
@@ -27,7 +29,7 @@ export class RegistryTokens {
   }
 
   mint(claims: TokenClaims): string {
-    const payload = Buffer.from(JSON.stringify({ a: claims.accountId, r: claims.region, e: Math.floor(claims.expiresAt) })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ a: claims.accountId, r: claims.region, e: Math.floor(claims.expiresAt), p: claims.principal })).toString('base64url');
     return `dy1.${payload}.${this.sign(payload)}`;
   }
 
@@ -39,9 +41,10 @@ export class RegistryTokens {
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
     try {
-      const p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { a: string; r: string; e: number };
+      const p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { a: string; r: string; e: number; p?: string };
       if (typeof p.a !== 'string' || typeof p.r !== 'string' || typeof p.e !== 'number' || p.e <= nowSeconds) return undefined;
-      return { accountId: p.a, region: p.r, expiresAt: p.e };
+      if (p.p !== undefined && typeof p.p !== 'string') return undefined;
+      return { accountId: p.a, region: p.r, expiresAt: p.e, principal: p.p };
     } catch {
       return undefined;
     }

@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
+import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
+import type { RoleCredentialsIssuer } from '../iam/principal.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
@@ -28,7 +30,14 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
+export interface AppOptions {
+  clock?: Clock;
+  logger?: boolean | object;
+  /** Mints task-role and execution-role sessions (STS); absent: tasks get no role credentials. */
+  roleCredentials?: RoleCredentialsIssuer;
+}
+
+export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const ecs = createEcsDomain({ store, clock });
@@ -66,9 +75,13 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     ensureDefaultCluster: async () => {
       await ecs.clusters.create(scope, { clusterName: 'default' });
     },
-    // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential.
+    // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential,
+    // as the task's execution role when it has one.
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
+    roleCredentials: opts.roleCredentials
+      ? new RoleCredentialsVendor({ issuer: opts.roleCredentials, log: http.log.child({ component: 'role-credentials' }) })
+      : undefined,
   });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
@@ -113,6 +126,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
           host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
+          taskEndpoint: config.embeddedAgent.taskEndpoint === false ? undefined : (config.embeddedAgent.taskEndpoint ?? {}),
         });
         try {
           await agent.start();

@@ -58,12 +58,16 @@ export interface RegistryCredential {
   expiresAt: number;
 }
 
-/** A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it. */
-export function mintRegistryCredential(domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>, scope: Scope): RegistryCredential {
+/**
+ * A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it.
+ * `principal` (a task execution role's session ARN) makes the registry see that role, not the
+ * account, as the puller.
+ */
+export function mintRegistryCredential(domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>, scope: Scope & { principal?: string }): RegistryCredential {
   const expiresAt = domain.clock.now() + TOKEN_LIFETIME_SECONDS;
   return {
     username: REGISTRY_USERNAME,
-    password: domain.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt }),
+    password: domain.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt, principal: scope.principal }),
     serverAddress: domain.registryHost(),
     expiresAt,
   };
