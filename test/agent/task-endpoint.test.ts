@@ -1,0 +1,166 @@
+/**
+ * The task metadata endpoint v4 and the task credentials endpoint, read from inside real task
+ * containers (busybox wget) of a Dockyard with its embedded agent. The agent serves them on
+ * 169.254.170.2 (added to `lo` when missing); bridge and awsvpc containers reach it through
+ * their gateway. Results are written to a host directory the containers bind-mount.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import type { TestDockyard } from '../helpers/dockyard.js';
+import { buildHttpdImage } from '../helpers/images.js';
+import { isRunning, isStopped, register, run, sleep, startWithAgent, waitTask } from './helpers.js';
+
+const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
+
+/** Waits (bounded) for a file the container writes, and returns its text once `done` holds. */
+async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      text = '';
+    }
+    if (done(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${file}; last content: ${text}`);
+}
+
+describe('task metadata endpoint v4 (real containers)', () => {
+  let d: TestDockyard;
+  let image: string;
+  const out = mkdtempSync(join(tmpdir(), 'dockyard-tmds-'));
+  chmodSync(out, 0o777);
+
+  before(async () => {
+    image = buildHttpdImage();
+    d = await startWithAgent();
+    assert.ok(d.app.agent?.taskEndpoint?.url.startsWith('http://169.254.170.2:'), 'the embedded agent serves the task endpoints');
+  });
+
+  after(async () => {
+    await d?.stop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const stop = (arn: string) => d.ecs.send(new StopTaskCommand({ cluster: 'default', task: arn, reason: 'test done' }));
+
+  it('a bridge task container reads its own container, task and stats documents in ECS shapes', async () => {
+    // wget's -T crashes Debian's static busybox: time-bound the loop by count instead.
+    const fetchAll = [
+      'for i in $(seq 50); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && break; sleep 0.1; done',
+      'wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task"',
+      'wget -q -O /out/s.json "$ECS_CONTAINER_METADATA_URI_V4/stats"',
+      'wget -q -O /out/ts.json "$ECS_CONTAINER_METADATA_URI_V4/task/stats"',
+      'echo "$ECS_CONTAINER_METADATA_URI_V4" > /out/uri',
+      'echo done > /out/done',
+      'exec sleep 3600',
+    ].join('; ');
+    const family = await register(
+      d,
+      [
+        { name: 'web', image, memory: 32, cpu: 64, stopTimeout: 2, portMappings: [{ containerPort: 8080 }], dockerLabels: { team: 'tmds' } },
+        { name: 'reader', image, memory: 48, stopTimeout: 2, mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }], ...sh(fetchAll) },
+      ],
+      { volumes: [{ name: 'out', host: { sourcePath: out } }], cpu: '512', memory: '256' },
+    );
+    const arn = await run(d, family);
+    const t = await waitTask(d, arn, isRunning);
+    await readWhen(join(out, 'done'), (s) => s === 'done\n');
+    const read = (f: string) => JSON.parse(readFileSync(join(out, f), 'utf8'));
+    const byName = Object.fromEntries(t.containers!.map((c) => [c.name!, c]));
+
+    const c = read('c.json');
+    assert.equal(c.DockerId, byName.reader!.runtimeId);
+    assert.equal(c.Name, 'reader');
+    assert.equal(c.DockerName, `dockyard-${arn.split('/').pop()}-reader`);
+    assert.equal(c.Image, image);
+    assert.equal(c.ImageID, byName.reader!.imageDigest);
+    assert.equal(c.DesiredStatus, 'RUNNING');
+    assert.equal(c.KnownStatus, 'RUNNING');
+    assert.deepEqual(c.Limits, { CPU: 2, Memory: 48 });
+    assert.equal(c.Type, 'NORMAL');
+    assert.equal(c.ContainerARN, byName.reader!.containerArn);
+    assert.equal(c.Labels['com.amazonaws.ecs.task-arn'], arn);
+    assert.equal(c.Labels['com.amazonaws.ecs.container-name'], 'reader');
+    assert.ok(!Number.isNaN(Date.parse(c.CreatedAt)) && !Number.isNaN(Date.parse(c.StartedAt)));
+    assert.equal(c.Networks[0].NetworkMode, 'bridge');
+    assert.match(c.Networks[0].IPv4Addresses[0], /^\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(c.ExitCode, undefined);
+
+    const task = read('t.json');
+    assert.equal(task.TaskARN, arn);
+    assert.equal(task.Cluster, t.clusterArn);
+    assert.equal(task.Family, family);
+    assert.equal(task.Revision, '1');
+    assert.equal(task.KnownStatus, 'RUNNING');
+    assert.deepEqual(task.Limits, { CPU: 0.5, Memory: 256 });
+    assert.ok(Date.parse(task.PullStartedAt) <= Date.parse(task.PullStoppedAt));
+    assert.equal(task.AvailabilityZone, 'local-1a');
+    assert.equal(task.LaunchType, 'EC2');
+    assert.equal(task.FaultInjectionEnabled, false);
+    assert.match(task.ClockDrift.ClockSynchronizationStatus, /^(NOT_)?SYNCHRONIZED$/);
+    assert.deepEqual(task.Containers.map((x: { Name: string }) => x.Name).sort(), ['reader', 'web']);
+    const web = task.Containers.find((x: { Name: string }) => x.Name === 'web');
+    assert.equal(web.DockerId, byName.web!.runtimeId);
+    assert.deepEqual(web.Limits, { CPU: 64, Memory: 32 });
+    assert.equal(web.Labels.team, 'tmds');
+    assert.deepEqual(web.Ports, [{ ContainerPort: 8080, Protocol: 'tcp', HostPort: byName.web!.networkBindings![0]!.hostPort, HostIp: '127.0.0.1' }]);
+
+    // Docker's stats JSON as ECS passes it through.
+    const s = read('s.json');
+    assert.equal(s.id, byName.reader!.runtimeId);
+    assert.ok(s.memory_stats.limit > 0 && s.memory_stats.limit <= 48 * 1024 * 1024);
+    assert.ok(s.cpu_stats.cpu_usage.total_usage > 0);
+    assert.ok(s.networks.eth0.rx_bytes >= 0);
+    const ts = read('ts.json');
+    assert.deepEqual(Object.keys(ts).sort(), [byName.reader!.runtimeId, byName.web!.runtimeId].sort());
+    assert.equal(ts[byName.web!.runtimeId!].id, byName.web!.runtimeId);
+
+    // The URI is the agent's: 169.254.170.2, its port, a per-container id.
+    assert.match(readFileSync(join(out, 'uri'), 'utf8'), new RegExp(`^${d.app.agent!.taskEndpoint!.url}/v4/[0-9a-f-]{36}\\n$`));
+
+    // From the host (not the task's address), the same URL answers as for an unknown id.
+    const fromHost = await fetch(readFileSync(join(out, 'uri'), 'utf8').trim());
+    assert.equal(fromHost.status, 404);
+    assert.match(await fromHost.json(), /^V4 container metadata handler: unable to get container ID from request/);
+    await stop(arn);
+    await waitTask(d, arn, isStopped);
+  });
+
+  it('an awsvpc task reads its metadata through its own network namespace, with the ENI properties', async () => {
+    const file = `awsvpc-${process.pid}.json`;
+    const family = await register(
+      d,
+      [
+        {
+          name: 'app',
+          image,
+          memory: 32,
+          stopTimeout: 2,
+          mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }],
+          ...sh(`for i in $(seq 50); do wget -q -O /out/${file}.tmp "$ECS_CONTAINER_METADATA_URI_V4/task" && mv /out/${file}.tmp /out/${file} && break; sleep 0.1; done; exec sleep 3600`),
+        },
+      ],
+      { networkMode: 'awsvpc', volumes: [{ name: 'out', host: { sourcePath: out } }] },
+    );
+    const arn = await run(d, family, { networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } } });
+    const t = await waitTask(d, arn, isRunning);
+    const task = JSON.parse(await readWhen(join(out, file), (s) => s.length > 0));
+    const ip = t.attachments![0]!.details!.find((x) => x.name === 'privateIPv4Address')!.value;
+    const net = task.Containers[0].Networks[0];
+    assert.equal(net.NetworkMode, 'awsvpc');
+    assert.deepEqual(net.IPv4Addresses, [ip]);
+    assert.equal(net.AttachmentIndex, 0);
+    assert.match(net.MACAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    assert.equal(net.PrivateDNSName, `ip-${ip!.replaceAll('.', '-')}.ec2.internal`);
+    await stop(arn);
+    await waitTask(d, arn, isStopped);
+  });
+});
