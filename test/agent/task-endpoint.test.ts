@@ -12,9 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { isRunning, isStopped, register, run, sleep, startWithAgent, waitTask } from './helpers.js';
+import { docker } from '../helpers/docker.js';
+import { describe as describeTask, isRunning, isStopped, register, run, sleep, startWithAgent, waitTask } from './helpers.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
+const ROLE_A = 'arn:aws:iam::000000000000:role/tmds-task-a';
+const ROLE_B = 'arn:aws:iam::000000000000:role/tmds-task-b';
 
 /** Waits (bounded) for a file the container writes, and returns its text once `done` holds. */
 async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
@@ -132,6 +135,66 @@ describe('task metadata endpoint v4 (real containers)', () => {
     assert.match(await fromHost.json(), /^V4 container metadata handler: unable to get container ID from request/);
     await stop(arn);
     await waitTask(d, arn, isStopped);
+  });
+
+  it("a task's container reads its own role credentials, but not another task's: neither with its own token nor with the other's", async () => {
+    const env = (runtimeId: string) =>
+      Object.fromEntries((JSON.parse(docker('inspect', runtimeId))[0].Config.Env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    // Task A just runs; its URI and token are handed to task B by the test.
+    const a = await register(d, [{ name: 'a', image, memory: 16, stopTimeout: 2 }], { taskRoleArn: ROLE_A });
+    const aArn = await run(d, a);
+    const aEnv = env((await waitTask(d, aArn, isRunning)).containers![0]!.runtimeId!);
+    assert.match(aEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI!, /^http:\/\/169\.254\.170\.2:\d+\/v2\/credentials\/[0-9a-f-]{36}$/);
+    assert.ok(aEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN!.length >= 40);
+
+    const file = `creds-${process.pid}`;
+    const attempt = (name: string, url: string, token: string) =>
+      `wget -q -O /out/${file}.${name} --header "Authorization: ${token}" "${url}" 2>/out/${file}.${name}.err; echo $? > /out/${file}.${name}.rc`;
+    const script = [
+      `for i in $(seq 50); do ${attempt('own', '$AWS_CONTAINER_CREDENTIALS_FULL_URI', '$AWS_CONTAINER_AUTHORIZATION_TOKEN')}; grep -q 0 /out/${file}.own.rc && break; sleep 0.2; done`,
+      attempt('other-with-own-token', '$OTHER_URI', '$AWS_CONTAINER_AUTHORIZATION_TOKEN'),
+      attempt('other-with-stolen-token', '$OTHER_URI', '$OTHER_TOKEN'),
+      `echo done > /out/${file}.done`,
+      'exec sleep 3600',
+    ].join('; ');
+    const b = await register(
+      d,
+      [
+        {
+          name: 'b',
+          image,
+          memory: 16,
+          stopTimeout: 2,
+          environment: [
+            { name: 'OTHER_URI', value: aEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI },
+            { name: 'OTHER_TOKEN', value: aEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN },
+          ],
+          mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }],
+          ...sh(script),
+        },
+      ],
+      { taskRoleArn: ROLE_B, volumes: [{ name: 'out', host: { sourcePath: out } }] },
+    );
+    const bArn = await run(d, b);
+    await waitTask(d, bArn, isRunning);
+    await readWhen(join(out, `${file}.done`), (s) => s === 'done\n', 30_000);
+    const read = (name: string) => readFileSync(join(out, `${file}.${name}`), 'utf8');
+
+    const own = JSON.parse(read('own'));
+    assert.deepEqual(Object.keys(own).sort(), ['AccessKeyId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token']);
+    assert.equal(own.RoleArn, ROLE_B);
+    assert.ok(Date.parse(own.Expiration) > Date.now());
+    for (const name of ['other-with-own-token', 'other-with-stolen-token']) {
+      assert.notEqual(read(`${name}.rc`).trim(), '0', `${name}: refused`);
+      assert.match(read(`${name}.err`), /403 Forbidden/, name);
+      assert.equal(read(name), '', `${name}: nothing leaked`);
+    }
+    // The credentials never show in the ECS API.
+    const described = JSON.stringify(await describeTask(d, bArn));
+    assert.equal(described.includes(own.SecretAccessKey) || described.includes(own.Token), false);
+    await stop(aArn);
+    await stop(bArn);
+    await waitTask(d, bArn, isStopped);
   });
 
   it('an awsvpc task reads its metadata through its own network namespace, with the ENI properties', async () => {
