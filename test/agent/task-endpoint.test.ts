@@ -13,7 +13,9 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
-import { describe as describeTask, isRunning, isStopped, register, run, sleep, startWithAgent, waitTask } from './helpers.js';
+import type { EmbeddedAgentConfig } from '../../src/server/config.js';
+import { startDockyard } from '../helpers/dockyard.js';
+import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 const ROLE_A = 'arn:aws:iam::000000000000:role/tmds-task-a';
@@ -43,7 +45,9 @@ describe('task metadata endpoint v4 (real containers)', () => {
 
   before(async () => {
     image = buildHttpdImage();
-    d = await startWithAgent();
+    // Explicit: the containers write their findings to `out`, a host directory.
+    const embeddedAgent = { ...FAST_AGENT.embeddedAgent, taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } as EmbeddedAgentConfig;
+    d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
     assert.ok(d.app.agent?.taskEndpoint?.url.startsWith('http://169.254.170.2:'), 'the embedded agent serves the task endpoints');
   });
 
