@@ -14,6 +14,11 @@ import { RawJson } from './raw-json.js';
 
 export interface ShapeRef {
   shape: string;
+  /** awsQuery/XML: the element or parameter name, when it differs from the member name. */
+  locationName?: string;
+  xmlNamespace?: { uri: string; prefix?: string };
+  /** awsQuery: a list/map member serialized without its wrapper (also settable on the shape). */
+  flattened?: boolean;
 }
 export interface Shape {
   type: 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'double' | 'float' | 'boolean' | 'timestamp' | 'blob';
@@ -26,16 +31,21 @@ export interface Shape {
   min?: number;
   max?: number;
   exception?: boolean;
-  error?: { httpStatusCode?: number; senderFault?: boolean };
+  /** `code`: the awsQuery error code (e.g. IAM's NoSuchEntity for NoSuchEntityException). */
+  error?: { code?: string; httpStatusCode?: number; senderFault?: boolean };
+  flattened?: boolean;
+  locationName?: string;
+  xmlNamespace?: { uri: string; prefix?: string };
 }
 export interface Operation {
   name: string;
   input?: ShapeRef;
-  output?: ShapeRef;
+  /** awsQuery wraps the output in `<resultWrapper>` (e.g. CreateUserResult). */
+  output?: ShapeRef & { resultWrapper?: string };
   errors?: ShapeRef[];
 }
 export interface ServiceModel {
-  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string };
+  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string; xmlNamespace?: string };
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;
 }
@@ -133,14 +143,15 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
       return (value, path, v) => {
         const where = path || 'input';
         if (!isPlainObject(value)) throw serializationError(`Expected map at '${where}'`);
-        const out: Record<string, unknown> = {};
         const entries = Object.entries(value);
         checkLength(shape, entries.length, value, where, v);
-        for (const [k, x] of entries) {
-          key(k, `${where}.key`, v);
-          out[k] = x === null ? null : item(x, `${where}.${k}`, v);
-        }
-        return out;
+        // fromEntries defines own properties: a '__proto__' key stays a key, never a prototype.
+        return Object.fromEntries(
+          entries.map(([k, x]) => {
+            key(k, `${where}.key`, v);
+            return [k, x === null ? null : item(x, `${where}.${k}`, v)];
+          }),
+        );
       };
     }
     case 'string': {
@@ -247,9 +258,7 @@ function compileShaper(model: ServiceModel, shape: Shape): Shaper {
       const item = shaper(shape.value!.shape);
       return (value) => {
         if (value === undefined || value === null) return undefined;
-        const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = item(x);
-        return out;
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, x]) => [k, item(x)]));
       };
     }
     case 'timestamp':

@@ -28,7 +28,7 @@ export interface ServiceModule {
   /** Signing name, also used in logs and /health. */
   readonly name: string;
   readonly model: ServiceModel;
-  readonly protocol: 'awsJson1_1';
+  readonly protocol: 'awsJson1_1' | 'awsQuery';
   /** Exception name used for model validation failures (missing members, lengths, enums). */
   readonly validationErrorCode: string;
   readonly operations: Readonly<Record<string, OperationHandler>>;

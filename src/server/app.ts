@@ -8,13 +8,22 @@ import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import type { RoleCredentialsIssuer } from '../iam/principal.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { isKnownAwsRegion } from '../aws/sigv4.js';
+import { CredentialResolverChain } from '../iam/credential-chain.js';
+import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { createIamDomain, iamService } from '../services/iam/index.js';
+import { StsSessions, stsService } from '../services/sts/index.js';
+import { SecretBox } from '../core/secret-box.js';
+import { IdentityPolicies } from '../iam/identity-policies.js';
+import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
+import { RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +34,15 @@ export interface App {
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  /** The account's root access key (`dockyard up` prints it). */
+  rootKey: AccessKey;
+  /** Where access key ids resolve to principals: the root key, IAM users' access keys, STS sessions. */
+  credentials: CredentialResolverChain;
+  authenticator: RequestAuthenticator;
+  /** The identity-based policies in force for a caller, for the policy engine. */
+  identityPolicies: IdentityPolicies;
+  /** Mints task-role credentials (STS). */
+  roleCredentials: StsSessions;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -40,6 +58,17 @@ export interface AppOptions {
 export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
+  const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
+  const credentials = new CredentialResolverChain([rootKeyResolver(rootKey, config.accountId)]);
+  const regions = config.regions ? new Set(config.regions) : undefined;
+  const authenticator = new RequestAuthenticator({
+    credentials,
+    accountId: config.accountId,
+    defaultRegion: config.region,
+    isValidRegion: regions ? (r) => regions.has(r) : isKnownAwsRegion,
+    acceptAnyCredentials: config.acceptAnyCredentials,
+    now: () => clock.now() * 1000,
+  });
   const ecs = createEcsDomain({ store, clock });
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
@@ -53,10 +82,16 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const secrets = SecretBox.forDataDir(config.dataDir);
+  const iam = createIamDomain({ store, clock, secrets });
+  const sts = new StsSessions(store, clock, iam.roles, secrets);
+  credentials.add(new StoredCredentials(iam.accessKeys, sts));
+  const identityPolicies = new IdentityPolicies(store);
   const http = buildHttpServer({
     config,
+    authenticator,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
+    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)],
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -103,6 +138,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return agent;
     },
     liveness,
+    rootKey,
+    credentials,
+    authenticator,
+    identityPolicies,
+    roleCredentials: sts,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();

@@ -24,6 +24,12 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** The account's root access key; absent, the one in the data dir (created on first start). */
+  rootKey?: { accessKeyId: string; secretAccessKey: string };
+  /** Regions a credential scope may name; absent, every region of the AWS partitions. */
+  regions?: string[];
+  /** Verify nothing: any key id is trusted as the account (test suites). */
+  acceptAnyCredentials?: boolean;
 }
 
 export interface EmbeddedAgentConfig {
@@ -49,5 +55,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ecrCreateOnPush: /^(1|true|yes)$/i.test(env.DOCKYARD_ECR_CREATE_ON_PUSH ?? ''),
     ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
+    regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+    acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
   };
 }

@@ -1,18 +1,24 @@
 /**
  * The front door: one HTTP port for every service. POST / with X-Amz-Target goes to the
- * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
- * mount on the same server as plugins (see app.ts).
+ * awsJson1_1 protocol, a form-encoded POST / to the awsQuery service its SigV4 scope names,
+ * each once its SigV4 signature is verified (the verified scope's region is the region handlers
+ * work in); `/health` reports readiness. The registry (/v2/) mounts on the same server (see app.ts).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
-import { unknownOperation } from '../aws/errors.js';
-import { parseCredentialScope } from '../aws/sigv4.js';
+import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
+import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
 import type { RequestContext, ServiceModule } from '../aws/service.js';
+import { authenticate, installAuthenticator, type Authenticated, type RequestAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
+
+export { authenticate } from './auth.js';
 
 export interface HttpDeps {
   config: ServerConfig;
+  /** Verifies SigV4 on every AWS API request (and on any route that calls `authenticate`). */
+  authenticator: RequestAuthenticator;
   services: readonly ServiceModule[];
   version: string;
   logger: boolean | object;
@@ -27,7 +33,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
   });
-  const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
+  const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
+  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log);
+  const query = new QueryProtocol(deps.services, log);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -39,25 +47,50 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const context = (headers: Record<string, string | string[] | undefined>, requestId: string): RequestContext => {
-    const scope = parseCredentialScope(headers.authorization as string | undefined);
+  installAuthenticator(app, deps.authenticator);
+
+  const context = (requestId: string, auth: Authenticated | undefined): RequestContext => {
+    const { accountId } = deps.config;
     return {
       requestId,
-      region: scope?.region ?? deps.config.region,
-      accountId: deps.config.accountId,
-      accessKeyId: scope?.accessKeyId,
-      // Not verified yet: SigV4 verification replaces this with the resolved principal.
-      caller: { kind: 'trusted', accountId: deps.config.accountId, arn: `arn:aws:iam::${deps.config.accountId}:root`, userId: deps.config.accountId, accessKeyId: scope?.accessKeyId },
+      region: auth?.region ?? deps.config.region,
+      accountId,
+      accessKeyId: auth?.accessKeyId,
+      // Unauthenticated requests never reach a handler; this caller only shapes their error.
+      caller: auth?.caller ?? { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId },
     };
   };
 
   app.post('/', async (req, reply) => {
-    const ctx = context(req.headers, req.id);
     const target = req.headers['x-amz-target'];
-    const res =
-      typeof target === 'string' && json.handles(target)
-        ? await json.handle(target, req.body as Buffer | undefined, ctx)
-        : json.errorResponse(unknownOperation(typeof target === 'string' ? target : '(no X-Amz-Target)'), ctx);
+    const body = req.body as Buffer | undefined;
+    const form = typeof target !== 'string' && (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_CONTENT_TYPE);
+    const service = typeof target === 'string' ? json.serviceFor(target) : undefined;
+    let auth: Authenticated;
+    try {
+      // Authentication comes before routing: an unsigned request learns nothing, not even which operations exist.
+      // awsQuery requests are routed by the service they were signed for, so any signed service is taken here.
+      auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
+    } catch (e) {
+      const res = form ? query.errorResponse(undefined, e, context(req.id, undefined)) : json.errorResponse(e, context(req.id, undefined));
+      return reply.code(res.status).headers(res.headers).send(res.body);
+    }
+    const ctx = context(req.id, auth);
+    let res;
+    if (typeof target === 'string') {
+      res = service ? await json.handle(target, body, ctx) : json.errorResponse(unknownOperation(target), ctx);
+    } else if (form) {
+      // awsQuery: the service is the one the request was signed for (iam, sts, elasticloadbalancing).
+      res = query.handles(auth.service)
+        ? await query.handle(auth.service!, body, ctx)
+        : query.errorResponse(
+            undefined,
+            auth.service === undefined ? missingAuthenticationToken() : new AwsError('InvalidAction', `The service ${auth.service} is not available at this endpoint`),
+            ctx,
+          );
+    } else {
+      res = json.errorResponse(unknownOperation('(no X-Amz-Target)'), ctx);
+    }
     return reply.code(res.status).headers(res.headers).send(res.body);
   });
 

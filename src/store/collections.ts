@@ -234,3 +234,134 @@ export const ecrLayers: Collection<EcrLayerDoc> = {
     digest: text((d) => d.digest),
   },
 };
+
+/**
+ * IAM (owned by services/iam). IAM is global: documents carry the account, not a region.
+ * Names are unique per account regardless of case, so keys and name columns use the lowercased
+ * name; other records refer to users and roles by their immutable ids (AIDA…, AROA…) so that a
+ * rename (UpdateUser, NewUserName) re-keys one row only.
+ */
+export interface IamUserDoc {
+  accountId: string;
+  userName: string;
+  userId: string;
+  path: string;
+  arn: string;
+  createDate: number;
+  tags: { Key: string; Value: string }[];
+  /** Inline policies: name → policy document (JSON text as submitted). */
+  inlinePolicies: Record<string, string>;
+  permissionsBoundary?: string;
+}
+export const iamUsers: Collection<IamUserDoc> = {
+  name: 'iam_users',
+  columns: {
+    account: text((d) => d.accountId),
+    user_id: text((d) => d.userId),
+    path: text((d) => d.path),
+  },
+};
+
+export interface IamRoleDoc {
+  accountId: string;
+  roleName: string;
+  roleId: string;
+  path: string;
+  arn: string;
+  createDate: number;
+  assumeRolePolicyDocument: string;
+  description?: string;
+  maxSessionDuration: number;
+  tags: { Key: string; Value: string }[];
+  inlinePolicies: Record<string, string>;
+  permissionsBoundary?: string;
+  roleLastUsed?: { LastUsedDate: number; Region: string };
+}
+export const iamRoles: Collection<IamRoleDoc> = {
+  name: 'iam_roles',
+  columns: {
+    account: text((d) => d.accountId),
+    role_id: text((d) => d.roleId),
+    path: text((d) => d.path),
+  },
+};
+
+/** An access key; key: the access key id. The secret is sealed with the data dir's SecretBox. */
+export interface IamAccessKeyDoc {
+  accountId: string;
+  accessKeyId: string;
+  userId: string;
+  status: 'Active' | 'Inactive';
+  createDate: number;
+  sealedSecret: string;
+  lastUsed?: { date: number; region: string; service: string };
+}
+export const iamAccessKeys: Collection<IamAccessKeyDoc> = {
+  name: 'iam_access_keys',
+  columns: {
+    user_id: text((d) => d.userId),
+  },
+};
+
+/** A customer managed policy with its versions; key: its ARN. AWS managed policies are built in (services/iam/aws-managed.ts). */
+export interface IamPolicyDoc {
+  accountId: string;
+  policyName: string;
+  policyId: string;
+  arn: string;
+  path: string;
+  description?: string;
+  createDate: number;
+  updateDate: number;
+  defaultVersionId: string;
+  /** The number the next CreatePolicyVersion gets (v1, v2, … never reused). */
+  nextVersion: number;
+  versions: { versionId: string; document: string; createDate: number }[];
+  tags: { Key: string; Value: string }[];
+}
+export const iamPolicies: Collection<IamPolicyDoc> = {
+  name: 'iam_policies',
+  columns: {
+    account: text((d) => d.accountId),
+    name: text((d) => `${d.accountId}:${d.policyName.toLowerCase()}`),
+    path: text((d) => d.path),
+  },
+};
+
+/** A managed policy attached to a user or role; key `<principalId>|<policyArn>`. */
+export interface IamAttachmentDoc {
+  accountId: string;
+  /** AIDA… (user) or AROA… (role). */
+  principalId: string;
+  policyArn: string;
+  policyName: string;
+}
+export const iamAttachments: Collection<IamAttachmentDoc> = {
+  name: 'iam_attachments',
+  columns: {
+    principal: text((d) => d.principalId),
+    policy: text((d) => `${d.accountId}|${d.policyArn}`),
+  },
+};
+
+/**
+ * An STS session (AssumeRole, GetSessionToken); key: its ASIA… access key id. The secret and the
+ * session token are sealed; `expiresAt` (epoch ms) lets expired sessions be swept.
+ */
+export interface StsSessionDoc {
+  accountId: string;
+  accessKeyId: string;
+  sealedSecret: string;
+  sealedSessionToken: string;
+  expiresAt: number;
+  /** Who signing with this session makes you (src/iam/principal.ts Caller). */
+  caller: { kind: 'assumed-role' | 'user' | 'root'; arn: string; userId: string; roleArn?: string };
+  /** AssumeRole's session policy, if one was passed (further limits the role's permissions). */
+  sessionPolicy?: string;
+}
+export const stsSessions: Collection<StsSessionDoc> = {
+  name: 'sts_sessions',
+  columns: {
+    expires_at: integer((d) => d.expiresAt),
+  },
+};
