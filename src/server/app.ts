@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
-import type { RoleCredentialsIssuer } from '../iam/principal.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { isKnownAwsRegion } from '../aws/sigv4.js';
 import { CredentialResolverChain } from '../iam/credential-chain.js';
@@ -48,14 +47,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export interface AppOptions {
-  clock?: Clock;
-  logger?: boolean | object;
-  /** Mints task-role and execution-role sessions (STS); absent: tasks get no role credentials. */
-  roleCredentials?: RoleCredentialsIssuer;
-}
-
-export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
+export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
@@ -114,9 +106,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // as the task's execution role when it has one.
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
-    roleCredentials: opts.roleCredentials
-      ? new RoleCredentialsVendor({ issuer: opts.roleCredentials, log: http.log.child({ component: 'role-credentials' }) })
-      : undefined,
+    // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(

@@ -14,12 +14,12 @@ import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
 import type { EmbeddedAgentConfig } from '../../src/server/config.js';
-import { startDockyard } from '../helpers/dockyard.js';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { credentials, startDockyard } from '../helpers/dockyard.js';
 import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
-const ROLE_A = 'arn:aws:iam::000000000000:role/tmds-task-a';
-const ROLE_B = 'arn:aws:iam::000000000000:role/tmds-task-b';
+const TRUST_ECS_TASKS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 /** Waits (bounded) for a file the container writes, and returns its text once `done` holds. */
 async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
@@ -61,7 +61,8 @@ describe('task metadata endpoint v4 (real containers)', () => {
   it('a bridge task container reads its own container, task and stats documents in ECS shapes', async () => {
     // wget's -T crashes Debian's static busybox: time-bound the loop by count instead.
     const fetchAll = [
-      'for i in $(seq 50); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && break; sleep 0.1; done',
+      // The container may ask before the agent has seen its start: ask until it reads RUNNING.
+      'for i in $(seq 50); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && grep -q \'"KnownStatus":"RUNNING"\' /out/c.json && break; sleep 0.1; done',
       'wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task"',
       'wget -q -O /out/s.json "$ECS_CONTAINER_METADATA_URI_V4/stats"',
       'wget -q -O /out/ts.json "$ECS_CONTAINER_METADATA_URI_V4/task/stats"',
@@ -142,6 +143,11 @@ describe('task metadata endpoint v4 (real containers)', () => {
   });
 
   it("a task's container reads its own role credentials, but not another task's: neither with its own token nor with the other's", async () => {
+    const iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const createRole = async (name: string) => (await iam.send(new CreateRoleCommand({ RoleName: `${name}-${process.pid}`, AssumeRolePolicyDocument: TRUST_ECS_TASKS }))).Role!.Arn!;
+    const ROLE_A = await createRole('tmds-task-a');
+    const ROLE_B = await createRole('tmds-task-b');
+    iam.destroy();
     const env = (runtimeId: string) =>
       Object.fromEntries((JSON.parse(docker('inspect', runtimeId))[0].Config.Env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     // Task A just runs; its URI and token are handed to task B by the test.
@@ -182,7 +188,14 @@ describe('task metadata endpoint v4 (real containers)', () => {
     const bArn = await run(d, b);
     await waitTask(d, bArn, isRunning);
     await readWhen(join(out, `${file}.done`), (s) => s === 'done\n', 30_000);
-    const read = (name: string) => readFileSync(join(out, `${file}.${name}`), 'utf8');
+    // busybox wget removes its output file when the server answers an error.
+    const read = (name: string) => {
+      try {
+        return readFileSync(join(out, `${file}.${name}`), 'utf8');
+      } catch {
+        return '';
+      }
+    };
 
     const own = JSON.parse(read('own'));
     assert.deepEqual(Object.keys(own).sort(), ['AccessKeyId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token']);
