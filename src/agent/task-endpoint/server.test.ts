@@ -67,7 +67,8 @@ describe('task credentials endpoint', () => {
       const b = assignment('bbbb');
       tasks.set(a.taskArn, newLocalTask(a));
       tasks.set(b.taskArn, newLocalTask(b));
-      ep.setCredentials([a, b], [creds(a, 'a'), creds(b, 'b')]);
+      const c = creds(a, 'a');
+      ep.setCredentials([a, b], [c, creds(b, 'b')]);
       const envA = envOf(ep, a);
       const envB = envOf(ep, b);
       assert.match(envA.ECS_CONTAINER_METADATA_URI_V4!, new RegExp(`^${ep.url}/v4/[0-9a-f-]{36}$`));
@@ -78,7 +79,6 @@ describe('task credentials endpoint', () => {
 
       const own = await get(envA.AWS_CONTAINER_CREDENTIALS_FULL_URI!, envA.AWS_CONTAINER_AUTHORIZATION_TOKEN);
       assert.equal(own.status, 200);
-      const c = creds(a, 'a');
       assert.deepEqual(own.body, { RoleArn: c.roleArn, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration });
 
       const withOthersToken = await get(envA.AWS_CONTAINER_CREDENTIALS_FULL_URI!, envB.AWS_CONTAINER_AUTHORIZATION_TOKEN);
@@ -135,6 +135,37 @@ describe('task credentials endpoint', () => {
       assert.equal(res.status, 403);
       assert.match(String(res.body.message), /does not come from the task/);
       assert.equal((await get(env.ECS_CONTAINER_METADATA_URI_V4!)).status, 404, 'nor its metadata');
+    } finally {
+      await ep.close();
+    }
+  });
+
+  it("on 169.254.170.2:80, ECS's relative URI form: no token (the SDKs send none), the source check still applies", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dockyard-task-endpoint-'));
+    dirs.push(dir);
+    const tasks = new Map<string, LocalTask>();
+    const ep = new TaskEndpoint({ port: 80 }, { stateDir: dir, tasks, runtime: new SimulatedRuntime(), log: quiet });
+    try {
+      await ep.start();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EADDRINUSE') return t.skip('port 80 on 169.254.170.2 is taken on this host');
+      throw e;
+    }
+    try {
+      const a = assignment('9999');
+      const bridged = assignment('8888', { networkMode: 'bridge' });
+      tasks.set(a.taskArn, newLocalTask(a));
+      tasks.set(bridged.taskArn, newLocalTask(bridged));
+      ep.setCredentials([a, bridged], [creds(a, 'r'), creds(bridged, 's')]);
+      const env = envOf(ep, a);
+      assert.deepEqual(Object.keys(env).sort(), ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'ECS_CONTAINER_METADATA_URI_V4']);
+      assert.match(env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI!, /^\/v2\/credentials\/[0-9a-f-]{36}$/);
+      // What botocore does with the relative form: http://169.254.170.2<relative URI>, no Authorization.
+      const res = await get(`http://169.254.170.2${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.AccessKeyId, 'ASIAR');
+      const other = await get(`http://169.254.170.2${envOf(ep, bridged).AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}`);
+      assert.equal(other.status, 403, 'the host is not the bridge task');
     } finally {
       await ep.close();
     }
