@@ -105,7 +105,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential,
     // as the task's execution role when it has one.
     registryCredentials: async (image, imageScope) =>
-      image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
+      image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
