@@ -198,9 +198,9 @@ describe('roles', () => {
       ['{not json', /invalid Json/],
       [policy({ Effect: 'Allow', Action: 'sts:AssumeRole' }), /Missing required field Principal/],
       [policy({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole', Resource: '*' }), /Has prohibited field Resource/],
-      [policy({ Effect: 'Maybe', Principal: '*', Action: 'sts:AssumeRole' }), /Invalid effect/],
-      [policy({ Effect: 'Allow', Principal: { Service: 'not a service' }, Action: 'sts:AssumeRole' }), /Invalid principal/],
-      [JSON.stringify({ Version: '2000-01-01', Statement: [] }), /valid version string/],
+      [policy({ Effect: 'Maybe', Principal: '*', Action: 'sts:AssumeRole' }), /Effect must be Allow or Deny/],
+      [policy({ Effect: 'Allow', Principal: { Bogus: 'x' }, Action: 'sts:AssumeRole' }), /Invalid principal in policy/],
+      [JSON.stringify({ Version: '2000-01-01', Statement: [] }), /legacy parsing/],
     ];
     for (const [doc, message] of bad) {
       await rejects(iam.send(new CreateRoleCommand({ RoleName: 'bad', AssumeRolePolicyDocument: doc })), 'MalformedPolicyDocumentException', 400, message);

@@ -14,6 +14,9 @@ export interface RequestContext {
   readonly accessKeyId: string | undefined;
   /** Who signed the request (resolved once by the front door; handlers never parse credentials). */
   readonly caller: Caller;
+  /** The client's address (aws:SourceIp) and whether it came over TLS (aws:SecureTransport). */
+  readonly sourceIp?: string;
+  readonly secureTransport?: boolean;
 }
 
 /**

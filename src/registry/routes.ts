@@ -45,7 +45,33 @@ export interface RegistryRouteDeps {
   /** host:port clients use for this registry (the realm in WWW-Authenticate). */
   registryHost: () => string;
   log: { error(obj: object, msg: string): void };
+  /**
+   * Asked before each request with the ECR action it amounts to and the repository's ARN
+   * (`repository/*` for the catalog); throws RegistryError DENIED. Absent: everything allowed.
+   */
+  authorize?(claims: TokenClaims, action: string, repositoryArn: string, sourceIp: string | undefined): Promise<void>;
 }
+
+/** The ECR IAM action each registry request is, as ECR authorizes docker push and pull. */
+export const REGISTRY_ACTIONS: Readonly<Record<string, string>> = {
+  'catalog GET': 'ecr:DescribeRepositories',
+  'tags GET': 'ecr:ListImages',
+  'manifest GET': 'ecr:BatchGetImage',
+  'manifest HEAD': 'ecr:BatchGetImage',
+  'manifest PUT': 'ecr:PutImage',
+  'manifest DELETE': 'ecr:BatchDeleteImage',
+  'blob GET': 'ecr:GetDownloadUrlForLayer',
+  'blob HEAD': 'ecr:BatchCheckLayerAvailability',
+  'blob DELETE': 'ecr:BatchDeleteImage',
+  'uploads POST': 'ecr:InitiateLayerUpload',
+  'upload GET': 'ecr:UploadLayerPart',
+  'upload PATCH': 'ecr:UploadLayerPart',
+  'upload PUT': 'ecr:CompleteLayerUpload',
+  'upload DELETE': 'ecr:UploadLayerPart',
+  'referrers GET': 'ecr:ListImageReferrers',
+};
+
+const repositoryArnOf = (scope: RegistryScope, name: string) => `arn:aws:ecr:${scope.region}:${scope.accountId}:repository/${name}`;
 
 /** Query parameter GetDownloadUrlForLayer puts in its URL instead of an Authorization header. */
 export const DOWNLOAD_TOKEN_PARAM = 'X-Dockyard-Token';
@@ -111,6 +137,8 @@ async function handle(deps: RegistryRouteDeps, request: FastifyRequest, reply: F
     }
     const call: Call = { req, res, url, scope, name: params.name ?? '', params };
     const method = req.method ?? 'GET';
+    const action = REGISTRY_ACTIONS[`${kind} ${method}`];
+    if (action && deps.authorize) await deps.authorize(scope, action, repositoryArnOf(scope, call.name || '*'), request.ip);
     switch (`${kind} ${method}`) {
       case 'base GET':
       case 'base HEAD':
@@ -349,7 +377,7 @@ async function startUpload(deps: RegistryRouteDeps, call: Call) {
   const q = call.url.searchParams;
   const mount = q.get('mount');
   const from = q.get('from');
-  if (mount && from && SHA256_DIGEST.test(mount)) {
+  if (mount && from && SHA256_DIGEST.test(mount) && (await mayRead(deps, call, from))) {
     const source = await deps.repositories.find(call.scope, from);
     const info = source && (await deps.images.linkedBlob(source.repositoryArn, mount));
     if (info) {
@@ -369,6 +397,17 @@ async function startUpload(deps: RegistryRouteDeps, call: Call) {
   if (hasBody(call.req)) await deps.uploads.append(upload.id, repo.repositoryArn, call.req, { length: contentLength(call.req) });
   const size = hasBody(call.req) ? (await deps.uploads.get(upload.id, repo.repositoryArn)).size : 0;
   send(call.res, 202, uploadHeaders(call, upload.id, size));
+}
+
+/** A cross-repository mount reads the source repository: without that right it is an ordinary upload. */
+async function mayRead(deps: RegistryRouteDeps, call: Call, name: string): Promise<boolean> {
+  try {
+    await deps.authorize?.(call.scope, 'ecr:GetDownloadUrlForLayer', repositoryArnOf(call.scope, name), call.req.socket.remoteAddress);
+    return true;
+  } catch (e) {
+    if (e instanceof RegistryError && e.code === 'DENIED') return false;
+    throw e;
+  }
 }
 
 async function uploadStatus(deps: RegistryRouteDeps, call: Call) {

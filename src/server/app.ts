@@ -21,8 +21,10 @@ import { IdentityPolicies } from '../iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
+import type { Caller } from '../iam/principal.js';
 import type { ServerConfig } from './config.js';
 import { RequestAuthenticator } from './auth.js';
+import { createAuthorizer, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
 import { VERSION } from './version.js';
 
@@ -79,12 +81,14 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
+  const authorizer = createAuthorizer({ store, clock, ecs, ecr, iam });
   const http = buildHttpServer({
     config,
     authenticator,
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)],
     logger: opts.logger ?? { level: config.logLevel },
+    authorize: authorizer.forOperation,
   });
   registerRegistryRoutes(http, {
     ...registry,
@@ -92,6 +96,8 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     registryHost,
     log: { error: (obj, msg) => http.log.error(obj, msg) },
+    // TODO(sigv4): the token names its principal once GetAuthorizationToken is signed.
+    authorize: registryAuthorizer(authorizer, (claims) => (claims as { caller?: Caller }).caller),
   });
   registerAgentApi(http, {
     store,

@@ -4,12 +4,12 @@
  * each once its SigV4 signature is verified (the verified scope's region is the region handlers
  * work in); `/health` reports readiness. The registry (/v2/) mounts on the same server (see app.ts).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
 import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
 import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
-import type { RequestContext, ServiceModule } from '../aws/service.js';
+import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
 import { authenticate, installAuthenticator, type Authenticated, type RequestAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
 
@@ -22,6 +22,8 @@ export interface HttpDeps {
   services: readonly ServiceModule[];
   version: string;
   logger: boolean | object;
+  /** Asked before every handler (IAM policy evaluation); allows everything when absent. */
+  authorize?: OperationAuthorizer;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -34,8 +36,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     forceCloseConnections: true,
   });
   const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
-  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log);
-  const query = new QueryProtocol(deps.services, log);
+  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
+  const query = new QueryProtocol(deps.services, log, deps.authorize);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -49,15 +51,17 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   installAuthenticator(app, deps.authenticator);
 
-  const context = (requestId: string, auth: Authenticated | undefined): RequestContext => {
+  const context = (req: FastifyRequest, auth: Authenticated | undefined): RequestContext => {
     const { accountId } = deps.config;
     return {
-      requestId,
+      requestId: req.id,
       region: auth?.region ?? deps.config.region,
       accountId,
       accessKeyId: auth?.accessKeyId,
       // Unauthenticated requests never reach a handler; this caller only shapes their error.
       caller: auth?.caller ?? { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId },
+      sourceIp: req.ip,
+      secureTransport: req.protocol === 'https',
     };
   };
 
@@ -72,10 +76,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       // awsQuery requests are routed by the service they were signed for, so any signed service is taken here.
       auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
     } catch (e) {
-      const res = form ? query.errorResponse(undefined, e, context(req.id, undefined)) : json.errorResponse(e, context(req.id, undefined));
+      const res = form ? query.errorResponse(undefined, e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
       return reply.code(res.status).headers(res.headers).send(res.body);
     }
-    const ctx = context(req.id, auth);
+    const ctx = context(req, auth);
     let res;
     if (typeof target === 'string') {
       res = service ? await json.handle(target, body, ctx) : json.errorResponse(unknownOperation(target), ctx);

@@ -3,6 +3,7 @@
  * repository policy and resource tags. A repository document also carries its lifecycle
  * policy (see lifecycle.ts). The registry data plane finds repositories through `lookup()`.
  */
+import { parsePolicy, PolicyError } from '../../iam/policy.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidTokenError, paginate } from '../../core/pagination.js';
 import type { RegistryImages, RegistryScope, RepositoryLookup } from '../../registry/index.js';
@@ -173,14 +174,11 @@ export class Repositories {
   // ---- repository policy
 
   async setPolicy(scope: Scope, input: { repositoryName: string; registryId?: string; policyText: string; force?: boolean }) {
-    let policy: unknown;
+    // Enforced on every repository operation and on push/pull, so it must be a policy IAM accepts.
     try {
-      policy = JSON.parse(input.policyText);
-    } catch {
-      policy = undefined;
-    }
-    const statements = (policy as { Statement?: unknown })?.Statement;
-    if (!policy || typeof policy !== 'object' || statements === undefined) {
+      parsePolicy(input.policyText, 'resource');
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
       throw err.invalidParameter(`Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'`);
     }
     const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, policyText: input.policyText }));
