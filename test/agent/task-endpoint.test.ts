@@ -5,6 +5,7 @@
  * their gateway. Results are written to a host directory the containers bind-mount.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
 import type { EmbeddedAgentConfig } from '../../src/server/config.js';
+import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { credentials, startDockyard } from '../helpers/dockyard.js';
 import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
@@ -212,6 +214,56 @@ describe('task metadata endpoint v4 (real containers)', () => {
     await stop(aArn);
     await stop(bArn);
     await waitTask(d, bArn, isStopped);
+  });
+
+  it("pulls a task's image from Dockyard's ECR as its execution role; a role that does not trust ecs-tasks cannot pull", async () => {
+    const iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const dockerConfig = mkdtempSync(join(tmpdir(), 'dockyard-tmds-docker-'));
+    const ref = `127.0.0.1:${d.port}/tmds/app:${process.pid}`;
+    try {
+      const role = async (name: string, service: string) => {
+        const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] };
+        return (await iam.send(new CreateRoleCommand({ RoleName: `${name}-${process.pid}`, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+      };
+      const execRole = await role('tmds-exec', 'ecs-tasks.amazonaws.com');
+      const ec2Role = await role('tmds-ec2-only', 'ec2.amazonaws.com');
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'tmds/app' }));
+      const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
+      const password = Buffer.from(token, 'base64').toString('utf8').split(':')[1]!;
+      // Asynchronously: the registry answering docker runs in this process.
+      const dockerAs = (...args: string[]) =>
+        new Promise<void>((resolve, reject) => {
+          const child = execFile('docker', ['--config', dockerConfig, ...args], { timeout: 120_000 }, (e, _out, err) => (e ? reject(new Error(`docker ${args[0]}: ${err}`)) : resolve()));
+          child.stdin!.end(password);
+        });
+      await dockerAs('login', '--username', 'AWS', '--password-stdin', `127.0.0.1:${d.port}`);
+      docker('tag', image, ref);
+      await dockerAs('push', ref);
+      // Drop the local name: the agent must pull from the registry with the credential it is given.
+      docker('rmi', ref);
+
+      const refused = await register(d, [{ name: 'app', image: ref, memory: 16 }], { executionRoleArn: ec2Role });
+      const failed = await waitTask(d, await run(d, refused), isStopped);
+      assert.equal(failed.stopCode, 'TaskFailedToStart');
+      assert.match(failed.stoppedReason!, /^CannotPullContainerError: /);
+
+      const allowed = await register(d, [{ name: 'app', image: ref, memory: 16, stopTimeout: 2 }], { executionRoleArn: execRole });
+      const arn = await run(d, allowed);
+      const t = await waitTask(d, arn, isRunning, 90_000);
+      assert.match(t.containers![0]!.imageDigest!, /^sha256:[0-9a-f]{64}$/);
+      await stop(arn);
+      await waitTask(d, arn, isStopped);
+    } finally {
+      iam.destroy();
+      ecr.destroy();
+      try {
+        docker('rmi', ref);
+      } catch {
+        // not pulled
+      }
+      rmSync(dockerConfig, { recursive: true, force: true });
+    }
   });
 
   it('an awsvpc task reads its metadata through its own network namespace, with the ENI properties', async () => {
