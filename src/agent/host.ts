@@ -18,6 +18,8 @@ export interface HostOptions {
   extraAttributes?: { name: string; value?: string }[];
   /** The agent serves task credentials: it offers task IAM roles (also to host-network tasks) and execution-role pulls. */
   taskRoles?: boolean;
+  /** The host-safety policy allows privileged containers: advertised as ECS_DISABLE_PRIVILEGED=false does. */
+  privilegedContainers?: boolean;
 }
 
 export function hostResources(info: RuntimeInfo, o: HostOptions): RegisterRequest['resources'] {
@@ -40,12 +42,12 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
     { name: 'ecs.availability-zone', value: o.availabilityZone ?? 'local-1a' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.json-file' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.none' },
-    { name: 'com.amazonaws.ecs.capability.privileged-container' },
     { name: 'ecs.capability.container-health-check' },
     { name: 'ecs.capability.container-ordering' },
     { name: 'ecs.capability.task-eni' },
     { name: 'ecs.capability.task-cpu-mem-limit' },
     { name: 'ecs.capability.docker-plugin.local' },
+    { name: 'ecs.capability.pid-ipc-namespace-sharing' },
     { name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' },
   ];
   // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
@@ -57,6 +59,7 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
       { name: 'ecs.capability.execution-role-ecr-pull' },
     );
   }
+  if (o.privilegedContainers) attrs.push({ name: 'com.amazonaws.ecs.capability.privileged-container' });
   if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
   return [...attrs, ...(o.extraAttributes ?? [])];
 }

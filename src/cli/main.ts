@@ -7,8 +7,9 @@ import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
+import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
@@ -17,7 +18,7 @@ import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js'
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
 
-program
+const up = program
   .command('up')
   .description('start Dockyard on this machine')
   .addOption(new Option('--port <port>', 'port for every API').default(defaults.port).argParser(Number))
@@ -30,11 +31,13 @@ program
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
-  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean }) => {
-    const { agent, bindIp, ...server } = opts;
+  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials));
+withHostSafetyOptions(up)
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean } & HostSafetyFlags) => {
+    const { agent, bindIp, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
+    const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     // `up` always has a `default` cluster; with the agent, this host joins it.
-    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
+    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
     // For the person at the terminal (stderr), never in the JSON logs (stdout).
@@ -84,7 +87,7 @@ program
     }
   });
 
-program
+const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
   .requiredOption('--endpoint <url>', 'the control plane, e.g. http://10.0.0.5:4600')
@@ -97,16 +100,22 @@ program
   .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
   .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string }) => {
+  .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
+withHostSafetyOptions(agentCommand)
+  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
     const log = pino({ level: opts.logLevel });
     const instanceId = loadInstanceId(opts.stateDir);
+    const hostSafety = new HostSafety(hostSafetySettings(opts), {
+      protectedPaths: [opts.stateDir, defaults.dataDir, ...(opts.protectPath ?? [])],
+      dockerSocket: opts.dockerSocket,
+    });
     const agent = new Agent({
       endpoint: opts.endpoint,
       cluster: opts.cluster,
       stateDir: opts.stateDir,
-      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp }),
+      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
       log,
-      host: { fargateCapacity: opts.fargateCapacity },
+      host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
       cleanupDelayMs: opts.cleanupDelay * 1000,
       taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
     });

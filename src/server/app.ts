@@ -3,7 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
-import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -153,14 +153,15 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
         const cluster = config.embeddedAgent.cluster ?? 'default';
         const stateDir = join(config.dataDir, 'agent');
         const instanceId = loadInstanceId(stateDir);
+        const hostSafety = new HostSafety(config.embeddedAgent.hostSafety ?? {}, { protectedPaths: [config.dataDir, stateDir] });
         agent = new Agent({
           endpoint: `http://127.0.0.1:${boundPort}`,
           cluster,
           stateDir,
-          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
+          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp, hostSafety }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
-          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },
+          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
           taskEndpoint: config.embeddedAgent.taskEndpoint === false ? undefined : (config.embeddedAgent.taskEndpoint ?? {}),

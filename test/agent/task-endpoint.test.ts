@@ -48,7 +48,7 @@ describe('task metadata endpoint v4 (real containers)', () => {
   before(async () => {
     image = buildHttpdImage();
     // Explicit: the containers write their findings to `out`, a host directory.
-    const embeddedAgent = { ...FAST_AGENT.embeddedAgent, taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } as EmbeddedAgentConfig;
+    const embeddedAgent = { ...FAST_AGENT.embeddedAgent, taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } satisfies EmbeddedAgentConfig;
     d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
     assert.ok(d.app.agent?.taskEndpoint?.url.startsWith('http://169.254.170.2:'), 'the embedded agent serves the task endpoints');
   });

@@ -33,7 +33,7 @@ describe('AWS CLI in a task container, with the task role', () => {
       ...FAST_AGENT.embeddedAgent,
       taskEndpoint: {},
       hostSafety: { allowHostNetwork: true, allowHostPaths: [...HOST_DIRS, out] },
-    } as EmbeddedAgentConfig;
+    } satisfies EmbeddedAgentConfig;
     d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
   });
 
