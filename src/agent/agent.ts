@@ -49,9 +49,8 @@ export class Agent {
   readonly instanceId: string;
   containerInstanceArn: string | undefined;
   readonly supervisor: Supervisor;
-  /** The task metadata and credentials endpoints, when configured and listening. */
+  /** The task metadata and credentials endpoints, when configured. */
   readonly taskEndpoint: TaskEndpoint | undefined;
-  private taskEndpointUp = false;
   private readonly client: AgentClient;
   private readonly outbox = new Outbox();
   private readonly stop = new AbortController();
@@ -75,7 +74,7 @@ export class Agent {
         this.flushWake?.();
       },
       acknowledged: (arn) => !this.outbox.has(arn),
-      containerEnv: (task, name) => (this.taskEndpointUp ? this.taskEndpoint!.containerEnv(task, name) : []),
+      containerEnv: (task, name) => this.taskEndpoint?.containerEnv(task, name) ?? [],
     });
     this.taskEndpoint = o.taskEndpoint
       ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })
@@ -87,7 +86,6 @@ export class Agent {
     if (this.taskEndpoint) {
       try {
         await this.taskEndpoint.start();
-        this.taskEndpointUp = true;
       } catch (e) {
         // Tasks still run; they get no metadata or credentials endpoint (and the instance does not offer task roles).
         this.o.log.error({ err: String(e) }, 'the task metadata and credentials endpoints could not start; tasks run without them');
@@ -113,7 +111,7 @@ export class Agent {
 
   private async register(): Promise<void> {
     const info = await this.o.runtime.info();
-    const host: HostOptions = { fargateCapacity: false, ...this.o.host, taskRoles: this.taskEndpointUp };
+    const host: HostOptions = { fargateCapacity: false, ...this.o.host, taskRoles: this.taskEndpoint?.listening ?? false };
     for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
       try {
         const res = await this.client.register({

@@ -61,6 +61,10 @@ export class TaskEndpoint {
     private readonly deps: TaskEndpointDeps,
   ) {}
 
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
   /** The base URL containers are given (http://169.254.170.2:<port>). */
   get url(): string {
     return this.baseUrl;
@@ -103,7 +107,7 @@ export class TaskEndpoint {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  /** The variables every container of `task` gets. */
+  /** The variables every container of `task` gets (none while not listening). */
   containerEnv(task: TaskAssignment, name: string): Env {
     if (!this.server) return [];
     const env: Env = [{ name: 'ECS_CONTAINER_METADATA_URI_V4', value: `${this.baseUrl}/v4/${this.endpointId(task.taskArn, name)}` }];
