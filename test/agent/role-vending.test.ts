@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateClusterCommand, DescribeContainerInstancesCommand, DescribeTasksCommand, StartTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, DescribeContainerInstancesCommand, DescribeTasksCommand, RunTaskCommand, StartTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Agent, SimulatedRuntime } from '../../src/agent/index.js';
@@ -107,6 +107,31 @@ describe('task roles over the agent protocol (simulated runtime)', () => {
     assert.equal(task.spec.containers[0]!.registryAuth, undefined);
     await d.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: arn }));
     await waitTask(d, arn, isStopped);
+  });
+
+  it('an agent whose endpoints cannot start still runs, but does not offer task roles: a task with a role is not placed on it', async () => {
+    const cluster = `no-endpoint-${process.pid}`;
+    await d.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    const errors: string[] = [];
+    const a = new Agent({
+      endpoint: d.endpoint,
+      cluster,
+      stateDir: join(dir, 'no-endpoint'),
+      runtime: new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 }),
+      log: { ...quiet, error: (o: object, msg?: string) => errors.push(`${msg} ${JSON.stringify(o)}`) },
+      pollWaitMs: 2000,
+      taskEndpoint: { host: '198.51.100.7' }, // not an address of this host
+    });
+    agents.push(a);
+    await a.start();
+    assert.match(errors.join('\n'), /task metadata and credentials endpoints could not start/);
+    assert.equal(a.taskEndpoint!.listening, false);
+    const ci = await d.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [a.containerInstanceArn!] }));
+    assert.equal(ci.containerInstances![0]!.attributes!.some((x) => x.name === 'com.amazonaws.ecs.capability.task-iam-role'), false);
+    const family = await register(d, [{ name: 'app', image: 'local/app:1', memory: 32 }], { taskRoleArn: taskRole });
+    const res = await d.ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }));
+    assert.equal(res.tasks!.length, 0);
+    assert.equal(res.failures![0]!.reason, 'ATTRIBUTE');
   });
 
   it('task-role credentials reach only the agent that runs the task; they work as the role session; never in DescribeTasks', async () => {
