@@ -16,7 +16,7 @@ import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
 import type { EmbeddedAgentConfig } from '../../src/server/config.js';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { credentials, startDockyard } from '../helpers/dockyard.js';
 import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
 
@@ -227,6 +227,8 @@ describe('task metadata endpoint v4 (real containers)', () => {
         return (await iam.send(new CreateRoleCommand({ RoleName: `${name}-${process.pid}`, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
       };
       const execRole = await role('tmds-exec', 'ecs-tasks.amazonaws.com');
+      // What ECS users attach to an execution role: once pulls are policy-checked, it is what lets this one pull.
+      await iam.send(new AttachRolePolicyCommand({ RoleName: execRole.split('/').pop(), PolicyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' }));
       const ec2Role = await role('tmds-ec2-only', 'ec2.amazonaws.com');
       await ecr.send(new CreateRepositoryCommand({ repositoryName: 'tmds/app' }));
       const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
