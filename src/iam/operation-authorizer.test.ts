@@ -23,7 +23,7 @@ const session: Caller = {
   accessKeyId: 'ASIA1',
 };
 const services: Record<string, ServiceModule> = Object.fromEntries(
-  ['ecs', 'ecr', 'iam', 'sts'].map((name) => [name, { name, model: loadModel(name), protocol: 'awsJson1_1', validationErrorCode: 'x', operations: {} } as ServiceModule]),
+  ['ecs', 'ecr', 'iam', 'sts'].map((name) => [name, { name, model: loadModel(name), protocol: name === 'iam' || name === 'sts' ? 'awsQuery' : 'awsJson1_1', validationErrorCode: 'x', operations: {} } as unknown as ServiceModule]),
 );
 const clock = { now: () => Date.parse('2026-11-30T12:00:00Z') / 1000 };
 
@@ -173,11 +173,11 @@ describe('decisions and AWS\'s AccessDenied wording', () => {
   });
   test('ListClusters is on resource *', async () =>
     assert.rejects(call(authorizer([]), 'ListClusters', {}), denied(`User: arn:aws:iam::${ACCT}:user/alice is not authorized to perform: ecs:ListClusters on resource: * because no identity-based policy allows the ecs:ListClusters action`)));
-  test('PassRole denied stops RunTask of a task definition with a task role', async () => {
+  test('PassRole denied stops RunTask of a task definition with a task role (ECS words it as its AccessDeniedException)', async () => {
     const a = authorizer([{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecs:*', Resource: '*' }] }]);
     await assert.rejects(
       call(a, 'RunTask', { taskDefinition: 'web' }),
-      denied(`User: arn:aws:iam::${ACCT}:user/alice is not authorized to perform: iam:PassRole on resource: arn:aws:iam::${ACCT}:role/web-task because no identity-based policy allows the iam:PassRole action`, 'AccessDenied', 403),
+      denied(`User: arn:aws:iam::${ACCT}:user/alice is not authorized to perform: iam:PassRole on resource: arn:aws:iam::${ACCT}:role/web-task because no identity-based policy allows the iam:PassRole action`),
     );
     const b = authorizer([
       { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecs:*', Resource: '*' }, { Effect: 'Allow', Action: 'iam:PassRole', Resource: '*', Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }] },
@@ -204,6 +204,20 @@ describe('decisions and AWS\'s AccessDenied wording', () => {
     await call(a, 'CreateAccessKey', {}, alice, 'iam');
     await call(a, 'ListAccessKeys', { UserName: 'alice' }, alice, 'iam');
     await assert.rejects(call(a, 'ListAccessKeys', { UserName: 'bob' }, alice, 'iam'), denied(`User: arn:aws:iam::${ACCT}:user/alice is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::${ACCT}:user/bob because no identity-based policy allows the iam:ListAccessKeys action`, 'AccessDenied', 403));
+  });
+  test('a stored policy that no longer parses fails closed (it could have held a Deny)', async () => {
+    const a = new PolicyAuthorizer({
+      clock,
+      policies: {
+        forCaller: async () => ({
+          identity: [
+            { kind: 'inline' as const, name: 'ok', document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) },
+            { kind: 'inline' as const, name: 'broken', document: '{"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringSortOf": {"a:b": "c"}}}]}' },
+          ],
+        }),
+      },
+    });
+    await assert.rejects(call(a, 'ListClusters', {}), /with an explicit deny in an identity-based policy/);
   });
   test('root, internal and trusted callers are not evaluated', async () => {
     const a = authorizer([]);

@@ -20,8 +20,8 @@ export interface AuthorizationFacts {
   taskDefinition?(scope: Scope, ref: string): Promise<{ arn: string; taskRoleArn?: string; executionRoleArn?: string } | undefined>;
   /** A resource's tags, for aws:ResourceTag/<key>. */
   resourceTags?(arn: string): Promise<Readonly<Record<string, string>> | undefined>;
-  /** A resource's own policy (ECR repository policies), JSON text. */
-  resourcePolicy?(arn: string): Promise<string | undefined>;
+  /** A resource's own policy for `action` (ECR repository policies; a role's trust policy for sts:AssumeRole), JSON text. */
+  resourcePolicy?(arn: string, action: string): Promise<string | undefined>;
 }
 
 export interface IdentityPolicySource {
@@ -41,9 +41,10 @@ export interface ConnectionFacts {
 }
 
 const ECS_TASKS_SERVICE = 'ecs-tasks.amazonaws.com';
+const DENY_ALL: Policy = { version: '2012-10-17', statements: [{ effect: 'Deny', action: ['*'], resource: ['*'], principal: '*', condition: [] }] };
 
 export class PolicyAuthorizer implements Authorizer {
-  private readonly parsed = new Map<string, Policy | undefined>();
+  private readonly parsed = new Map<string, Policy>();
 
   constructor(
     private readonly deps: {
@@ -58,7 +59,7 @@ export class PolicyAuthorizer implements Authorizer {
   async authorize(caller: Caller, request: AuthorizationRequest): Promise<void> {
     if (exempt(caller)) return;
     const inForce = await this.deps.policies.forCaller(caller);
-    const identity = inForce.identity.map((p) => this.parse(p.document, 'identity')).filter((p): p is Policy => p !== undefined);
+    const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
     const principal = requestPrincipal(caller);
     const base = { ...this.globalContext(caller), ...request.context };
@@ -67,7 +68,7 @@ export class PolicyAuthorizer implements Authorizer {
       const context: Record<string, string | readonly string[] | undefined> = { ...base };
       const tags = resource === '*' ? undefined : await this.deps.facts?.resourceTags?.(resource);
       for (const [k, v] of Object.entries(tags ?? {})) context[`aws:ResourceTag/${k}`] = v;
-      const policyText = resource === '*' ? undefined : await this.deps.facts?.resourcePolicy?.(resource);
+      const policyText = resource === '*' ? undefined : await this.deps.facts?.resourcePolicy?.(resource, request.action);
       const resourcePolicy = policyText === undefined ? undefined : this.parse(policyText, 'resource');
       const req = { action: request.action, resource, principal, context: context as ContextValues };
       const result = evaluate(req, { identity, resource: resourcePolicy ? [resourcePolicy] : [] });
@@ -80,7 +81,11 @@ export class PolicyAuthorizer implements Authorizer {
         if (bounded.decision === 'ExplicitDeny') reason = `with an explicit deny in a session policy`;
         else if (bounded.decision === 'ImplicitDeny') reason = `because no session policy allows the ${request.action} action`;
       }
-      if (reason) throw accessDenied(request.action, `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${resource} ${reason}`);
+      if (reason) {
+        // STS words an AssumeRole denial without the reason.
+        const why = request.action.toLowerCase().startsWith('sts:assumerole') ? '' : ` ${reason}`;
+        throw accessDenied(request.action, `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${resource}${why}`);
+      }
     }
   }
 
@@ -88,7 +93,13 @@ export class PolicyAuthorizer implements Authorizer {
   readonly forOperation: OperationAuthorizer = async (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => {
     if (exempt(ctx.caller)) return;
     const requests = await this.requestsFor(ctx, service, operation, input);
-    for (const r of requests) await this.authorize(ctx.caller, r);
+    try {
+      for (const r of requests) await this.authorize(ctx.caller, r);
+    } catch (e) {
+      // The service answering words the denial in its protocol, whatever the action (ECS refusing iam:PassRole answers AccessDeniedException).
+      if (e instanceof AwsError && (e.code === 'AccessDenied' || e.code === 'AccessDeniedException')) throw accessDeniedIn(service.protocol, e.message);
+      throw e;
+    }
   };
 
   /** The IAM requests one operation makes: its own action, then any iam:PassRole. */
@@ -162,15 +173,20 @@ export class PolicyAuthorizer implements Authorizer {
     return out;
   }
 
-  /** Stored policies were validated when written; one that no longer parses grants nothing. */
-  private parse(text: string, kind: 'identity' | 'resource'): Policy | undefined {
+  /**
+   * Stored policies were validated when written. One that no longer parses fails closed: it
+   * denies everything (ignoring it could drop a Deny).
+   */
+  private parse(text: string, kind: 'identity' | 'resource'): Policy {
     const key = `${kind}\u0000${text}`;
-    if (this.parsed.has(key)) return this.parsed.get(key);
-    let policy: Policy | undefined;
+    const hit = this.parsed.get(key);
+    if (hit) return hit;
+    let policy: Policy;
     try {
       policy = parsePolicy(text, kind);
     } catch (e) {
       if (!(e instanceof PolicyError)) throw e;
+      policy = DENY_ALL;
     }
     if (this.parsed.size >= 1000) this.parsed.delete(this.parsed.keys().next().value!);
     this.parsed.set(key, policy);
@@ -184,9 +200,14 @@ function exempt(caller: Caller): boolean {
 }
 
 /** ECS and ECR (awsJson) answer AccessDeniedException (400); IAM and STS (awsQuery) AccessDenied (403). */
-export function accessDenied(action: string, message: string): AwsError {
+export function accessDeniedIn(protocol: string, message: string): AwsError {
+  return protocol === 'awsQuery' ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+}
+
+/** A denial outside an operation: worded by the action's own service. */
+function accessDenied(action: string, message: string): AwsError {
   const prefix = action.slice(0, action.indexOf(':'));
-  return prefix === 'iam' || prefix === 'sts' ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+  return accessDeniedIn(prefix === 'iam' || prefix === 'sts' ? 'awsQuery' : 'awsJson1_1', message);
 }
 
 function requestPrincipal(caller: Caller): RequestPrincipal {

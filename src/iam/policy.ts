@@ -232,6 +232,16 @@ export interface EvaluationRequest {
 
 export type Decision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 
+export interface EvaluationOptions {
+  /**
+   * Whether an account principal in an Allow matches every principal of that account. False for
+   * a resource-based policy evaluated together with identity policies (the account principal
+   * grants nothing alone: IAM delegates to the identity policies); true for a trust policy
+   * checked on its own once the caller's identity policies allowed sts:AssumeRole.
+   */
+  readonly accountPrincipalMatchesMembers?: boolean;
+}
+
 export interface EvaluationResult {
   readonly decision: Decision;
   /** Which kind of policy decided (the explicit deny's, or the allow's). */
@@ -247,13 +257,14 @@ export interface EvaluationResult {
 export function evaluate(
   request: EvaluationRequest,
   policies: { identity?: readonly Policy[]; resource?: readonly Policy[] },
+  options: EvaluationOptions = {},
 ): EvaluationResult {
   const context = normalizeContext(request.context);
   let allow: EvaluationResult | undefined;
   for (const [kind, list] of [['identity', policies.identity ?? []], ['resource', policies.resource ?? []]] as const) {
     for (const policy of list) {
       for (const statement of policy.statements) {
-        if (!statementApplies(statement, policy, request, context, kind)) continue;
+        if (!statementApplies(statement, policy, request, context, kind, options)) continue;
         if (statement.effect === 'Deny') return { decision: 'ExplicitDeny', decidedBy: kind, statement };
         allow ??= { decision: 'Allow', decidedBy: kind, statement };
       }
@@ -262,9 +273,13 @@ export function evaluate(
   return allow ?? { decision: 'ImplicitDeny' };
 }
 
-/** Whether a trust policy lets `principal` perform `action` (sts:AssumeRole) on the role. */
+/**
+ * Whether a role's trust policy lets `principal` perform `action` (sts:AssumeRole) on the role.
+ * An account principal admits the account's users and roles (their own identity policies must
+ * allow sts:AssumeRole too, which the operation authorizer checks before).
+ */
 export function trustAllows(trust: Policy, request: Omit<EvaluationRequest, 'resource'> & { resource?: string }): boolean {
-  return evaluate({ resource: '*', ...request }, { resource: [trust] }).decision === 'Allow';
+  return evaluate({ resource: '*', ...request }, { resource: [trust] }, { accountPrincipalMatchesMembers: true }).decision === 'Allow';
 }
 
 type Context = Map<string, readonly string[]>;
@@ -278,7 +293,7 @@ function normalizeContext(values: ContextValues | undefined): Context {
   return out;
 }
 
-function statementApplies(s: Statement, policy: Policy, req: EvaluationRequest, ctx: Context, kind: 'identity' | 'resource'): boolean {
+function statementApplies(s: Statement, policy: Policy, req: EvaluationRequest, ctx: Context, kind: 'identity' | 'resource', options: EvaluationOptions): boolean {
   if (s.action && !s.action.some((a) => actionMatches(a, req.action))) return false;
   if (s.notAction && s.notAction.some((a) => actionMatches(a, req.action))) return false;
   const vars = policy.version === '2012-10-17';
@@ -286,8 +301,9 @@ function statementApplies(s: Statement, policy: Policy, req: EvaluationRequest, 
   if (s.notResource && s.notResource.some((r) => resourceMatches(r, req.resource, vars, ctx))) return false;
   if (kind === 'resource') {
     if (!req.principal) return false;
-    if (s.principal && !principalMatches(s.principal, req.principal, s.effect)) return false;
-    if (s.notPrincipal && principalMatches(s.notPrincipal, req.principal, 'Deny')) return false;
+    const members = options.accountPrincipalMatchesMembers === true;
+    if (s.principal && !principalMatches(s.principal, req.principal, s.effect === 'Deny' || members)) return false;
+    if (s.notPrincipal && principalMatches(s.notPrincipal, req.principal, true)) return false;
   }
   return s.condition.every((c) => conditionHolds(c, ctx, vars));
 }
@@ -332,14 +348,14 @@ function splitArn(arn: string): string[] | undefined {
  * their identity-based policies), so it matches only the root; in a Deny it matches everyone
  * in the account.
  */
-function principalMatches(spec: PrincipalSpec, who: RequestPrincipal, effect: Effect): boolean {
+function principalMatches(spec: PrincipalSpec, who: RequestPrincipal, accountMatchesMembers: boolean): boolean {
   if (spec === '*') return true;
   const values = spec[who.type] ?? [];
   return values.some((v) => {
     if (v === '*') return true;
     if (who.type !== 'AWS') return v === who.id;
     const account = /^\d{12}$/.test(v) ? v : /^arn:aws[\w-]*:iam::(\d{12}):root$/.exec(v)?.[1];
-    if (account !== undefined) return account === who.accountId && (effect === 'Deny' || who.isRoot === true);
+    if (account !== undefined) return account === who.accountId && (accountMatchesMembers || who.isRoot === true);
     return v === who.id || (who.roleArn !== undefined && v === who.roleArn);
   });
 }

@@ -21,10 +21,9 @@ import { IdentityPolicies } from '../iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import type { Caller } from '../iam/principal.js';
 import type { ServerConfig } from './config.js';
+import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { RequestAuthenticator } from './auth.js';
-import { createAuthorizer, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
 import { VERSION } from './version.js';
 
@@ -81,7 +80,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
-  const authorizer = createAuthorizer({ store, clock, ecs, ecr, iam });
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
   const http = buildHttpServer({
     config,
     authenticator,
@@ -96,8 +95,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     registryHost,
     log: { error: (obj, msg) => http.log.error(obj, msg) },
-    // TODO(sigv4): the token names its principal once GetAuthorizationToken is signed.
-    authorize: registryAuthorizer(authorizer, (claims) => (claims as { caller?: Caller }).caller),
+    authorize: registryAuthorizer(authorizer, principalCallers(store, iam)),
   });
   registerAgentApi(http, {
     store,

@@ -5,16 +5,16 @@
  */
 import { AwsError } from '../aws/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { Caller } from '../iam/principal.js';
+import { rootCaller, type Caller } from '../iam/principal.js';
 import { RegistryError } from '../registry/errors.js';
 import type { TokenClaims } from '../registry/tokens.js';
-import { IdentityPolicies } from '../iam/identity-policies.js';
+import type { IdentityPolicies } from '../iam/identity-policies.js';
 import { PolicyAuthorizer, type AuthorizationFacts } from '../iam/operation-authorizer.js';
 import { parseRepositoryArn } from '../services/ecr/arns.js';
 import type { EcrDomain } from '../services/ecr/index.js';
-import type { IamDomain } from '../services/iam/index.js';
 import { parseArn } from '../services/ecs/arns.js';
 import type { EcsDomain } from '../services/ecs/index.js';
+import type { IamDomain } from '../services/iam/index.js';
 import { findTaskDefinition } from '../services/ecs/task-definitions.js';
 import type { Store } from '../store/store.js';
 
@@ -23,10 +23,9 @@ import type { Store } from '../store/store.js';
  * GetAuthorizationToken minted the token; a denial is the registry's DENIED (403) with IAM's
  * wording, which docker prints as `denied: User: … is not authorized to perform: …`.
  */
-export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (claims: TokenClaims) => Caller | undefined) {
+export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (principalArn: string) => Promise<Caller>) {
   return async (claims: TokenClaims, action: string, repositoryArn: string, sourceIp: string | undefined): Promise<void> => {
-    const caller = callerOf(claims);
-    if (!caller) return;
+    const caller = await callerOf(claims.principalArn);
     try {
       await authorizer.authorize(caller, { action, resources: [repositoryArn], context: sourceIp ? { 'aws:SourceIp': sourceIp } : {} });
     } catch (e) {
@@ -36,11 +35,45 @@ export function registryAuthorizer(authorizer: PolicyAuthorizer, callerOf: (clai
   };
 }
 
-export function createAuthorizer(deps: { store: Store; clock: Clock; ecs: EcsDomain; ecr: EcrDomain; iam: IamDomain }): PolicyAuthorizer {
-  return new PolicyAuthorizer({ policies: new IdentityPolicies(deps.store), facts: resourceFacts(deps), clock: deps.clock });
+/**
+ * The Caller a registry token's principal ARN stands for, as it is now: a deleted user or role
+ * keeps its ARN but has no policies (so it is denied everything). A role session's session
+ * policy is not in the token: its role's policies apply.
+ */
+export function principalCallers(store: Store, iam: IamDomain) {
+  return async (arn: string): Promise<Caller> => {
+    const root = /^arn:aws:iam::(\d{12}):root$/.exec(arn);
+    if (root) return rootCaller(root[1]!);
+    const user = /^arn:aws:iam::(\d{12}):user\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
+    if (user) {
+      const row = await store.read((tx) => iam.users.get(tx, user[1]!, user[2]!)).catch(() => undefined);
+      const userId = row && row.data.arn === arn ? row.data.userId : '(deleted)';
+      return { kind: 'user', accountId: user[1]!, arn, userId };
+    }
+    const session = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/(.+)$/.exec(arn);
+    if (session) {
+      const role = await store.read((tx) => iam.roles.get(tx, session[1]!, session[2]!)).catch(() => undefined);
+      return { kind: 'assumed-role', accountId: session[1]!, arn, userId: `${role?.data.roleId ?? '(deleted)'}:${session[3]}`, roleArn: role?.data.arn ?? `arn:aws:iam::${session[1]}:role/${session[2]}` };
+    }
+    // Not an ARN IAM issues: a principal with no policies.
+    return { kind: 'user', accountId: '', arn, userId: '(unknown)' };
+  };
 }
 
-function resourceFacts({ store, ecs, ecr, iam }: { store: Store; ecs: EcsDomain; ecr: EcrDomain; iam: IamDomain }): AuthorizationFacts {
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\//;
+
+interface Domains {
+  store: Store;
+  ecs: EcsDomain;
+  ecr: EcrDomain;
+  iam: IamDomain;
+}
+
+export function createAuthorizer(deps: Domains & { identityPolicies: IdentityPolicies; clock: Clock }): PolicyAuthorizer {
+  return new PolicyAuthorizer({ policies: deps.identityPolicies, facts: resourceFacts(deps), clock: deps.clock });
+}
+
+function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
   const quietly = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
@@ -63,14 +96,20 @@ function resourceFacts({ store, ecs, ecr, iam }: { store: Store; ecs: EcsDomain;
         const tags = (await quietly(() => ecr.repositories.require(repo, repo.name)))?.tags;
         return tags && Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
       }
+      const role = ROLE_ARN.exec(arn);
+      if (role) {
+        const tags = (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.tags;
+        return tags && Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
+      }
       return undefined;
     },
-    resourcePolicy: async (arn) => {
-      // A role's trust policy is its resource-based policy: naming a principal there lets it assume the role.
-      const role = arn.startsWith('arn:aws:iam::') ? await iam.roles.byArn(arn.split(':')[4]!, arn) : undefined;
-      if (role) return role.assumeRolePolicyDocument;
+    resourcePolicy: async (arn, action) => {
       const repo = parseRepositoryArn(arn);
-      return repo ? (await quietly(() => ecr.repositories.require(repo, repo.name)))?.policyText : undefined;
+      if (repo) return (await quietly(() => ecr.repositories.require(repo, repo.name)))?.policyText;
+      // A role's trust policy is its resource-based policy for assuming it.
+      const role = ROLE_ARN.exec(arn);
+      if (role && action.toLowerCase().startsWith('sts:assumerole')) return (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.assumeRolePolicyDocument;
+      return undefined;
     },
   };
 }

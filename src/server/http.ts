@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
 import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
 import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
+import { readCredentialScope } from '../aws/sigv4.js';
 import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
 import { authenticate, installAuthenticator, type Authenticated, type RequestAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
@@ -36,6 +37,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     forceCloseConnections: true,
   });
   const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
+  // Both protocols ask the same authorizer before every handler.
   const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
   const query = new QueryProtocol(deps.services, log, deps.authorize);
 
@@ -55,13 +57,13 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const { accountId } = deps.config;
     return {
       requestId: req.id,
+      sourceIp: req.ip,
+      secureTransport: req.protocol === 'https',
       region: auth?.region ?? deps.config.region,
       accountId,
       accessKeyId: auth?.accessKeyId,
       // Unauthenticated requests never reach a handler; this caller only shapes their error.
       caller: auth?.caller ?? { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId },
-      sourceIp: req.ip,
-      secureTransport: req.protocol === 'https',
     };
   };
 
@@ -76,7 +78,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       // awsQuery requests are routed by the service they were signed for, so any signed service is taken here.
       auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
     } catch (e) {
-      const res = form ? query.errorResponse(undefined, e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
+      const scopeService = form ? readCredentialScope({ headers: req.headers, query: {} })?.service : undefined;
+      const res = form ? query.errorResponse(query.modelFor(scopeService), e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
       return reply.code(res.status).headers(res.headers).send(res.body);
     }
     const ctx = context(req, auth);

@@ -15,6 +15,7 @@ import { checkPolicyDocument, encodePolicyDocument, policySize } from './policy-
 import type { ListInput, Tag } from './types.js';
 
 const MAX_VERSIONS = 5;
+const POLICY_ARN = /^arn:aws:iam::([0-9]{12}|aws):policy\/.+$/;
 const MAX_POLICY_SIZE = 6144;
 /** Managed policies one user or role may have attached. */
 const MAX_ATTACHED = 10;
@@ -22,8 +23,8 @@ const MAX_ATTACHED = 10;
 type AnyPolicy = { aws: AwsManagedPolicy } | { local: IamPolicyDoc };
 
 export interface Principal {
-  kind: 'user' | 'role';
-  /** AIDA… or AROA… */
+  kind: 'user' | 'role' | 'group';
+  /** AIDA…, AROA… or AGPA… */
   id: string;
   name: string;
 }
@@ -35,6 +36,7 @@ export class ManagedPolicies {
   ) {}
 
   private async find(tx: StoreTx, accountId: string, arn: string): Promise<AnyPolicy | undefined> {
+    if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
     const aws = AWS_MANAGED_POLICIES.get(arn);
     if (aws) return { aws };
     const row = await tx.get(c.iamPolicies, arn);
@@ -131,6 +133,7 @@ export class ManagedPolicies {
 
   /** A customer managed policy of this account, for changes (AWS managed policies are read-only). */
   private async local(tx: StoreTx, accountId: string, arn: string) {
+    if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
     if (AWS_MANAGED_POLICIES.has(arn)) throw invalidInput(`Policy ${arn} is an AWS managed policy and cannot be changed.`);
     const row = await tx.get(c.iamPolicies, arn);
     if (!row || row.data.accountId !== accountId) throw policyNotFound(arn);
@@ -221,7 +224,7 @@ export class ManagedPolicies {
     const key = `${principal.id}|${arn}`;
     if (await tx.get(c.iamAttachments, key)) return; // attaching twice is not an error
     if ((await tx.count(c.iamAttachments, { principal: principal.id })) >= MAX_ATTACHED) {
-      throw limitExceeded(`Cannot exceed quota for PoliciesPer${principal.kind === 'user' ? 'User' : 'Role'}: ${MAX_ATTACHED}`);
+      throw limitExceeded(`Cannot exceed quota for PoliciesPer${principal.kind[0]!.toUpperCase()}${principal.kind.slice(1)}: ${MAX_ATTACHED}`);
     }
     const name = 'aws' in p ? p.aws.policyName : p.local.policyName;
     await tx.insert(c.iamAttachments, key, { accountId: 'aws' in p ? 'aws' : accountId, principalId: principal.id, policyArn: arn, policyName: name });
@@ -243,7 +246,7 @@ export class ManagedPolicies {
     return tx.count(c.iamAttachments, { principal: principalId });
   }
 
-  /** ListEntitiesForPolicy: the users and roles the policy is attached to. */
+  /** ListEntitiesForPolicy: the users, roles and groups the policy is attached to. */
   async entities(accountId: string, input: { PolicyArn: string; EntityFilter?: string }) {
     return this.store.read(async (tx) => {
       const p = await this.find(tx, accountId, input.PolicyArn);
@@ -251,16 +254,20 @@ export class ManagedPolicies {
       const rows = await tx.find(c.iamAttachments, { where: { policy: attachmentKey('aws' in p ? 'aws' : accountId, input.PolicyArn) } });
       const users = [];
       const roles = [];
+      const groups = [];
       for (const { data: a } of rows) {
-        if (a.principalId.startsWith('AIDA') && input.EntityFilter !== 'Role') {
+        if (a.principalId.startsWith('AIDA') && (input.EntityFilter ?? 'User') === 'User') {
           const [u] = await tx.find(c.iamUsers, { where: { user_id: a.principalId }, limit: 1 });
           if (u && u.data.accountId === accountId) users.push({ UserName: u.data.userName, UserId: u.data.userId });
-        } else if (a.principalId.startsWith('AROA') && input.EntityFilter !== 'User') {
+        } else if (a.principalId.startsWith('AROA') && (input.EntityFilter ?? 'Role') === 'Role') {
           const [r] = await tx.find(c.iamRoles, { where: { role_id: a.principalId }, limit: 1 });
           if (r && r.data.accountId === accountId) roles.push({ RoleName: r.data.roleName, RoleId: r.data.roleId });
+        } else if (a.principalId.startsWith('AGPA') && (input.EntityFilter ?? 'Group') === 'Group') {
+          const [g] = await tx.find(c.iamGroups, { where: { group_id: a.principalId }, limit: 1 });
+          if (g && g.data.accountId === accountId) groups.push({ GroupName: g.data.groupName, GroupId: g.data.groupId });
         }
       }
-      return { PolicyGroups: [], PolicyUsers: users, PolicyRoles: roles, IsTruncated: false };
+      return { PolicyGroups: groups, PolicyUsers: users, PolicyRoles: roles, IsTruncated: false };
     });
   }
 }
