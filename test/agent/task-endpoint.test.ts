@@ -216,7 +216,7 @@ describe('task metadata endpoint v4 (real containers)', () => {
     await waitTask(d, bArn, isStopped);
   });
 
-  it("pulls a task's image from Dockyard's ECR as its execution role; a role that does not trust ecs-tasks cannot pull", async () => {
+  it("pulls a task's image from Dockyard's ECR as its execution role; a role that does not trust ecs-tasks, or may not pull, cannot", async () => {
     const iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     const ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     const dockerConfig = mkdtempSync(join(tmpdir(), 'dockyard-tmds-docker-'));
@@ -230,6 +230,7 @@ describe('task metadata endpoint v4 (real containers)', () => {
       // What ECS users attach to an execution role: once pulls are policy-checked, it is what lets this one pull.
       await iam.send(new AttachRolePolicyCommand({ RoleName: execRole.split('/').pop(), PolicyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' }));
       const ec2Role = await role('tmds-ec2-only', 'ec2.amazonaws.com');
+      const powerlessRole = await role('tmds-exec-no-policy', 'ecs-tasks.amazonaws.com');
       await ecr.send(new CreateRepositoryCommand({ repositoryName: 'tmds/app' }));
       const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
       const password = Buffer.from(token, 'base64').toString('utf8').split(':')[1]!;
@@ -245,10 +246,13 @@ describe('task metadata endpoint v4 (real containers)', () => {
       // Drop the local name: the agent must pull from the registry with the credential it is given.
       docker('rmi', ref);
 
-      const refused = await register(d, [{ name: 'app', image: ref, memory: 16 }], { executionRoleArn: ec2Role });
-      const failed = await waitTask(d, await run(d, refused), isStopped);
-      assert.equal(failed.stopCode, 'TaskFailedToStart');
-      assert.match(failed.stoppedReason!, /^CannotPullContainerError: /);
+      // Neither a role STS will not issue for ECS tasks, nor one whose policies do not allow pulling.
+      for (const executionRoleArn of [ec2Role, powerlessRole]) {
+        const refused = await register(d, [{ name: 'app', image: ref, memory: 16 }], { executionRoleArn });
+        const failed = await waitTask(d, await run(d, refused), isStopped);
+        assert.equal(failed.stopCode, 'TaskFailedToStart', executionRoleArn);
+        assert.match(failed.stoppedReason!, /^CannotPullContainerError: /, executionRoleArn);
+      }
 
       const allowed = await register(d, [{ name: 'app', image: ref, memory: 16, stopTimeout: 2 }], { executionRoleArn: execRole });
       const arn = await run(d, allowed);
