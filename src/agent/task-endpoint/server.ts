@@ -43,6 +43,8 @@ type Env = { name: string; value: string }[];
 
 const CREDENTIALS_PATH = '/v2/credentials';
 const MAX_NET_SAMPLES = 10_000;
+/** Ids of finished tasks linger in the maps until this many, then the maps are rebuilt from the live tasks. */
+const MAX_INDEXED_IDS = 10_000;
 
 export class TaskEndpoint {
   private server: Server | undefined;
@@ -110,6 +112,7 @@ export class TaskEndpoint {
   /** The variables every container of `task` gets (none while not listening). */
   containerEnv(task: TaskAssignment, name: string): Env {
     if (!this.server) return [];
+    if (this.endpointIds.size > MAX_INDEXED_IDS) this.reindex();
     const env: Env = [{ name: 'ECS_CONTAINER_METADATA_URI_V4', value: `${this.baseUrl}/v4/${this.endpointId(task.taskArn, name)}` }];
     if (task.taskRoleArn) {
       const path = `${CREDENTIALS_PATH}/${this.credentialsId(task.taskArn)}`;
@@ -147,8 +150,13 @@ export class TaskEndpoint {
     return createHmac('sha256', this.secret).update(parts.join('\0')).digest();
   }
 
-  /** After a restart the maps are empty: ids are recomputed from the tasks the supervisor re-adopted. */
+  /**
+   * Rebuilds the id maps from the supervisor's tasks: after a restart (they start empty; the
+   * re-adopted tasks' ids are recomputed), and to drop the ids of tasks that are gone.
+   */
   private reindex(): void {
+    this.endpointIds.clear();
+    this.credentialsIds.clear();
     for (const task of this.deps.tasks.values()) {
       for (const s of task.spec.containers) this.endpointId(task.arn, s.name);
       if (task.spec.taskRoleArn) this.credentialsId(task.arn);
