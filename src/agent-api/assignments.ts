@@ -41,6 +41,9 @@ export function toAssignment(task: TaskDoc, def: TaskDefinitionDoc, auth: (image
     cpu: num(task.overrides?.cpu) ?? num(task.cpu) ?? num(def.cpu),
     memory: num(task.overrides?.memory) ?? num(task.memory) ?? num(def.memory),
     subnetId: awsvpc?.subnets?.[0],
+    // RunTask's overrides win over the definition's roles (ECS behaviour).
+    taskRoleArn: str(task.overrides?.taskRoleArn) ?? str(def.taskRoleArn),
+    executionRoleArn: str(task.overrides?.executionRoleArn) ?? str(def.executionRoleArn),
     pidMode: def.pidMode === 'host' || def.pidMode === 'task' ? def.pidMode : undefined,
     ipcMode: def.ipcMode === 'host' || def.ipcMode === 'task' || def.ipcMode === 'none' ? def.ipcMode : undefined,
     volumes: arr(def.volumes).map(volumeSpec),

@@ -23,6 +23,7 @@ import {
   type RegistryAuth,
   type RegisterResponse,
   type ReportsResponse,
+  type RoleCredentials,
   type TaskAssignment,
 } from '../protocol/index.js';
 import { AwsError } from '../aws/errors.js';
@@ -34,13 +35,16 @@ import { applyReport } from './apply-report.js';
 import { assignmentsDigest, toAssignment } from './assignments.js';
 import { AgentAuthError, isJoinToken, type AgentAuth } from './auth.js';
 import type { AgentLiveness } from './liveness.js';
+import { assumedRoleArn, taskIdOf, type RoleCredentialsVendor } from './role-credentials.js';
 
 /**
  * Hook for registry credentials: given an image in a task, the `{username, password}` the
  * agent should pull it with, or undefined. Wired to ECR's credential minter for images whose
- * host is this Dockyard's registry (see server/app.ts).
+ * host is this Dockyard's registry (see server/app.ts). `principal` is the execution role's
+ * session ARN when the task has an execution role (the pull happens as that role), else the
+ * account pulls.
  */
-export type RegistryCredentialsHook = (image: string, scope: { accountId: string; region: string }) => Promise<RegistryAuth | undefined>;
+export type RegistryCredentialsHook = (image: string, scope: { accountId: string; region: string; principal?: string }) => Promise<RegistryAuth | undefined>;
 
 export interface AgentApiDeps {
   store: Store;
@@ -52,6 +56,8 @@ export interface AgentApiDeps {
   /** Creates the cluster when an agent joins `default` and it does not exist (ECS agent behaviour). */
   ensureDefaultCluster: () => Promise<void>;
   registryCredentials?: RegistryCredentialsHook;
+  /** Mints task-role and execution-role credentials (absent: tasks get no role credentials). */
+  roleCredentials?: RoleCredentialsVendor;
   /** Upper bound on one assignments long-poll. */
   maxWaitMs?: number;
 }
@@ -132,7 +138,7 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
     return row.data;
   };
 
-  const readAssignments = async (instanceArn: string): Promise<TaskAssignment[]> => {
+  const readAssignments = async (instanceArn: string): Promise<{ tasks: TaskAssignment[]; roleCredentials: RoleCredentials[] }> => {
     const tasks = await store.read(async (tx) => {
       const rows = await tx.find(c.tasks, { where: { instance: instanceArn, last_status: { not: 'STOPPED' } }, orderBy: [['pk', 'asc']] });
       for (const r of rows) {
@@ -148,18 +154,48 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
       return rows.map((r) => r.data);
     });
     const out: TaskAssignment[] = [];
+    const roleCredentials: RoleCredentials[] = [];
     for (const task of tasks) {
       const def = definitions.get(task.taskDefinitionArn);
       if (!def) continue;
+      const assignment = toAssignment(task, def);
+      const principal = await executionPrincipal(task.taskArn, assignment.executionRoleArn);
       const auth = new Map<string, RegistryAuth | undefined>();
-      if (deps.registryCredentials) {
-        for (const cd of (def.containerDefinitions as { image?: string }[] | undefined) ?? []) {
-          if (cd.image && !auth.has(cd.image)) auth.set(cd.image, await deps.registryCredentials(cd.image, { accountId: task.accountId, region: task.region }));
+      if (deps.registryCredentials && principal !== null) {
+        for (const cd of assignment.containers) {
+          if (!auth.has(cd.image)) auth.set(cd.image, await deps.registryCredentials(cd.image, { accountId: task.accountId, region: task.region, principal }));
         }
       }
-      out.push(toAssignment(task, def, (image) => auth.get(image)));
+      for (const cd of assignment.containers) cd.registryAuth = auth.get(cd.image);
+      out.push(assignment);
+      const taskRole = assignment.taskRoleArn && (await deps.roleCredentials?.forTask(task.taskArn, assignment.taskRoleArn));
+      if (taskRole) {
+        roleCredentials.push({
+          taskArn: task.taskArn,
+          roleType: 'TaskApplication',
+          roleArn: assignment.taskRoleArn!,
+          accessKeyId: taskRole.accessKeyId,
+          secretAccessKey: taskRole.secretAccessKey,
+          sessionToken: taskRole.sessionToken,
+          expiration: taskRole.expiration.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        });
+      }
     }
-    return out;
+    return { tasks: out, roleCredentials };
+  };
+
+  /**
+   * Who pulls the task's images: its execution role's session when it has one (null when STS
+   * refuses that role: then nothing is pulled from this registry for the task), else the account.
+   */
+  const executionPrincipal = async (taskArn: string, executionRoleArn: string | undefined): Promise<string | undefined | null> => {
+    if (!executionRoleArn) return undefined;
+    if (deps.roleCredentials && !(await deps.roleCredentials.forTask(taskArn, executionRoleArn))) return null;
+    try {
+      return assumedRoleArn(executionRoleArn, taskIdOf(taskArn));
+    } catch {
+      return null;
+    }
   };
 
   http.post(`${AGENT_API_PREFIX}/register`, async (req, reply) => {
@@ -248,11 +284,11 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
       for (;;) {
         const doc = await instanceOrThrow(instanceArn);
         const at = store.changeIndex();
-        const tasks = await readAssignments(instanceArn);
+        const { tasks, roleCredentials } = await readAssignments(instanceArn);
         const digest = assignmentsDigest(tasks);
         const remaining = deadline - Date.now();
         if (digest !== knownDigest || remaining <= 0 || closed.signal.aborted) {
-          return { index: at, digest, containerInstanceArn: instanceArn, instanceStatus: doc.status, tasks } satisfies AssignmentsResponse;
+          return { index: at, digest, containerInstanceArn: instanceArn, instanceStatus: doc.status, tasks, roleCredentials } satisfies AssignmentsResponse;
         }
         index = Math.max(index, at);
         // Wake only for this instance's tasks or its own document, not every write in the cluster.

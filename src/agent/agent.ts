@@ -6,12 +6,13 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PROTOCOL_VERSION, type RegisterRequest, type RegisterResponse, type TaskAssignment } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type RegisterRequest, type RegisterResponse, type RoleCredentials, type TaskAssignment } from '../protocol/index.js';
 import { AgentClient, ProtocolHttpError, type AgentClientOptions } from './client.js';
 import { hostAttributes, hostResources, localHostname, type HostOptions } from './host.js';
 import { Outbox } from './outbox.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Supervisor, type AgentLogger } from './supervisor.js';
+import { TaskEndpoint, type TaskEndpointOptions } from './task-endpoint/server.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -34,6 +35,8 @@ export interface AgentOptions {
   pollWaitMs?: number;
   /** How often running containers are re-inspected in case an event was missed. */
   resyncIntervalMs?: number;
+  /** Serve the task metadata (v4) and task credentials endpoints to this agent's tasks (absent: none). */
+  taskEndpoint?: TaskEndpointOptions;
 }
 
 /** Exponential backoff with jitter (half fixed, half random), so agents that lost the control plane together do not return together. */
@@ -72,6 +75,8 @@ export class Agent {
   readonly instanceId: string;
   containerInstanceArn: string | undefined;
   readonly supervisor: Supervisor;
+  /** The task metadata and credentials endpoints, when configured. */
+  readonly taskEndpoint: TaskEndpoint | undefined;
   private readonly client: AgentClient;
   private readonly outbox = new Outbox();
   private readonly stop = new AbortController();
@@ -96,11 +101,23 @@ export class Agent {
         this.flushWake?.();
       },
       acknowledged: (arn) => !this.outbox.has(arn),
+      containerEnv: (task, name) => this.taskEndpoint?.containerEnv(task, name) ?? [],
     });
+    this.taskEndpoint = o.taskEndpoint
+      ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })
+      : undefined;
   }
 
   /** Adopts what is running, registers, and starts the loops. Resolves once registered. */
   async start(): Promise<void> {
+    if (this.taskEndpoint) {
+      try {
+        await this.taskEndpoint.start();
+      } catch (e) {
+        // Tasks still run; they get no metadata or credentials endpoint (and the instance does not offer task roles).
+        this.o.log.error({ err: String(e) }, 'the task metadata and credentials endpoints could not start; tasks run without them');
+      }
+    }
     const found = await this.supervisor.adopt();
     if (found) this.o.log.info({ containers: found }, 'found containers from a previous run');
     this.unwatch = this.o.runtime.watch((e) => this.supervisor.onRuntimeEvent(e));
@@ -115,12 +132,13 @@ export class Agent {
     this.unwatch?.();
     this.supervisor.close();
     await Promise.allSettled(this.loops);
+    await this.taskEndpoint?.close();
     await this.client.close();
   }
 
   private async register(): Promise<void> {
     const info = await this.o.runtime.info();
-    const host: HostOptions = { fargateCapacity: false, ...this.o.host };
+    const host: HostOptions = { fargateCapacity: false, ...this.o.host, taskRoles: this.taskEndpoint?.listening ?? false };
     for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
       try {
         const res = await this.registerOnce({
@@ -174,6 +192,7 @@ export class Agent {
       if (!this.inactive) this.o.log.error({}, 'this container instance was deregistered; stopping its tasks');
       this.inactive = true;
       this.supervisor.applyAssignments([]);
+      this.taskEndpoint?.setCredentials([], []);
     } else if (e instanceof ProtocolHttpError && (e.status === 401 || e.status === 403)) {
       this.o.log.error({ err: e.message }, 'the control plane refused this agent\'s credential');
     }
@@ -207,7 +226,7 @@ export class Agent {
         failures = 0;
         index = res.index;
         digest = res.digest;
-        this.applyAssignments(res.tasks);
+        this.applyAssignments(res.tasks, res.roleCredentials ?? []);
       } catch (e) {
         if (this.stop.signal.aborted) return;
         digest = '';
@@ -219,8 +238,9 @@ export class Agent {
   /** Exposed for the latency benchmark's timestamps. */
   onAssignments: ((tasks: readonly TaskAssignment[]) => void) | undefined;
 
-  private applyAssignments(tasks: TaskAssignment[]): void {
+  private applyAssignments(tasks: TaskAssignment[], roleCredentials: RoleCredentials[]): void {
     this.onAssignments?.(tasks);
+    this.taskEndpoint?.setCredentials(tasks, roleCredentials);
     this.supervisor.applyAssignments(tasks);
   }
 

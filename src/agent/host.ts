@@ -16,6 +16,8 @@ export interface HostOptions {
   availabilityZone?: string;
   instanceType?: string;
   extraAttributes?: { name: string; value?: string }[];
+  /** The agent serves task credentials: it offers task IAM roles (also to host-network tasks) and execution-role pulls. */
+  taskRoles?: boolean;
   /** The host-safety policy allows privileged containers: advertised as ECS_DISABLE_PRIVILEGED=false does. */
   privilegedContainers?: boolean;
 }
@@ -50,6 +52,13 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
   ];
   // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
   for (let v = 18; major === 1 && v <= minor; v++) attrs.push({ name: `com.amazonaws.ecs.capability.docker-remote-api.1.${v}` });
+  if (o.taskRoles) {
+    attrs.push(
+      { name: 'com.amazonaws.ecs.capability.task-iam-role' },
+      { name: 'com.amazonaws.ecs.capability.task-iam-role-network-host' },
+      { name: 'ecs.capability.execution-role-ecr-pull' },
+    );
+  }
   if (o.privilegedContainers) attrs.push({ name: 'com.amazonaws.ecs.capability.privileged-container' });
   if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
   return [...attrs, ...(o.extraAttributes ?? [])];

@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   acknowledged: (taskArn: string) => boolean;
   /** Epoch seconds. */
   now?: () => number;
+  /** Variables the agent injects into each container (task metadata and credentials endpoints). */
+  containerEnv?: (task: TaskAssignment, container: string) => { name: string; value: string }[];
 }
 
 const MAX_TOMBSTONES = 10_000;
@@ -146,7 +148,10 @@ export class Supervisor {
   private absorb(task: LocalTask, c: LocalContainer, s: RuntimeContainer): void {
     c.runtimeId = s.runtimeId;
     this.byRuntimeId.set(s.runtimeId, { taskArn: task.arn, name: c.name });
+    if (s.createdAt !== undefined) c.createdAt ??= s.createdAt;
     if (s.startedAt !== undefined) c.startedAt ??= s.startedAt;
+    if (s.finishedAt !== undefined) c.finishedAt = s.finishedAt;
+    if (s.ipAddress) c.ipAddress = s.ipAddress;
     c.health = s.health;
     if (s.state === 'running') {
       this.advance(c, 'RUNNING');
@@ -357,7 +362,7 @@ export class Supervisor {
       case 'create':
         try {
           const siblings = new Map(Object.values(task.containers).flatMap((x) => (x.runtimeId ? [[x.name, x.runtimeId] as const] : [])));
-          const id = await rt.create(spec!, { task: task.spec, setup: task.setupInfo, siblings });
+          const id = await rt.create(spec!, { task: task.spec, setup: task.setupInfo, siblings, agentEnv: this.o.containerEnv?.(task.spec, spec!.name) });
           c!.runtimeId = id;
           this.byRuntimeId.set(id, { taskArn: task.arn, name: c!.name });
           this.advance(c!, 'CREATED');

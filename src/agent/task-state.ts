@@ -23,8 +23,13 @@ export interface LocalContainer {
   name: string;
   known: Known;
   runtimeId?: string;
+  /** Epoch seconds, as Docker recorded them. */
+  createdAt?: number;
   /** Set when the container was started at least once (epoch seconds). */
   startedAt?: number;
+  finishedAt?: number;
+  /** Its address on its Docker network (bridge), for the metadata endpoint and the credentials endpoint's source check. */
+  ipAddress?: string;
   exitCode?: number;
   reason?: string;
   health: Health;

@@ -117,11 +117,13 @@ const agentCommand = program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
+  .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
+  .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
   .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
 withHostSafetyOptions(agentCommand)
   .action(
-    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
       const log = pino({ level: opts.logLevel });
       const instanceId = loadInstanceId(opts.stateDir);
       const hostSafety = new HostSafety(hostSafetySettings(opts), {
@@ -138,6 +140,7 @@ withHostSafetyOptions(agentCommand)
         log,
         host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
         cleanupDelayMs: opts.cleanupDelay * 1000,
+        taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
       });
       try {
         await agent.start();

@@ -25,6 +25,7 @@ export {
   RegistryAuth,
   ReportsRequest,
   ReportsResponse,
+  RoleCredentials,
   TASK_STATUSES,
   TaskAssignment,
   TaskReport,

@@ -167,6 +167,10 @@ export const TaskAssignment = z.object({
   memory: z.number().int().positive().optional(),
   /** awsvpc: the subnet named in networkConfiguration, echoed in the ENI attachment. */
   subnetId: z.string().optional(),
+  /** The IAM role the task's containers act as (RunTask override first); its credentials come in `roleCredentials`. Since 1.1. */
+  taskRoleArn: z.string().optional(),
+  /** The role the agent acts as for the task (image pulls; later secrets and logs). Since 1.1. */
+  executionRoleArn: z.string().optional(),
   /** The task definition's PID and IPC namespaces: `task` shares one among the task's containers. */
   pidMode: z.enum(['host', 'task']).optional(),
   ipcMode: z.enum(['host', 'task', 'none']).optional(),
@@ -174,6 +178,24 @@ export const TaskAssignment = z.object({
   containers: z.array(ContainerSpec),
 });
 export type TaskAssignment = z.infer<typeof TaskAssignment>;
+
+/**
+ * Temporary credentials of a task's role, vended by the control plane to the one agent that
+ * runs the task and served to that task's containers by the agent's credentials endpoint.
+ * Secret: never logged, never shown by the ECS API. Since 1.1.
+ */
+export const RoleCredentials = z.object({
+  taskArn: z.string(),
+  /** ECS's names: `TaskApplication` is the task role. */
+  roleType: z.enum(['TaskApplication', 'TaskExecution']),
+  roleArn: z.string(),
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  /** ISO 8601; the control plane sends fresh credentials well before this. */
+  expiration: z.string(),
+});
+export type RoleCredentials = z.infer<typeof RoleCredentials>;
 
 export const AssignmentsResponse = z.object({
   /** Pass back as `index` to wait for the next change. */
@@ -183,6 +205,8 @@ export const AssignmentsResponse = z.object({
   containerInstanceArn: z.string(),
   instanceStatus: z.string(),
   tasks: z.array(TaskAssignment),
+  /** Current credentials for the tasks above that have a role (not part of `digest`). Since 1.1. */
+  roleCredentials: z.array(RoleCredentials).optional(),
 });
 export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
 
@@ -262,6 +286,7 @@ export const protocolSchemas = {
   ContainerSpec,
   VolumeSpec,
   RegistryAuth,
+  RoleCredentials,
   TaskReport,
   ContainerReport,
   NetworkBinding,

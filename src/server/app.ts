@@ -6,6 +6,7 @@ import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
 import { isKnownAwsRegion } from '../aws/sigv4.js';
@@ -131,9 +132,12 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ensureDefaultCluster: async () => {
       await ecs.clusters.create(scope, { clusterName: 'default' });
     },
-    // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential.
+    // Images in this Dockyard's own registry are pulled with a freshly minted ECR credential,
+    // as the task's execution role when it has one.
     registryCredentials: async (image, imageScope) =>
-      image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
+      image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
+    // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer });
   const hour = 3600 * 1000;
@@ -192,6 +196,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
+          taskEndpoint: config.embeddedAgent.taskEndpoint === false ? undefined : (config.embeddedAgent.taskEndpoint ?? {}),
         });
         try {
           await agent.start();

@@ -43,6 +43,8 @@ export interface EmbeddedAgentConfig {
   /** How long a stopped task's containers are kept before removal. */
   cleanupDelayMs?: number;
   pollWaitMs?: number;
+  /** The task metadata and credentials endpoints (default: on 169.254.170.2, an ephemeral port); false turns them off. */
+  taskEndpoint?: { host?: string; port?: number } | false;
   /** What tasks may take from this host (DEFAULT_HOST_SAFETY for what is left out); the data dir is always protected. */
   hostSafety?: Partial<HostSafetySettings>;
 }

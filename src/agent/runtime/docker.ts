@@ -231,11 +231,17 @@ export class DockerRuntime implements Runtime {
       exitCode: s.Running || s.Status === 'created' ? undefined : s.ExitCode,
       oomKilled: s.OOMKilled,
       health: toHealth(health),
+      createdAt: epoch(info.Created),
       startedAt: epoch(s.StartedAt),
+      finishedAt: s.Running ? undefined : epoch(s.FinishedAt),
       networkBindings: bindingsOf(info.NetworkSettings.Ports as PortMap | undefined),
       ipAddress: nets[0]?.IPAddress || undefined,
       macAddress: nets[0]?.MacAddress || undefined,
     };
+  }
+
+  async stats(runtimeId: string): Promise<Record<string, unknown>> {
+    return (await withTimeout(this.docker.getContainer(runtimeId).stats({ stream: false }), T.stats, 'stats')) as unknown as Record<string, unknown>;
   }
 
   async teardownTask(_task: TaskAssignment, setup: TaskSetupInfo | undefined): Promise<void> {
@@ -438,7 +444,7 @@ export function containerCreateOptions(
       Image: spec.image,
       Cmd: spec.command,
       Entrypoint: spec.entryPoint,
-      Env: spec.environment.map((e) => `${e.name}=${e.value ?? ''}`),
+      Env: [...spec.environment.filter((e) => !ctx.agentEnv?.some((a) => a.name === e.name)), ...(ctx.agentEnv ?? [])].map((e) => `${e.name}=${e.value ?? ''}`),
       WorkingDir: spec.workingDirectory,
       User: spec.user,
       // Docker refuses a hostname for containers that join another's network namespace.

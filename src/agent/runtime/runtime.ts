@@ -28,7 +28,9 @@ export interface RuntimeContainer {
   oomKilled?: boolean;
   health: Health;
   /** Epoch seconds. */
+  createdAt?: number;
   startedAt?: number;
+  finishedAt?: number;
   networkBindings: NetworkBinding[];
   ipAddress?: string;
   macAddress?: string;
@@ -52,6 +54,8 @@ export interface ContainerContext {
   setup: TaskSetupInfo | undefined;
   /** Runtime ids of the task's containers created so far (volumesFrom, links). */
   siblings: ReadonlyMap<string, string>;
+  /** Variables the agent adds (metadata and credentials endpoints); they win over the definition's. */
+  agentEnv?: readonly { name: string; value: string }[];
 }
 
 export interface Runtime {
@@ -75,6 +79,8 @@ export interface Runtime {
   cleanupTask(task: TaskAssignment | undefined, taskArn: string, runtimeIds: readonly string[]): Promise<void>;
   /** Every container this agent instance manages, for re-adoption. */
   list(): Promise<RuntimeContainer[]>;
+  /** Docker's stats JSON for one container, one sample (the metadata endpoint's /stats). Absent: not supported. */
+  stats?(runtimeId: string): Promise<Record<string, unknown>>;
   /** Subscribes to exits and health changes of managed containers; returns an unsubscribe function. */
   watch(onEvent: (e: RuntimeEvent) => void): () => void;
 }

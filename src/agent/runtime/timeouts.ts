@@ -27,6 +27,8 @@ export const DOCKER_TIMEOUTS_MS = {
   network: 60_000,
   /** Volume create/inspect. */
   volume: 60_000,
+  /** One stats sample: Docker waits for a second CPU reading (~1 s) before answering. */
+  stats: 10_000,
   /** Quiet time after which the events stream is re-opened, in case it silently died. */
   eventsIdle: 5 * 60_000,
 } as const;

@@ -66,7 +66,8 @@ export interface RegistryCredential {
 
 /**
  * A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it,
- * acting as `principalArn` (GetAuthorizationToken's caller; Dockyard itself for agent pulls).
+ * acting as `principalArn` (GetAuthorizationToken's caller; a task's execution role session, or
+ * Dockyard itself, for agent pulls).
  */
 export function mintRegistryCredential(
   domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>,
