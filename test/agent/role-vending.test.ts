@@ -46,6 +46,7 @@ describe('task roles over the agent protocol (simulated runtime)', () => {
       log: quiet,
       pollWaitMs: 2000,
       taskEndpoint: { host: '127.0.0.1' },
+      joinToken: (await d.app.agentAuth.createJoinToken({ description: `role-vending ${name}` }, 'test')).token,
     });
     agents.push(a);
     await a.start();
@@ -121,6 +122,7 @@ describe('task roles over the agent protocol (simulated runtime)', () => {
       log: { ...quiet, error: (o: object, msg?: string) => errors.push(`${msg} ${JSON.stringify(o)}`) },
       pollWaitMs: 2000,
       taskEndpoint: { host: '198.51.100.7' }, // not an address of this host
+      joinToken: (await d.app.agentAuth.createJoinToken({ description: 'role-vending no-endpoint' }, 'test')).token,
     });
     agents.push(a);
     await a.start();
