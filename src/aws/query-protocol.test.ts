@@ -177,7 +177,7 @@ test('text is escaped in XML', async () => {
 
 test('validation through the model: required members, lengths, ranges, list sizes, malformed scalars', async () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{}, /Value null at 'Name' failed to satisfy constraint: Member must not be null/],
+    [{}, /Value null at 'name' failed to satisfy constraint: Member must not be null/],
     [{ Name: 'x'.repeat(11) }, /length less than or equal to 10/],
     [{ Name: 'n', Count: '101' }, /value less than or equal to 100/],
     [{ Name: 'n', Count: '4x' }, /Value '4x' at 'Count' failed to satisfy constraint: Member must be an integer/],
@@ -185,7 +185,7 @@ test('validation through the model: required members, lengths, ranges, list size
     [{ Name: 'n', Enabled: 'yes' }, /at 'Enabled'.*boolean/],
     [{ Name: 'n', When: 'not a date' }, /at 'When'.*timestamp/],
     [{ Name: 'n', 'Items.member.1': 'a', 'Items.member.2': 'b', 'Items.member.3': 'c', 'Items.member.4': 'd' }, /length less than or equal to 3/],
-    [{ Name: 'n', 'Records.member.1.Value': 'v' }, /Value null at 'Records.1.member.Key'/],
+    [{ Name: 'n', 'Records.member.1.Value': 'v' }, /Value null at 'records.1.member.key'/],
   ];
   for (const [form, message] of cases) {
     const res = await call({ Action: 'Echo', ...form });
