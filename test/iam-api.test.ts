@@ -198,9 +198,9 @@ describe('roles', () => {
       ['{not json', /invalid Json/],
       [policy({ Effect: 'Allow', Action: 'sts:AssumeRole' }), /Missing required field Principal/],
       [policy({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole', Resource: '*' }), /Has prohibited field Resource/],
-      [policy({ Effect: 'Maybe', Principal: '*', Action: 'sts:AssumeRole' }), /Invalid effect/],
-      [policy({ Effect: 'Allow', Principal: { Service: 'not a service' }, Action: 'sts:AssumeRole' }), /Invalid principal/],
-      [JSON.stringify({ Version: '2000-01-01', Statement: [] }), /valid version string/],
+      [policy({ Effect: 'Maybe', Principal: '*', Action: 'sts:AssumeRole' }), /Effect must be Allow or Deny/],
+      [policy({ Effect: 'Allow', Principal: { Bogus: 'x' }, Action: 'sts:AssumeRole' }), /Invalid principal in policy/],
+      [JSON.stringify({ Version: '2000-01-01', Statement: [] }), /legacy parsing/],
     ];
     for (const [doc, message] of bad) {
       await rejects(iam.send(new CreateRoleCommand({ RoleName: 'bad', AssumeRolePolicyDocument: doc })), 'MalformedPolicyDocumentException', 400, message);
@@ -274,6 +274,8 @@ describe('managed policies', () => {
       404,
       /does not exist or is not attachable/,
     );
+    await rejects(iam.send(new AttachUserPolicyCommand({ UserName: 'attached', PolicyArn: 'not-an-arn-but-long-enough' })), 'InvalidInputException', 400, /^ARN not-an-arn-but-long-enough is not valid\.$/);
+    await rejects(iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::000000000000:user/x' })), 'InvalidInputException', 400);
     await rejects(iam.send(new DeletePolicyCommand({ PolicyArn: p.Arn })), 'DeleteConflictException', 409, /attached to entities/);
     await rejects(iam.send(new DeleteUserCommand({ UserName: 'attached' })), 'DeleteConflictException', 409, /detach all policies/);
     await rejects(iam.send(new DeleteRoleCommand({ RoleName: 'attached-role' })), 'DeleteConflictException', 409, /detach all policies/);

@@ -4,7 +4,7 @@
  * duration checks; a deactivated or deleted key is refused; a session works until it expires and
  * is then refused with ExpiredTokenException; task-role credentials from the issuer.
  */
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, PutUserPolicyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -121,8 +121,29 @@ describe('AssumeRole', () => {
       sts(stranger).send(new AssumeRoleCommand({ RoleArn: forUser.Arn, RoleSessionName: 'me' })),
       'AccessDenied',
       403,
-      new RegExp(`^User: arn:aws:iam::${ACCOUNT}:user/stranger is not authorized to perform: sts:AssumeRole on resource: ${forUser.Arn}$`),
+      new RegExp(`^User: arn:aws:iam::${ACCOUNT}:user/stranger is not authorized to perform: sts:AssumeRole on resource: ${forUser.Arn}`),
     );
+    // A role that trusts the account delegates to the account's identity policies.
+    const forAccount = (await iam.send(new CreateRoleCommand({ RoleName: 'for-account', AssumeRolePolicyDocument: trust({ AWS: ACCOUNT }) }))).Role!;
+    await rejects(sts(stranger).send(new AssumeRoleCommand({ RoleArn: forAccount.Arn, RoleSessionName: 'me' })), 'AccessDenied', 403);
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'stranger',
+        PolicyName: 'assume',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: forAccount.Arn }] }),
+      }),
+    );
+    const delegated = await sts(stranger).send(new AssumeRoleCommand({ RoleArn: forAccount.Arn, RoleSessionName: 'me' }));
+    assert.equal(delegated.AssumedRoleUser!.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/for-account/me`);
+    // An identity policy alone does not let a user assume a role whose trust policy names someone else.
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'stranger',
+        PolicyName: 'assume',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }),
+      }),
+    );
+    await rejects(sts(stranger).send(new AssumeRoleCommand({ RoleArn: forUser.Arn, RoleSessionName: 'me' })), 'AccessDenied', 403);
     await rejects(sts(rootCredentials).send(new AssumeRoleCommand({ RoleArn: forTasks.Arn, RoleSessionName: 'me' })), 'AccessDenied', 403);
     await rejects(sts(rootCredentials).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/missing`, RoleSessionName: 'me' })), 'AccessDenied', 403);
   });
@@ -133,7 +154,7 @@ describe('AssumeRole', () => {
     await rejects(root.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'ss', DurationSeconds: 7200 })), 'ValidationError', 400, /exceeds the MaxSessionDuration/);
     await rejects(root.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'ss', DurationSeconds: 899 })), 'ValidationError', 400, /greater than or equal to 900/);
     await rejects(root.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'has space' })), 'ValidationError', 400, /roleSessionName/);
-    await rejects(root.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'ss', Policy: '{"Statement":[]}' })), 'MalformedPolicyDocumentException', 400);
+    await rejects(root.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'ss', Policy: '{"Statement":[{"Effect":"Allow"}]}' })), 'MalformedPolicyDocumentException', 400, /must contain actions/);
     const withPolicy = await root.send(
       new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: 'scoped', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecs:List*', Resource: '*' }] }) }),
     );

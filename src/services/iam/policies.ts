@@ -15,6 +15,7 @@ import { checkPolicyDocument, encodePolicyDocument, policySize } from './policy-
 import type { ListInput, Tag } from './types.js';
 
 const MAX_VERSIONS = 5;
+const POLICY_ARN = /^arn:aws:iam::([0-9]{12}|aws):policy\/.+$/;
 const MAX_POLICY_SIZE = 6144;
 /** Managed policies one user or role may have attached. */
 const MAX_ATTACHED = 10;
@@ -35,6 +36,7 @@ export class ManagedPolicies {
   ) {}
 
   private async find(tx: StoreTx, accountId: string, arn: string): Promise<AnyPolicy | undefined> {
+    if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
     const aws = AWS_MANAGED_POLICIES.get(arn);
     if (aws) return { aws };
     const row = await tx.get(c.iamPolicies, arn);
@@ -131,6 +133,7 @@ export class ManagedPolicies {
 
   /** A customer managed policy of this account, for changes (AWS managed policies are read-only). */
   private async local(tx: StoreTx, accountId: string, arn: string) {
+    if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
     if (AWS_MANAGED_POLICIES.has(arn)) throw invalidInput(`Policy ${arn} is an AWS managed policy and cannot be changed.`);
     const row = await tx.get(c.iamPolicies, arn);
     if (!row || row.data.accountId !== accountId) throw policyNotFound(arn);

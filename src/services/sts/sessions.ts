@@ -48,8 +48,7 @@ export class StsSessions implements RoleCredentialsIssuer {
       );
     }
     const role = await this.roles.byArn(caller.accountId, input.RoleArn);
-    const callerArns = [caller.arn, ...(caller.roleArn ? [caller.roleArn] : [])];
-    if (!role || !trustPolicyAllows(role.assumeRolePolicyDocument, { action: 'sts:AssumeRole', aws: { accountId: caller.accountId, arns: callerArns }, externalId: input.ExternalId })) {
+    if (!role || !trustPolicyAllows(role.assumeRolePolicyDocument, { roleArn: role.arn, principal: { caller }, externalId: input.ExternalId })) {
       throw accessDenied(`User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`);
     }
     const duration = input.DurationSeconds ?? 3600;
@@ -89,7 +88,7 @@ export class StsSessions implements RoleCredentialsIssuer {
   async issueForService(roleArn: string, opts: { sessionName: string; service: string; durationSeconds?: number }): Promise<TemporaryCredentials> {
     const accountId = /^arn:aws:iam::([0-9]{12}):role\//.exec(roleArn)?.[1];
     const role = accountId ? await this.roles.byArn(accountId, roleArn) : undefined;
-    if (!role || !trustPolicyAllows(role.assumeRolePolicyDocument, { action: 'sts:AssumeRole', service: opts.service })) {
+    if (!role || !trustPolicyAllows(role.assumeRolePolicyDocument, { roleArn: role.arn, principal: { service: opts.service } })) {
       throw accessDenied(`${opts.service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
     }
     const sessionName = opts.sessionName.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
