@@ -21,6 +21,7 @@ import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
+import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
@@ -40,6 +41,8 @@ export interface App {
   authenticator: RequestAuthenticator;
   /** The identity-based policies in force for a caller, for the policy engine. */
   identityPolicies: IdentityPolicies;
+  /** IAM policy evaluation for callers (the Authorizer of src/iam/principal.ts; `forOperation` runs before every handler). */
+  authorizer: PolicyAuthorizer;
   /** Mints task-role credentials (STS). */
   roleCredentials: StsSessions;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
@@ -133,6 +136,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     credentials,
     authenticator,
     identityPolicies,
+    authorizer,
     roleCredentials: sts,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
