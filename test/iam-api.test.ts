@@ -4,6 +4,18 @@
  * (codes, HTTP statuses and wording) in AWS's XML shape.
  */
 import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  CreateGroupCommand,
+  DeleteGroupCommand,
+  DeleteGroupPolicyCommand,
+  DetachGroupPolicyCommand,
+  GetGroupCommand,
+  GetGroupPolicyCommand,
+  ListGroupsCommand,
+  ListGroupsForUserCommand,
+  PutGroupPolicyCommand,
+  RemoveUserFromGroupCommand,
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
@@ -49,6 +61,7 @@ import {
 } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
 let d: TestDockyard;
@@ -343,5 +356,61 @@ describe('inline policies', () => {
     assert.deepEqual(inForce.identity.map((p) => [p.kind, p.name]).sort(), [['inline', 'inline'], ['managed', 'AmazonEC2ContainerRegistryReadOnly']]);
     assert.ok(JSON.parse(inForce.identity.find((p) => p.kind === 'managed')!.document).Statement[0].Action.includes('ecr:BatchGetImage'));
     assert.deepEqual(await d.app.identityPolicies.forCaller({ kind: 'root', accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, userId: ACCOUNT }), { identity: [] });
+  });
+});
+
+describe('groups', () => {
+  test("members, inline and attached policies; a user's groups' policies are in force for the user; DeleteConflict", async () => {
+    const group = (await iam.send(new CreateGroupCommand({ GroupName: 'devs', Path: '/eng/' }))).Group!;
+    assert.equal(group.Arn, `arn:aws:iam::${ACCOUNT}:group/eng/devs`);
+    assert.match(group.GroupId!, /^AGPA[A-Z2-7]{17}$/);
+    await rejects(iam.send(new CreateGroupCommand({ GroupName: 'DEVS' })), 'EntityAlreadyExistsException', 409, /^Group with name DEVS already exists\.$/);
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'member' }))).User!;
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'devs', UserName: 'member' }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'devs', UserName: 'member' })); // idempotent
+    const got = await iam.send(new GetGroupCommand({ GroupName: 'devs' }));
+    assert.deepEqual(got.Users!.map((u) => u.UserName), ['member']);
+    assert.deepEqual((await iam.send(new ListGroupsForUserCommand({ UserName: 'member' }))).Groups!.map((g) => g.GroupName), ['devs']);
+    assert.deepEqual((await iam.send(new ListGroupsCommand({ PathPrefix: '/eng/' }))).Groups!.map((g) => g.GroupName), ['devs']);
+
+    await iam.send(new PutGroupPolicyCommand({ GroupName: 'devs', PolicyName: 'read', PolicyDocument: readEcs }));
+    assert.deepEqual(JSON.parse(decodeURIComponent((await iam.send(new GetGroupPolicyCommand({ GroupName: 'devs', PolicyName: 'read' }))).PolicyDocument!)), JSON.parse(readEcs));
+    const ecrRead = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: 'devs', PolicyArn: ecrRead }));
+    assert.deepEqual((await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: ecrRead }))).PolicyGroups!.map((g) => g.GroupName), ['devs']);
+    const inForce = await d.app.identityPolicies.forCaller({ kind: 'user', accountId: ACCOUNT, arn: user.Arn!, userId: user.UserId! });
+    assert.deepEqual(inForce.identity.map((p) => p.name).sort(), ['AmazonEC2ContainerRegistryReadOnly', 'read']);
+
+    await rejects(iam.send(new DeleteUserCommand({ UserName: 'member' })), 'DeleteConflictException', 409, /remove users from group/);
+    await rejects(iam.send(new DeleteGroupCommand({ GroupName: 'devs' })), 'DeleteConflictException', 409, /remove users from group/);
+    await iam.send(new RemoveUserFromGroupCommand({ GroupName: 'devs', UserName: 'member' }));
+    await rejects(iam.send(new RemoveUserFromGroupCommand({ GroupName: 'devs', UserName: 'member' })), 'NoSuchEntityException', 404);
+    assert.deepEqual((await d.app.identityPolicies.forCaller({ kind: 'user', accountId: ACCOUNT, arn: user.Arn!, userId: user.UserId! })).identity, []);
+    await rejects(iam.send(new DeleteGroupCommand({ GroupName: 'devs' })), 'DeleteConflictException', 409, /delete policies first/);
+    await iam.send(new DeleteGroupPolicyCommand({ GroupName: 'devs', PolicyName: 'read' }));
+    await rejects(iam.send(new DeleteGroupCommand({ GroupName: 'devs' })), 'DeleteConflictException', 409, /detach all policies/);
+    await iam.send(new DetachGroupPolicyCommand({ GroupName: 'devs', PolicyArn: ecrRead }));
+    await iam.send(new DeleteGroupCommand({ GroupName: 'devs' }));
+    await rejects(iam.send(new GetGroupCommand({ GroupName: 'devs' })), 'NoSuchEntityException', 404, /^The group with name devs cannot be found\.$/);
+    await iam.send(new DeleteUserCommand({ UserName: 'member' }));
+  });
+});
+
+describe('persistence', () => {
+  test('users, roles and policies survive a restart, and access keys still sign', async () => {
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'durable' }))).User!;
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'durable' }))).AccessKey!;
+    await iam.send(new PutUserPolicyCommand({ UserName: 'durable', PolicyName: 'read', PolicyDocument: readEcs }));
+    d = await d.restart();
+    iam.destroy();
+    iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    assert.equal((await iam.send(new GetUserCommand({ UserName: 'durable' }))).User!.UserId, user.UserId);
+    assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: 'durable' }))).PolicyNames, ['read']);
+    const sts = new STSClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, maxAttempts: 1 });
+    try {
+      assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, user.Arn);
+    } finally {
+      sts.destroy();
+    }
   });
 });

@@ -56,6 +56,7 @@ test('an unsigned or badly signed form request is refused in the awsQuery error 
   const forged = await post('Action=ListUsers&Version=2010-05-08', { secret: 'wrong' });
   assert.equal(forged.status, 403);
   assert.equal(forged.xml.ErrorResponse.Error.Code, 'SignatureDoesNotMatch');
+  assert.equal(forged.xml.ErrorResponse['@_xmlns'], 'https://iam.amazonaws.com/doc/2010-05-08/');
 });
 
 test('routing by the signed service; unknown actions and versions are InvalidAction', async () => {

@@ -80,6 +80,11 @@ export class QueryProtocol {
     }
   }
 
+  /** The model of the awsQuery service a signing name stands for, if served here (for error namespaces). */
+  modelFor(service: string | undefined): ServiceModel | undefined {
+    return service === undefined ? undefined : this.byName.get(service)?.model;
+  }
+
   /** The ErrorResponse document for `err`, with the code and status the model gives its exception. */
   errorResponse(model: ServiceModel | undefined, err: unknown, ctx: RequestContext): QueryResponse {
     let error: AwsError;

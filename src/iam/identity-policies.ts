@@ -1,6 +1,6 @@
 /**
  * The identity-based policies in force for a Caller, for the policy engine (src/iam/policy.ts):
- * an IAM user's or a role's attached managed policies (customer managed: the default version;
+ * an IAM user's (and its groups') or a role's attached managed policies (customer managed: the default version;
  * AWS managed: the built-in document) and inline policies, plus an assumed-role session's
  * session policy. Root, internal and trusted callers have none (they are not evaluated).
  */
@@ -35,7 +35,13 @@ export class IdentityPolicies {
       if (caller.kind === 'user') {
         const [user] = await tx.find(c.iamUsers, { where: { user_id: caller.userId }, limit: 1 });
         if (!user) return NONE;
-        return { identity: await policiesOf(tx, user.data.userId, user.data.inlinePolicies) };
+        const identity = await policiesOf(tx, user.data.userId, user.data.inlinePolicies);
+        // The user's groups' policies are the user's too.
+        for (const { data: m } of await tx.find(c.iamGroupMembers, { where: { user_id: user.data.userId } })) {
+          const [group] = await tx.find(c.iamGroups, { where: { group_id: m.groupId }, limit: 1 });
+          if (group) identity.push(...(await policiesOf(tx, group.data.groupId, group.data.inlinePolicies)));
+        }
+        return { identity };
       }
       if (caller.kind === 'assumed-role' && caller.roleArn) {
         const roleId = caller.userId.split(':')[0]!;
@@ -50,7 +56,7 @@ export class IdentityPolicies {
   }
 }
 
-/** The managed policies attached to `principalId` and its inline ones. */
+/** The managed policies attached to `principalId` (a user, group or role id) and its inline ones. */
 async function policiesOf(tx: StoreTx, principalId: string, inline: Record<string, string>): Promise<IdentityPolicy[]> {
   const out: IdentityPolicy[] = Object.entries(inline).map(([name, document]) => ({ kind: 'inline', name, document }));
   for (const { data: a } of await tx.find(c.iamAttachments, { where: { principal: principalId } })) {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { JsonProtocol } from '../aws/json-protocol.js';
 import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
 import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
+import { readCredentialScope } from '../aws/sigv4.js';
 import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
 import { authenticate, installAuthenticator, type Authenticated, type RequestAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
@@ -77,7 +78,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       // awsQuery requests are routed by the service they were signed for, so any signed service is taken here.
       auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
     } catch (e) {
-      const res = form ? query.errorResponse(undefined, e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
+      const scopeService = form ? readCredentialScope({ headers: req.headers, query: {} })?.service : undefined;
+      const res = form ? query.errorResponse(query.modelFor(scopeService), e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
       return reply.code(res.status).headers(res.headers).send(res.body);
     }
     const ctx = context(req, auth);

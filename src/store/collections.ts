@@ -328,10 +328,40 @@ export const iamPolicies: Collection<IamPolicyDoc> = {
   },
 };
 
-/** A managed policy attached to a user or role; key `<principalId>|<policyArn>`. */
+export interface IamGroupDoc {
+  accountId: string;
+  groupName: string;
+  groupId: string;
+  path: string;
+  arn: string;
+  createDate: number;
+  inlinePolicies: Record<string, string>;
+}
+export const iamGroups: Collection<IamGroupDoc> = {
+  name: 'iam_groups',
+  columns: {
+    account: text((d) => d.accountId),
+    group_id: text((d) => d.groupId),
+  },
+};
+
+/** A user's membership in a group; key `<groupId>|<userId>`. */
+export interface IamGroupMemberDoc {
+  groupId: string;
+  userId: string;
+}
+export const iamGroupMembers: Collection<IamGroupMemberDoc> = {
+  name: 'iam_group_members',
+  columns: {
+    group_id: text((d) => d.groupId),
+    user_id: text((d) => d.userId),
+  },
+};
+
+/** A managed policy attached to a user, role or group; key `<principalId>|<policyArn>`. */
 export interface IamAttachmentDoc {
   accountId: string;
-  /** AIDA… (user) or AROA… (role). */
+  /** AIDA… (user), AROA… (role) or AGPA… (group). */
   principalId: string;
   policyArn: string;
   policyName: string;

@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers];
 
 export const migrations: readonly Migration[] = [
   {
@@ -46,5 +46,10 @@ export const migrations: readonly Migration[] = [
     id: 3,
     name: 'iam-sts',
     statements: [c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions].flatMap(createCollection),
+  },
+  {
+    id: 4,
+    name: 'iam-groups',
+    statements: [c.iamGroups, c.iamGroupMembers].flatMap(createCollection),
   },
 ];

@@ -31,12 +31,15 @@ export function removeTags(current: readonly Tag[], keys: readonly string[]): Ta
   return current.filter((t) => !drop.has(t.Key.toLowerCase()));
 }
 
-/** Inline policies: name → document, with the principal's total size limit (user 2048, role 10240). */
+/** Inline policies: name → document, with the principal's total size limit (user 2048, group 5120, role 10240). */
+const INLINE_LIMIT = { user: 2048, group: 5120, role: 10240 } as const;
+type Owner = { kind: 'user' | 'role' | 'group'; name: string };
+
 export function putInlinePolicy(
   policies: Record<string, string>,
   name: string,
   document: string,
-  owner: { kind: 'user' | 'role'; name: string },
+  owner: Owner,
 ): Record<string, string> {
   checkName(name, 'PolicyName', 128);
   checkPolicyDocument(document, 'identity');
@@ -45,19 +48,19 @@ export function putInlinePolicy(
   const next = { ...policies };
   if (existing !== undefined) delete next[existing];
   next[name] = document;
-  const limit = owner.kind === 'user' ? 2048 : 10240;
+  const limit = INLINE_LIMIT[owner.kind];
   const total = Object.values(next).reduce((sum, d) => sum + policySize(d), 0);
   if (total > limit) throw limitExceeded(`Maximum policy size of ${limit} bytes exceeded for ${owner.kind} ${owner.name}`);
   return next;
 }
 
-export function inlinePolicyName(policies: Record<string, string>, name: string, owner: { kind: 'user' | 'role'; name: string }): string {
+export function inlinePolicyName(policies: Record<string, string>, name: string, owner: Owner): string {
   const found = Object.keys(policies).find((n) => n.toLowerCase() === name.toLowerCase());
   if (found === undefined) throw noSuchEntity(`The ${owner.kind} policy with name ${name} cannot be found.`);
   return found;
 }
 
-export function getInlinePolicy(policies: Record<string, string>, name: string, owner: { kind: 'user' | 'role'; name: string }) {
+export function getInlinePolicy(policies: Record<string, string>, name: string, owner: Owner) {
   const found = inlinePolicyName(policies, name, owner);
   return { PolicyName: found, PolicyDocument: encodePolicyDocument(policies[found]!) };
 }

@@ -11,6 +11,7 @@ import type { SecretBox } from '../../core/secret-box.js';
 import type { Store } from '../../store/store.js';
 import { AccessKeys } from './access-keys.js';
 import { concurrentModification, validationError, VALIDATION_ERROR } from './errors.js';
+import { Groups } from './groups.js';
 import { ManagedPolicies } from './policies.js';
 import { Roles } from './roles.js';
 import { Users } from './users.js';
@@ -22,6 +23,7 @@ export interface IamDomain {
   users: Users;
   accessKeys: AccessKeys;
   roles: Roles;
+  groups: Groups;
   policies: ManagedPolicies;
 }
 
@@ -29,11 +31,17 @@ export function createIamDomain(deps: { store: Store; clock: Clock; secrets: Sec
   const { store, clock, secrets } = deps;
   const policies = new ManagedPolicies(store, clock);
   const users = new Users(store, clock, policies);
-  return { users, accessKeys: new AccessKeys(store, clock, users, secrets), roles: new Roles(store, clock, policies), policies };
+  return {
+    users,
+    accessKeys: new AccessKeys(store, clock, users, secrets),
+    roles: new Roles(store, clock, policies),
+    groups: new Groups(store, clock, policies, users),
+    policies,
+  };
 }
 
 export function iamService(domain: IamDomain): ServiceModule {
-  const { users, accessKeys: keys, roles, policies } = domain;
+  const { users, accessKeys: keys, roles, groups, policies } = domain;
   const operations: Record<string, OperationHandler> = {
     CreateUser: (ctx, input) => users.create(ctx, input),
     GetUser: (ctx, input) => users.getUser(ctx, input),
@@ -74,6 +82,22 @@ export function iamService(domain: IamDomain): ServiceModule {
     AttachRolePolicy: (ctx, input) => roles.attachPolicy(ctx, input),
     DetachRolePolicy: (ctx, input) => roles.detachPolicy(ctx, input),
     ListAttachedRolePolicies: (ctx, input) => roles.listAttachedPolicies(ctx, input),
+
+    CreateGroup: (ctx, input) => groups.create(ctx, input),
+    GetGroup: (ctx, input) => groups.getGroup(ctx, input),
+    ListGroups: (ctx, input) => groups.list(ctx, input),
+    ListGroupsForUser: (ctx, input) => groups.listForUser(ctx, input),
+    UpdateGroup: (ctx, input) => groups.update(ctx, input),
+    DeleteGroup: (ctx, input) => groups.delete(ctx, input),
+    AddUserToGroup: (ctx, input) => groups.addUser(ctx, input),
+    RemoveUserFromGroup: (ctx, input) => groups.removeUser(ctx, input),
+    PutGroupPolicy: (ctx, input) => groups.putPolicy(ctx, input),
+    GetGroupPolicy: (ctx, input) => groups.getPolicy(ctx, input),
+    ListGroupPolicies: (ctx, input) => groups.listPolicies(ctx, input),
+    DeleteGroupPolicy: (ctx, input) => groups.deletePolicy(ctx, input),
+    AttachGroupPolicy: (ctx, input) => groups.attachPolicy(ctx, input),
+    DetachGroupPolicy: (ctx, input) => groups.detachPolicy(ctx, input),
+    ListAttachedGroupPolicies: (ctx, input) => groups.listAttachedPolicies(ctx, input),
 
     CreatePolicy: (ctx, input) => policies.create(ctx.accountId, input),
     GetPolicy: (ctx, input) => policies.get(ctx.accountId, input),

@@ -23,8 +23,8 @@ const MAX_ATTACHED = 10;
 type AnyPolicy = { aws: AwsManagedPolicy } | { local: IamPolicyDoc };
 
 export interface Principal {
-  kind: 'user' | 'role';
-  /** AIDA… or AROA… */
+  kind: 'user' | 'role' | 'group';
+  /** AIDA…, AROA… or AGPA… */
   id: string;
   name: string;
 }
@@ -224,7 +224,7 @@ export class ManagedPolicies {
     const key = `${principal.id}|${arn}`;
     if (await tx.get(c.iamAttachments, key)) return; // attaching twice is not an error
     if ((await tx.count(c.iamAttachments, { principal: principal.id })) >= MAX_ATTACHED) {
-      throw limitExceeded(`Cannot exceed quota for PoliciesPer${principal.kind === 'user' ? 'User' : 'Role'}: ${MAX_ATTACHED}`);
+      throw limitExceeded(`Cannot exceed quota for PoliciesPer${principal.kind[0]!.toUpperCase()}${principal.kind.slice(1)}: ${MAX_ATTACHED}`);
     }
     const name = 'aws' in p ? p.aws.policyName : p.local.policyName;
     await tx.insert(c.iamAttachments, key, { accountId: 'aws' in p ? 'aws' : accountId, principalId: principal.id, policyArn: arn, policyName: name });
@@ -246,7 +246,7 @@ export class ManagedPolicies {
     return tx.count(c.iamAttachments, { principal: principalId });
   }
 
-  /** ListEntitiesForPolicy: the users and roles the policy is attached to. */
+  /** ListEntitiesForPolicy: the users, roles and groups the policy is attached to. */
   async entities(accountId: string, input: { PolicyArn: string; EntityFilter?: string }) {
     return this.store.read(async (tx) => {
       const p = await this.find(tx, accountId, input.PolicyArn);
@@ -254,16 +254,20 @@ export class ManagedPolicies {
       const rows = await tx.find(c.iamAttachments, { where: { policy: attachmentKey('aws' in p ? 'aws' : accountId, input.PolicyArn) } });
       const users = [];
       const roles = [];
+      const groups = [];
       for (const { data: a } of rows) {
-        if (a.principalId.startsWith('AIDA') && input.EntityFilter !== 'Role') {
+        if (a.principalId.startsWith('AIDA') && (input.EntityFilter ?? 'User') === 'User') {
           const [u] = await tx.find(c.iamUsers, { where: { user_id: a.principalId }, limit: 1 });
           if (u && u.data.accountId === accountId) users.push({ UserName: u.data.userName, UserId: u.data.userId });
-        } else if (a.principalId.startsWith('AROA') && input.EntityFilter !== 'User') {
+        } else if (a.principalId.startsWith('AROA') && (input.EntityFilter ?? 'Role') === 'Role') {
           const [r] = await tx.find(c.iamRoles, { where: { role_id: a.principalId }, limit: 1 });
           if (r && r.data.accountId === accountId) roles.push({ RoleName: r.data.roleName, RoleId: r.data.roleId });
+        } else if (a.principalId.startsWith('AGPA') && (input.EntityFilter ?? 'Group') === 'Group') {
+          const [g] = await tx.find(c.iamGroups, { where: { group_id: a.principalId }, limit: 1 });
+          if (g && g.data.accountId === accountId) groups.push({ GroupName: g.data.groupName, GroupId: g.data.groupId });
         }
       }
-      return { PolicyGroups: [], PolicyUsers: users, PolicyRoles: roles, IsTruncated: false };
+      return { PolicyGroups: groups, PolicyUsers: users, PolicyRoles: roles, IsTruncated: false };
     });
   }
 }

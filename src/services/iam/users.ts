@@ -118,6 +118,7 @@ export class Users {
       if ((await tx.count(c.iamAccessKeys, { user_id: user.userId })) > 0) throw deleteConflict('Cannot delete entity, must delete access keys first.');
       if (Object.keys(user.inlinePolicies).length > 0) throw deleteConflict('Cannot delete entity, must delete policies first.');
       if ((await this.policies.attachmentCount(tx, user.userId)) > 0) throw deleteConflict('Cannot delete entity, must detach all policies first.');
+      if ((await tx.count(c.iamGroupMembers, { user_id: user.userId })) > 0) throw deleteConflict('Cannot delete entity, must remove users from group first.');
       await tx.delete(c.iamUsers, row.pk);
     });
     return {};
