@@ -9,7 +9,7 @@
  */
 import { CreateClusterCommand, ECSClient, ListClustersCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeClustersCommand, DeleteClusterCommand } from '@aws-sdk/client-ecs';
 import { BatchGetImageCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, InitiateLayerUploadCommand, PutImageCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateGroupCommand, PutGroupPolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -266,6 +266,18 @@ describe('authorization matrix: every service, one allowed and one denied call',
       sdk(STSClient, dave).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/app-task`, RoleSessionName: 'dave-session' })),
       'AccessDenied',
       `User: ${arnOf('dave')} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/app-task`,
+    );
+  });
+  test('a group\'s policies apply to its members, and its Deny too', async () => {
+    await iam.send(new CreateGroupCommand({ GroupName: 'ops' }));
+    await iam.send(new PutGroupPolicyCommand({ GroupName: 'ops', PolicyName: 'ops', PolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Action: 'ecs:DescribeClusters', Resource: '*' }, { Effect: 'Deny', Action: 'ecs:ListClusters', Resource: '*' })) }));
+    await deniedWith(sdk(ECSClient, dave).send(new DescribeClustersCommand({ clusters: ['prod'] })), 'AccessDeniedException', denial('ecs:DescribeClusters', clusterArn('prod')));
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'dave' }));
+    await sdk(ECSClient, dave).send(new DescribeClustersCommand({ clusters: ['prod'] }));
+    await deniedWith(
+      sdk(ECSClient, dave).send(new ListClustersCommand({})),
+      'AccessDeniedException',
+      `User: ${arnOf('dave')} is not authorized to perform: ecs:ListClusters on resource: * with an explicit deny in an identity-based policy`,
     );
   });
   test('the root key is allowed everything', async () => {
