@@ -254,9 +254,14 @@ describe('authorization matrix: every service, one allowed and one denied call',
     await sdk(ECRClient, dave).send(new DescribeRepositoriesCommand({}));
     await deniedWith(sdk(ECRClient, dave).send(new GetAuthorizationTokenCommand({})), 'AccessDeniedException', denial('ecr:GetAuthorizationToken', '*'));
   });
-  test('IAM (AccessDenied, 403)', async () => {
+  test('IAM (AccessDenied, 403), also as the AWS CLI v1 and v2 print it', async () => {
     await sdk(IAMClient, dave).send(new GetUserCommand({}));
     await deniedWith(sdk(IAMClient, dave).send(new ListUsersCommand({})), 'AccessDenied', denial('iam:ListUsers', '*'));
+    for (const cli of ['aws', '/usr/bin/aws']) {
+      const r = await sh(cli, ['--endpoint-url', d.endpoint, 'iam', 'list-users'], { env: cliEnv(dave) });
+      assert.notEqual(r.code, 0, r.out);
+      assert.ok(r.out.includes(`An error occurred (AccessDenied) when calling the ListUsers operation: ${denial('iam:ListUsers', '*')}`), `${cli}: ${r.out}`);
+    }
     await deniedWith(sdk(IAMClient, dave).send(new CreateUserCommand({ UserName: 'mallory' })), 'AccessDenied', denial('iam:CreateUser', arnOf('mallory')));
   });
   test('STS: GetCallerIdentity needs no permission; AssumeRole does', async () => {
