@@ -9,7 +9,7 @@
  */
 import { CreateClusterCommand, ECSClient, ListClustersCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeClustersCommand, DeleteClusterCommand } from '@aws-sdk/client-ecs';
 import { BatchGetImageCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, InitiateLayerUploadCommand, PutImageCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { AddUserToGroupCommand, CreateGroupCommand, PutGroupPolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
+import { TagUserCommand, AddUserToGroupCommand, CreateGroupCommand, PutGroupPolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -283,6 +283,19 @@ describe('authorization matrix: every service, one allowed and one denied call',
       sdk(ECSClient, dave).send(new ListClustersCommand({})),
       'AccessDeniedException',
       `User: ${arnOf('dave')} is not authorized to perform: ecs:ListClusters on resource: * with an explicit deny in an identity-based policy`,
+    );
+  });
+  test('aws:PrincipalTag and aws:ResourceTag: a user may describe only clusters tagged with their team', async () => {
+    const abac = policy({ Effect: 'Allow', Action: 'ecs:DescribeClusters', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': '${aws:PrincipalTag/team}' } } });
+    const erin = await user('erin', { abac });
+    await iam.send(new TagUserCommand({ UserName: 'erin', Tags: [{ Key: 'team', Value: 'blue' }] }));
+    await d.ecs.send(new CreateClusterCommand({ clusterName: 'blue', tags: [{ key: 'team', value: 'blue' }] }));
+    await d.ecs.send(new CreateClusterCommand({ clusterName: 'red', tags: [{ key: 'team', value: 'red' }] }));
+    await sdk(ECSClient, erin).send(new DescribeClustersCommand({ clusters: ['blue'] }));
+    await deniedWith(
+      sdk(ECSClient, erin).send(new DescribeClustersCommand({ clusters: ['red'] })),
+      'AccessDeniedException',
+      `User: ${arnOf('erin')} is not authorized to perform: ecs:DescribeClusters on resource: ${clusterArn('red')} because no identity-based policy allows the ecs:DescribeClusters action`,
     );
   });
   test('the root key is allowed everything', async () => {

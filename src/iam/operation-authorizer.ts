@@ -18,6 +18,8 @@ import type { AuthorizationRequest, Authorizer, Caller } from './principal.js';
 export interface AuthorizationFacts {
   /** ECS: the task definition a reference names (a family alone: its latest ACTIVE revision). */
   taskDefinition?(scope: Scope, ref: string): Promise<{ arn: string; taskRoleArn?: string; executionRoleArn?: string } | undefined>;
+  /** The caller's own tags (an IAM user's, a session's role's), for aws:PrincipalTag/<key>. */
+  principalTags?(caller: Caller): Promise<Readonly<Record<string, string>> | undefined>;
   /** A resource's tags, for aws:ResourceTag/<key>. */
   resourceTags?(arn: string): Promise<Readonly<Record<string, string>> | undefined>;
   /** A resource's own policy for `action` (ECR repository policies; a role's trust policy for sts:AssumeRole), JSON text. */
@@ -62,7 +64,8 @@ export class PolicyAuthorizer implements Authorizer {
     const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
     const principal = requestPrincipal(caller);
-    const base = { ...this.globalContext(caller), ...request.context };
+    const base: Record<string, string | readonly string[] | undefined> = { ...this.globalContext(caller), ...request.context };
+    for (const [k, v] of Object.entries((await this.deps.facts?.principalTags?.(caller)) ?? {})) base[`aws:PrincipalTag/${k}`] = v;
     const resources = request.resources.length ? request.resources : ['*'];
     for (const resource of resources) {
       const context: Record<string, string | readonly string[] | undefined> = { ...base };
