@@ -214,6 +214,31 @@ describe('ECR: AmazonEC2ContainerRegistryReadOnly pulls but cannot push; reposit
     assert.match(push.out, /denied: User: arn:aws:iam::\d{12}:user\/carol is not authorized to perform: ecr:(PutImage|InitiateLayerUpload)/);
   });
 
+  test('a cross-repository mount needs read access to the source: without it the blob is uploaded, not linked', async () => {
+    const frank = await user('frank', {
+      push: policy(
+        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        { Effect: 'Allow', Action: ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchCheckLayerAvailability'], Resource: `arn:aws:ecr:${region}:${account}:repository/frank/*` },
+      ),
+    });
+    await sdk(ECRClient, rootCredentials).send(new CreateRepositoryCommand({ repositoryName: 'frank/app' }));
+    const manifest = JSON.parse((await sdk(ECRClient, rootCredentials).send(new BatchGetImageCommand({ repositoryName: repo, imageIds: [{ imageTag: suffix }] }))).images![0]!.imageManifest!);
+    const layer = manifest.layers[0].digest as string;
+    const token = (await sdk(ECRClient, frank).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
+    const headers = { authorization: `Basic ${token}` };
+    // Reading the source repository is denied outright…
+    const head = await fetch(`${d.endpoint}/v2/${repo}/blobs/${layer}`, { method: 'HEAD', headers });
+    assert.equal(head.status, 403);
+    // …and a mount from it is an ordinary upload (202 with an upload URL), never 201 Created.
+    const mount = await fetch(`${d.endpoint}/v2/frank/app/blobs/uploads/?mount=${layer}&from=${repo}`, { method: 'POST', headers });
+    assert.equal(mount.status, 202);
+    assert.match(mount.headers.get('location') ?? '', /\/v2\/frank\/app\/blobs\/uploads\//);
+    // With read access on the source, the same mount links the blob.
+    await iam.send(new PutUserPolicyCommand({ UserName: 'frank', PolicyName: 'read', PolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Action: 'ecr:GetDownloadUrlForLayer', Resource: `arn:aws:ecr:${region}:${account}:repository/${repo}` })) }));
+    const linked = await fetch(`${d.endpoint}/v2/frank/app/blobs/uploads/?mount=${layer}&from=${repo}`, { method: 'POST', headers });
+    assert.equal(linked.status, 201);
+  });
+
   test('a repository policy granting push lets carol push; one denying pull stops her pulls', async () => {
     const root = sdk(ECRClient, rootCredentials);
     await root.send(
