@@ -518,6 +518,22 @@ describe('properties', () => {
     );
   });
 
+  test('set operators: on a non-empty set, ForAnyValue:StringNotEquals is the negation of ForAllValues:StringEquals, and ForAllValues implies ForAnyValue', () => {
+    const words = fc.constantFrom('a', 'b', 'c', 'd');
+    fc.assert(
+      fc.property(fc.uniqueArray(words, { minLength: 1, maxLength: 4 }), fc.uniqueArray(words, { minLength: 1, maxLength: 4 }), (policyValues, contextValues) => {
+        const ctx = { 'aws:TagKeys': contextValues };
+        const all = conditionAllows({ 'ForAllValues:StringEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        const anyNot = conditionAllows({ 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        const any = conditionAllows({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        // The documented meaning, written directly: every / some request value is in the policy's set.
+        const every = contextValues.every((v) => policyValues.includes(v));
+        const some = contextValues.some((v) => policyValues.includes(v));
+        return all === every && any === some && anyNot === !all && (!all || any);
+      }),
+    );
+  });
+
   test('globMatch stays fast on adversarial patterns', () => {
     const started = performance.now();
     assert.equal(globMatch('*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(5000)), false);
