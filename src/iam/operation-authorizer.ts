@@ -114,7 +114,11 @@ export class PolicyAuthorizer implements Authorizer {
     const action = entry.action ?? `${table.prefix}:${operation}`;
     const values = (input ?? {}) as Record<string, unknown>;
     const scope: Scope = { accountId: ctx.accountId, region: ctx.region };
-    const resolve = new ArnResolver(scope, values, ctx.caller, this.deps.facts);
+    // One lookup per task definition reference, however many keys and roles ask about it.
+    const taskDefinitions = new Map<string, ReturnType<NonNullable<AuthorizationFacts['taskDefinition']>>>();
+    const lookup = this.deps.facts?.taskDefinition;
+    const taskDefinition = lookup && ((s: Scope, ref: string) => taskDefinitions.get(ref) ?? taskDefinitions.set(ref, lookup(s, ref)).get(ref)!);
+    const resolve = new ArnResolver(scope, values, ctx.caller, { ...this.deps.facts, taskDefinition });
 
     const resources: string[] = [];
     for (const path of entry.resources ?? []) {
@@ -152,7 +156,7 @@ export class PolicyAuthorizer implements Authorizer {
     for (const path of entry.passRole ?? []) for (const v of valuesAt(values, path)) passed.add(v);
     if (entry.taskDefinitionRoles) {
       const ref = valuesAt(values, entry.taskDefinitionRoles)[0];
-      const td = ref ? await this.deps.facts?.taskDefinition?.(scope, ref) : undefined;
+      const td = ref ? await taskDefinition?.(scope, ref) : undefined;
       if (td?.taskRoleArn) passed.add(td.taskRoleArn);
       if (td?.executionRoleArn) passed.add(td.executionRoleArn);
     }
