@@ -101,3 +101,52 @@ test('the same request with one thing changed is refused with an AWS error', asy
     { numRuns: 200 },
   );
 });
+
+test('malformed authentication of any shape is an AWS error, never a crash', async () => {
+  const credentialArb = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.tuple(fc.constantFrom('AKIAEXAMPLEROOT00000', 'x', ''), fc.constantFrom('20261130', '2026113', ''), fc.string({ maxLength: 12 }), fc.constantFrom('ecs', 'ecr', ''), fc.constantFrom('aws4_request', 'x')).map((p) => p.join('/')),
+  );
+  const authorizationArb = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc
+      .tuple(fc.constantFrom('AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA512', 'Bearer', ''), credentialArb, fc.string({ maxLength: 30 }), fc.string({ maxLength: 70 }))
+      .map(([alg, cred, signed, sig]) => `${alg} Credential=${cred}, SignedHeaders=${signed}, Signature=${sig}`),
+  );
+  const presignArb = fc.record(
+    {
+      'X-Amz-Algorithm': fc.constantFrom('AWS4-HMAC-SHA256', 'x'),
+      'X-Amz-Credential': credentialArb,
+      'X-Amz-Date': fc.oneof(fc.constant('20261130T120000Z'), fc.string({ maxLength: 18 })),
+      'X-Amz-Expires': fc.oneof(fc.constant('900'), fc.string({ maxLength: 8 })),
+      'X-Amz-SignedHeaders': fc.oneof(fc.constant('host'), fc.string({ maxLength: 20 })),
+      'X-Amz-Signature': fc.string({ maxLength: 64 }),
+    },
+    { requiredKeys: ['X-Amz-Algorithm'] },
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.option(authorizationArb, { nil: undefined }),
+      fc.option(presignArb, { nil: undefined }),
+      fc.option(fc.oneof(fc.constant('20261130T120000Z'), fc.string({ maxLength: 20 })), { nil: undefined }),
+      fc.string({ maxLength: 20 }),
+      async (authorization, presign, amzDate, path) => {
+        const req: IncomingRequest = {
+          method: 'POST',
+          path: `/${path}`,
+          query: presign ?? {},
+          headers: { host: '127.0.0.1:4600', ...(authorization !== undefined ? { authorization } : {}), ...(amzDate !== undefined ? { 'x-amz-date': amzDate } : {}) },
+          body: Buffer.from('{}'),
+        };
+        try {
+          await verifier.verify(req, 'ecs');
+          assert.fail('a malformed request was accepted');
+        } catch (e) {
+          assert.ok(e instanceof AwsError, `not an AwsError: ${String(e)}`);
+          assert.ok(e.status === 400, `${e.code}: ${e.status}`);
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});

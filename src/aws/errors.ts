@@ -29,8 +29,10 @@ export const notImplemented = (service: string, operation: string) =>
   new AwsError('NotImplementedException', `${service}.${operation} is not implemented by Dockyard yet`, 501);
 
 /*
- * Authentication failures (SigV4). JSON services answer them as 400 with these exception
- * names; awsQuery services (IAM, STS) use the names in `query` (SignatureDoesNotMatch, …).
+ * Authentication failures (SigV4). JSON services (ECS, ECR) answer them as 400 with these
+ * exception names, as clients report them from AWS; awsQuery services (IAM, STS) use the names
+ * and statuses in `query` (SignatureDoesNotMatch, InvalidClientTokenId, … as AWS's "Common
+ * Errors" pages list them).
  */
 export const missingAuthenticationToken = () =>
   new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 400, {}, { code: 'MissingAuthenticationToken', status: 403 });
@@ -45,4 +47,4 @@ export const signatureDoesNotMatch = () =>
     'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
   );
 export const expiredToken = () =>
-  new AwsError('ExpiredTokenException', 'The security token included in the request is expired', 400, {}, { code: 'ExpiredToken', status: 400 });
+  new AwsError('ExpiredTokenException', 'The security token included in the request is expired', 400, {}, { code: 'ExpiredToken', status: 403 });
