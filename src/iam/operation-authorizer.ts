@@ -107,8 +107,7 @@ export class PolicyAuthorizer implements Authorizer {
 
   /** The IAM requests one operation makes: its own action, then any iam:PassRole. */
   async requestsFor(ctx: RequestContext & ConnectionFacts, service: ServiceModule, operation: string, input: unknown): Promise<AuthorizationRequest[]> {
-    const table = (this.deps.tables ?? AUTHORIZATION_TABLES)[service.name];
-    if (!table) throw new Error(`no authorization table for service ${service.name}`);
+    const table = (this.deps.tables ?? AUTHORIZATION_TABLES)[service.name] ?? genericTable(service);
     const entry: OperationEntry = table.operations[operation] ?? defaultEntry(table, service, operation);
     if (entry.action === null) return [];
     const action = entry.action ?? `${table.prefix}:${operation}`;
@@ -246,6 +245,20 @@ function requestTags(input: Record<string, unknown>): Record<string, string | re
   const tagKeys = input.tagKeys ?? input.TagKeys;
   if (Array.isArray(tagKeys)) out['aws:TagKeys'] = tagKeys.map(String);
   return out;
+}
+
+/**
+ * A service without a table of its own (one added later): `<signing name>:<Operation>`, on the
+ * resource ARN the input names if any, else on `*`. Never looser than an explicit table.
+ */
+function genericTable(service: ServiceModule): ServiceTable {
+  return {
+    prefix: service.model.metadata.signingName ?? service.model.metadata.endpointPrefix ?? service.name,
+    members: { resourceArn: 'arn', ResourceArn: 'arn' },
+    primary: ['resourceArn', 'ResourceArn'],
+    conditions: {},
+    operations: {},
+  };
 }
 
 /** For an operation without a table entry: its model input's first `primary` member names the resource. */
