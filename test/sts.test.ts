@@ -174,7 +174,7 @@ describe('AssumeRole', () => {
       assert.match((await sts(session).send(new GetCallerIdentityCommand({}))).Arn!, /assumed-role\/expiring\/brief$/);
       offsetMs = 901_000;
       // AWS's awsQuery code for it is ExpiredToken (the CLI shows "An error occurred (ExpiredToken)").
-      await rejects(sts(session).send(new GetCallerIdentityCommand({})), 'ExpiredToken', 400, /security token included in the request is expired/);
+      await rejects(sts(session).send(new GetCallerIdentityCommand({})), 'ExpiredToken', 403, /security token included in the request is expired/);
     } finally {
       offsetMs = 0;
     }
