@@ -61,7 +61,8 @@ async function main() {
   let current: Marks = {};
   const instanceId = loadInstanceId(stateDir);
   const docker = new DockerRuntime({ instanceId });
-  const agent = new Agent({ endpoint: d.endpoint, cluster: 'bench', stateDir, runtime: timed(docker, () => current), log: quiet, cleanupDelayMs: 0, pollWaitMs: 30_000 });
+  const { token: joinToken } = await d.app.agentAuth.createJoinToken({ description: 'agent-steps bench' }, 'bench');
+  const agent = new Agent({ endpoint: d.endpoint, cluster: 'bench', stateDir, joinToken, runtime: timed(docker, () => current), log: quiet, cleanupDelayMs: 0, pollWaitMs: 30_000 });
   agent.onAssignments = (tasks) => {
     if (tasks.some((t) => t.desiredStatus === 'RUNNING')) current.assignment ??= performance.now();
   };

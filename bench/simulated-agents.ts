@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, SimulatedRuntime } from '../src/agent/index.js';
+import { AdminClient } from '../src/cli/admin-client.js';
 import { rssMiB, startDockyardProcess } from './lib/dockyard-process.js';
 
 const AGENTS = Number(process.argv[2] ?? 1000);
@@ -26,6 +27,10 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 async function main() {
   const dy = await startDockyardProcess(['--no-agent']);
   const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
+  // Every simulated host joins with one join token, as an operator would hand it out.
+  const admin = new AdminClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
+  const { token: joinToken } = await admin.createJoinToken({ description: 'simulated agents' });
+  await admin.close();
   const stateRoot = mkdtempSync(join(tmpdir(), 'dockyard-sim-agents-'));
   const agents: Agent[] = [];
   const deadline = Date.now() + TIMEOUT_S * 1000;
@@ -46,6 +51,7 @@ async function main() {
           const agent = new Agent({
             endpoint: dy.endpoint,
             cluster: CLUSTER,
+            joinToken,
             stateDir: join(stateRoot, String(i + j)),
             runtime: new SimulatedRuntime({ cpus: 4, memoryMiB: 8192, pullMs: 20, createMs: 10, startMs: 50 }),
             log: quiet as never,

@@ -1,5 +1,7 @@
-/** The control-plane side of the agent protocol: routes, liveness, and the pure report/assignment logic. */
+/** The control-plane side of the agent protocol: routes, authentication, liveness, and the pure report/assignment logic. */
 export { applyReport, REPORT_SEQ_FIELD } from './apply-report.js';
 export { assignmentsDigest, toAssignment, DEFAULT_STOP_TIMEOUT_SEC } from './assignments.js';
+export { AgentAuth, AgentAuthError, type JoinTokenInput, type JoinTokenView } from './auth.js';
+export { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, registerJoinTokenApi, type JoinTokenApiDeps, type CallerAuthenticator } from './join-token-api.js';
 export { AgentLiveness, type LivenessOptions } from './liveness.js';
 export { registerAgentApi, type AgentApiDeps, type RegistryCredentialsHook } from './routes.js';

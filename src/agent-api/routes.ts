@@ -2,10 +2,11 @@
  * The control-plane side of agent protocol v1 (docs/agent-protocol.md), mounted on the same
  * fastify server as the AWS APIs under /agent/v1/.
  *
- * Agents are not authenticated yet: anyone who can reach the port can register a host. A
- * per-instance token (minted at register, checked on every call) is the planned next step.
+ * Every call is authenticated (auth.ts): `Authorization: Bearer <credential>`, or a join token
+ * on the first registration of a new instance. A credential speaks only for its own container
+ * instance and the tasks placed on it.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import { ConflictError } from '../core/errors.js';
@@ -20,15 +21,18 @@ import {
   type AssignmentsResponse,
   type ErrorResponse,
   type RegistryAuth,
+  type RegisterResponse,
   type ReportsResponse,
   type TaskAssignment,
 } from '../protocol/index.js';
+import { AwsError } from '../aws/errors.js';
 import type { ContainerInstances } from '../services/ecs/container-instances.js';
 import * as c from '../store/collections.js';
-import type { ContainerInstanceDoc, TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
+import type { AgentCredentialDoc, AgentResourceLimits, ContainerInstanceDoc, TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
 import type { Store } from '../store/store.js';
 import { applyReport } from './apply-report.js';
 import { assignmentsDigest, toAssignment } from './assignments.js';
+import { AgentAuthError, isJoinToken, type AgentAuth } from './auth.js';
 import type { AgentLiveness } from './liveness.js';
 
 /**
@@ -43,6 +47,7 @@ export interface AgentApiDeps {
   clock: Clock;
   instances: ContainerInstances;
   liveness: AgentLiveness;
+  auth: AgentAuth;
   scope: { accountId: string; region: string };
   /** Creates the cluster when an agent joins `default` and it does not exist (ECS agent behaviour). */
   ensureDefaultCluster: () => Promise<void>;
@@ -78,14 +83,44 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 function sendError(reply: FastifyReply, e: unknown) {
-  if (e instanceof ProtocolError) return reply.code(e.status).send({ error: e.code, message: e.message } satisfies ErrorResponse);
+  if (e instanceof AgentAuthError) e = new ProtocolError(401, 'Unauthorized', e.message);
+  if (e instanceof ProtocolError) {
+    if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="dockyard-agent"');
+    return reply.code(e.status).send({ error: e.code, message: e.message } satisfies ErrorResponse);
+  }
   const code = (e as { code?: string }).code;
   if (code === 'ClusterNotFoundException') return reply.code(404).send({ error: 'ClusterNotFound', message: 'Cluster not found.' } satisfies ErrorResponse);
+  if (e instanceof AwsError && e.status < 500) return reply.code(400).send({ error: 'BadRequest', message: e.message } satisfies ErrorResponse);
   throw e;
 }
 
+/** The bearer secret of a request; 401 without one. */
+function bearerOf(req: FastifyRequest): string {
+  const m = /^Bearer +(\S+)$/.exec(req.headers.authorization ?? '');
+  if (!m) throw new ProtocolError(401, 'Unauthorized', "This call needs the agent's credential (Authorization: Bearer …), or a join token to register.");
+  return m[1]!;
+}
+
+/** A credential speaks for its own container instance only. */
+function ownInstance(credential: AgentCredentialDoc, containerInstanceArn: string): void {
+  if (credential.containerInstanceArn !== containerInstanceArn) {
+    throw new ProtocolError(403, 'AccessDenied', `This agent's credential is for ${credential.containerInstanceArn}; it cannot act for another container instance.`);
+  }
+}
+
+/** The bounds a join token put on what its hosts may declare. */
+function checkLimits(resources: RegisterRequest['resources'], limits: AgentResourceLimits | undefined): void {
+  if (limits?.maxCpu !== undefined && resources.cpu > limits.maxCpu) {
+    throw new ProtocolError(403, 'AccessDenied', `The host declares ${resources.cpu} CPU units; its join token allows at most ${limits.maxCpu}.`);
+  }
+  if (limits?.maxMemoryMiB !== undefined && resources.memory > limits.maxMemoryMiB) {
+    throw new ProtocolError(403, 'AccessDenied', `The host declares ${resources.memory} MiB of memory; its join token allows at most ${limits.maxMemoryMiB}.`);
+  }
+}
+
 export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): void {
-  const { store, liveness } = deps;
+  const { store, liveness, auth } = deps;
+  const authenticated = async (req: FastifyRequest) => auth.authenticate(bearerOf(req));
   const maxWait = deps.maxWaitMs ?? 60_000;
   // Task definitions never change once registered (only their status): cache by ARN.
   const definitions = new Map<string, TaskDefinitionDoc>();
@@ -129,25 +164,47 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
 
   http.post(`${AGENT_API_PREFIX}/register`, async (req, reply) => {
     try {
+      // Without a bearer secret nothing else is looked at (401 before any 400).
+      const bearer = bearerOf(req);
       const raw = parse(RegisterRequest.pick({ protocolVersion: true }).passthrough(), req.body);
       if (majorOf(raw.protocolVersion) !== PROTOCOL_MAJOR) {
         throw new ProtocolError(400, 'UnsupportedProtocolVersion', `This control plane speaks agent protocol ${PROTOCOL_VERSION}; got ${raw.protocolVersion}.`);
       }
       const input = parse(RegisterRequest, req.body);
+      const arn = deps.instances.instanceArn(deps.scope, input.cluster, input.instanceId);
+      const joining = isJoinToken(bearer);
+      if (joining) {
+        checkLimits(input.resources, (await auth.checkJoinToken(bearer)).limits);
+      } else {
+        const credential = await auth.authenticate(bearer);
+        ownInstance(credential, arn);
+        checkLimits(input.resources, credential.limits);
+      }
       if (input.cluster === 'default') await deps.ensureDefaultCluster();
-      const doc = await deps.instances.registerInstance(deps.scope, {
-        cluster: input.cluster,
-        containerInstanceId: input.instanceId,
-        totalResources: [
-          { name: 'CPU', type: 'INTEGER', integerValue: input.resources.cpu },
-          { name: 'MEMORY', type: 'INTEGER', integerValue: input.resources.memory },
-          { name: 'PORTS', type: 'STRINGSET', stringSetValue: input.resources.ports },
-          { name: 'PORTS_UDP', type: 'STRINGSET', stringSetValue: input.resources.portsUdp },
-        ],
-        attributes: input.attributes,
-        versionInfo: input.versionInfo,
-        agentInstanceId: input.instanceId,
-        hostname: input.hostname,
+      const { doc, credential } = await store.write(async (tx) => {
+        let credential: string | undefined;
+        if (joining) {
+          // A join token only brings in new hosts: an existing instance is re-registered by its own credential.
+          if (await tx.get(c.containerInstances, arn)) {
+            throw new ProtocolError(403, 'AccessDenied', `Instance id ${input.instanceId} is already registered in ${input.cluster}; only its own agent's credential can register it again.`);
+          }
+          credential = await auth.redeemJoinToken(tx, bearer, arn);
+        }
+        const doc = await deps.instances.registerInstanceIn(tx, deps.scope, {
+          cluster: input.cluster,
+          containerInstanceId: input.instanceId,
+          totalResources: [
+            { name: 'CPU', type: 'INTEGER', integerValue: input.resources.cpu },
+            { name: 'MEMORY', type: 'INTEGER', integerValue: input.resources.memory },
+            { name: 'PORTS', type: 'STRINGSET', stringSetValue: input.resources.ports },
+            { name: 'PORTS_UDP', type: 'STRINGSET', stringSetValue: input.resources.portsUdp },
+          ],
+          attributes: input.attributes,
+          versionInfo: input.versionInfo,
+          agentInstanceId: input.instanceId,
+          hostname: input.hostname,
+        });
+        return { doc, credential };
       });
       await liveness.beat(doc.containerInstanceArn);
       return {
@@ -156,7 +213,8 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
         clusterArn: doc.clusterArn,
         heartbeatIntervalMs: liveness.options.heartbeatIntervalMs,
         heartbeatTtlMs: liveness.options.ttlMs,
-      };
+        credential,
+      } satisfies RegisterResponse;
     } catch (e) {
       return sendError(reply, e);
     }
@@ -164,7 +222,9 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
 
   http.post(`${AGENT_API_PREFIX}/heartbeat`, async (req, reply) => {
     try {
+      const credential = await authenticated(req);
       const input = parse(HeartbeatRequest, req.body);
+      ownInstance(credential, input.containerInstanceArn);
       const doc = await instanceOrThrow(input.containerInstanceArn);
       await liveness.beat(input.containerInstanceArn);
       return { status: doc.status, agentConnected: true };
@@ -175,8 +235,10 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
 
   http.get(`${AGENT_API_PREFIX}/assignments`, async (req, reply) => {
     try {
+      const credential = await authenticated(req);
       const q = req.query as Record<string, string | undefined>;
       const instanceArn = q.containerInstanceArn ?? '';
+      ownInstance(credential, instanceArn);
       const knownDigest = q.digest ?? '';
       let index = Number(q.index ?? 0) || 0;
       const waitMs = Math.min(maxWait, Math.max(0, Number(q.waitMs ?? DEFAULT_WAIT_MS) || 0));
@@ -206,7 +268,9 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
 
   http.post(`${AGENT_API_PREFIX}/reports`, async (req, reply) => {
     try {
+      const credential = await authenticated(req);
       const input = parse(ReportsRequest, req.body);
+      ownInstance(credential, input.containerInstanceArn);
       // A deregistered instance's agent stops its tasks: their final state is still worth recording.
       await instanceOrThrow(input.containerInstanceArn, true);
       const result: ReportsResponse = { acknowledged: [], unknown: [] };

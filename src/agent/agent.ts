@@ -3,11 +3,11 @@
  * assignments, runs them through the supervisor and sends reports from the outbox. Talks to the
  * control plane only through protocol v1 (client.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PROTOCOL_VERSION, type TaskAssignment } from '../protocol/index.js';
-import { AgentClient, ProtocolHttpError } from './client.js';
+import { PROTOCOL_VERSION, type RegisterRequest, type RegisterResponse, type TaskAssignment } from '../protocol/index.js';
+import { AgentClient, ProtocolHttpError, type AgentClientOptions } from './client.js';
 import { hostAttributes, hostResources, localHostname, type HostOptions } from './host.js';
 import { Outbox } from './outbox.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -18,8 +18,14 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentOptions {
   endpoint: string;
   cluster: string;
-  /** Where the agent keeps its instance id (and nothing else: the rest is re-read from Docker). */
+  /** Where the agent keeps its instance id and its credential (the rest is re-read from Docker). */
   stateDir: string;
+  /** Join token for the first registration, used when the state dir holds no credential yet. */
+  joinToken?: string;
+  /** A credential handed over in-process (the embedded agent); never written to the state dir. */
+  credential?: string;
+  /** How to trust an https endpoint. */
+  tls?: AgentClientOptions;
   runtime: Runtime;
   log: AgentLogger;
   host?: Partial<HostOptions>;
@@ -28,6 +34,26 @@ export interface AgentOptions {
   pollWaitMs?: number;
   /** How often running containers are re-inspected in case an event was missed. */
   resyncIntervalMs?: number;
+}
+
+/** Exponential backoff with jitter (half fixed, half random), so agents that lost the control plane together do not return together. */
+export const backoffMs = (attempt: number, baseMs: number, capMs = 5000): number => {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+};
+
+/** Registration problems that retrying cannot fix. */
+export class AgentSetupError extends Error {}
+
+const TLS_TRUST_ERRORS = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED']);
+
+function isFatal(e: unknown): boolean {
+  if (e instanceof AgentSetupError) return true;
+  // A version or input problem, a refused token or credential, a cluster that does not exist.
+  if (e instanceof ProtocolHttpError) return e.status === 400 || e.status === 401 || e.status === 403 || e.code === 'ClusterNotFound';
+  // A control plane whose certificate is not the one trusted: retrying would not change that.
+  const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+  return code !== undefined && TLS_TRUST_ERRORS.has(code);
 }
 
 /** Sleeps `ms`, or less if `signal` aborts; removes its abort listener either way (loops call this forever). */
@@ -58,7 +84,8 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.instanceId = loadInstanceId(o.stateDir);
-    this.client = new AgentClient(o.endpoint.replace(/\/$/, ''));
+    this.client = new AgentClient(o.endpoint.replace(/\/$/, ''), o.tls);
+    this.client.credential = o.credential ?? loadCredential(o.stateDir);
     this.supervisor = new Supervisor({
       runtime: o.runtime,
       instanceId: this.instanceId,
@@ -96,7 +123,7 @@ export class Agent {
     const host: HostOptions = { fargateCapacity: false, ...this.o.host };
     for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
       try {
-        const res = await this.client.register({
+        const res = await this.registerOnce({
           protocolVersion: PROTOCOL_VERSION,
           instanceId: this.instanceId,
           cluster: this.o.cluster,
@@ -111,22 +138,46 @@ export class Agent {
         this.o.log.info({ containerInstanceArn: res.containerInstanceArn }, 'registered');
         return;
       } catch (e) {
-        // A version or input problem, or a cluster that does not exist: retrying cannot fix them.
-        if (e instanceof ProtocolHttpError && (e.status === 400 || e.code === 'ClusterNotFound')) throw e;
+        if (isFatal(e)) throw e;
         this.o.log.warn({ err: String(e) }, 'register failed; retrying');
-        await sleep(Math.min(5000, 200 * 2 ** attempt), this.stop.signal);
+        await sleep(backoffMs(attempt, 200), this.stop.signal);
       }
     }
   }
 
+  /** With the saved credential if there is one; else (or if this control plane does not know it) with the join token. */
+  private async registerOnce(body: RegisterRequest): Promise<RegisterResponse> {
+    if (this.client.credential) {
+      try {
+        return await this.client.register(body);
+      } catch (e) {
+        const refused = e instanceof ProtocolHttpError && (e.status === 401 || e.status === 403);
+        if (!refused || !this.o.joinToken || this.o.credential) throw e;
+        this.o.log.warn({ err: e.message }, 'the saved credential was refused; joining again with the join token');
+      }
+    }
+    if (!this.o.joinToken) {
+      throw new AgentSetupError(`No agent credential in ${this.o.stateDir} and no join token: join with --token (or DOCKYARD_JOIN_TOKEN), created by 'dockyard join-token create'.`);
+    }
+    const res = await this.client.register(body, this.o.joinToken);
+    if (!res.credential) throw new AgentSetupError('The control plane accepted the join token but issued no credential.');
+    this.client.credential = res.credential;
+    saveCredential(this.o.stateDir, res.credential, res.containerInstanceArn);
+    return res;
+  }
+
   private async handleLoopError(e: unknown, attempt: number): Promise<void> {
-    if (e instanceof ProtocolHttpError && e.code === 'UnknownInstance') await this.register();
+    if (e instanceof ProtocolHttpError && e.code === 'UnknownInstance') {
+      await this.register().catch((err: unknown) => this.o.log.error({ err: String(err) }, 'registering again failed'));
+    }
     else if (e instanceof ProtocolHttpError && e.code === 'InstanceInactive') {
       if (!this.inactive) this.o.log.error({}, 'this container instance was deregistered; stopping its tasks');
       this.inactive = true;
       this.supervisor.applyAssignments([]);
+    } else if (e instanceof ProtocolHttpError && (e.status === 401 || e.status === 403)) {
+      this.o.log.error({ err: e.message }, 'the control plane refused this agent\'s credential');
     }
-    await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)), this.stop.signal);
+    await sleep(backoffMs(attempt, 100), this.stop.signal);
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -220,4 +271,23 @@ export function loadInstanceId(stateDir: string): string {
   const instanceId = randomUUID().replaceAll('-', '');
   writeFileSync(file, JSON.stringify({ instanceId }) + '\n');
   return instanceId;
+}
+
+/** The agent's credential, kept owner-readable only (0600) in the state dir; undefined before the first join. */
+export function loadCredential(stateDir: string): string | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(join(stateDir, 'credential.json'), 'utf8')) as { credential?: string };
+    return saved.credential || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function saveCredential(stateDir: string, credential: string, containerInstanceArn: string): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = join(stateDir, 'credential.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ containerInstanceArn, credential }) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
 }

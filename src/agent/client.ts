@@ -1,5 +1,6 @@
-/** The agent's side of protocol v1, over undici with a keep-alive pool. */
-import { Agent as HttpAgent, request } from 'undici';
+/** The agent's side of protocol v1, over undici with a keep-alive pool (https with a pinned CA or certificate). */
+import { TLSSocket } from 'node:tls';
+import { Agent as HttpAgent, buildConnector, request } from 'undici';
 import {
   AGENT_API_PREFIX,
   AssignmentsResponse,
@@ -21,16 +22,44 @@ export class ProtocolHttpError extends Error {
   }
 }
 
+export interface AgentClientOptions {
+  /** PEM CA certificate(s) trusted for an https endpoint; they replace the system's CAs (pinning). */
+  ca?: string | Buffer;
+  /** Trust exactly the server certificate with this SHA-256 fingerprint (the embedded agent, in-process). */
+  pinnedFingerprint256?: string;
+}
+
+/** Connects over TLS and accepts only the certificate with `fingerprint256`, whoever issued it and whatever names it has. */
+function pinnedConnector(fingerprint256: string): buildConnector.connector {
+  const connect = buildConnector({ rejectUnauthorized: false });
+  return (options, callback) =>
+    connect(options, (err, socket) => {
+      if (err) return callback(err, null);
+      if (socket instanceof TLSSocket && socket.getPeerCertificate().fingerprint256 !== fingerprint256) {
+        socket.destroy();
+        return callback(new Error('the control plane presented a certificate other than the pinned one'), null);
+      }
+      callback(null, socket!);
+    });
+}
+
 export class AgentClient {
   private readonly dispatcher: HttpAgent;
+  /** The instance's credential, sent with every call once the agent has one. */
+  credential: string | undefined;
 
-  constructor(private readonly endpoint: string) {
+  constructor(
+    private readonly endpoint: string,
+    tls: AgentClientOptions = {},
+  ) {
+    const connect = tls.pinnedFingerprint256 ? pinnedConnector(tls.pinnedFingerprint256) : tls.ca ? { ca: tls.ca } : undefined;
     // Long-polls hold a response for up to a minute: allow for it.
-    this.dispatcher = new HttpAgent({ keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000, connections: 4 });
+    this.dispatcher = new HttpAgent({ keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000, connections: 4, connect });
   }
 
-  register(body: RegisterRequest): Promise<RegisterResponse> {
-    return this.call('POST', '/register', RegisterResponse, body);
+  /** Registers with the instance's credential, or with a join token (`bearer`) the first time. */
+  register(body: RegisterRequest, bearer = this.credential): Promise<RegisterResponse> {
+    return this.call('POST', '/register', RegisterResponse, body, undefined, bearer);
   }
 
   heartbeat(containerInstanceArn: string): Promise<HeartbeatResponse> {
@@ -50,12 +79,14 @@ export class AgentClient {
     await this.dispatcher.destroy();
   }
 
-  private async call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown, signal?: AbortSignal): Promise<z.infer<T>> {
+  private async call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown, signal?: AbortSignal, bearer = this.credential): Promise<z.infer<T>> {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
     const res = await request(`${this.endpoint}${AGENT_API_PREFIX}${path}`, {
       method,
       dispatcher: this.dispatcher,
       signal,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();

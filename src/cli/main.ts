@@ -1,23 +1,28 @@
 /**
  * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
- * `agent` runs only an agent, joining a control plane elsewhere; `credentials` shows the
- * account's root access key again (and can write it as an AWS CLI profile).
+ * `agent` runs only an agent, joining a control plane elsewhere with a join token that
+ * `join-token create` makes; `credentials` shows the account's root access key again (and can
+ * write it as an AWS CLI profile).
  */
 import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
+import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
 import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
 import { createApp } from '../server/app.js';
 import { defaultConfig } from '../server/config.js';
+import type { TlsConfig } from '../server/tls.js';
 import { VERSION } from '../server/version.js';
+import { AdminClient } from './admin-client.js';
 import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js';
 
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
 
-program
+const up = program
   .command('up')
   .description('start Dockyard on this machine')
   .addOption(new Option('--port <port>', 'port for every API').default(defaults.port).argParser(Number))
@@ -32,23 +37,38 @@ program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean }) => {
-    const { agent, bindIp, ...server } = opts;
+  .option('--tls', 'serve https with a CA that Dockyard generates into <data-dir>/tls (agents pin its ca.crt)')
+  .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
+  .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
+withHostSafetyOptions(up)
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
+    const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
+    const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
+    if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
+    if (selfSigned && tlsCert) program.error('--tls generates its own certificate: leave out --tls-cert/--tls-key, or --tls');
+    const tls: TlsConfig | undefined = tlsCert ? { mode: 'files', certFile: tlsCert, keyFile: tlsKey! } : selfSigned ? { mode: 'self-signed' } : undefined;
+    const scheme = tls ? 'https' : 'http';
     // `up` always has a `default` cluster; with the agent, this host joins it.
-    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
+    const app = await createApp({ ...defaults, ...server, tls, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
     const port = await app.listen();
-    app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
+    app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on ${scheme}://${opts.host}:${port}`);
+    if (app.tls?.caFile) {
+      app.http.log.info(
+        { caFile: app.tls.caFile },
+        `TLS with a generated CA: agents join with --ca-cert ${app.tls.caFile}; docker trusts it from /etc/docker/certs.d/<registry host:port>/ca.crt; the AWS CLI with --ca-bundle`,
+      );
+    }
     // For the person at the terminal (stderr), never in the JSON logs (stdout).
     if (opts.acceptAnyCredentials) {
       app.http.log.warn('--accept-any-credentials: request signatures are NOT verified');
       process.stderr.write(
-        `\n!!! --accept-any-credentials: signatures are NOT verified. Anyone who can reach http://${opts.host}:${port} acts as account ${opts.accountId}. Use this only for test suites. !!!\n\n`,
+        `\n!!! --accept-any-credentials: signatures are NOT verified. Anyone who can reach ${scheme}://${opts.host}:${port} acts as account ${opts.accountId}. Use this only for test suites. !!!\n\n`,
       );
     } else {
       process.stderr.write(
         `\nRoot access key of account ${opts.accountId} (kept in ${join(opts.dataDir, ROOT_KEY_FILE)}; \`dockyard credentials\` shows it again). Paste into a shell:\n\n` +
           exportLines(app.rootKey, opts.region) +
-          `\nthen: aws --endpoint-url http://${opts.host}:${port} ecs list-clusters\n\n`,
+          `\nthen: aws --endpoint-url ${scheme}://${opts.host}:${port}${app.tls?.caFile ? ` --ca-bundle ${app.tls.caFile}` : ''} ecs list-clusters\n\n`,
       );
     }
     const stop = async () => {
@@ -85,37 +105,110 @@ program
     }
   });
 
-program
+const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
-  .requiredOption('--endpoint <url>', 'the control plane, e.g. http://10.0.0.5:4600')
+  .requiredOption('--endpoint <url>', 'the control plane, e.g. https://10.0.0.5:4600')
+  .addOption(new Option('--token <token>', "join token for this host's first registration (from 'dockyard join-token create')").env('DOCKYARD_JOIN_TOKEN'))
+  .addOption(new Option('--ca-cert <file>', "trust only this CA for an https endpoint (the control plane's <data-dir>/tls/ca.crt with --tls)"))
   .addOption(new Option('--cluster <name>', 'cluster to join').default('default'))
-  .addOption(new Option('--state-dir <dir>', 'where the agent keeps its instance id').default(join(homedir(), '.dockyard-agent')))
+  .addOption(new Option('--state-dir <dir>', 'where the agent keeps its instance id and credential').default(join(homedir(), '.dockyard-agent')))
   .addOption(new Option('--docker-socket <path>', 'Docker Engine socket').default('/var/run/docker.sock'))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string }) => {
-    const log = pino({ level: opts.logLevel });
-    const instanceId = loadInstanceId(opts.stateDir);
-    const agent = new Agent({
-      endpoint: opts.endpoint,
-      cluster: opts.cluster,
-      stateDir: opts.stateDir,
-      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp }),
-      log,
-      host: { fargateCapacity: opts.fargateCapacity },
-      cleanupDelayMs: opts.cleanupDelay * 1000,
-    });
-    await agent.start();
-    log.info({ containerInstanceArn: agent.containerInstanceArn }, `Dockyard agent ${AGENT_VERSION} joined ${opts.cluster}`);
-    const stop = async () => {
-      await agent.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
+withHostSafetyOptions(agentCommand)
+  .action(
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
+      const log = pino({ level: opts.logLevel });
+      const instanceId = loadInstanceId(opts.stateDir);
+      const hostSafety = new HostSafety(hostSafetySettings(opts), {
+        protectedPaths: [opts.stateDir, defaults.dataDir, ...(opts.protectPath ?? [])],
+        dockerSocket: opts.dockerSocket,
+      });
+      const agent = new Agent({
+        endpoint: opts.endpoint,
+        cluster: opts.cluster,
+        stateDir: opts.stateDir,
+        joinToken: opts.token,
+        tls: opts.caCert ? { ca: readFileSync(opts.caCert) } : undefined,
+        runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
+        log,
+        host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
+        cleanupDelayMs: opts.cleanupDelay * 1000,
+      });
+      try {
+        await agent.start();
+      } catch (e) {
+        log.error({ err: String(e) }, 'could not join the control plane');
+        await agent.close();
+        process.exit(1);
+      }
+      log.info({ containerInstanceArn: agent.containerInstanceArn }, `Dockyard agent ${AGENT_VERSION} joined ${opts.cluster}`);
+      const stop = async () => {
+        await agent.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
+
+const joinToken = program.command('join-token').description('manage the join tokens that let new hosts join (signed with your AWS credentials, as the AWS CLI finds them)');
+type AdminOpts = { endpoint: string; region?: string; profile?: string; caCert?: string };
+const adminCommand = (name: string, description: string) =>
+  joinToken
+    .command(name)
+    .description(description)
+    .requiredOption('--endpoint <url>', 'the control plane, e.g. https://10.0.0.5:4600')
+    .addOption(new Option('--region <region>', 'signing region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)'))
+    .addOption(new Option('--profile <name>', 'AWS profile to sign with (default: environment credentials, then AWS_PROFILE or default)'))
+    .addOption(new Option('--ca-cert <file>', "CA that signed the control plane's certificate"));
+const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>) => {
+  const client = new AdminClient({ endpoint: opts.endpoint, region: opts.region, profile: opts.profile, ca: opts.caCert ? readFileSync(opts.caCert) : undefined });
+  try {
+    await fn(client);
+  } catch (e) {
+    process.stderr.write(`dockyard join-token: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await client.close();
+  }
+};
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`);
+  return n;
+};
+
+adminCommand('create', 'create a join token; prints it (the only time it is shown)')
+  .option('--description <text>', 'what the token is for')
+  .addOption(new Option('--expires-in <seconds>', 'the token expires this many seconds from now').argParser(positiveInt))
+  .addOption(new Option('--max-uses <n>', 'how many hosts may join with it').argParser(positiveInt))
+  .addOption(new Option('--max-cpu <units>', 'largest CPU (units, 1024 per core) a joining host may declare').argParser(positiveInt))
+  .addOption(new Option('--max-memory <MiB>', 'largest memory a joining host may declare').argParser(positiveInt))
+  .action((opts: AdminOpts & { description?: string; expiresIn?: number; maxUses?: number; maxCpu?: number; maxMemory?: number }) =>
+    withAdmin(opts, async (client) => {
+      const created = await client.createJoinToken({ description: opts.description, expiresInSeconds: opts.expiresIn, maxUses: opts.maxUses, maxCpu: opts.maxCpu, maxMemoryMiB: opts.maxMemory });
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`join token ${created.tokenId} created; join a host with: dockyard agent --endpoint ${opts.endpoint} --token <token>\n`);
+    }),
+  );
+
+adminCommand('list', 'list join tokens (never their secrets) as JSON').action((opts: AdminOpts) =>
+  withAdmin(opts, async (client) => {
+    process.stdout.write(`${JSON.stringify({ joinTokens: await client.listJoinTokens() }, null, 2)}\n`);
+  }),
+);
+
+adminCommand('revoke', 'revoke a join token by its id: no host can join with it any more')
+  .argument('<token-id>', "the token's id (the 12 hex digits after 'dyjt.', as listed)")
+  .action((tokenId: string, opts: AdminOpts) =>
+    withAdmin(opts, async (client) => {
+      process.stdout.write(`${JSON.stringify({ joinToken: await client.revokeJoinToken(tokenId) }, null, 2)}\n`);
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -36,7 +36,7 @@ describe('agent protocol documentation', () => {
 
 describe('agent protocol schemas', () => {
   const register = {
-    protocolVersion: '1.0',
+    protocolVersion: '1.1',
     instanceId: '0123456789abcdef0123456789abcdef',
     cluster: 'default',
     resources: { cpu: 2048, memory: 4096, ports: ['22'], portsUdp: [] },

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 export const PROTOCOL_MAJOR = 1;
 export const AGENT_API_PREFIX = '/agent/v1';
 
@@ -23,23 +23,28 @@ export type ContainerStatus = (typeof CONTAINER_STATUSES)[number];
 export const HealthStatus = z.enum(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
 const KeyValue = z.object({ name: z.string(), value: z.string().optional() });
 
-export const Attribute = z.object({ name: z.string().min(1), value: z.string().optional() });
+export const Attribute = z.object({ name: z.string().min(1).max(128), value: z.string().max(128).optional() });
+
+/** What a host may declare: sane bounds, so no registration can claim a machine that cannot exist. */
+export const MAX_CPU_UNITS = 1024 * 1024; // 1,024 cores
+export const MAX_MEMORY_MIB = 16 * 1024 * 1024; // 16 TiB
+const HostPort = z.string().regex(/^([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/, 'a port number 1-65535');
 
 export const RegisterRequest = z.object({
   protocolVersion: z.string().regex(/^\d+\.\d+$/),
   /** Stable id the agent generates once and keeps in its state dir: re-registering with it is idempotent. */
   instanceId: z.string().min(8).max(64).regex(/^[a-zA-Z0-9-]+$/),
-  cluster: z.string().min(1),
-  hostname: z.string().optional(),
+  cluster: z.string().min(1).max(255).regex(/^[a-zA-Z0-9_-]+$/),
+  hostname: z.string().max(255).optional(),
   /** CPU units (1024 per core), memory MiB, reserved TCP and UDP ports. */
   resources: z.object({
-    cpu: z.number().int().nonnegative(),
-    memory: z.number().int().nonnegative(),
-    ports: z.array(z.string()),
-    portsUdp: z.array(z.string()),
+    cpu: z.number().int().nonnegative().max(MAX_CPU_UNITS),
+    memory: z.number().int().nonnegative().max(MAX_MEMORY_MIB),
+    ports: z.array(HostPort).max(100),
+    portsUdp: z.array(HostPort).max(100),
   }),
-  attributes: z.array(Attribute),
-  versionInfo: z.object({ agentVersion: z.string(), agentHash: z.string().optional(), dockerVersion: z.string().optional() }),
+  attributes: z.array(Attribute).max(200),
+  versionInfo: z.object({ agentVersion: z.string().max(128), agentHash: z.string().max(128).optional(), dockerVersion: z.string().max(128).optional() }),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
@@ -50,6 +55,8 @@ export const RegisterResponse = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
   /** No heartbeat for this long → agentConnected=false. */
   heartbeatTtlMs: z.number().int().positive(),
+  /** The instance's own credential, issued when the agent registered with a join token. */
+  credential: z.string().optional(),
 });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
@@ -79,6 +86,17 @@ export const HealthCheckSpec = z.object({
 
 export const DependencySpec = z.object({ containerName: z.string(), condition: z.enum(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']) });
 
+/** ECS linuxParameters (initProcessEnabled is its own field). Sizes in MiB. */
+export const LinuxParametersSpec = z.object({
+  capabilities: z.object({ add: z.array(z.string()), drop: z.array(z.string()) }),
+  devices: z.array(z.object({ hostPath: z.string(), containerPath: z.string().optional(), permissions: z.array(z.enum(['read', 'write', 'mknod'])).optional() })),
+  sharedMemorySize: z.number().int().positive().optional(),
+  tmpfs: z.array(z.object({ containerPath: z.string(), size: z.number().int().positive(), mountOptions: z.array(z.string()).optional() })),
+  maxSwap: z.number().int().nonnegative().optional(),
+  swappiness: z.number().int().min(0).max(100).optional(),
+});
+export type LinuxParametersSpec = z.infer<typeof LinuxParametersSpec>;
+
 export const ContainerSpec = z.object({
   name: z.string(),
   containerArn: z.string(),
@@ -101,6 +119,8 @@ export const ContainerSpec = z.object({
   privileged: z.boolean(),
   readonlyRootFilesystem: z.boolean(),
   initProcessEnabled: z.boolean(),
+  /** Absent from older control planes: the agent then maps none of them. */
+  linuxParameters: LinuxParametersSpec.optional(),
   /** CPU units, hard memory MiB, soft memory MiB. */
   cpu: z.number().int().nonnegative(),
   memory: z.number().int().positive().optional(),
@@ -147,6 +167,9 @@ export const TaskAssignment = z.object({
   memory: z.number().int().positive().optional(),
   /** awsvpc: the subnet named in networkConfiguration, echoed in the ENI attachment. */
   subnetId: z.string().optional(),
+  /** The task definition's PID and IPC namespaces: `task` shares one among the task's containers. */
+  pidMode: z.enum(['host', 'task']).optional(),
+  ipcMode: z.enum(['host', 'task', 'none']).optional(),
   volumes: z.array(VolumeSpec),
   containers: z.array(ContainerSpec),
 });
@@ -223,7 +246,7 @@ export const ReportsResponse = z.object({
 export type ReportsResponse = z.infer<typeof ReportsResponse>;
 
 export const ErrorResponse = z.object({
-  error: z.enum(['BadRequest', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound']),
+  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound']),
   message: z.string(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;

@@ -44,6 +44,8 @@ export interface RegistryRouteDeps {
   clock: Clock;
   /** host:port clients use for this registry (the realm in WWW-Authenticate). */
   registryHost: () => string;
+  /** https when the port serves TLS. */
+  registryScheme?: 'http' | 'https';
   log: { error(obj: object, msg: string): void };
   /**
    * Asked before each request with the ECR action it amounts to and the repository's ARN
@@ -128,7 +130,7 @@ async function handle(deps: RegistryRouteDeps, request: FastifyRequest, reply: F
     }
     const scope = authenticate(deps, req, url, kind, params);
     if (!scope) {
-      res.setHeader('WWW-Authenticate', `Basic realm="http://${deps.registryHost()}/",service="ecr.amazonaws.com"`);
+      res.setHeader('WWW-Authenticate', `Basic realm="${deps.registryScheme ?? 'http'}://${deps.registryHost()}/",service="ecr.amazonaws.com"`);
       throw new RegistryError('UNAUTHORIZED', 'authentication required', null);
     }
     if (!kind) {

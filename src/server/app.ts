@@ -2,10 +2,12 @@
  * The composition root: the only place that constructs the object graph.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
-import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
-import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
+import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { Authorizer } from '../iam/principal.js';
 import { isKnownAwsRegion } from '../aws/sigv4.js';
 import { CredentialResolverChain } from '../iam/credential-chain.js';
 import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
@@ -22,18 +24,24 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
 import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
+import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
-import { RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
+import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
 
 export interface App {
   config: ServerConfig;
   store: Store;
   http: FastifyInstance;
+  /** The AWS service modules the front door serves (tests walk their models). */
+  services: readonly ServiceModule[];
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  agentAuth: AgentAuth;
+  /** The certificate served when config.tls is set (and the generated CA's file, in self-signed mode). */
+  tls: TlsMaterial | undefined;
   /** The account's root access key (`dockyard up` prints it). */
   rootKey: AccessKey;
   /** Where access key ids resolve to principals: the root key, IAM users' access keys, STS sessions. */
@@ -50,7 +58,19 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
+export interface AppOptions {
+  clock?: Clock;
+  logger?: boolean | object;
+  /** Who signed an admin request; default: the SigV4 gate, for the `dockyard` signing name. */
+  authenticate?: CallerAuthenticator;
+  /** IAM policy evaluation for admin requests of IAM users and roles (default: the policy authorizer). */
+  authorizer?: Authorizer;
+}
+
+/** The address the embedded agent dials: loopback when listening on every interface. */
+const dialHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+
+export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
@@ -75,20 +95,24 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   // The registry host defaults to the port we end up listening on (known after listen()).
   let boundPort = config.port;
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
+  const tls = config.tls ? loadTls(config.tls, config.dataDir, [config.host, (config.registryHost ?? '').replace(/:\d+$/, '')]) : undefined;
+  const agentAuth = new AgentAuth(store, clock);
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
-  const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const ecr = createEcrDomain({ store, clock, registry, registryHost, registryScheme: tls ? 'https' : 'http' });
   const secrets = SecretBox.forDataDir(config.dataDir);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)];
   const http = buildHttpServer({
     config,
     authenticator,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)],
+    services,
     logger: opts.logger ?? { level: config.logLevel },
+    tls,
     authorize: authorizer.forOperation,
   });
   registerRegistryRoutes(http, {
@@ -96,6 +120,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     repositories: ecr.repositories.lookup(config.ecrCreateOnPush ?? false),
     clock,
     registryHost,
+    registryScheme: tls ? 'https' : 'http',
     log: { error: (obj, msg) => http.log.error(obj, msg) },
     authorize: registryAuthorizer(authorizer, principalCallers(store, iam)),
   });
@@ -104,6 +129,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     clock,
     instances: containerInstances,
     liveness,
+    auth: agentAuth,
     scope,
     ensureDefaultCluster: async () => {
       await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -112,6 +138,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
   });
+  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -128,10 +155,13 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     config,
     store,
     http,
+    services,
     get agent() {
       return agent;
     },
     liveness,
+    agentAuth,
+    tls,
     rootKey,
     credentials,
     authenticator,
@@ -151,14 +181,19 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
         const cluster = config.embeddedAgent.cluster ?? 'default';
         const stateDir = join(config.dataDir, 'agent');
         const instanceId = loadInstanceId(stateDir);
+        const hostSafety = new HostSafety(config.embeddedAgent.hostSafety ?? {}, { protectedPaths: [config.dataDir, stateDir] });
+        // Trusted in-process: its credential is minted here and handed over, never sent for.
+        const credential = await agentAuth.issueInternalCredential(containerInstances.instanceArn(scope, cluster, instanceId));
         agent = new Agent({
-          endpoint: `http://127.0.0.1:${boundPort}`,
+          endpoint: `${tls ? 'https' : 'http'}://${dialHost(config.host)}:${boundPort}`,
           cluster,
           stateDir,
-          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
+          credential,
+          tls: tls ? { pinnedFingerprint256: tls.fingerprint256 } : undefined,
+          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp, hostSafety }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
-          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },
+          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
         });

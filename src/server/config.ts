@@ -1,6 +1,8 @@
 /** Server configuration: flags win over environment variables, which win over defaults. */
 import { homedir } from 'node:os';
+import type { HostSafetySettings } from '../agent/host-safety.js';
 import { join } from 'node:path';
+import type { TlsConfig } from './tls.js';
 
 export interface ServerConfig {
   host: string;
@@ -24,6 +26,8 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
+  tls?: TlsConfig;
   /** The account's root access key; absent, the one in the data dir (created on first start). */
   rootKey?: { accessKeyId: string; secretAccessKey: string };
   /** Regions a credential scope may name; absent, every region of the AWS partitions. */
@@ -39,6 +43,8 @@ export interface EmbeddedAgentConfig {
   /** How long a stopped task's containers are kept before removal. */
   cleanupDelayMs?: number;
   pollWaitMs?: number;
+  /** What tasks may take from this host (DEFAULT_HOST_SAFETY for what is left out); the data dir is always protected. */
+  hostSafety?: Partial<HostSafetySettings>;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {

@@ -4,10 +4,12 @@
  * each once its SigV4 signature is verified (the verified scope's region is the region handlers
  * work in); `/health` reports readiness. The registry (/v2/) mounts on the same server (see app.ts).
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { JsonProtocol } from '../aws/json-protocol.js';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
+import { JSON_CONTENT_TYPE, JsonProtocol } from '../aws/json-protocol.js';
 import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
 import { readCredentialScope } from '../aws/sigv4.js';
 import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/service.js';
@@ -23,19 +25,48 @@ export interface HttpDeps {
   services: readonly ServiceModule[];
   version: string;
   logger: boolean | object;
+  /** Serve https with this certificate and key (every API, the registry and the agent protocol). */
+  tls?: { cert: Buffer; key: Buffer };
   /** Asked before every handler (IAM policy evaluation); allows everything when absent. */
   authorize?: OperationAuthorizer;
 }
 
+/**
+ * The largest AWS JSON request body: ECR's UploadLayerPart carries up to 20 MiB of layer data,
+ * base64 in JSON (28 MiB), so 32 MiB. Larger bodies get 413 before they are read.
+ */
+export const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
+
+/** An AWS-shaped error written straight to a socket that HTTP parsing gave up on; then closes it. */
+function writeClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are larger than the server accepts.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'RequestTimeout', 'The request was not received in time.']
+        : [400, 'BadRequest', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ __type: code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nx-amzn-RequestId: ${randomUUID()}\r\n` +
+        `x-amzn-ErrorType: ${code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     logger: deps.logger as never,
     bodyLimit: 64 * 1024 * 1024,
     // No per-request log lines: a busy control plane would log every agent poll and API call.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
-  });
+    clientErrorHandler: writeClientError,
+  }) as unknown as FastifyInstance;
   const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
   // Both protocols ask the same authorizer before every handler.
   const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
@@ -67,7 +98,25 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     };
   };
 
-  app.post('/', async (req, reply) => {
+  // Failures before the handler runs (the body over the limit, a broken body stream) in AWS's shape.
+  // The unread rest of an oversized body is not drained: the connection closes after the answer.
+  const bodyErrors = (error: { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const ctx = context(req, undefined);
+    const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const unreadable = error.code?.startsWith('FST_ERR_CTP') || error.statusCode === 400;
+    const res = json.errorResponse(
+      tooLarge
+        ? new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_JSON_BODY_BYTES} bytes.`, 413)
+        : unreadable
+          ? new AwsError('SerializationException', 'The request body could not be read.')
+          : error,
+      ctx,
+    );
+    if (tooLarge) reply.header('connection', 'close');
+    return reply.code(res.status).headers(res.headers).send(res.body);
+  };
+
+  app.post('/', { bodyLimit: MAX_JSON_BODY_BYTES, errorHandler: bodyErrors }, async (req, reply) => {
     const target = req.headers['x-amz-target'];
     const body = req.body as Buffer | undefined;
     const form = typeof target !== 'string' && (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_CONTENT_TYPE);

@@ -395,3 +395,51 @@ export const stsSessions: Collection<StsSessionDoc> = {
     expires_at: integer((d) => d.expiresAt),
   },
 };
+
+/**
+ * A join token an operator created for agents (`dockyard join-token create`); key: the token id.
+ * Only the SHA-256 of the token's secret is stored: the token itself is shown once, at creation.
+ */
+export interface AgentJoinTokenDoc {
+  tokenId: string;
+  secretSha256: string;
+  description?: string;
+  /** Epoch seconds. */
+  createdAt: number;
+  expiresAt?: number;
+  maxUses?: number;
+  uses: number;
+  revokedAt?: number;
+  /** Upper bounds on what an agent that joins with this token may declare. */
+  limits?: AgentResourceLimits;
+  /** Who created it (the caller's ARN). */
+  createdBy: string;
+}
+export interface AgentResourceLimits {
+  maxCpu?: number;
+  maxMemoryMiB?: number;
+}
+export const agentJoinTokens: Collection<AgentJoinTokenDoc> = {
+  name: 'agent_join_tokens',
+  columns: {
+    created_at: integer((d) => Math.floor(d.createdAt * 1000)),
+  },
+};
+
+/**
+ * An agent's own credential, bound to one container instance; key: the SHA-256 of the
+ * credential (it is a 256-bit random secret, so a plain digest is a safe lookup key).
+ */
+export interface AgentCredentialDoc {
+  containerInstanceArn: string;
+  /** The join token it was issued for; absent for the embedded agent's in-process credential. */
+  tokenId?: string;
+  limits?: AgentResourceLimits;
+  createdAt: number;
+}
+export const agentCredentials: Collection<AgentCredentialDoc> = {
+  name: 'agent_credentials',
+  columns: {
+    instance: text((d) => d.containerInstanceArn),
+  },
+};

@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers];
 
 export const migrations: readonly Migration[] = [
   {
@@ -44,11 +44,16 @@ export const migrations: readonly Migration[] = [
   },
   {
     id: 3,
+    name: 'agent-auth',
+    statements: [c.agentJoinTokens, c.agentCredentials].flatMap(createCollection),
+  },
+  {
+    id: 4,
     name: 'iam-sts',
     statements: [c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions].flatMap(createCollection),
   },
   {
-    id: 4,
+    id: 5,
     name: 'iam-groups',
     statements: [c.iamGroups, c.iamGroupMembers].flatMap(createCollection),
   },

@@ -33,8 +33,9 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   const stateDir = mkdtempSync(join(tmpdir(), 'dockyard-agent-state-'));
   const agents: Agent[] = [];
   const runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 });
+  let joinToken: string;
   const newAgent = (dir = stateDir, runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 })) => {
-    const a = new Agent({ endpoint: d.endpoint, cluster: CLUSTER, stateDir: dir, runtime, log: quiet, pollWaitMs: 5000, cleanupDelayMs: 100 });
+    const a = new Agent({ endpoint: d.endpoint, cluster: CLUSTER, stateDir: dir, runtime, log: quiet, pollWaitMs: 5000, cleanupDelayMs: 100, joinToken });
     agents.push(a);
     return a;
   };
@@ -44,6 +45,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   before(async () => {
     d = await startDockyard({ agentHeartbeatIntervalMs: 100, agentHeartbeatTtlMs: 600 });
     await d.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+    joinToken = (await d.app.agentAuth.createJoinToken({ description: 'container-instances test' }, 'test')).token;
   });
 
   after(async () => {
@@ -81,16 +83,16 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   });
 
   it('fails registration into a cluster that does not exist', async () => {
-    const a = new Agent({ endpoint: d.endpoint, cluster: 'no-such-cluster', stateDir: join(stateDir, 'no-cluster'), runtime: new SimulatedRuntime(), log: quiet });
+    const a = new Agent({ endpoint: d.endpoint, cluster: 'no-such-cluster', stateDir: join(stateDir, 'no-cluster'), runtime: new SimulatedRuntime(), log: quiet, joinToken });
     await assert.rejects(a.start(), /Cluster not found/);
     await a.close();
   });
 
   it('refuses an unknown major protocol version with 400', async () => {
-    const res = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', body: JSON.stringify({ protocolVersion: '2.0' }) });
+    const res = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', headers: { authorization: `Bearer ${joinToken}` }, body: JSON.stringify({ protocolVersion: '2.0' }) });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: string }).error, 'UnsupportedProtocolVersion');
-    const bad = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', body: JSON.stringify({ protocolVersion: '1.0' }) });
+    const bad = await fetch(`${d.endpoint}/agent/v1/register`, { method: 'POST', headers: { authorization: `Bearer ${joinToken}` }, body: JSON.stringify({ protocolVersion: '1.0' }) });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: string }).error, 'BadRequest');
   });

@@ -13,7 +13,7 @@ import { OOM_REASON } from '../../src/agent/index.js';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { describe as describeTask, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
-import { containersOf, docker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 
@@ -26,7 +26,8 @@ describe('agent on Docker', () => {
 
   before(async () => {
     image = buildHttpdImage();
-    d = await startWithAgent();
+    // Host bind mounts are refused unless allow-listed: this test's scratch dir is.
+    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
     instanceId = d.app.agent!.instanceId;
   });
 
@@ -356,6 +357,8 @@ describe('agent on Docker', () => {
       endpoint: d.endpoint,
       cluster: 'default',
       stateDir: join(d.dataDir, 'agent'),
+      // The embedded agent's credential is handed over in-process, as app.ts does.
+      credential: await d.app.agentAuth.issueInternalCredential(old.containerInstanceArn!),
       runtime: new DockerRuntime({ instanceId }),
       log: { info() {}, warn() {}, error() {}, debug() {} },
       cleanupDelayMs: 60_000,
@@ -372,7 +375,8 @@ describe('agent on Docker', () => {
       assert.equal(after.lastStatus, 'RUNNING');
       assert.equal(after.containers![0]!.runtimeId, before.runtimeId);
       assert.equal(inspect(before.runtimeId!)!.State.Status, 'running');
-      const ofTask = containersOf(instanceId).filter((id) => JSON.parse(docker('inspect', id))[0].Config.Labels['com.amazonaws.ecs.task-arn'] === arn);
+      // One query by both labels: the new agent removes earlier tests' stopped containers meanwhile, so list-then-inspect would race.
+      const ofTask = docker('ps', '-aq', '--filter', `label=dockyard.instance=${instanceId}`, '--filter', `label=com.amazonaws.ecs.task-arn=${arn}`).split('\n').filter(Boolean);
       assert.equal(ofTask.length, 1, 'one container for the task, not two');
       assert.equal(await httpGet(before.networkBindings![0]!.hostPort!), 'hello from dockyard\n');
       // The re-adopted task still obeys StopTask.

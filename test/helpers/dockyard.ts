@@ -3,7 +3,8 @@
  * directory, and builds real AWS SDK v3 clients pointed at it.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/server/app.js';
@@ -12,8 +13,11 @@ import { removeAgentLeftovers } from './docker.js';
 
 export interface TestDockyard {
   app: App;
+  /** http://127.0.0.1:<port>, or https:// when config.tls is set. */
   endpoint: string;
   port: number;
+  /** With config.tls: the PEM that clients trust (the generated CA, or the served certificate). */
+  ca?: Buffer;
   dataDir: string;
   ecs: ECSClient;
   /** Environment for running the AWS CLI against this server. */
@@ -31,12 +35,14 @@ export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataD
   const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, ...overrides };
   const app = await createApp(config, { logger: false });
   const port = await app.listen();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const ecs = new ECSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const endpoint = `${app.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const ca = app.tls ? (app.tls.caFile ? readFileSync(app.tls.caFile) : app.tls.cert) : undefined;
+  const ecs = new ECSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, ...(ca ? { requestHandler: { httpsAgent: new HttpsAgent({ ca }) } } : {}) });
   const self: TestDockyard = {
     app,
     endpoint,
     port,
+    ca,
     dataDir: dir,
     ecs,
     cliEnv: {
@@ -47,6 +53,7 @@ export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataD
       AWS_PAGER: '',
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      ...(app.tls?.caFile ? { AWS_CA_BUNDLE: app.tls.caFile } : {}),
     },
     async restart() {
       await self.stop({ keepData: true });

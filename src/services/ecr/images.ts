@@ -46,6 +46,7 @@ export class EcrImages {
     private readonly uploads: Uploads,
     private readonly tokens: RegistryTokens,
     private readonly registryHost: () => string,
+    private readonly registryScheme: 'http' | 'https' = 'http',
   ) {}
 
   /** Images of a repository with their tags, newest first. */
@@ -265,7 +266,7 @@ export class EcrImages {
       digest: input.layerDigest,
     });
     return {
-      downloadUrl: `http://${this.registryHost()}/v2/${repo.repositoryName}/blobs/${input.layerDigest}?${DOWNLOAD_TOKEN_PARAM}=${encodeURIComponent(token)}`,
+      downloadUrl: `${this.registryScheme}://${this.registryHost()}/v2/${repo.repositoryName}/blobs/${input.layerDigest}?${DOWNLOAD_TOKEN_PARAM}=${encodeURIComponent(token)}`,
       layerDigest: input.layerDigest,
     };
   }

@@ -26,6 +26,8 @@ export interface EcrDeps {
   registry: Registry;
   /** host:port of the registry as docker reaches it (known only once the server listens). */
   registryHost: () => string;
+  /** https when the port serves TLS. */
+  registryScheme?: 'http' | 'https';
 }
 
 export interface EcrDomain {
@@ -35,12 +37,14 @@ export interface EcrDomain {
   tokens: RegistryTokens;
   clock: Clock;
   registryHost: () => string;
+  registryScheme: 'http' | 'https';
 }
 
 export function createEcrDomain(deps: EcrDeps): EcrDomain {
   const { store, clock, registry, registryHost } = deps;
   const repositories = new Repositories(store, clock, registry.images, registryHost);
-  const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost);
+  const registryScheme = deps.registryScheme ?? 'http';
+  const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost, registryScheme);
   return {
     repositories,
     images,
@@ -48,6 +52,7 @@ export function createEcrDomain(deps: EcrDeps): EcrDomain {
     tokens: registry.tokens,
     clock,
     registryHost,
+    registryScheme,
   };
 }
 
@@ -99,7 +104,7 @@ export function ecrService(domain: EcrDomain): ServiceModule {
           {
             authorizationToken: Buffer.from(`${cred.username}:${cred.password}`).toString('base64'),
             expiresAt: cred.expiresAt,
-            proxyEndpoint: `http://${cred.serverAddress}`,
+            proxyEndpoint: `${domain.registryScheme}://${cred.serverAddress}`,
           },
         ],
       };

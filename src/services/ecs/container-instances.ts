@@ -85,38 +85,50 @@ export class ContainerInstances {
 
   /** Registers (or re-registers) an instance; returns the stored record. */
   async registerInstance(scope: Scope, input: RegistrationInput): Promise<ContainerInstanceRecord> {
+    return this.store.write((tx) => this.registerInstanceIn(tx, scope, input));
+  }
+
+  /** The ARN an instance id gets in a cluster (a name or an ARN). */
+  instanceArn(scope: Scope, cluster: string | undefined, containerInstanceId: string): string {
+    return containerInstanceArn(scope, clusterNameOf(resolveClusterArn(scope, cluster)), containerInstanceId);
+  }
+
+  /** registerInstance inside the caller's transaction (the agent API also issues a credential in it). */
+  async registerInstanceIn(tx: StoreTx, scope: Scope, input: RegistrationInput): Promise<ContainerInstanceRecord> {
     checkTags(input.tags);
     const clusterArn = resolveClusterArn(scope, input.cluster);
     const id = input.containerInstanceId ?? hexId();
     const arn = containerInstanceArn(scope, clusterNameOf(clusterArn), id);
-    return this.store.write(async (tx) => {
-      await activeCluster(tx, clusterArn);
-      const existing = (await tx.get(c.containerInstances, arn)) as Row<ContainerInstanceRecord> | undefined;
-      const now = this.clock.now();
-      const doc: ContainerInstanceRecord = {
-        accountId: scope.accountId,
-        region: scope.region,
-        containerInstanceArn: arn,
-        clusterArn,
-        ec2InstanceId: input.ec2InstanceId ?? existing?.data.ec2InstanceId ?? `i-${id.replace(/[^0-9a-f]/g, '').slice(0, 17).padEnd(17, '0')}`,
-        // A re-registration keeps a DRAINING instance draining; an INACTIVE one comes back.
-        status: existing?.data.status === 'DRAINING' ? 'DRAINING' : 'ACTIVE',
-        agentConnected: true,
-        lastHeartbeatAt: now,
-        registeredResources: normaliseResources(input.totalResources),
-        // Custom attributes survive re-registration; the agent's own are replaced.
-        attributes: mergeAttributes(existing?.data.attributes.filter((a) => !isAgentAttribute(a.name)) ?? [], input.attributes),
-        versionInfo: input.versionInfo,
-        registeredAt: existing && existing.data.status !== 'INACTIVE' ? existing.data.registeredAt : now,
-        version: (existing?.data.version ?? 0) + 1,
-        tags: input.tags ?? existing?.data.tags ?? [],
-        agentInstanceId: input.agentInstanceId,
-        hostname: input.hostname,
-      };
-      if (existing) await tx.update(c.containerInstances, existing, doc);
-      else await tx.insert(c.containerInstances, arn, doc);
-      return doc;
-    });
+    await activeCluster(tx, clusterArn);
+    const existing = (await tx.get(c.containerInstances, arn)) as Row<ContainerInstanceRecord> | undefined;
+    // A Dockyard agent's instance is changed only by that agent (its credential, agent API).
+    if (existing?.data.agentInstanceId && !input.agentInstanceId) {
+      throw err.clientException('This container instance is managed by a Dockyard agent; only its own agent can register it again.');
+    }
+    const now = this.clock.now();
+    const doc: ContainerInstanceRecord = {
+      accountId: scope.accountId,
+      region: scope.region,
+      containerInstanceArn: arn,
+      clusterArn,
+      ec2InstanceId: input.ec2InstanceId ?? existing?.data.ec2InstanceId ?? `i-${id.replace(/[^0-9a-f]/g, '').slice(0, 17).padEnd(17, '0')}`,
+      // A re-registration keeps a DRAINING instance draining; an INACTIVE one comes back.
+      status: existing?.data.status === 'DRAINING' ? 'DRAINING' : 'ACTIVE',
+      agentConnected: true,
+      lastHeartbeatAt: now,
+      registeredResources: normaliseResources(input.totalResources),
+      // Custom attributes survive re-registration; the agent's own are replaced.
+      attributes: mergeAttributes(existing?.data.attributes.filter((a) => !isAgentAttribute(a.name)) ?? [], input.attributes),
+      versionInfo: input.versionInfo,
+      registeredAt: existing && existing.data.status !== 'INACTIVE' ? existing.data.registeredAt : now,
+      version: (existing?.data.version ?? 0) + 1,
+      tags: input.tags ?? existing?.data.tags ?? [],
+      agentInstanceId: input.agentInstanceId,
+      hostname: input.hostname,
+    };
+    if (existing) await tx.update(c.containerInstances, existing, doc);
+    else await tx.insert(c.containerInstances, arn, doc);
+    return doc;
   }
 
   /** ECS RegisterContainerInstance. */
