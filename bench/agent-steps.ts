@@ -18,6 +18,7 @@ import { Agent, DockerRuntime, loadInstanceId, type Runtime } from '../src/agent
 import * as c from '../src/store/collections.js';
 import { startDockyard } from '../test/helpers/dockyard.js';
 import { buildHttpdImage } from '../test/helpers/images.js';
+import { percentile } from './lib/stats.js';
 
 const RUNS = Number(process.argv[2] ?? 15);
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -40,10 +41,6 @@ function timed(rt: DockerRuntime, marks: () => Marks): Runtime {
   }) as Runtime;
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 async function rawCreateStart(rt: DockerRuntime, image: string): Promise<number> {
   const t0 = performance.now();
@@ -118,7 +115,7 @@ async function main() {
   console.log(`agent path, ${rows.length} runs (ms)\n${'step'.padEnd(70)} p50     p90     min`);
   const summary: Record<string, { p50: number; p90: number; min: number }> = {};
   for (const [name, xs] of table) {
-    const s = { p50: +pct(xs, 50).toFixed(1), p90: +pct(xs, 90).toFixed(1), min: +Math.min(...xs).toFixed(1) };
+    const s = { p50: +percentile(xs, 50).toFixed(1), p90: +percentile(xs, 90).toFixed(1), min: +Math.min(...xs).toFixed(1) };
     summary[name] = s;
     console.log(`${name.padEnd(70)} ${String(s.p50).padEnd(7)} ${String(s.p90).padEnd(7)} ${s.min}`);
   }

@@ -19,6 +19,11 @@
  * requests; it prints both and their ratio.
  *
  *   node --import tsx bench/api.ts [--seconds 8] [--connections 48] [--client undici|wrk] [--sdk] [--cpu-prof DIR]
+ *        [--only health,describe,...,describe-uncached,list-tasks,mixed] [--working-set 4000] [--tasks 10000]
+ *
+ * `describe-uncached` describes `--working-set` definitions in turn (more than the server's describe
+ * cache holds); `list-tasks` and `mixed` (DescribeTaskDefinition and ListTasks alternating) run over
+ * `--tasks` live tasks placed by RunTask first (not in the default set: seeding takes a while).
  *   node --import tsx bench/api.ts --compare-verification [--rounds 2] [--client wrk] [--seconds 5]
  */
 import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
@@ -31,6 +36,7 @@ import { Pool } from 'undici';
 import { loadOrCreateRootKey, type AccessKey } from '../src/iam/root-key.js';
 import { freePort } from '../test/helpers/net.js';
 import { signedJsonHeaders } from '../test/helpers/sign.js';
+import { latencySummary } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +47,8 @@ const { values: args } = parseArgs({
     sdk: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     only: { type: 'string' },
+    'working-set': { type: 'string', default: '4000' },
+    tasks: { type: 'string', default: '10000' },
     client: { type: 'string', default: 'undici' },
     'wrk-threads': { type: 'string', default: '1' },
     'compare-verification': { type: 'boolean', default: false },
@@ -159,11 +167,6 @@ interface PhaseResult {
   cpu: { serverCores: number; loadGeneratorCores: number; serverCpuMsPerRequest: number };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /**
@@ -209,7 +212,7 @@ async function phase(
   const seconds = (performance.now() - startedAt) / 1000;
   const serverCores = (processCpuSeconds(serverPid) - serverCpu0) / seconds;
   const selfCores = (selfCpuSeconds() - selfCpu0) / seconds;
-  const sorted = latencies.subarray(0, recorded).sort();
+  const latency = latencySummary(latencies.subarray(0, recorded));
   return {
     operation,
     client,
@@ -218,7 +221,7 @@ async function phase(
     errors,
     seconds: round(seconds),
     requestsPerSecond: Math.round(recorded / seconds),
-    latencyMs: { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted[recorded - 1] ?? NaN) },
+    latencyMs: { p50: latency.p50, p90: latency.p90, p99: latency.p99, max: latency.max },
     cpu: { serverCores: round(serverCores), loadGeneratorCores: round(selfCores), serverCpuMsPerRequest: round((serverCores * seconds * 1000) / recorded, 3) },
   };
 }
@@ -327,13 +330,45 @@ async function seed(server: BenchServer): Promise<void> {
   }
 }
 
+/**
+ * `n` more families of one revision each, for a describe working set larger than the server's
+ * describe cache (TaskDefinitionWireCache keeps 2,000 revisions): most describes then miss it.
+ */
+async function seedWorkingSet(server: BenchServer, n: number): Promise<void> {
+  for (let f = 0; f < n; f++) {
+    if (!(await server.send(await server.sign('RegisterTaskDefinition', JSON.stringify(taskDefinition(`wide-${f}`, 'realistic')))))) throw new Error('seeding failed');
+  }
+}
+
+/** `n` live tasks in cluster `bench` (RunTask, 10 at a time, on one roomy container instance registered through the API). */
+async function seedTasks(server: BenchServer, n: number): Promise<void> {
+  const ok = async (operation: string, body: unknown) => {
+    if (!(await server.send(await server.sign(operation, JSON.stringify(body))))) throw new Error(`seeding ${operation} failed`);
+  };
+  await ok('CreateCluster', { clusterName: 'bench' });
+  await ok('RegisterContainerInstance', {
+    cluster: 'bench',
+    totalResources: [
+      { name: 'CPU', type: 'INTEGER', integerValue: 10_000_000 },
+      { name: 'MEMORY', type: 'INTEGER', integerValue: 10_000_000 },
+    ],
+  });
+  await ok('RegisterTaskDefinition', taskDefinition('bench-task', 'small'));
+  const run = await server.sign('RunTask', JSON.stringify({ cluster: 'bench', taskDefinition: 'bench-task', count: 10 }));
+  for (let i = 0; i < n; i += 10) if (!(await server.send(run))) throw new Error('seeding RunTask failed');
+}
+
 const bodies = (n: number, body: (i: number) => unknown) => Array.from({ length: n }, (_, i) => JSON.stringify(body(i)));
 const DESCRIBE_LATEST = 'DescribeTaskDefinition family → latest (2 containers, 2.4 KB)';
 const describeLatestBodies = () => bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}`, include: ['TAGS'] }));
 
 /** One measured phase of `operation` over `list` (signed for `server`), by the chosen client. */
 async function measure(server: BenchServer, label: string, operation: string | undefined, list: string[] = []): Promise<PhaseResult> {
-  const requests = operation ? await Promise.all(list.map((b) => server.sign(operation, b))) : undefined;
+  return measureSigned(server, label, operation ? await Promise.all(list.map((b) => server.sign(operation, b))) : undefined);
+}
+
+/** One measured phase over requests already signed (undefined: GET /health). */
+async function measureSigned(server: BenchServer, label: string, requests: SignedRequest[] | undefined): Promise<PhaseResult> {
   if (args.client === 'wrk') {
     const request = requests ? { method: 'POST' as const, path: '/', requests } : { method: 'GET' as const, path: '/health' };
     return wrkPhase(label, server.origin, server.pid, request, server.dataDir);
@@ -359,8 +394,23 @@ async function main() {
       { name: 'register', label: 'RegisterTaskDefinition (2 containers, 1.5 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-${f}`, 'realistic')) },
       { name: 'register-small', label: 'RegisterTaskDefinition (1 container, 0.2 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-small-${f}`, 'small')) },
     ];
-    const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'describe-small', 'register', 'register-small'];
-    for (const p of phases.filter((x) => only.includes(x.name))) results.push(await measure(server, p.label, p.target, p.bodies));
+    const workingSet = Number(args['working-set']);
+    const taskCount = Number(args.tasks);
+    phases.push(
+      { name: 'describe-uncached', label: `DescribeTaskDefinition family:1 over ${workingSet} definitions, more than the 2,000 the describe cache keeps`, target: 'DescribeTaskDefinition', bodies: bodies(workingSet, (f) => ({ taskDefinition: `wide-${f}:1` })) },
+      { name: 'list-tasks', label: `ListTasks first page (100 of ${taskCount} RUNNING-desired tasks)`, target: 'ListTasks', bodies: [JSON.stringify({ cluster: 'bench' })] },
+      { name: 'mixed', label: `DescribeTaskDefinition and ListTasks (${taskCount} tasks) alternating`, target: 'mixed', bodies: [] },
+    );
+    const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'describe-small', 'register', 'register-small', 'describe-uncached'];
+    if (only.includes('describe-uncached')) await seedWorkingSet(server, workingSet);
+    if (only.includes('list-tasks') || only.includes('mixed')) await seedTasks(server, taskCount);
+    for (const p of phases.filter((x) => only.includes(x.name))) {
+      if (p.target === 'mixed') {
+        // Two operations in one phase: signed requests of both, alternating.
+        const list = [...describeLatestBodies().map((b) => ['DescribeTaskDefinition', b] as const), ...Array.from({ length: 20 }, () => ['ListTasks', JSON.stringify({ cluster: 'bench' })] as const)];
+        results.push(await measureSigned(server, p.label, await Promise.all(list.map(([op, b]) => server.sign(op, b)))));
+      } else results.push(await measure(server, p.label, p.target, p.bodies));
+    }
     if (args.sdk) {
       const ecs = new ECSClient({ endpoint: server.origin, region: 'us-east-1', credentials: server.key, maxAttempts: 1 });
       try {

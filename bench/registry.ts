@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildBusyboxImage, buildHttpdImage } from '../test/helpers/images.js';
-import { percentile, rssMiB, startDockyardProcess, type DockyardProcess } from './lib/dockyard-process.js';
+import { rssMiB, startDockyardProcess, type DockyardProcess } from './lib/dockyard-process.js';
+import { percentile } from './lib/stats.js';
 import { freePort } from '../test/helpers/net.js';
 
 const { values: args } = parseArgs({

@@ -4,8 +4,17 @@
  * tasks at a time and RunTask calls asking for 1–10, each call seeing the tasks placed by the
  * calls before it. Then it times RunTask-sized calls (count 10) against the full cluster.
  *
+ * The fill and the count10* figures call schedule() alone, with a SnapshotMemo kept across calls
+ * (count10NoMemo*: without one). The production* figures are what RunTask pays: the full cluster
+ * is written into a SQLite store, and each call is one write transaction that builds the snapshot
+ * from the store, schedules 10 tasks and inserts them, timed wall-clock:
+ *   - productionKeptSnapshot*: the snapshot kept current by write notifications plus the cluster's
+ *     memo (src/services/ecs/cluster-snapshots.ts, what RunTask does now);
+ *   - productionFullRead*: every live task's columns read on each call and no memo (RunTask before).
+ * The two alternate call by call.
+ *
  *   node --import tsx bench/scheduler.ts [--instances 5000] [--tasks 100000] [--deadline-s 120]
- *                                        [--service-share 0.8] [--probe-calls 300]
+ *                                        [--service-share 0.8] [--probe-calls 300] [--store-calls 60]
  *
  * Human-readable progress goes to stderr; the last line on stdout is one JSON object.
  * Bounded: it stops at the deadline and reports completed: false.
@@ -23,6 +32,10 @@ import {
   type TaskDefinitionView,
   type TaskView,
 } from '../src/scheduler/index.js';
+import { percentile, round } from './lib/stats.js';
+import { ClusterSnapshots } from '../src/services/ecs/cluster-snapshots.js';
+import * as c from '../src/store/collections.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +43,7 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     'deadline-s': { type: 'string', default: '120' },
     'probe-calls': { type: 'string', default: '300' },
+    'store-calls': { type: 'string', default: '60' },
     'service-share': { type: 'string', default: '0.8' },
   },
 });
@@ -256,18 +270,93 @@ for (let n = 0; n < Math.min(PROBE_CALLS, 50) && performance.now() < deadline + 
   coldMs.push(performance.now() - t0);
 }
 
+// --- what production pays: the snapshot built from the store, inside RunTask's write --------------
+const STORE_CALLS = Number(args['store-calls']);
+const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/bench';
+const store = new SqliteStore(':memory:');
+const storeLoad0 = performance.now();
+for (let i = 0; i < instances.length; i += 100) {
+  await store.write(async (tx) => {
+    for (const instance of instances.slice(i, i + 100)) {
+      await tx.insert(c.containerInstances, instance.arn, {
+        accountId: '123456789012',
+        region: 'us-east-1',
+        containerInstanceArn: instance.arn,
+        clusterArn: CLUSTER_ARN,
+        ec2InstanceId: instance.ec2InstanceId,
+        status: instance.status,
+        agentConnected: instance.agentConnected,
+        attributes: Object.entries(instance.attributes).map(([name, value]) => (value === undefined ? { name } : { name, value })),
+        registeredResources: [
+          { name: 'CPU', type: 'INTEGER', integerValue: instance.registered.cpu },
+          { name: 'MEMORY', type: 'INTEGER', integerValue: instance.registered.memory },
+          { name: 'PORTS', type: 'STRINGSET', stringSetValue: instance.registered.ports.map(String) },
+          { name: 'PORTS_UDP', type: 'STRINGSET', stringSetValue: [] },
+        ],
+        versionInfo: {},
+        registeredAt: 0,
+      });
+      for (const task of instance.tasks) await tx.insert(c.tasks, task.arn, storedTask(task, instance.arn));
+    }
+  });
+}
+const storeLoadMs = performance.now() - storeLoad0;
+
+function storedTask(task: TaskView, instanceArn: string): c.TaskDoc {
+  return {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    taskArn: task.arn,
+    clusterArn: CLUSTER_ARN,
+    taskDefinitionArn: task.taskDefinitionArn,
+    placedOn: instanceArn,
+    lastStatus: task.lastStatus ?? 'RUNNING',
+    desiredStatus: 'RUNNING',
+    family: task.family,
+    group: task.group,
+    containers: [],
+    overrides: {},
+    version: 1,
+    createdAt: 0,
+    reservedCpu: task.cpu,
+    reservedMemory: task.memory,
+    reservedPorts: task.hostPorts.map((p) => `${p.port}/${p.protocol}`),
+  };
+}
+
+const snapshots = new ClusterSnapshots(store);
+/** One RunTask-sized call as a store transaction: snapshot, schedule(count 10), insert the placed tasks. */
+async function storeCall(n: number, kept: boolean): Promise<number> {
+  const shape = RUN_TASK_SHAPES[n % RUN_TASK_SHAPES.length]!;
+  const t0 = performance.now();
+  await store.write(async (tx) => {
+    if (!kept) snapshots.forget(CLUSTER_ARN);
+    const snapshot = await snapshots.instances(tx, CLUSTER_ARN);
+    const request = { ...shape, count: 10 };
+    const plan = schedule({ instances: snapshot }, request, { seed: `store-${n}`, memo: kept ? snapshots.memo(CLUSTER_ARN, 'all') : undefined });
+    const reservation = taskReservation(request.taskDefinition);
+    for (const p of plan.placements) {
+      const task: TaskView = { arn: `${CLUSTER_ARN}/store-${n}-${++taskSeq}`, family: shape.taskDefinition.family, taskDefinitionArn: shape.taskDefinition.taskDefinitionArn, cpu: reservation.cpu, memory: reservation.memory, hostPorts: [], lastStatus: 'PENDING' };
+      await tx.insert(c.tasks, task.arn, storedTask(task, p.instanceArn));
+    }
+  });
+  return performance.now() - t0;
+}
+const keptFirstMs = await storeCall(0, true); // loads the cluster's tasks once
+const keptMs: number[] = [];
+const fullReadMs: number[] = [];
+for (let n = 1; n <= STORE_CALLS && performance.now() < deadline + 60_000; n++) {
+  if (n % 2 === 0) keptMs.push(await storeCall(n, true));
+  else fullReadMs.push(await storeCall(n, false));
+}
+await store.close();
+
 function describeShape(shape: Omit<PlacementRequest, 'count'>): string {
   const strategy = (shape.placementStrategy ?? [{ type: 'random' }]).map((s) => (s.field ? `${s.type}:${s.field}` : s.type)).join('+');
   const constraints = (shape.placementConstraints ?? []).map((c) => c.type).join('+');
   return `${shape.taskDefinition.family} ${strategy}${constraints ? ` ${constraints}` : ''}`;
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const memory = process.memoryUsage();
 peakHeap = Math.max(peakHeap, memory.heapUsed);
 const usedCpu = instances.reduce((s, i) => s + i.tasks.reduce((t, task) => t + task.cpu, 0), 0);
@@ -297,6 +386,15 @@ const results = {
   count10MsP50ByShape: Object.fromEntries(RUN_TASK_SHAPES.map((shape, k) => [describeShape(shape), round(percentile(probeMsByShape[k]!, 50))])),
   count10CpuMsMean: round(probeCpu.user / 1000 / Math.max(1, probeMs.length) + probeCpu.system / 1000 / Math.max(1, probeMs.length)),
   count10NoMemoMsP50: round(percentile(coldMs, 50)),
+  count10NoMemoMsP99: round(percentile(coldMs, 99)),
+  storeTasks: placed,
+  storeLoadMs: round(storeLoadMs),
+  productionKeptSnapshotFirstCallMs: round(keptFirstMs),
+  productionKeptSnapshotMsP50: round(percentile(keptMs, 50)),
+  productionKeptSnapshotMsP99: round(percentile(keptMs, 99)),
+  productionFullReadNoMemoMsP50: round(percentile(fullReadMs, 50)),
+  productionFullReadNoMemoMsP99: round(percentile(fullReadMs, 99)),
+  productionCalls: keptMs.length + fullReadMs.length,
   loadAverage1mAtStart: round(LOAD_AT_START, 2),
   clusterCpuUsedPct: round((100 * usedCpu) / capacity.cpu, 1),
   clusterMemoryUsedPct: round((100 * usedMemory) / capacity.memory, 1),
@@ -307,6 +405,7 @@ const results = {
 process.stderr.write(
   `placed ${placed}/${TASKS} tasks on ${INSTANCES} instances in ${fillCalls} calls: schedule() ${round(fillScheduleMs / 1000)} s ` +
     `(${results.tasksPerSecond} tasks/s; CPU ${round(fillScheduleCpuMs / 1000)} s), wall ${round(totalMs / 1000)} s; ` +
-    `count=10 on the full cluster p50 ${results.count10OnFullClusterMsP50} ms (no memo ${results.count10NoMemoMsP50} ms); load ${results.loadAverage1mAtStart}\n`,
+    `count=10 on the full cluster p50 ${results.count10OnFullClusterMsP50} ms (no memo ${results.count10NoMemoMsP50} ms); ` +
+    `as RunTask through the store p50 ${results.productionKeptSnapshotMsP50} ms (full read, no memo ${results.productionFullReadNoMemoMsP50} ms); load ${results.loadAverage1mAtStart}\n`,
 );
 process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark in one go (about 12 minutes), installing what they need: Docker Engine,
+# Every benchmark in one go (about 15 minutes), installing what they need: Docker Engine,
 # busybox-static, Debian's docker-registry (the CNCF Distribution reference) and wrk.
 # Results: one JSON line or document per benchmark in bench/results/<name>.json.
 # Run one alone with: node --import tsx bench/<name>.ts (see each file's header for options).
@@ -12,15 +12,20 @@ ensure_docker
 command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
 command -v wrk >/dev/null 2>&1 || apt_install wrk
 mkdir -p bench/results
+# run <result name> <bench file> [args...]: the raw output of one benchmark in bench/results/<result name>.json.
 run() {
-  local name=$1; shift
+  local name=$1 file=$2; shift 2
   echo "== $name" >&2
-  node --import tsx "bench/$name.ts" "$@" > "bench/results/$name.json"
+  node --import tsx "bench/$file.ts" "$@" > "bench/results/$name.json"
   tail -c 600 "bench/results/$name.json" >&2; echo >&2
 }
-run scheduler
-run task-start 15
-run task-rate 60 300
-run registry --rounds 5
-run api --client wrk --connections 32 --seconds 5
-run simulated-agents 1000 10000 900
+run scheduler scheduler
+run task-start task-start 15
+run task-rate task-rate 60 300 3 20
+run registry registry --rounds 5
+run api api --client wrk --connections 32 --seconds 5
+# The tail-latency goals (issue 7): DescribeTaskDefinition at 50 connections, ListTasks and the
+# mixed load at 256 connections over 10,000 tasks.
+run api-describe-50 api --client wrk --connections 50 --seconds 10 --only describe,describe-uncached
+run api-list-tasks-256 api --client wrk --connections 256 --seconds 10 --only list-tasks,mixed --tasks 10000
+run simulated-agents simulated-agents 1000 10000 900

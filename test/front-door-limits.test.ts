@@ -48,7 +48,8 @@ describe('front door limits', () => {
   });
 
   test('a modeled but unimplemented operation is 501 NotImplementedException in AWS error shape', async () => {
-    for (const service of t.app.services) {
+    // awsJson1_1 services; awsQuery ones (IAM, STS) have no X-Amz-Target to name an operation with.
+    for (const service of t.app.services.filter((s) => s.protocol === 'awsJson1_1')) {
       const unimplemented = Object.keys(service.model.operations).find((op) => !Object.hasOwn(service.operations, op));
       if (!unimplemented) continue; // every operation of this service is implemented
       assert.ok(ownOperation(service.model, unimplemented));

@@ -91,8 +91,10 @@ test('form edge cases on IAM operations: empty lists, out-of-order members, esca
       'Action=CreateUser',
       'Version=2010-05-08',
       'UserName=raw',
+      // IAM paths may hold XML's special characters (tag values may not): they must come back escaped.
+      'Path=' + encodeURIComponent('/a<&"\'>b/'),
       'Tags.member.2.Key=b',
-      'Tags.member.2.Value=' + encodeURIComponent('<&"\'>'),
+      'Tags.member.2.Value=' + encodeURIComponent('p=q:r'),
       'Tags.member.1.Key=a',
       'Tags.member.1.Value=' + encodeURIComponent('x y+z'),
     ].join('&'),
@@ -100,9 +102,10 @@ test('form edge cases on IAM operations: empty lists, out-of-order members, esca
   assert.equal(created.status, 200, created.text);
   assert.deepEqual(created.xml.CreateUserResponse.CreateUserResult.User.Tags.member, [
     { Key: 'a', Value: 'x y+z' },
-    { Key: 'b', Value: '<&"\'>' },
+    { Key: 'b', Value: 'p=q:r' },
   ]);
-  assert.ok(!created.text.includes('<&"'), 'tag values are escaped in the XML');
+  assert.equal(created.xml.CreateUserResponse.CreateUserResult.User.Path, '/a<&"\'>b/');
+  assert.ok(!created.text.includes('<&"'), 'the path is escaped in the XML');
   assert.match(created.xml.CreateUserResponse.CreateUserResult.User.CreateDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
   // `Tags=` is the query protocol's empty list.
@@ -119,7 +122,7 @@ test('form edge cases on IAM operations: empty lists, out-of-order members, esca
   const missingValue = await post('Action=TagUser&Version=2010-05-08&UserName=raw&Tags.member.1.Key=k');
   assert.equal(missingValue.status, 400);
   assert.equal(missingValue.xml.ErrorResponse.Error.Code, 'ValidationError');
-  assert.match(missingValue.xml.ErrorResponse.Error.Message, /Value null at 'Tags.1.member.Value' failed to satisfy constraint: Member must not be null/);
+  assert.match(missingValue.xml.ErrorResponse.Error.Message, /Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null/);
 
   const badNumber = await post('Action=ListUsers&Version=2010-05-08&MaxItems=ten');
   assert.equal(badNumber.status, 400);

@@ -156,6 +156,30 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         ]);
       });
 
+      test('after: keyset pages in either direction, on one or several columns, with where and limit', async () => {
+        await store.read(async (tx) => {
+          const order = [['family', 'asc'], ['revision', 'asc']] as const;
+          const all = pks(await tx.find(c.taskDefinitions, { orderBy: order }));
+          // Walking two at a time from each page's last position visits every row once, in order.
+          const walked: string[] = [];
+          let after: (string | number)[] | undefined;
+          for (let n = 0; n < 20; n++) {
+            const page = await tx.select(c.taskDefinitions, ['family', 'revision'], { orderBy: order, after, limit: 2 });
+            walked.push(...pks(page));
+            if (page.length < 2) break;
+            after = [String(page[1]!.family), Number(page[1]!.revision)];
+          }
+          assert.deepEqual(walked, all);
+          assert.deepEqual(pks(await tx.find(c.taskDefinitions, { where: { family: 'app' }, orderBy: [['family', 'desc'], ['revision', 'desc']], after: ['app', 3] })), ['app:2', 'app:1']);
+          assert.deepEqual(pks(await tx.select(c.tasks, [], { orderBy: [['pk', 'asc']], after: ['w'] })), ['with', 'without']);
+          assert.deepEqual(pks(await tx.select(c.tasks, [], { orderBy: [['pk', 'asc']], after: ['with'] })), ['without']);
+        });
+        // A position needs one value per ordering column, all in one direction.
+        await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { orderBy: [['family', 'asc']], after: ['a', 1] })));
+        await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { orderBy: [['family', 'asc'], ['revision', 'desc']], after: ['a', 1] })));
+        await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { after: ['a'] })));
+      });
+
       test('an undeclared column is refused rather than interpolated', async () => {
         await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { where: { 'family; DROP TABLE x': 'a' } })));
         await assert.rejects(store.read((tx) => tx.find(c.taskDefinitions, { orderBy: [['nope', 'asc']] })));
@@ -193,6 +217,75 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       assert.equal(store.changeIndex(), index, 'failed writes do not move the change index');
       // The store is still usable afterwards.
       await store.write((tx) => tx.insert(c.clusters, 'rb-after', cluster('rb-after')));
+    });
+
+    test('a read is one snapshot: writes committed while it awaits are not seen, the next read sees them', async () => {
+      await store.write((tx) => tx.insert(c.clusters, 'snap-a', cluster('snap-a')));
+      let release!: () => void;
+      const paused = new Promise<void>((r) => (release = r));
+      let firstSeen!: () => void;
+      const seenFirst = new Promise<void>((r) => (firstSeen = r));
+      const reading = store.read(async (tx) => {
+        const before = await tx.count(c.clusters, { name: { prefix: 'snap-' } });
+        const a = await tx.get(c.clusters, 'snap-a');
+        firstSeen();
+        await paused;
+        // The same statements again, after other transactions committed.
+        return { before, after: await tx.count(c.clusters, { name: { prefix: 'snap-' } }), a, aAgain: await tx.get(c.clusters, 'snap-a'), b: await tx.get(c.clusters, 'snap-b') };
+      });
+      await seenFirst;
+      await store.write(async (tx) => {
+        await tx.insert(c.clusters, 'snap-b', cluster('snap-b'));
+        const a = (await tx.get(c.clusters, 'snap-a'))!;
+        await tx.update(c.clusters, a, { ...a.data, status: 'INACTIVE' });
+      });
+      // Another read meanwhile sees the new state.
+      assert.equal((await store.read((tx) => tx.get(c.clusters, 'snap-a')))!.data.status, 'INACTIVE');
+      release();
+      const seen = await reading;
+      assert.equal(seen.before, 1);
+      assert.equal(seen.after, 1);
+      assert.deepEqual(seen.aAgain, seen.a);
+      assert.equal(seen.aAgain!.data.status, 'ACTIVE');
+      assert.equal(seen.b, undefined);
+      assert.equal(await store.read((tx) => tx.count(c.clusters, { name: { prefix: 'snap-' } })), 2);
+    });
+
+    test('many reads at once each complete (more than the store keeps connections for)', async () => {
+      const reads = Array.from({ length: 40 }, (_, i) =>
+        store.read(async (tx) => {
+          await new Promise((r) => setTimeout(r, i % 5));
+          return (await tx.get(c.clusters, 'k1'))?.pk;
+        }),
+      );
+      assert.deepEqual(await Promise.all(reads), Array(40).fill('k1'));
+    });
+
+    test('write observers see each write, old and new columns, before the next write runs', async () => {
+      const seen: { phase: string; pk: unknown; status: unknown }[][] = [];
+      store.observeWrites({ written: (rows) => seen.push(rows.filter((r) => r.collection === 'clusters').map((r) => ({ phase: r.phase, pk: r.columns.pk, status: r.columns.status }))), lost: () => undefined });
+      await Promise.all([
+        store.write((tx) => tx.insert(c.clusters, 'obs-1', cluster('obs-1'))),
+        store.write(async (tx) => {
+          // The previous write is already reported when this one starts.
+          assert.deepEqual(seen.at(-1), [{ phase: 'new', pk: 'obs-1', status: 'ACTIVE' }]);
+          const row = (await tx.get(c.clusters, 'obs-1'))!;
+          await tx.update(c.clusters, row, { ...row.data, status: 'INACTIVE' });
+          await tx.delete(c.clusters, 'obs-1');
+        }),
+        store.write(async (tx) => {
+          await tx.insert(c.clusters, 'obs-2', cluster('obs-2'));
+          throw new Boom('rolled back: never reported');
+        }).catch(() => undefined),
+      ]);
+      assert.deepEqual(seen.slice(-2), [
+        [{ phase: 'new', pk: 'obs-1', status: 'ACTIVE' }],
+        [
+          { phase: 'old', pk: 'obs-1', status: 'ACTIVE' },
+          { phase: 'new', pk: 'obs-1', status: 'INACTIVE' },
+          { phase: 'old', pk: 'obs-1', status: 'INACTIVE' },
+        ],
+      ]);
     });
 
     test('a read transaction cannot write', async () => {

@@ -152,19 +152,21 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
   const checker = (name: string) => compiled(compiledCheckers, model, name, compileChecker);
   switch (shape.type) {
     case 'structure': {
-      const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({ name, check: checker(ref.shape) }));
-      const required = shape.required ?? [];
+      // awsQuery services (IAM, STS, ELBv2) name members lowerCamelCase in their messages ('roleSessionName').
+      const shown = model.metadata.protocol === 'query' ? (name: string) => name.charAt(0).toLowerCase() + name.slice(1) : (name: string) => name;
+      const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({ name, label: shown(name), check: checker(ref.shape) }));
+      const required = (shape.required ?? []).map((name) => ({ name, label: shown(name) }));
       return (value, path, v) => {
         if (!isPlainObject(value)) throw serializationError(`Start of structure or map found where not expected at '${path || 'input'}'`);
         const out: Record<string, unknown> = {};
-        for (const { name, check } of members) {
+        for (const { name, label, check } of members) {
           const member = Object.hasOwn(value, name) ? value[name] : undefined;
           if (member === undefined || member === null) continue;
-          out[name] = check(member, path ? `${path}.${name}` : name, v);
+          out[name] = check(member, path ? `${path}.${label}` : label, v);
         }
-        for (const name of required) {
+        for (const { name, label } of required) {
           if (out[name] === undefined) {
-            v.problems.push(`Value null at '${path ? `${path}.${name}` : name}' failed to satisfy constraint: Member must not be null`);
+            v.problems.push(`Value null at '${path ? `${path}.${label}` : label}' failed to satisfy constraint: Member must not be null`);
           }
         }
         return out;

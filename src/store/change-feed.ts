@@ -8,7 +8,6 @@
  * Recent commits are kept in a bounded ring; a waiter whose index is older than the ring wakes
  * at once (conservative: it re-reads and waits again).
  */
-import { EventEmitter } from 'node:events';
 import type { Collection, IndexValue } from './store.js';
 
 /** Wake when a row of `collection` had `column` = `value` before or after a commit (`pk` for the key). */
@@ -20,42 +19,74 @@ export interface ChangeFilter {
 
 export interface TouchedRow {
   collection: string;
+  /** 'old': the row's columns before the write (update, delete); 'new': after it (insert, update). */
+  phase: 'old' | 'new';
   columns: Record<string, IndexValue>;
 }
 
 const RING = 4096;
 
+interface Waiter {
+  afterIndex: number;
+  wake(): void;
+}
+
 export class ChangeFeed {
   private readonly ring: { index: number; touched: TouchedRow[] }[] = [];
-  private readonly events = new EventEmitter();
-
-  constructor() {
-    this.events.setMaxListeners(0);
-  }
+  /** Waiters without filters: every commit wakes them. */
+  private readonly anyCommit = new Set<Waiter>();
+  /**
+   * Filtered waiters by `collection column value`: a commit looks up the keys of the rows it
+   * touched instead of asking every waiter (1,000 agents' long-polls on every commit).
+   */
+  private readonly byKey = new Map<string, Set<Waiter>>();
 
   /** Called once per commit that changed something. */
   committed(index: number, touched: TouchedRow[]): void {
     this.ring.push({ index, touched });
     if (this.ring.length > RING) this.ring.shift();
-    this.events.emit('commit', index, touched);
+    const woken: Waiter[] = [];
+    for (const w of this.anyCommit) if (index > w.afterIndex) woken.push(w);
+    if (this.byKey.size > 0) {
+      for (const t of touched) {
+        for (const [column, value] of Object.entries(t.columns)) {
+          const waiters = this.byKey.get(key(t.collection, column, value));
+          if (waiters) for (const w of waiters) if (index > w.afterIndex) woken.push(w);
+        }
+      }
+    }
+    for (const w of woken) w.wake();
   }
 
   wait(current: () => number, afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number> {
     if (current() > afterIndex && (!filters || this.matchedSince(afterIndex, filters))) return Promise.resolve(current());
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.events.off('commit', onCommit);
-        signal?.removeEventListener('abort', done);
-        resolve(current());
+      const keys = filters?.map((f) => key(f.collection.name, f.column, f.value));
+      const waiter: Waiter = {
+        afterIndex,
+        wake: () => {
+          clearTimeout(timer);
+          if (keys) {
+            for (const k of keys) {
+              const set = this.byKey.get(k);
+              set?.delete(waiter);
+              if (set?.size === 0) this.byKey.delete(k);
+            }
+          } else this.anyCommit.delete(waiter);
+          signal?.removeEventListener('abort', waiter.wake);
+          resolve(current());
+        },
       };
-      const onCommit = (index: number, touched: TouchedRow[]) => {
-        if (index > afterIndex && (!filters || touched.some((t) => matches(t, filters)))) done();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.events.on('commit', onCommit);
-      signal?.addEventListener('abort', done);
-      if (signal?.aborted) done();
+      const timer = setTimeout(waiter.wake, timeoutMs);
+      if (keys) {
+        for (const k of keys) {
+          let set = this.byKey.get(k);
+          if (!set) this.byKey.set(k, (set = new Set()));
+          set.add(waiter);
+        }
+      } else this.anyCommit.add(waiter);
+      signal?.addEventListener('abort', waiter.wake);
+      if (signal?.aborted) waiter.wake();
     });
   }
 
@@ -67,6 +98,10 @@ export class ChangeFeed {
     }
     return false;
   }
+}
+
+function key(collection: string, column: string, value: IndexValue): string {
+  return `${collection}\u0000${column}\u0000${typeof value === 'number' ? `n${value}` : value === null ? 'null' : `s${value}`}`;
 }
 
 function matches(t: TouchedRow, filters: readonly ChangeFilter[]): boolean {

@@ -23,6 +23,8 @@ export const clusters: Collection<ClusterDoc> = {
     name: text((d) => d.clusterName),
     status: text((d) => d.status),
   },
+  // ListClusters' pages (keyset on pk).
+  indexes: [['account_region', 'status', 'pk']],
 };
 
 export interface TaskDefinitionDoc extends Regional {
@@ -100,6 +102,11 @@ export const tasks: Collection<TaskDoc> = {
     reserved_memory: integer((d) => d.reservedMemory as number | undefined),
     host_ports: text((d) => (d.reservedPorts as string[] | undefined)?.join(',')),
   },
+  // ListTasks' pages (keyset on pk) and RunTask's snapshot of the live tasks of a cluster.
+  indexes: [
+    ['cluster', 'desired_status', 'pk'],
+    ['cluster', 'last_status'],
+  ],
 };
 
 /**
@@ -124,6 +131,8 @@ export const containerInstances: Collection<ContainerInstanceDoc> = {
     cluster: text((d) => d.clusterArn),
     status: text((d) => d.status),
   },
+  // ListContainerInstances' pages (keyset on pk).
+  indexes: [['cluster', 'status', 'pk']],
 };
 
 export interface ServiceDoc extends Regional {
@@ -173,7 +182,11 @@ export const ecrRepositories: Collection<EcrRepositoryDoc> = {
   columns: {
     account_region: text((d) => `${d.accountId}:${d.region}`),
     name: text((d) => d.repositoryName),
+    // 1 when the repository has a lifecycle policy: the lifecycle sweep reads only those.
+    lifecycle_policy: integer((d) => (d.lifecyclePolicyText === undefined ? 0 : 1)),
   },
+  // DescribeRepositories' pages (keyset on name).
+  indexes: [['account_region', 'name']],
 };
 
 /** One manifest stored in one repository; key `<repositoryArn>@<digest>`. The manifest bytes are kept verbatim. */

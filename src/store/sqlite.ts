@@ -4,22 +4,34 @@
  * better-sqlite3 is synchronous, the Store interface is not: writes are queued and run one at a
  * time on the writer connection (each in a SAVEPOINT inside a group-committed BEGIN IMMEDIATE ...
  * COMMIT, see write()), so a transaction may await between statements without another request's
- * writes interleaving. Reads use a second connection and see only committed data.
+ * writes interleaving. Each read() is a transaction on a connection of its own (a small pool of
+ * read-only connections), so it sees one committed snapshot however long it awaits.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ConflictError } from '../core/errors.js';
 import { ChangeFeed, type ChangeFilter, type TouchedRow } from './change-feed.js';
 import { allCollections, migrations, tableName } from './migrations.js';
-import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where } from './store.js';
+import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where, WriteObserver } from './store.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
 /** Most writes one SQLite transaction carries (bounds the latency a group adds). */
 const MAX_GROUP = 32;
+/** Most read connections open at once: further concurrent read() calls wait for one to be free. */
+const MAX_READERS = 8;
+
+/** A read-only connection with its own prepared statements. */
+interface Reader {
+  db: Database.Database;
+  statements: Map<string, Statement>;
+  begin: Statement;
+  commit: Statement;
+}
 
 interface PendingWrite {
   fn: (tx: StoreTx) => Promise<unknown>;
@@ -28,8 +40,8 @@ interface PendingWrite {
 }
 
 export class SqliteStore implements Store {
+  private readonly file: string;
   private readonly writer: Database.Database;
-  private readonly reader: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly feed = new ChangeFeed();
   private readonly pending: PendingWrite[] = [];
@@ -38,30 +50,37 @@ export class SqliteStore implements Store {
   private index: number;
   private readonly checkpointer: Worker | undefined;
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackToSavepoint' | 'bumpChangeIndex', Statement>;
+  private readonly readers: Reader[] = [];
+  private readonly idleReaders: Reader[] = [];
+  private readonly waitingForReader: ((reader: Reader) => void)[] = [];
+  private readonly observers: WriteObserver[] = [];
+  /** The directory ':memory:' stands for, removed at close(). */
+  private readonly temporaryDir: string | undefined;
 
-  /** `dataDir` ':memory:' keeps everything in one private in-memory database (tests). */
+  /**
+   * `dataDir` ':memory:' keeps everything in a private database in a temporary directory, removed
+   * at close() (tests): a SQLite in-memory database has one connection, so its reads could not be
+   * snapshots isolated from the writer's open transaction.
+   */
   constructor(dataDir: string) {
-    if (dataDir === ':memory:') {
-      this.writer = new Database(':memory:');
-      this.reader = this.writer;
-    } else {
-      mkdirSync(dataDir, { recursive: true });
-      const file = join(dataDir, 'dockyard.db');
-      this.writer = new Database(file);
-      this.writer.pragma('journal_mode = WAL');
-      this.writer.pragma('synchronous = NORMAL');
-      this.writer.pragma('busy_timeout = 5000');
-      this.migrate();
-      this.reader = new Database(file, { readonly: true });
-      this.reader.pragma('busy_timeout = 5000');
+    this.temporaryDir = dataDir === ':memory:' ? mkdtempSync(join(tmpdir(), 'dockyard-store-')) : undefined;
+    const dir = this.temporaryDir ?? dataDir;
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, 'dockyard.db');
+    this.writer = new Database(this.file);
+    this.writer.pragma('journal_mode = WAL');
+    // A temporary store need not survive a crash.
+    this.writer.pragma(this.temporaryDir ? 'synchronous = OFF' : 'synchronous = NORMAL');
+    this.writer.pragma('busy_timeout = 5000');
+    this.migrate();
+    if (!this.temporaryDir) {
       // A checkpoint fsyncs the WAL and the database: on the writer it would stall the event loop
       // (every request in flight) for several ms a few times a second under write load.
       this.writer.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = startCheckpointer(file);
+      this.checkpointer = startCheckpointer(this.file);
       // Should the worker ever fail, fall back to SQLite's own checkpoints on the writer.
       this.checkpointer.on('error', () => this.writer.open && this.writer.pragma('wal_autocheckpoint = 1000'));
     }
-    if (dataDir === ':memory:') this.migrate();
     this.index = (this.writer.prepare(`SELECT value FROM meta WHERE key = 'change_index'`).get() as { value: number }).value;
     // Prepared once: exec() would parse these on every write.
     this.control = {
@@ -133,8 +152,38 @@ export class SqliteStore implements Store {
     return this.index;
   }
 
+  /**
+   * A deferred transaction on a pooled read-only connection: SQLite fixes its WAL snapshot at
+   * the first SELECT and keeps it until COMMIT, so every statement of `fn` sees the same data.
+   */
   async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return fn(new SqliteTx(this.reader, this.statements, 'r', () => undefined));
+    const reader = await this.acquireReader();
+    reader.begin.run();
+    try {
+      return await fn(new SqliteTx(reader.db, reader.statements, 'r', () => undefined));
+    } finally {
+      if (reader.db.inTransaction) reader.commit.run();
+      this.releaseReader(reader);
+    }
+  }
+
+  private acquireReader(): Reader | Promise<Reader> {
+    const idle = this.idleReaders.pop();
+    if (idle) return idle;
+    if (this.readers.length < MAX_READERS) {
+      const db = new Database(this.file, { readonly: true });
+      db.pragma('busy_timeout = 5000');
+      const reader = { db, statements: new Map<string, Statement>(), begin: db.prepare('BEGIN'), commit: db.prepare('COMMIT') };
+      this.readers.push(reader);
+      return reader;
+    }
+    return new Promise((resolve) => this.waitingForReader.push(resolve));
+  }
+
+  private releaseReader(reader: Reader): void {
+    const next = this.waitingForReader.shift();
+    if (next) next(reader);
+    else this.idleReaders.push(reader);
   }
 
   /**
@@ -181,7 +230,10 @@ export class SqliteStore implements Store {
       try {
         const value = await job.fn(tx);
         this.control.release.run();
-        if (touched.length > 0) dirtyWrites += 1;
+        if (touched.length > 0) {
+          dirtyWrites += 1;
+          for (const o of this.observers) o.written(touched);
+        }
         done.push({ job, value, touched });
       } catch (err) {
         job.reject(err);
@@ -192,6 +244,7 @@ export class SqliteStore implements Store {
         }
         // SQLite aborted the whole transaction (I/O error, disk full): the group is lost.
         for (const d of done) d.job.reject(err);
+        this.lost(done);
         return;
       }
     }
@@ -201,6 +254,7 @@ export class SqliteStore implements Store {
     } catch (err) {
       if (this.writer.inTransaction) this.control.rollback.run();
       for (const d of done) d.job.reject(err);
+      this.lost(done);
       return;
     }
     // The change index still moves once per write that changed something, in commit order.
@@ -212,6 +266,14 @@ export class SqliteStore implements Store {
     for (const d of done) d.job.resolve(d.value);
   }
 
+  private lost(done: { touched: TouchedRow[] }[]): void {
+    if (done.some((d) => d.touched.length > 0)) for (const o of this.observers) o.lost();
+  }
+
+  observeWrites(observer: WriteObserver): void {
+    this.observers.push(observer);
+  }
+
   waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number> {
     return this.feed.wait(() => this.index, afterIndex, timeoutMs, signal, filters);
   }
@@ -219,8 +281,9 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     while (this.draining) await this.draining;
     await this.checkpointer?.terminate();
-    if (this.reader !== this.writer) this.reader.close();
+    for (const reader of this.readers) reader.db.close();
     this.writer.close();
+    if (this.temporaryDir) rmSync(this.temporaryDir, { recursive: true, force: true });
   }
 }
 
@@ -300,7 +363,7 @@ class SqliteTx implements StoreTx {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`${collection.name} ${pk} already exists`);
       throw err;
     }
-    this.markDirty(touchedRow(collection, pk, data));
+    this.markDirty(touchedRow(collection, pk, data, 'new'));
     return { pk, version: 1, data };
   }
 
@@ -311,8 +374,8 @@ class SqliteTx implements StoreTx {
     const info = this.stmt(sql).run(JSON.stringify(data), ...columnValues(collection, data), row.pk, row.version);
     if (info.changes !== 1) throw new ConflictError(`${collection.name} ${row.pk} was changed concurrently`);
     // Both the old and the new column values: a task moving off an instance concerns both.
-    this.markDirty(touchedRow(collection, row.pk, row.data));
-    this.markDirty(touchedRow(collection, row.pk, data));
+    this.markDirty(touchedRow(collection, row.pk, row.data, 'old'));
+    this.markDirty(touchedRow(collection, row.pk, data, 'new'));
     return { pk: row.pk, version: row.version + 1, data };
   }
 
@@ -321,7 +384,7 @@ class SqliteTx implements StoreTx {
     const old = await this.get(collection, pk);
     if (!old) return false;
     this.stmt(`DELETE FROM ${tableName(collection)} WHERE pk = ?`).run(pk);
-    this.markDirty(touchedRow(collection, pk, old.data));
+    this.markDirty(touchedRow(collection, pk, old.data, 'old'));
     return true;
   }
 }
@@ -332,10 +395,10 @@ interface RawRow {
   data: string;
 }
 
-function touchedRow(collection: Collection<any>, pk: string, data: unknown): TouchedRow {
+function touchedRow(collection: Collection<any>, pk: string, data: unknown, phase: TouchedRow['phase']): TouchedRow {
   const columns: Record<string, IndexValue> = { pk };
   for (const [name, col] of Object.entries(collection.columns)) columns[name] = col.get(data);
-  return { collection: collection.name, columns };
+  return { collection: collection.name, phase, columns };
 }
 
 function toRow<T>(r: RawRow): Row<T> {
@@ -353,10 +416,22 @@ function checkColumn(collection: Collection<any>, col: string): string {
 
 /** `SELECT pk, version[, what] FROM <table> WHERE ... ORDER BY ... LIMIT ...` for a query. */
 function selectStatement(collection: Collection<any>, what: string, query: Query): { sql: string; params: IndexValue[] } {
-  const { clause, params } = whereClause(collection, query.where);
-  let sql = `SELECT pk, version${what ? `, ${what}` : ''} FROM ${tableName(collection)}${clause}`;
-  if (query.orderBy?.length) {
-    sql += ` ORDER BY ${query.orderBy.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
+  const { parts, params } = conditions(collection, query.where);
+  const order = query.orderBy ?? [];
+  if (query.after) {
+    // A row-value comparison: SQLite answers it with a seek in an index that has these columns in this order.
+    const direction = order[0]?.[1];
+    if (order.length === 0 || query.after.length !== order.length || order.some(([, dir]) => dir !== direction)) {
+      throw new Error(`${collection.name}: 'after' needs one value per orderBy column, all in one direction`);
+    }
+    const cols = order.map(([col]) => checkColumn(collection, col));
+    const op = direction === 'desc' ? '<' : '>';
+    parts.push(cols.length === 1 ? `${cols[0]} ${op} ?` : `(${cols.join(', ')}) ${op} (${cols.map(() => '?').join(', ')})`);
+    params.push(...query.after);
+  }
+  let sql = `SELECT pk, version${what ? `, ${what}` : ''} FROM ${tableName(collection)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
+  if (order.length) {
+    sql += ` ORDER BY ${order.map(([col, dir]) => `${checkColumn(collection, col)} ${dir === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
   }
   if (query.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(query.limit))}`;
   return { sql, params };
@@ -364,7 +439,13 @@ function selectStatement(collection: Collection<any>, what: string, query: Query
 
 /** Builds a WHERE clause; column names are checked against the declaration, values are bound. */
 function whereClause(collection: Collection<any>, where: Where | undefined): { clause: string; params: IndexValue[] } {
-  if (!where) return { clause: '', params: [] };
+  const { parts, params } = conditions(collection, where);
+  return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+/** The conditions of a WHERE clause, ANDed by the caller. */
+function conditions(collection: Collection<any>, where: Where | undefined): { parts: string[]; params: IndexValue[] } {
+  if (!where) return { parts: [], params: [] };
   const parts: string[] = [];
   const params: IndexValue[] = [];
   for (const [col, cond] of Object.entries(where) as [string, Condition][]) {
@@ -394,5 +475,5 @@ function whereClause(collection: Collection<any>, where: Where | undefined): { c
       params.push(cond.gt);
     }
   }
-  return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+  return { parts, params };
 }

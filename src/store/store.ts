@@ -8,9 +8,9 @@
  * change index moves forward once per committed write, and `waitForChange` lets long-polls
  * (agents, data planes) wake up on it.
  */
-import type { ChangeFilter } from './change-feed.js';
+import type { ChangeFilter, TouchedRow } from './change-feed.js';
 
-export type { ChangeFilter } from './change-feed.js';
+export type { ChangeFilter, TouchedRow } from './change-feed.js';
 export type IndexValue = string | number | null;
 
 export interface Column<T> {
@@ -44,6 +44,13 @@ export type Where = Readonly<Record<string, Condition>>;
 export interface Query {
   where?: Where;
   orderBy?: readonly (readonly [column: string, direction: 'asc' | 'desc'])[];
+  /**
+   * Keyset pagination: only rows that sort strictly after this position, given as one value per
+   * `orderBy` column (all in one direction; the columns must not be NULL and must make the order
+   * total, e.g. end with pk). Pages read this way stay correct when rows are inserted before the
+   * position, and cost an index seek instead of skipping the earlier rows.
+   */
+  after?: readonly IndexValue[];
   limit?: number;
 }
 
@@ -61,6 +68,11 @@ export interface StoreTx {
 }
 
 export interface Store {
+  /**
+   * A read-only transaction: every statement `fn` runs sees the same committed snapshot, even when
+   * writes commit while it awaits. Keep `fn` short: it holds a connection (and, in WAL mode, the
+   * WAL pages of its snapshot) until it returns.
+   */
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   changeIndex(): number;
@@ -69,5 +81,17 @@ export interface Store {
    * With `filters`, only a commit that touched a matching row counts (see change-feed.ts).
    */
   waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number>;
+  /**
+   * In-process caches derived from the rows of write transactions (see ClusterSnapshots) learn of
+   * every write here, in order, as soon as later write() transactions can see it.
+   */
+  observeWrites(observer: WriteObserver): void;
   close(): Promise<void>;
+}
+
+export interface WriteObserver {
+  /** The rows one successful write() touched, 'old' and 'new' columns in statement order (possibly before COMMIT). */
+  written(rows: readonly TouchedRow[]): void;
+  /** Writes already reported to `written` were rolled back after all (their COMMIT failed): drop what came from them. */
+  lost(): void;
 }

@@ -114,7 +114,8 @@ export class LifecyclePolicies {
 
   /** Enforces every repository's lifecycle policy once; returns how many images were expired. */
   async applyAll(): Promise<number> {
-    const repos = (await this.store.read((tx) => tx.find(c.ecrRepositories))).map((r) => r.data as RepositoryRecord).filter((r) => r.lifecyclePolicyText);
+    // Only repositories with a policy (an indexed column): the others' documents are not parsed.
+    const repos = (await this.store.read((tx) => tx.find(c.ecrRepositories, { where: { lifecycle_policy: 1 } }))).map((r) => r.data as RepositoryRecord);
     let expired = 0;
     for (const repo of repos) {
       const expiries = await this.evaluate(repo, repo.lifecyclePolicyText!).catch(() => [] as Expiry[]);

@@ -5,7 +5,7 @@
  */
 import { parsePolicy, PolicyError } from '../../iam/policy.js';
 import type { Clock } from '../../core/clock.js';
-import { InvalidTokenError, paginate } from '../../core/pagination.js';
+import { InvalidTokenError, keysetPage, tokenPosition } from '../../core/pagination.js';
 import type { RegistryImages, RegistryScope, RepositoryLookup } from '../../registry/index.js';
 import * as c from '../../store/collections.js';
 import type { EcrRepositoryDoc } from '../../store/collections.js';
@@ -121,17 +121,32 @@ export class Repositories {
     if (input.repositoryNames && (input.maxResults !== undefined || input.nextToken !== undefined)) {
       throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
     }
-    const all = await this.store.read(async (tx) => {
-      if (input.repositoryNames) {
+    const names = input.repositoryNames;
+    if (names) {
+      const named = await this.store.read(async (tx) => {
         const out: RepositoryRecord[] = [];
-        for (const name of input.repositoryNames) out.push((await this.get(tx, scope, name)).data);
+        for (const name of names) out.push((await this.get(tx, scope, name)).data);
         return out;
+      });
+      return { repositories: named.map((r) => this.wire(r)) };
+    }
+    // One page of names through the (account_region, name) index; only that page's documents are read.
+    const start = tokenPosition(input.nextToken, ['string']);
+    const { repositories, nextToken } = await this.store.read(async (tx) => {
+      const page = await keysetPage(
+        (after, limit) => tx.select(c.ecrRepositories, ['name'], { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['name', 'asc']], after, limit }),
+        (r) => [String(r.name)],
+        input.maxResults ?? 100,
+        start,
+      );
+      const docs: RepositoryRecord[] = [];
+      for (const r of page.items) {
+        const row = await tx.get(c.ecrRepositories, r.pk);
+        if (row) docs.push(row.data as RepositoryRecord);
       }
-      const rows = await tx.find(c.ecrRepositories, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['name', 'asc']] });
-      return rows.map((r) => r.data as RepositoryRecord);
+      return { repositories: docs, nextToken: page.nextToken };
     });
-    const page = paginate(all, (r) => r.repositoryName, input.maxResults ?? 100, input.nextToken);
-    return { repositories: page.items.map((r) => this.wire(r)), nextToken: page.nextToken };
+    return { repositories: repositories.map((r) => this.wire(r)), nextToken };
   }
 
   async delete(scope: Scope, input: { repositoryName: string; registryId?: string; force?: boolean }) {

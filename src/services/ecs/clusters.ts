@@ -4,7 +4,7 @@
  * A deleted cluster stays describable as INACTIVE, as in ECS; creating it again reactivates it.
  */
 import type { Clock } from '../../core/clock.js';
-import { paginate } from '../../core/pagination.js';
+import { keysetPage, tokenPosition } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ClusterDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
@@ -104,11 +104,15 @@ export class Clusters {
   }
 
   async list(scope: Scope, input: { maxResults?: number; nextToken?: string }) {
-    const rows = await this.store.read((tx) =>
-      tx.find(c.clusters, { where: { account_region: `${scope.accountId}:${scope.region}`, status: 'ACTIVE' }, orderBy: [['pk', 'asc']] }),
+    const where = { account_region: `${scope.accountId}:${scope.region}`, status: 'ACTIVE' };
+    // Keys only, one page through the (account_region, status, pk) index: no document is parsed.
+    const page = await keysetPage(
+      (after, limit) => this.store.read((tx) => tx.select(c.clusters, [], { where, orderBy: [['pk', 'asc']], after, limit })),
+      (r) => [r.pk],
+      pageSize(input.maxResults, 100),
+      tokenPosition(input.nextToken, ['string']),
     );
-    const page = paginate(rows.map((r) => r.pk), (a) => a, pageSize(input.maxResults, 100), input.nextToken);
-    return { clusterArns: page.items, nextToken: page.nextToken };
+    return { clusterArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
   }
 
   async update(scope: Scope, input: { cluster: string; settings?: Setting[]; configuration?: unknown; serviceConnectDefaults?: { namespace: string } }) {

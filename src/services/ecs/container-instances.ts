@@ -9,7 +9,7 @@
 import { AwsError } from '../../aws/errors.js';
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
-import { paginate } from '../../core/pagination.js';
+import { keysetPage, paginate, tokenPosition } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ContainerInstanceDoc, TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
@@ -72,11 +72,13 @@ export interface RegistrationInput {
 /** Task statuses that still hold resources on their instance. */
 const LIVE = { not: 'STOPPED' } as const;
 
-export type ClusterFilter = (instance: ContainerInstanceRecord) => boolean;
+export type ClusterFilter = (instance: InstanceView) => boolean;
 /** Compiles an ECS cluster query (`attribute:ecs.os-type == linux and ...`); throws on bad syntax. */
 export type ClusterQueryCompiler = (expression: string) => ClusterFilter;
 
 export class ContainerInstances {
+  private readonly views = new InstanceViewCache();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -212,15 +214,32 @@ export class ContainerInstances {
   async list(scope: Scope, input: { cluster?: string; status?: string; filter?: string; maxResults?: number; nextToken?: string }) {
     const clusterArn = resolveClusterArn(scope, input.cluster);
     const filter = input.filter ? this.compile(input.filter) : undefined;
-    const rows = await this.store.read(async (tx) => {
+    const size = pageSize(input.maxResults, 100);
+    const start = tokenPosition(input.nextToken, ['string']);
+    // ECS lists ACTIVE and DRAINING instances when no status is given.
+    const where = { cluster: clusterArn, status: input.status ? input.status : { in: ['ACTIVE', 'DRAINING'] } };
+    const page = await this.store.read(async (tx) => {
       await activeCluster(tx, clusterArn);
-      // ECS lists ACTIVE and DRAINING instances when no status is given.
-      const status = input.status ? input.status : { in: ['ACTIVE', 'DRAINING'] };
-      return tx.find(c.containerInstances, { where: { cluster: clusterArn, status }, orderBy: [['pk', 'asc']] });
+      // Keys in pk order through the (cluster, status, pk) index; a filter sees the cached views
+      // (documents are parsed only when their row version changed), a chunk at a time.
+      return keysetPage(
+        async (after, limit) => {
+          if (!filter) return tx.select(c.containerInstances, [], { where, orderBy: [['pk', 'asc']], after, limit });
+          const matched: { pk: string }[] = [];
+          for (;;) {
+            const rows = await tx.select(c.containerInstances, [], { where, orderBy: [['pk', 'asc']], after, limit: FILTER_CHUNK });
+            const views = await this.views.of(tx, rows);
+            for (const v of views) if (filter(v)) matched.push({ pk: v.arn });
+            if (matched.length >= limit || rows.length < FILTER_CHUNK) return matched.slice(0, limit);
+            after = [rows[rows.length - 1]!.pk];
+          }
+        },
+        (r) => [r.pk],
+        size,
+        start,
+      );
     });
-    const arns = rows.filter((r) => !filter || filter(r.data as ContainerInstanceRecord)).map((r) => r.pk);
-    const page = paginate(arns, (a) => a, pageSize(input.maxResults, 100), input.nextToken);
-    return { containerInstanceArns: page.items, nextToken: page.nextToken };
+    return { containerInstanceArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
   }
 
   async updateState(scope: Scope, input: { cluster?: string; containerInstances: string[]; status: string }) {
@@ -344,6 +363,34 @@ class TargetNotFound extends Error {
   }
 }
 
+/** Instances a filtered ListContainerInstances reads per statement. */
+const FILTER_CHUNK = 500;
+
+/**
+ * Scheduler views of container instances, built once per row version. RunTask's snapshot and
+ * ListContainerInstances' filter read keys and versions from an index and parse only the
+ * documents that changed since they were last seen. Only a cache: the store is the truth.
+ */
+export class InstanceViewCache {
+  private readonly views = new Map<string, { version: number; view: InstanceView }>();
+
+  /** The views of `rows` (keys and versions just read in `tx`), in their order; rows gone since are skipped. */
+  async of(tx: StoreTx, rows: readonly { pk: string; version: number }[]): Promise<InstanceView[]> {
+    const out: InstanceView[] = [];
+    for (const { pk, version } of rows) {
+      let cached = this.views.get(pk);
+      if (!cached || cached.version !== version) {
+        const row = await tx.get(c.containerInstances, pk);
+        if (!row) continue;
+        cached = { version: row.version, view: instanceView(row.data as ContainerInstanceRecord, []) };
+        this.views.set(pk, cached);
+      }
+      out.push(cached.view);
+    }
+    return out;
+  }
+}
+
 /**
  * A container instance as the scheduler sees it: RunTask's snapshot and ListContainerInstances'
  * filter both use this. `tasks` are what the caller knows to be on the instance.
@@ -372,7 +419,7 @@ export function instanceView(doc: ContainerInstanceRecord, tasks: InstanceView['
 /** The scheduler's cluster query language over an instance document (task-based subjects see no tasks here). */
 export function instanceQuery(expression: string): ClusterFilter {
   const predicate = compileClusterQuery(parseClusterQuery(expression));
-  return (doc) => predicate({ instance: instanceView(doc, []), taskGroups: () => new Set(), runningTasksCount: () => 0 });
+  return (instance) => predicate({ instance, taskGroups: () => new Set(), runningTasksCount: () => 0 });
 }
 
 /** ECS's agent-reserved attribute names: replaced on each registration. */

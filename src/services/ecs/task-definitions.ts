@@ -7,7 +7,7 @@
  * are normalised to units the way ECS does ("1 vCPU" → "1024", "3GB" → "3072").
  */
 import type { Clock } from '../../core/clock.js';
-import { paginate } from '../../core/pagination.js';
+import { keysetPage, positionToken, tokenPosition, type Position } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { TaskDefinitionDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
@@ -29,6 +29,8 @@ const MAX_ENVIRONMENT_FILES = 10;
 /** healthCheck's documented ranges (seconds, except retries). */
 const HEALTH_CHECK_RANGES = { interval: [5, 300], timeout: [2, 120], retries: [1, 10], startPeriod: [0, 300] } as const;
 const EPHEMERAL_STORAGE_GIB = [21, 200] as const;
+/** Revisions ListTaskDefinitionFamilies reads per statement while it collects a page of families. */
+const FAMILY_SCAN_CHUNK = 500;
 
 /** Fargate's valid task cpu → memory (MiB) combinations. */
 const FARGATE_SIZES: Record<number, (mem: number) => boolean> = {
@@ -170,28 +172,59 @@ export class TaskDefinitions {
     // Despite its name, ListTaskDefinitions' familyPrefix matches the full family name.
     if (input.familyPrefix) where.family = input.familyPrefix;
     const dir = input.sort === 'DESC' ? 'desc' : 'asc';
-    // Keys only: parsing every stored definition (up to 64 KiB each) would hold the event loop.
-    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, [], { where, orderBy: [['family', dir], ['revision', dir]] }));
-    const arns = rows.map((r) => r.pk);
-    const page = paginateInOrder(arns, pageSize(input.maxResults, 100), input.nextToken);
-    return { taskDefinitionArns: page.items, nextToken: page.nextToken };
+    const size = pageSize(input.maxResults, 100);
+    // Keys only, one page at a time through the (account_region, status, family, revision) index.
+    const page = await keysetPage(
+      (after, limit) => this.store.read((tx) => tx.select(c.taskDefinitions, ['family', 'revision'], { where, orderBy: [['family', dir], ['revision', dir]], after, limit })),
+      (r) => [String(r.family), Number(r.revision)],
+      size,
+      tokenPosition(input.nextToken, ['string', 'number']),
+    );
+    return { taskDefinitionArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
   }
 
   async listFamilies(scope: Scope, input: { familyPrefix?: string; status?: string; maxResults?: number; nextToken?: string }) {
     const where: Record<string, unknown> = { account_region: `${scope.accountId}:${scope.region}` };
     if (input.familyPrefix) where.family = { prefix: input.familyPrefix };
-    // The indexed columns are enough: no stored definition is parsed.
-    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, ['family', 'status'], { where: where as never, orderBy: [['family', 'asc']] }));
-    const active = new Map<string, boolean>();
-    for (const r of rows) {
-      const family = String(r.family);
-      if (r.status === 'DELETE_IN_PROGRESS') continue;
-      active.set(family, (active.get(family) ?? false) || r.status === 'ACTIVE');
-    }
     const status = input.status ?? 'ALL';
-    const families = [...active].filter(([, isActive]) => status === 'ALL' || (status === 'ACTIVE') === isActive).map(([f]) => f);
-    const page = paginate(families, (f) => f, pageSize(input.maxResults, 100), input.nextToken);
-    return { families: page.items, nextToken: page.nextToken };
+    const size = pageSize(input.maxResults, 100);
+    const start = tokenPosition(input.nextToken, ['string']);
+    // Revisions in (family, revision) order from the token's family on, a chunk at a time, until
+    // the page has one family more than it returns; only the indexed columns are read.
+    const families = await this.store.read(async (tx) => {
+      const found: string[] = [];
+      let after: Position | undefined = start && [start[0]!, Number.MAX_SAFE_INTEGER];
+      let current: { family: string; active: boolean; listed: boolean } | undefined;
+      const finish = () => {
+        if (current?.listed && (status === 'ALL' || (status === 'ACTIVE') === current.active)) found.push(current.family);
+      };
+      for (;;) {
+        const rows = await tx.select(c.taskDefinitions, ['family', 'revision', 'status'], {
+          where: where as never,
+          orderBy: [['family', 'asc'], ['revision', 'asc']],
+          after,
+          limit: FAMILY_SCAN_CHUNK,
+        });
+        for (const r of rows) {
+          const family = String(r.family);
+          if (family !== current?.family) {
+            finish();
+            if (found.length > size) return found;
+            current = { family, active: false, listed: false };
+          }
+          // A family whose revisions are all being deleted is no longer listed.
+          if (r.status !== 'DELETE_IN_PROGRESS') current.listed = true;
+          if (r.status === 'ACTIVE') current.active = true;
+        }
+        if (rows.length < FAMILY_SCAN_CHUNK) break;
+        const last = rows[rows.length - 1]!;
+        after = [String(last.family), Number(last.revision)];
+      }
+      finish();
+      return found;
+    });
+    const page = families.slice(0, size);
+    return { families: page, nextToken: families.length > size ? positionToken([page[page.length - 1]!]) : undefined };
   }
 
   async deregister(scope: Scope, input: { taskDefinition: string }) {
@@ -275,12 +308,6 @@ function splitRevision(ref: string): [string, number | undefined] {
 function revisionPinned(ref: string): boolean {
   const arn = parseArn(ref);
   return splitRevision(arn ? arn.rest : ref)[1] !== undefined;
-}
-
-/** Pagination that keeps the query's order (ARN order is not family:revision order). */
-function paginateInOrder(arns: string[], size: number, nextToken?: string) {
-  const position = new Map(arns.map((a, i) => [a, String(i).padStart(10, '0')]));
-  return paginate(arns, (a) => position.get(a)!, size, nextToken);
 }
 
 /** "1 vCPU" → 1024, "512" → 512. */

@@ -9,13 +9,13 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
-import { paginate } from '../../core/pagination.js';
+import { keysetPage, tokenPosition } from '../../core/pagination.js';
 import {
   schedule,
   SchedulerInputError,
+  SnapshotMemo,
   taskReservation,
   type ClusterSnapshot,
-  type InstanceView,
   type PlacementRequest,
   type TaskDefinitionView,
 } from '../../scheduler/index.js';
@@ -24,7 +24,7 @@ import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
 import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
-import { instanceView, type ContainerInstanceRecord } from './container-instances.js';
+import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
@@ -86,17 +86,16 @@ export function taskView(doc: TaskDoc, includeTags = false): Record<string, unkn
 }
 
 export class Tasks {
-  /**
-   * Instance views by ARN and row version. Only a cache: each RunTask checks every instance's
-   * current version in the store and re-reads the documents that changed.
-   */
-  private readonly instanceViews = new Map<string, { version: number; view: InstanceView }>();
+  /** The clusters as RunTask's scheduler sees them, kept current by the store's write notifications. */
+  private readonly snapshots: ClusterSnapshots;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly seed: () => string = hexId,
-  ) {}
+  ) {
+    this.snapshots = new ClusterSnapshots(store);
+  }
 
   async run(scope: Scope, input: RunTaskInput) {
     const count = input.count ?? 1;
@@ -115,9 +114,8 @@ export class Tasks {
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
       checkRunnable(td, launch.launchType, input);
       // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
-      const instances = (await this.instancesOf(tx, clusterArn)).filter(
-        (i) => launch.launchType !== 'FARGATE' || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined,
-      );
+      const fargate = launch.launchType === 'FARGATE';
+      const instances = await this.snapshots.instances(tx, clusterArn, (i) => !fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined);
       if (instances.length === 0) {
         throw err.invalidParameter(
           launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
@@ -131,7 +129,7 @@ export class Tasks {
         placementConstraints: input.placementConstraints,
         placementStrategy: input.placementStrategy,
       };
-      const plan = scheduleOrThrow({ instances: await withTasks(tx, clusterArn, instances) }, request, this.seed());
+      const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
       const tasks: TaskDoc[] = [];
       for (const placement of plan.placements) {
         tasks.push(await this.insertTask(tx, scope, cluster, td, input, placement.instanceArn, launch));
@@ -151,24 +149,30 @@ export class Tasks {
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
       checkRunnable(td, 'EC2', input);
-      const all = await this.instancesOf(tx, clusterArn);
+      const all = await this.snapshots.instances(tx, clusterArn);
       const tasks: TaskDoc[] = [];
       const failures: { arn?: string; reason: string; detail?: string }[] = [];
       for (const ref of input.containerInstances) {
         const arn = parseArn(ref) ? ref : containerInstanceArn(scope, cluster.clusterName, ref);
-        const instance = all.find((i) => i.arn === arn);
+        const at = all.findIndex((i) => i.arn === arn);
+        const instance = all[at];
         if (!instance) {
           failures.push({ arn, reason: 'MISSING' });
           continue;
         }
         // StartTask names the instance: the scheduler only checks that the task fits there.
         const plan = scheduleOrThrow(
-          { instances: await withTasks(tx, clusterArn, [instance]) },
+          { instances: [instance] },
           { count: 1, taskDefinition: td as unknown as TaskDefinitionView, overrides: input.overrides, group: input.group ?? `family:${td.family}` },
           this.seed(),
         );
         failures.push(...plan.failures);
-        for (const p of plan.placements) tasks.push(await this.insertTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' }));
+        for (const p of plan.placements) {
+          const doc = await this.insertTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' });
+          tasks.push(doc);
+          // The same instance may be named again: it now holds this task too.
+          all[at] = { ...instance, tasks: [...instance.tasks, liveTaskView(doc)] };
+        }
       }
       return { tasks, failures };
     });
@@ -237,30 +241,16 @@ export class Tasks {
     if (input.startedBy) where.started_by = input.startedBy;
     if (input.serviceName) where.task_group = `service:${input.serviceName}`;
     if (input.launchType) where.launch_type = input.launchType;
-    const rows = await this.store.read(async (tx) => {
+    const size = pageSize(input.maxResults, 100);
+    const start = tokenPosition(input.nextToken, ['string']);
+    const page = await this.store.read(async (tx) => {
       await activeCluster(tx, clusterArn);
       // PENDING is accepted for compatibility; ECS itself never reports it as a desired status.
-      return input.desiredStatus === 'PENDING' ? [] : tx.select(c.tasks, [], { where, orderBy: [['pk', 'asc']] });
+      if (input.desiredStatus === 'PENDING') return { items: [] };
+      // Keys only, one page through the (cluster, desired_status, pk) index.
+      return keysetPage((after, limit) => tx.select(c.tasks, [], { where, orderBy: [['pk', 'asc']], after, limit }), (r) => [r.pk], size, start);
     });
-    const page = paginate(rows.map((r) => r.pk), (a) => a, pageSize(input.maxResults, 100), input.nextToken);
-    return { taskArns: page.items, nextToken: page.nextToken };
-  }
-
-  /** Container instances of the cluster as the scheduler sees them (without their tasks yet). */
-  private async instancesOf(tx: StoreTx, clusterArn: string): Promise<InstanceView[]> {
-    const rows = await tx.select(c.containerInstances, [], { where: { cluster: clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } } });
-    const views: InstanceView[] = [];
-    for (const { pk, version } of rows) {
-      let cached = this.instanceViews.get(pk);
-      if (!cached || cached.version !== version) {
-        const row = await tx.get(c.containerInstances, pk);
-        if (!row) continue;
-        cached = { version: row.version, view: instanceView(row.data as ContainerInstanceRecord, []) };
-        this.instanceViews.set(pk, cached);
-      }
-      views.push(cached.view);
-    }
-    return views;
+    return { taskArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
   }
 
   private async insertTask(
@@ -386,45 +376,15 @@ function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunT
   if (input.group !== undefined && input.group.length > 255) throw err.invalidParameter('group must be at most 255 characters.');
 }
 
-function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string) {
+function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string, memo?: SnapshotMemo) {
   try {
-    return schedule(snapshot, request, { seed });
+    return schedule(snapshot, request, { seed, memo });
   } catch (e) {
     if (e instanceof SchedulerInputError) throw err.invalidParameter(e.message);
     throw e;
   }
 }
 
-
-/** Adds what each instance's live tasks hold, read from indexed columns only (no documents). */
-async function withTasks(tx: StoreTx, clusterArn: string, instances: InstanceView[]): Promise<InstanceView[]> {
-  const rows = await tx.select(c.tasks, ['instance', 'family', 'task_group', 'last_status', 'reserved_cpu', 'reserved_memory', 'host_ports'], {
-    where: { cluster: clusterArn, last_status: { not: 'STOPPED' } },
-  });
-  const byInstance = new Map<string, InstanceView['tasks'][number][]>();
-  for (const r of rows) {
-    const list = byInstance.get(String(r.instance)) ?? [];
-    list.push({
-      arn: r.pk,
-      family: String(r.family),
-      group: r.task_group === null ? undefined : String(r.task_group),
-      taskDefinitionArn: '',
-      lastStatus: String(r.last_status),
-      cpu: Number(r.reserved_cpu ?? 0),
-      memory: Number(r.reserved_memory ?? 0),
-      hostPorts: r.host_ports
-        ? String(r.host_ports)
-            .split(',')
-            .map((p) => {
-              const [port, protocol] = p.split('/');
-              return { port: Number(port), protocol: protocol === 'udp' ? 'udp' : 'tcp' } as const;
-            })
-        : [],
-    });
-    byInstance.set(String(r.instance), list);
-  }
-  return instances.map((i) => ({ ...i, tasks: byInstance.get(i.arn) ?? [] }));
-}
 
 async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
   const arn = parseArn(ref) ? ref : taskArn(scope, clusterNameOf(clusterArn), ref);
