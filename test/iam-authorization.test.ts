@@ -9,7 +9,7 @@
  */
 import { CreateClusterCommand, ECSClient, ListClustersCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeClustersCommand, DeleteClusterCommand } from '@aws-sdk/client-ecs';
 import { BatchGetImageCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, InitiateLayerUploadCommand, PutImageCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
+import { TagUserCommand, AddUserToGroupCommand, CreateGroupCommand, PutGroupPolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand, DeleteUserPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -214,6 +214,31 @@ describe('ECR: AmazonEC2ContainerRegistryReadOnly pulls but cannot push; reposit
     assert.match(push.out, /denied: User: arn:aws:iam::\d{12}:user\/carol is not authorized to perform: ecr:(PutImage|InitiateLayerUpload)/);
   });
 
+  test('a cross-repository mount needs read access to the source: without it the blob is uploaded, not linked', async () => {
+    const frank = await user('frank', {
+      push: policy(
+        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        { Effect: 'Allow', Action: ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchCheckLayerAvailability'], Resource: `arn:aws:ecr:${region}:${account}:repository/frank/*` },
+      ),
+    });
+    await sdk(ECRClient, rootCredentials).send(new CreateRepositoryCommand({ repositoryName: 'frank/app' }));
+    const manifest = JSON.parse((await sdk(ECRClient, rootCredentials).send(new BatchGetImageCommand({ repositoryName: repo, imageIds: [{ imageTag: suffix }] }))).images![0]!.imageManifest!);
+    const layer = manifest.layers[0].digest as string;
+    const token = (await sdk(ECRClient, frank).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
+    const headers = { authorization: `Basic ${token}` };
+    // Reading the source repository is denied outright…
+    const head = await fetch(`${d.endpoint}/v2/${repo}/blobs/${layer}`, { method: 'HEAD', headers });
+    assert.equal(head.status, 403);
+    // …and a mount from it is an ordinary upload (202 with an upload URL), never 201 Created.
+    const mount = await fetch(`${d.endpoint}/v2/frank/app/blobs/uploads/?mount=${layer}&from=${repo}`, { method: 'POST', headers });
+    assert.equal(mount.status, 202);
+    assert.match(mount.headers.get('location') ?? '', /\/v2\/frank\/app\/blobs\/uploads\//);
+    // With read access on the source, the same mount links the blob.
+    await iam.send(new PutUserPolicyCommand({ UserName: 'frank', PolicyName: 'read', PolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Action: 'ecr:GetDownloadUrlForLayer', Resource: `arn:aws:ecr:${region}:${account}:repository/${repo}` })) }));
+    const linked = await fetch(`${d.endpoint}/v2/frank/app/blobs/uploads/?mount=${layer}&from=${repo}`, { method: 'POST', headers });
+    assert.equal(linked.status, 201);
+  });
+
   test('a repository policy granting push lets carol push; one denying pull stops her pulls', async () => {
     const root = sdk(ECRClient, rootCredentials);
     await root.send(
@@ -254,9 +279,14 @@ describe('authorization matrix: every service, one allowed and one denied call',
     await sdk(ECRClient, dave).send(new DescribeRepositoriesCommand({}));
     await deniedWith(sdk(ECRClient, dave).send(new GetAuthorizationTokenCommand({})), 'AccessDeniedException', denial('ecr:GetAuthorizationToken', '*'));
   });
-  test('IAM (AccessDenied, 403)', async () => {
+  test('IAM (AccessDenied, 403), also as the AWS CLI v1 and v2 print it', async () => {
     await sdk(IAMClient, dave).send(new GetUserCommand({}));
     await deniedWith(sdk(IAMClient, dave).send(new ListUsersCommand({})), 'AccessDenied', denial('iam:ListUsers', '*'));
+    for (const cli of ['aws', '/usr/bin/aws']) {
+      const r = await sh(cli, ['--endpoint-url', d.endpoint, 'iam', 'list-users'], { env: cliEnv(dave) });
+      assert.notEqual(r.code, 0, r.out);
+      assert.ok(r.out.includes(`An error occurred (AccessDenied) when calling the ListUsers operation: ${denial('iam:ListUsers', '*')}`), `${cli}: ${r.out}`);
+    }
     await deniedWith(sdk(IAMClient, dave).send(new CreateUserCommand({ UserName: 'mallory' })), 'AccessDenied', denial('iam:CreateUser', arnOf('mallory')));
   });
   test('STS: GetCallerIdentity needs no permission; AssumeRole does', async () => {
@@ -266,6 +296,31 @@ describe('authorization matrix: every service, one allowed and one denied call',
       sdk(STSClient, dave).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/app-task`, RoleSessionName: 'dave-session' })),
       'AccessDenied',
       `User: ${arnOf('dave')} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/app-task`,
+    );
+  });
+  test('a group\'s policies apply to its members, and its Deny too', async () => {
+    await iam.send(new CreateGroupCommand({ GroupName: 'ops' }));
+    await iam.send(new PutGroupPolicyCommand({ GroupName: 'ops', PolicyName: 'ops', PolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Action: 'ecs:DescribeClusters', Resource: '*' }, { Effect: 'Deny', Action: 'ecs:ListClusters', Resource: '*' })) }));
+    await deniedWith(sdk(ECSClient, dave).send(new DescribeClustersCommand({ clusters: ['prod'] })), 'AccessDeniedException', denial('ecs:DescribeClusters', clusterArn('prod')));
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'dave' }));
+    await sdk(ECSClient, dave).send(new DescribeClustersCommand({ clusters: ['prod'] }));
+    await deniedWith(
+      sdk(ECSClient, dave).send(new ListClustersCommand({})),
+      'AccessDeniedException',
+      `User: ${arnOf('dave')} is not authorized to perform: ecs:ListClusters on resource: * with an explicit deny in an identity-based policy`,
+    );
+  });
+  test('aws:PrincipalTag and aws:ResourceTag: a user may describe only clusters tagged with their team', async () => {
+    const abac = policy({ Effect: 'Allow', Action: 'ecs:DescribeClusters', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': '${aws:PrincipalTag/team}' } } });
+    const erin = await user('erin', { abac });
+    await iam.send(new TagUserCommand({ UserName: 'erin', Tags: [{ Key: 'team', Value: 'blue' }] }));
+    await d.ecs.send(new CreateClusterCommand({ clusterName: 'blue', tags: [{ key: 'team', value: 'blue' }] }));
+    await d.ecs.send(new CreateClusterCommand({ clusterName: 'red', tags: [{ key: 'team', value: 'red' }] }));
+    await sdk(ECSClient, erin).send(new DescribeClustersCommand({ clusters: ['blue'] }));
+    await deniedWith(
+      sdk(ECSClient, erin).send(new DescribeClustersCommand({ clusters: ['red'] })),
+      'AccessDeniedException',
+      `User: ${arnOf('erin')} is not authorized to perform: ecs:DescribeClusters on resource: ${clusterArn('red')} because no identity-based policy allows the ecs:DescribeClusters action`,
     );
   });
   test('the root key is allowed everything', async () => {

@@ -142,7 +142,7 @@ export const ECS_TABLE: ServiceTable = {
     CreateCapacityProvider: { resources: ['name'] },
     DescribeCapacityProviders: { resources: ['capacityProviders[]'] },
     // Services
-    CreateService: { resources: ['serviceName'], conditions: { 'ecs:task-definition': 'taskDefinition' }, passRole: ['role'] },
+    CreateService: { resources: ['serviceName'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     UpdateService: { resources: ['service'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     ListServices: { resources: ['cluster'], fallback: 'cluster/default' },
     ListServicesByNamespace: {},

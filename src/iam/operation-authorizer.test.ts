@@ -111,6 +111,15 @@ describe('what each operation asks IAM', () => {
     });
   }
 
+  test('a service without a table gets <signing name>:<Operation> on * (or the resourceArn it names)', async () => {
+    const model = { ...loadModel('ecs'), metadata: { ...loadModel('ecs').metadata, signingName: 'widgets' } };
+    const widgets = { name: 'widgets', model, protocol: 'awsJson1_1', validationErrorCode: 'x', operations: {} } as unknown as ServiceModule;
+    const [list] = await authorizer().requestsFor(ctx(), widgets, 'ListClusters', {});
+    assert.deepEqual([list!.action, list!.resources], ['widgets:ListClusters', ['*']]);
+    const [tag] = await authorizer().requestsFor(ctx(), widgets, 'TagResource', { resourceArn: 'arn:aws:widgets:us-east-1:1:thing/x', tags: [] });
+    assert.deepEqual([tag!.action, tag!.resources], ['widgets:TagResource', ['arn:aws:widgets:us-east-1:1:thing/x']]);
+  });
+
   test('GetCallerIdentity and GetSessionToken need no permission', async () => {
     assert.deepEqual(await asks('sts', 'GetCallerIdentity', {}), []);
     assert.deepEqual(await asks('sts', 'GetSessionToken', {}), []);

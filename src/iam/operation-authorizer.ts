@@ -18,6 +18,8 @@ import type { AuthorizationRequest, Authorizer, Caller } from './principal.js';
 export interface AuthorizationFacts {
   /** ECS: the task definition a reference names (a family alone: its latest ACTIVE revision). */
   taskDefinition?(scope: Scope, ref: string): Promise<{ arn: string; taskRoleArn?: string; executionRoleArn?: string } | undefined>;
+  /** The caller's own tags (an IAM user's, a session's role's), for aws:PrincipalTag/<key>. */
+  principalTags?(caller: Caller): Promise<Readonly<Record<string, string>> | undefined>;
   /** A resource's tags, for aws:ResourceTag/<key>. */
   resourceTags?(arn: string): Promise<Readonly<Record<string, string>> | undefined>;
   /** A resource's own policy for `action` (ECR repository policies; a role's trust policy for sts:AssumeRole), JSON text. */
@@ -62,7 +64,8 @@ export class PolicyAuthorizer implements Authorizer {
     const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
     const principal = requestPrincipal(caller);
-    const base = { ...this.globalContext(caller), ...request.context };
+    const base: Record<string, string | readonly string[] | undefined> = { ...this.globalContext(caller), ...request.context };
+    for (const [k, v] of Object.entries((await this.deps.facts?.principalTags?.(caller)) ?? {})) base[`aws:PrincipalTag/${k}`] = v;
     const resources = request.resources.length ? request.resources : ['*'];
     for (const resource of resources) {
       const context: Record<string, string | readonly string[] | undefined> = { ...base };
@@ -104,14 +107,17 @@ export class PolicyAuthorizer implements Authorizer {
 
   /** The IAM requests one operation makes: its own action, then any iam:PassRole. */
   async requestsFor(ctx: RequestContext & ConnectionFacts, service: ServiceModule, operation: string, input: unknown): Promise<AuthorizationRequest[]> {
-    const table = (this.deps.tables ?? AUTHORIZATION_TABLES)[service.name];
-    if (!table) throw new Error(`no authorization table for service ${service.name}`);
+    const table = (this.deps.tables ?? AUTHORIZATION_TABLES)[service.name] ?? genericTable(service);
     const entry: OperationEntry = table.operations[operation] ?? defaultEntry(table, service, operation);
     if (entry.action === null) return [];
     const action = entry.action ?? `${table.prefix}:${operation}`;
     const values = (input ?? {}) as Record<string, unknown>;
     const scope: Scope = { accountId: ctx.accountId, region: ctx.region };
-    const resolve = new ArnResolver(scope, values, ctx.caller, this.deps.facts);
+    // One lookup per task definition reference, however many keys and roles ask about it.
+    const taskDefinitions = new Map<string, ReturnType<NonNullable<AuthorizationFacts['taskDefinition']>>>();
+    const lookup = this.deps.facts?.taskDefinition;
+    const taskDefinition = lookup && ((s: Scope, ref: string) => taskDefinitions.get(ref) ?? taskDefinitions.set(ref, lookup(s, ref)).get(ref)!);
+    const resolve = new ArnResolver(scope, values, ctx.caller, { ...this.deps.facts, taskDefinition });
 
     const resources: string[] = [];
     for (const path of entry.resources ?? []) {
@@ -149,7 +155,7 @@ export class PolicyAuthorizer implements Authorizer {
     for (const path of entry.passRole ?? []) for (const v of valuesAt(values, path)) passed.add(v);
     if (entry.taskDefinitionRoles) {
       const ref = valuesAt(values, entry.taskDefinitionRoles)[0];
-      const td = ref ? await this.deps.facts?.taskDefinition?.(scope, ref) : undefined;
+      const td = ref ? await taskDefinition?.(scope, ref) : undefined;
       if (td?.taskRoleArn) passed.add(td.taskRoleArn);
       if (td?.executionRoleArn) passed.add(td.executionRoleArn);
     }
@@ -239,6 +245,20 @@ function requestTags(input: Record<string, unknown>): Record<string, string | re
   const tagKeys = input.tagKeys ?? input.TagKeys;
   if (Array.isArray(tagKeys)) out['aws:TagKeys'] = tagKeys.map(String);
   return out;
+}
+
+/**
+ * A service without a table of its own (one added later): `<signing name>:<Operation>`, on the
+ * resource ARN the input names if any, else on `*`. Never looser than an explicit table.
+ */
+function genericTable(service: ServiceModule): ServiceTable {
+  return {
+    prefix: service.model.metadata.signingName ?? service.model.metadata.endpointPrefix ?? service.name,
+    members: { resourceArn: 'arn', ResourceArn: 'arn' },
+    primary: ['resourceArn', 'ResourceArn'],
+    conditions: {},
+    operations: {},
+  };
 }
 
 /** For an operation without a table entry: its model input's first `primary` member names the resource. */

@@ -321,6 +321,49 @@ describe('set operators on multivalued keys (IAM User Guide: "Set operators for 
   });
 });
 
+describe('documented example policies (IAM User Guide: "Example IAM identity-based policies")', () => {
+  const allowAll = { Effect: 'Allow', Action: '*', Resource: '*' };
+  test('"AWS: Denies access to AWS based on the source IP": denied outside the ranges unless via an AWS service', () => {
+    const p = identity([
+      allowAll,
+      { Effect: 'Deny', Action: '*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '203.0.113.0/24'] }, Bool: { 'aws:ViaAWSService': 'false' } } },
+    ]);
+    assert.equal(decide(p, 'ecs:ListClusters', '*', { 'aws:SourceIp': '198.51.100.1', 'aws:ViaAWSService': 'false' }), 'ExplicitDeny');
+    assert.equal(decide(p, 'ecs:ListClusters', '*', { 'aws:SourceIp': '192.0.2.5', 'aws:ViaAWSService': 'false' }), 'Allow');
+    assert.equal(decide(p, 'ecs:ListClusters', '*', { 'aws:SourceIp': '198.51.100.1', 'aws:ViaAWSService': 'true' }), 'Allow');
+  });
+  test('"Denies access … without MFA" with BoolIfExists: a request without the key is denied too', () => {
+    const p = identity([allowAll, { Effect: 'Deny', NotAction: ['iam:ChangePassword', 'sts:GetSessionToken'], Resource: '*', Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } } }]);
+    assert.equal(decide(p, 'ecs:RunTask', '*', {}), 'ExplicitDeny');
+    assert.equal(decide(p, 'ecs:RunTask', '*', { 'aws:MultiFactorAuthPresent': 'false' }), 'ExplicitDeny');
+    assert.equal(decide(p, 'ecs:RunTask', '*', { 'aws:MultiFactorAuthPresent': 'true' }), 'Allow');
+    assert.equal(decide(p, 'iam:ChangePassword', '*', {}), 'Allow');
+  });
+  test('"… MFA-authenticated within the last hour" with Null and NumericLessThan', () => {
+    const p = identity({ Effect: 'Allow', Action: 'ecs:*', Resource: '*', Condition: { Null: { 'aws:MultiFactorAuthAge': 'false' }, NumericLessThan: { 'aws:MultiFactorAuthAge': '3600' } } });
+    assert.equal(decide(p, 'ecs:RunTask', '*', { 'aws:MultiFactorAuthAge': '120' }), 'Allow');
+    assert.equal(decide(p, 'ecs:RunTask', '*', { 'aws:MultiFactorAuthAge': '7200' }), 'ImplicitDeny');
+    assert.equal(decide(p, 'ecs:RunTask', '*', {}), 'ImplicitDeny');
+  });
+  test('"Allows … based on tags": aws:ResourceTag must equal the principal\'s tag', () => {
+    const p = identity({ Effect: 'Allow', Action: 'ecs:StopTask', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': '${aws:PrincipalTag/team}' } } });
+    assert.equal(decide(p, 'ecs:StopTask', '*', { 'aws:ResourceTag/team': 'blue', 'aws:PrincipalTag/team': 'blue' }), 'Allow');
+    assert.equal(decide(p, 'ecs:StopTask', '*', { 'aws:ResourceTag/team': 'red', 'aws:PrincipalTag/team': 'blue' }), 'ImplicitDeny');
+    assert.equal(decide(p, 'ecs:StopTask', '*', { 'aws:ResourceTag/team': 'red' }), 'ImplicitDeny');
+  });
+  test('"Limits managing tags": aws:RequestTag values and ForAllValues on aws:TagKeys', () => {
+    const p = identity({
+      Effect: 'Allow',
+      Action: 'ecs:TagResource',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestTag/env': ['dev', 'test'] }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['env', 'owner'] } },
+    });
+    assert.equal(decide(p, 'ecs:TagResource', '*', { 'aws:RequestTag/env': 'dev', 'aws:TagKeys': ['env', 'owner'] }), 'Allow');
+    assert.equal(decide(p, 'ecs:TagResource', '*', { 'aws:RequestTag/env': 'prod', 'aws:TagKeys': ['env'] }), 'ImplicitDeny');
+    assert.equal(decide(p, 'ecs:TagResource', '*', { 'aws:RequestTag/env': 'dev', 'aws:TagKeys': ['env', 'cost'] }), 'ImplicitDeny');
+  });
+});
+
 describe('iam:PassRole with iam:PassedToService (IAM User Guide: granting a user permissions to pass a role)', () => {
   const passToEcsTasks = identity({
     Effect: 'Allow',
@@ -366,8 +409,9 @@ describe('parsing and validation (IAM MalformedPolicyDocument messages)', () => 
   const bad: [name: string, doc: unknown, kind: 'identity' | 'resource' | 'trust', message: RegExp][] = [
     ['not JSON', '{"Version":', 'identity', /^Syntax errors in policy\.$/],
     ['not an object', '[]', 'identity', /Syntax errors/],
-    ['no Statement', { Version: '2012-10-17' }, 'identity', /Statement/],
-    ['unknown top-level field', { Version: '2012-10-17', Statement: [], Foo: 1 }, 'identity', /Unknown field Foo/],
+    ['no Statement', { Version: '2012-10-17' }, 'identity', /^Missing required field Statement$/],
+    ['an empty Statement list', { Version: '2012-10-17', Statement: [] }, 'identity', /^Missing required field Statement$/],
+    ['unknown top-level field', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }], Foo: 1 }, 'identity', /Unknown field Foo/],
     ['bad Version', { Version: '2020-01-01', Statement: [] }, 'identity', /legacy parsing/],
     ['bad Effect', { Statement: { Effect: 'Maybe', Action: '*', Resource: '*' } }, 'identity', /Effect/],
     ['no Action', { Statement: { Effect: 'Allow', Resource: '*' } }, 'identity', /^Policy statement must contain actions\.$/],
@@ -471,6 +515,22 @@ describe('properties', () => {
         return globMatch(pattern, text) === re.test(text);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  test('set operators: on a non-empty set, ForAnyValue:StringNotEquals is the negation of ForAllValues:StringEquals, and ForAllValues implies ForAnyValue', () => {
+    const words = fc.constantFrom('a', 'b', 'c', 'd');
+    fc.assert(
+      fc.property(fc.uniqueArray(words, { minLength: 1, maxLength: 4 }), fc.uniqueArray(words, { minLength: 1, maxLength: 4 }), (policyValues, contextValues) => {
+        const ctx = { 'aws:TagKeys': contextValues };
+        const all = conditionAllows({ 'ForAllValues:StringEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        const anyNot = conditionAllows({ 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        const any = conditionAllows({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': policyValues } }, ctx);
+        // The documented meaning, written directly: every / some request value is in the policy's set.
+        const every = contextValues.every((v) => policyValues.includes(v));
+        const some = contextValues.some((v) => policyValues.includes(v));
+        return all === every && any === some && anyNot === !all && (!all || any);
+      }),
     );
   });
 

@@ -87,7 +87,7 @@ export function parsePolicy(document: string | unknown, kind: PolicyKind): Polic
   if (version !== '2012-10-17' && version !== '2008-10-17') throw new PolicyError('The policy failed legacy parsing');
   if (doc.Id !== undefined && typeof doc.Id !== 'string') throw new PolicyError('Syntax errors in policy.');
   const raw = doc.Statement;
-  if (raw === undefined) throw new PolicyError('Syntax errors in policy. Missing required field Statement.');
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) throw new PolicyError('Missing required field Statement');
   const list = Array.isArray(raw) ? raw : [raw];
   const sids = new Set<string>();
   const statements = list.map((s) => parseStatement(s, kind));

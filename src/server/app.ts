@@ -24,6 +24,7 @@ import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import type { ServerConfig } from './config.js';
+import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
@@ -49,6 +50,8 @@ export interface App {
   authenticator: RequestAuthenticator;
   /** The identity-based policies in force for a caller, for the policy engine. */
   identityPolicies: IdentityPolicies;
+  /** IAM policy evaluation for callers (the Authorizer of src/iam/principal.ts; `forOperation` runs before every handler). */
+  authorizer: PolicyAuthorizer;
   /** Mints task-role credentials (STS). */
   roleCredentials: StsSessions;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
@@ -61,7 +64,7 @@ export interface AppOptions {
   logger?: boolean | object;
   /** Who signed an admin request; default: the SigV4 gate, for the `dockyard` signing name. */
   authenticate?: CallerAuthenticator;
-  /** IAM policy evaluation for admin requests of IAM users and roles. */
+  /** IAM policy evaluation for admin requests of IAM users and roles (default: the policy authorizer). */
   authorizer?: Authorizer;
 }
 
@@ -139,7 +142,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
-  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer });
+  registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -167,6 +170,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     credentials,
     authenticator,
     identityPolicies,
+    authorizer,
     roleCredentials: sts,
     async listen() {
       await http.listen({ host: config.host, port: config.port });

@@ -16,6 +16,7 @@ import { parseArn } from '../services/ecs/arns.js';
 import type { EcsDomain } from '../services/ecs/index.js';
 import type { IamDomain } from '../services/iam/index.js';
 import { findTaskDefinition } from '../services/ecs/task-definitions.js';
+import * as c from '../store/collections.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -85,6 +86,15 @@ function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
     taskDefinition: async (scope, ref) => {
       const row = await store.read((tx) => findTaskDefinition(tx, scope, ref));
       return row && { arn: row.data.taskDefinitionArn, taskRoleArn: row.data.taskRoleArn, executionRoleArn: row.data.executionRoleArn };
+    },
+    principalTags: async (caller) => {
+      let tags: { Key: string; Value: string }[] | undefined;
+      if (caller.kind === 'user') {
+        tags = (await store.read((tx) => tx.find(c.iamUsers, { where: { user_id: caller.userId }, limit: 1 })))[0]?.data.tags;
+      } else if (caller.kind === 'assumed-role' && caller.roleArn) {
+        tags = (await quietly(() => iam.roles.byArn(caller.accountId, caller.roleArn!)))?.tags;
+      }
+      return tags && Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
     },
     resourceTags: async (arn) => {
       if (parseArn(arn)) {
