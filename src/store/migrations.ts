@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.clientTokens];
 
 export const migrations: readonly Migration[] = [
   {
@@ -41,5 +41,10 @@ export const migrations: readonly Migration[] = [
     id: 2,
     name: 'ecr',
     statements: [c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers].flatMap(createCollection),
+  },
+  {
+    id: 3,
+    name: 'client-tokens',
+    statements: [c.clientTokens].flatMap(createCollection),
   },
 ];
