@@ -1,6 +1,6 @@
 /**
  * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
- * `agent` runs only an agent, joining a control plane elsewhere.
+ * `agent` runs only an agent, joining a control plane elsewhere; `reset` wipes a test instance's state.
  */
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
 import { createApp } from '../server/app.js';
+import { credentialsFromEnv, requestReset } from './reset.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
 
@@ -26,8 +27,9 @@ program
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .option('--no-agent', 'do not run the embedded agent for this host')
+  .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string }) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string }) => {
     const { agent, bindIp, ...server } = opts;
     // `up` always has a `default` cluster; with the agent, this host joins it.
     const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
@@ -72,6 +74,21 @@ program
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('reset')
+  .description('wipe all state of a Dockyard started with --enable-reset (signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)')
+  .requiredOption('--endpoint <url>', 'the Dockyard to reset, e.g. http://127.0.0.1:4600')
+  .addOption(new Option('--region <region>', 'region to sign for').default(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? defaults.region))
+  .action(async (opts: { endpoint: string; region: string }) => {
+    try {
+      const report = await requestReset(opts.endpoint, credentialsFromEnv(), opts.region);
+      console.log(`reset ${opts.endpoint} in ${report.durationMs} ms (${report.containersRemoved} containers removed)`);
+    } catch (e) {
+      console.error(`dockyard reset: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    }
   });
 
 await program.parseAsync(process.argv);

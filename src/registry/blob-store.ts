@@ -43,9 +43,26 @@ export interface BlobStore {
   list(): AsyncIterable<BlobInfo>;
   /** A fresh temp-file path on the same filesystem as the blobs (for rename). */
   tempPath(): string;
+  /** Removes every blob (state reset): the store is empty when this resolves. */
+  clear(): Promise<void>;
 }
 
 export class DigestMismatchError extends Error {}
+
+/**
+ * Empties a directory at once: renames it to `trash` (same filesystem) and deletes that in the
+ * background, so a reset does not wait for gigabytes of layers to be unlinked. `init()` removes
+ * whatever a crash left in tmp/.
+ */
+export async function discardDirectory(dir: string, trash: string): Promise<void> {
+  try {
+    await rename(dir, trash);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return;
+    throw e;
+  }
+  void rm(trash, { recursive: true, force: true }).catch(() => undefined);
+}
 
 export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** Any digest the OCI grammar allows; only sha256 is stored. */
@@ -62,6 +79,11 @@ export class FsBlobStore implements BlobStore {
   async init(): Promise<void> {
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     await mkdir(join(this.root, 'tmp'), { recursive: true });
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+  }
+
+  async clear(): Promise<void> {
+    await discardDirectory(join(this.root, 'blobs'), this.tempPath());
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
   }
 

@@ -3,7 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
-import { Agent, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, DockerRuntime, loadInstanceId, type Runtime } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
@@ -12,8 +12,11 @@ import { ContainerInstances, containerInstanceOperations } from '../services/ecs
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
+import { AwsError } from '../aws/errors.js';
+import { parseCredentialScope } from '../aws/sigv4.js';
 import type { ServerConfig } from './config.js';
 import { buildHttpServer } from './http.js';
+import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { VERSION } from './version.js';
 
 export interface App {
@@ -23,12 +26,21 @@ export interface App {
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
+  /** Wipes all state (what POST /_dockyard/reset does when enabled). */
+  reset(): Promise<ResetReport>;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function createApp(config: ServerConfig, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<App> {
+export interface AppOptions {
+  clock?: Clock;
+  logger?: boolean | object;
+  /** Tests only: the embedded agent's runtime instead of Docker (e.g. the simulated one). */
+  agentRuntime?: Runtime;
+}
+
+export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
   const ecs = createEcsDomain({ store, clock });
@@ -70,6 +82,32 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope) : undefined,
   });
+  // `up` always keeps a `default` cluster; so does an embedded agent that joins it.
+  const keepsDefaultCluster = config.createDefaultCluster || (config.embeddedAgent !== undefined && (config.embeddedAgent.cluster ?? 'default') === 'default');
+  const reset = () =>
+    resetEverything({
+      wipeStore: () => store.clear(),
+      wipeRegistry: async () => {
+        await registry.blobs.clear();
+        await registry.uploads.clear();
+      },
+      recreateDefaults: async () => {
+        if (keepsDefaultCluster) await ecs.clusters.create(scope, { clusterName: 'default' });
+      },
+      resetAgent: async () => (agent ? agent.reset() : 0),
+    });
+  if (config.enableReset) {
+    registerResetRoute(http, {
+      reset,
+      // Until SigV4 verification lands (branch sigv4), a reset must at least be signed by someone.
+      authenticate: async (req) => {
+        const scope = parseCredentialScope(req.headers.authorization);
+        if (!scope) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+        const { accountId } = config;
+        return { caller: { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: scope.accessKeyId } };
+      },
+    });
+  }
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -90,13 +128,14 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       return agent;
     },
     liveness,
+    reset,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       await liveness.start();
-      if (config.createDefaultCluster || (config.embeddedAgent && (config.embeddedAgent.cluster ?? 'default') === 'default')) {
+      if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
       if (config.embeddedAgent) {
@@ -107,7 +146,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
           endpoint: `http://127.0.0.1:${boundPort}`,
           cluster,
           stateDir,
-          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
+          runtime: opts.agentRuntime ?? new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
           host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },

@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */
+  enableReset?: boolean;
 }
 
 export interface EmbeddedAgentConfig {
@@ -47,5 +49,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ecrCreateOnPush: /^(1|true|yes)$/i.test(env.DOCKYARD_ECR_CREATE_ON_PUSH ?? ''),
     ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
+    enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
   };
 }

@@ -69,5 +69,15 @@ export interface Store {
    * With `filters`, only a commit that touched a matching row counts (see change-feed.ts).
    */
   waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number>;
+  /**
+   * Deletes every row of every collection in one write (`POST /_dockyard/reset`). Long-polls wake
+   * as for deletes; the change index keeps moving forward.
+   */
+  clear(): Promise<void>;
+  /**
+   * Called after each clear(). Keys and row versions start again after a clear, so a cache keyed
+   * by (key, version) must forget what it holds.
+   */
+  onClear(listener: () => void): void;
   close(): Promise<void>;
 }

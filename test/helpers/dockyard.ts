@@ -6,8 +6,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../src/core/clock.js';
-import { createApp, type App } from '../../src/server/app.js';
+import { createApp, type App, type AppOptions } from '../../src/server/app.js';
 import { defaultConfig, type ServerConfig } from '../../src/server/config.js';
 import { removeAgentLeftovers } from './docker.js';
 
@@ -26,10 +25,10 @@ export interface TestDockyard {
 
 export const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
-export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: { clock?: Clock } = {}): Promise<TestDockyard> {
+export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: Pick<AppOptions, 'clock' | 'agentRuntime'> = {}): Promise<TestDockyard> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
   const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...overrides };
-  const app = await createApp(config, { logger: false, clock: opts.clock });
+  const app = await createApp(config, { logger: false, ...opts });
   const port = await app.listen();
   const endpoint = `http://127.0.0.1:${port}`;
   const ecs = new ECSClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });

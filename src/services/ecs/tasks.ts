@@ -99,7 +99,9 @@ export class Tasks {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly seed: () => string = hexId,
-  ) {}
+  ) {
+    store.onClear(() => this.instanceViews.clear());
+  }
 
   async run(scope: Scope, input: RunTaskInput) {
     const count = input.count ?? 1;
