@@ -22,8 +22,10 @@ import { requireCliV1 } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
 let dy: TestDockyard;
-let now = 1_800_000_000;
+// Server time, moved forward to expire tokens; clients sign with it too (systemClockOffset), since signatures are verified.
+let now = Date.now() / 1000;
 const clock = { now: () => now };
+const clientNow = () => new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials, maxAttempts: 1, systemClockOffset: Math.round(now * 1000 - Date.now()) });
 
 async function registerInstance(cluster: string) {
   await dy.ecs.send(
@@ -100,13 +102,20 @@ describe('RunTask clientToken', () => {
   });
 
   test('after 24 hours the token is forgotten and starts a new request', async () => {
-    const first = await dy.ecs.send(new RunTaskCommand({ cluster: 'idem-b', taskDefinition: 'job', clientToken: 'daily' }));
+    const runDaily = async () => {
+      const client = clientNow();
+      try {
+        return (await client.send(new RunTaskCommand({ cluster: 'idem-b', taskDefinition: 'job', clientToken: 'daily' }))).tasks![0]!.taskArn;
+      } finally {
+        client.destroy();
+      }
+    };
+    const first = await runDaily();
     now += 24 * 3600 - 1;
-    const within = await dy.ecs.send(new RunTaskCommand({ cluster: 'idem-b', taskDefinition: 'job', clientToken: 'daily' }));
-    assert.equal(within.tasks![0]!.taskArn, first.tasks![0]!.taskArn);
+    assert.equal(await runDaily(), first);
     now += 2;
-    const later = await dy.ecs.send(new RunTaskCommand({ cluster: 'idem-b', taskDefinition: 'job', clientToken: 'daily' }));
-    assert.notEqual(later.tasks![0]!.taskArn, first.tasks![0]!.taskArn);
+    assert.notEqual(await runDaily(), first);
+    now = Date.now() / 1000;
   });
 
   test("the SDK's own retry after a lost response does not launch a duplicate", async () => {

@@ -76,8 +76,11 @@ describe('reset on the simulated runtime (100 tasks)', () => {
   test('an unsigned request is refused and changes nothing', async () => {
     await d.ecs.send(new CreateClusterCommand({ clusterName: 'kept' }));
     const res = await fetch(`${d.endpoint}/_dockyard/reset`, { method: 'POST' });
-    assert.equal(res.status, 403);
+    // As the JSON AWS APIs answer an unsigned call (400 MissingAuthenticationTokenException).
+    assert.equal(res.status, 400);
     assert.equal(res.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
+    // A request signed with a wrong secret is refused as well.
+    await assert.rejects(requestReset(d.endpoint, { ...credentials, secretAccessKey: 'wrong' }, 'us-east-1'), /refused \(4\d\d\)/);
     const clusters = await d.ecs.send(new ListClustersCommand({}));
     assert.ok(clusters.clusterArns!.includes(`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/kept`));
   });

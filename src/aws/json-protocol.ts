@@ -34,7 +34,12 @@ export class JsonProtocol {
 
   /** True when the target names a service this protocol serves. */
   handles(target: string): boolean {
-    return this.byPrefix.has(target.slice(0, target.lastIndexOf('.')));
+    return this.serviceFor(target) !== undefined;
+  }
+
+  /** The service a target names (`<targetPrefix>.<Operation>`), if this protocol serves it. */
+  serviceFor(target: string): ServiceModule | undefined {
+    return this.byPrefix.get(target.slice(0, target.lastIndexOf('.')));
   }
 
   async handle(target: string, body: Buffer | string | undefined, ctx: RequestContext): Promise<JsonResponse> {

@@ -1,16 +1,20 @@
 /**
  * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
- * `agent` runs only an agent, joining a control plane elsewhere; `reset` wipes a test instance's state.
+ * `agent` runs only an agent, joining a control plane elsewhere; `credentials` shows the
+ * account's root access key again (and can write it as an AWS CLI profile); `reset` wipes a
+ * test instance's state.
  */
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
 import { createApp } from '../server/app.js';
 import { credentialsFromEnv, requestReset } from './reset.js';
 import { defaultConfig } from '../server/config.js';
 import { VERSION } from '../server/version.js';
+import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js';
 
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
@@ -29,18 +33,58 @@ program
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string }) => {
+  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean }) => {
     const { agent, bindIp, ...server } = opts;
     // `up` always has a `default` cluster; with the agent, this host joins it.
     const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
+    // For the person at the terminal (stderr), never in the JSON logs (stdout).
+    if (opts.acceptAnyCredentials) {
+      app.http.log.warn('--accept-any-credentials: request signatures are NOT verified');
+      process.stderr.write(
+        `\n!!! --accept-any-credentials: signatures are NOT verified. Anyone who can reach http://${opts.host}:${port} acts as account ${opts.accountId}. Use this only for test suites. !!!\n\n`,
+      );
+    } else {
+      process.stderr.write(
+        `\nRoot access key of account ${opts.accountId} (kept in ${join(opts.dataDir, ROOT_KEY_FILE)}; \`dockyard credentials\` shows it again). Paste into a shell:\n\n` +
+          exportLines(app.rootKey, opts.region) +
+          `\nthen: aws --endpoint-url http://${opts.host}:${port} ecs list-clusters\n\n`,
+      );
+    }
     const stop = async () => {
       await app.close();
       process.exit(0);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('credentials')
+  .description("print the account's root access key as shell export lines; --profile also writes it as an AWS CLI profile")
+  .addOption(new Option('--data-dir <dir>', 'where Dockyard keeps state').default(defaults.dataDir))
+  .addOption(new Option('--region <region>', 'AWS_DEFAULT_REGION / the profile region').default(defaults.region))
+  .option('--profile <name>', 'also add this profile to ~/.aws/credentials and ~/.aws/config (never replaces an existing different profile)')
+  .addOption(new Option('--endpoint-url <url>', 'endpoint_url written into the profile').default(`http://${defaults.host}:${defaults.port}`))
+  .action((opts: { dataDir: string; region: string; profile?: string; endpointUrl: string }) => {
+    const key = loadOrCreateRootKey(opts.dataDir);
+    process.stdout.write(exportLines(key, opts.region));
+    if (opts.profile) {
+      const files = awsProfileFiles();
+      try {
+        const outcome = writeAwsProfile(files, opts.profile, key, { region: opts.region, endpointUrl: opts.endpointUrl });
+        process.stderr.write(
+          outcome === 'written'
+            ? `wrote profile '${opts.profile}' to ${files.credentialsFile} and ${files.configFile}: aws --profile ${opts.profile} ecs list-clusters\n`
+            : `profile '${opts.profile}' is already up to date\n`,
+        );
+      } catch (e) {
+        process.stderr.write(`dockyard credentials: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    }
   });
 
 program

@@ -6,15 +6,17 @@ import { join } from 'node:path';
 import { Agent, DockerRuntime, loadInstanceId, type Runtime } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { isKnownAwsRegion } from '../aws/sigv4.js';
+import { CredentialResolverChain } from '../iam/credential-chain.js';
+import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
 import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import { AwsError } from '../aws/errors.js';
-import { parseCredentialScope } from '../aws/sigv4.js';
 import type { ServerConfig } from './config.js';
+import { authenticate, RequestAuthenticator } from './auth.js';
 import { buildHttpServer } from './http.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { VERSION } from './version.js';
@@ -28,6 +30,11 @@ export interface App {
   liveness: AgentLiveness;
   /** Wipes all state (what POST /_dockyard/reset does when enabled). */
   reset(): Promise<ResetReport>;
+  /** The account's root access key (`dockyard up` prints it). */
+  rootKey: AccessKey;
+  /** Where access key ids resolve to principals; the IAM/STS modules add their keys here. */
+  credentials: CredentialResolverChain;
+  authenticator: RequestAuthenticator;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -43,6 +50,17 @@ export interface AppOptions {
 export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const store = new SqliteStore(config.dataDir);
+  const rootKey = loadOrCreateRootKey(config.dataDir, config.rootKey);
+  const credentials = new CredentialResolverChain([rootKeyResolver(rootKey, config.accountId)]);
+  const regions = config.regions ? new Set(config.regions) : undefined;
+  const authenticator = new RequestAuthenticator({
+    credentials,
+    accountId: config.accountId,
+    defaultRegion: config.region,
+    isValidRegion: regions ? (r) => regions.has(r) : isKnownAwsRegion,
+    acceptAnyCredentials: config.acceptAnyCredentials,
+    now: () => clock.now() * 1000,
+  });
   const ecs = createEcsDomain({ store, clock });
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
@@ -58,6 +76,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
   const http = buildHttpServer({
     config,
+    authenticator,
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
     logger: opts.logger ?? { level: config.logLevel },
@@ -97,16 +116,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       resetAgent: async () => (agent ? agent.reset() : 0),
     });
   if (config.enableReset) {
-    registerResetRoute(http, {
-      reset,
-      // Until SigV4 verification lands (branch sigv4), a reset must at least be signed by someone.
-      authenticate: async (req) => {
-        const scope = parseCredentialScope(req.headers.authorization);
-        if (!scope) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
-        const { accountId } = config;
-        return { caller: { kind: 'trusted', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: scope.accessKeyId } };
-      },
-    });
+    // Signature verified like any AWS call; mayReset then admits only the root (or accept-any mode).
+    registerResetRoute(http, { reset, authenticate });
   }
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
@@ -129,6 +140,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     },
     liveness,
     reset,
+    rootKey,
+    credentials,
+    authenticator,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();

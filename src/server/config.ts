@@ -26,6 +26,12 @@ export interface ServerConfig {
   agentHeartbeatTtlMs?: number;
   /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */
   enableReset?: boolean;
+  /** The account's root access key; absent, the one in the data dir (created on first start). */
+  rootKey?: { accessKeyId: string; secretAccessKey: string };
+  /** Regions a credential scope may name; absent, every region of the AWS partitions. */
+  regions?: string[];
+  /** Verify nothing: any key id is trusted as the account (test suites). */
+  acceptAnyCredentials?: boolean;
 }
 
 export interface EmbeddedAgentConfig {
@@ -50,5 +56,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
     enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
+    regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+    acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
   };
 }

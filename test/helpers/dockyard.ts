@@ -27,7 +27,8 @@ export const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-sec
 
 export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: Pick<AppOptions, 'clock' | 'agentRuntime'> = {}): Promise<TestDockyard> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
-  const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', ...overrides };
+  // The test credentials are the server's root key: every request is really verified.
+  const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, ...overrides };
   const app = await createApp(config, { logger: false, ...opts });
   const port = await app.listen();
   const endpoint = `http://127.0.0.1:${port}`;
