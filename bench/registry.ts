@@ -68,7 +68,7 @@ interface Registry {
 async function startDockyard(): Promise<Registry> {
   const p: DockyardProcess = await startDockyardProcess(['--ecr-create-on-push']);
   const host = `127.0.0.1:${p.port}`;
-  const env = { ...dockerEnv, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const env = { ...dockerEnv, AWS_ACCESS_KEY_ID: p.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: p.credentials.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
   const password = (await run('/usr/bin/aws', ['--endpoint-url', p.endpoint, 'ecr', 'get-login-password'], { env })).trim();
   await run('docker', ['login', '--username', 'AWS', '--password-stdin', host], { input: password });
   return { name: 'dockyard', host, pid: p.pid, auth: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`, stop: () => p.stop() };

@@ -25,7 +25,7 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 async function main() {
   const dy = await startDockyardProcess(['--no-agent']);
-  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   const stateRoot = mkdtempSync(join(tmpdir(), 'dockyard-sim-agents-'));
   const agents: Agent[] = [];
   const deadline = Date.now() + TIMEOUT_S * 1000;

@@ -65,7 +65,7 @@ async function dockyardRate(ecs: ECSClient): Promise<{ running: number; launched
 async function main() {
   const image = buildHttpdImage();
   const dy = await startDockyardProcess();
-  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   try {
     for (let i = 0; i < 100; i++) {
       if ((await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns?.length) break;

@@ -85,7 +85,7 @@ async function dockyardRun(ecs: ECSClient, family: string) {
 async function main() {
   const image = buildHttpdImage();
   const dy = await startDockyardProcess();
-  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   try {
     for (let i = 0; i < 100; i++) {
       const { containerInstanceArns } = await ecs.send(new ListContainerInstancesCommand({}));

@@ -1,16 +1,20 @@
 /**
  * `dockyard up` as users and scripts run it: a separate process with --port, --host and
- * --data-dir, GET /health once ready, SIGTERM for a clean stop, and state kept in the data dir.
+ * --data-dir, GET /health once ready, SIGTERM for a clean stop, and state kept in the data dir;
+ * the root access key it creates, prints (stderr, never the JSON logs) and keeps (0600);
+ * `dockyard credentials` and its AWS CLI profile; `--accept-any-credentials`.
  */
 import { CreateClusterCommand, ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { credentials } from './helpers/dockyard.js';
+import { promisify } from 'node:util';
 import { freePort } from './helpers/net.js';
+
+const run = promisify(execFile);
 
 const BIN = new URL('../bin/dockyard.mjs', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-up-'));
@@ -19,17 +23,32 @@ after(() => rmSync(dataDir, { recursive: true, force: true }));
 /** This test is about the control plane: leave the embedded agent (Docker) out when `up` has one. */
 const noAgent = execFileSync(process.execPath, [BIN, 'up', '--help'], { encoding: 'utf8' }).includes('--no-agent') ? ['--no-agent'] : [];
 
-async function up(port: number): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+interface Up {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+async function up(port: number, extra: string[] = [], dir = dataDir): Promise<Up> {
+  const child = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'info', ...noAgent, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     assert.equal(child.exitCode, null, 'dockyard up exited early');
     try {
       const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.ok) return { child, exited };
+      if (res.ok) {
+        // The start-up banner follows readiness by a moment.
+        while (Date.now() < deadline && !/export AWS_ACCESS_KEY_ID|accept-any-credentials/.test(stderr)) await new Promise((r) => setTimeout(r, 50));
+        return { child, exited, stdout: () => stdout, stderr: () => stderr };
+      }
     } catch {
       // not listening yet
     }
@@ -39,11 +58,36 @@ async function up(port: number): Promise<{ child: ChildProcess; exited: Promise<
   throw new Error('dockyard up did not answer /health within 60 s');
 }
 
+/** The key from the `export AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… AWS_DEFAULT_REGION=…` line. */
+function printedKey(text: string): { accessKeyId: string; secretAccessKey: string; region: string } {
+  const m = /^export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) AWS_DEFAULT_REGION=(\S+)$/m.exec(text);
+  assert.ok(m, `an export line in: ${text}`);
+  return { accessKeyId: m[1]!, secretAccessKey: m[2]!, region: m[3]! };
+}
+
+async function stop(server: Up): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  await Promise.race([server.exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (server.child.exitCode === null) server.child.kill('SIGKILL');
+}
+
 test('dockyard up serves /health and ECS on --port, stops on SIGTERM, and keeps state in --data-dir', async () => {
   const port = await freePort();
   let server = await up(port);
+  const key = printedKey(server.stderr());
+  assert.match(key.accessKeyId, /^AKIA[A-Z2-7]{16}$/);
+  assert.equal(key.secretAccessKey.length, 40);
+  assert.equal(key.region, 'us-east-1');
+  assert.ok(!server.stdout().includes(key.secretAccessKey), 'the secret never reaches the JSON logs');
+  assert.ok(server.stdout().includes('listening'), 'the JSON logs are on stdout');
+  const keyFile = join(dataDir, 'root-access-key.json');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the root key file is owner-readable only');
+  const credentials = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
   const ecs = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const wrong = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { ...credentials, secretAccessKey: 'x'.repeat(40) }, maxAttempts: 1 });
   try {
+    await assert.rejects(wrong.send(new CreateClusterCommand({ clusterName: 'intruder' })), { name: 'InvalidSignatureException' });
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; version: string; services: string[] };
     assert.equal(health.status, 'ok');
     assert.ok(health.services.includes('ecs'));
@@ -54,14 +98,52 @@ test('dockyard up serves /health and ECS on --port, stops on SIGTERM, and keeps 
     assert.equal(await server.exited, 0, 'clean exit on SIGTERM');
 
     server = await up(port);
+    assert.deepEqual(printedKey(server.stderr()), key, 'the same root key after a restart');
     const clusters = await ecs.send(new ListClustersCommand({}));
     assert.ok(clusters.clusterArns!.includes('arn:aws:ecs:us-east-1:000000000000:cluster/survives'));
+    assert.ok(!clusters.clusterArns!.some((arn) => arn.endsWith('/intruder')));
+
+    // `dockyard credentials` prints the same lines, and writes a profile the AWS CLI v2 uses.
+    const home = mkdtempSync(join(tmpdir(), 'dockyard-home-'));
+    try {
+      const env = { ...process.env, AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: join(home, 'config') };
+      writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[work]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n');
+      const printed = await run(process.execPath, [BIN, 'credentials', '--data-dir', dataDir, '--profile', 'dockyard', '--endpoint-url', `http://127.0.0.1:${port}`], { env });
+      assert.deepEqual(printedKey(printed.stdout), key);
+      const credentialsText = readFileSync(env.AWS_SHARED_CREDENTIALS_FILE, 'utf8');
+      assert.match(readFileSync(env.AWS_CONFIG_FILE, 'utf8'), /\[profile dockyard\]\nregion = us-east-1\nendpoint_url = http:\/\/127\.0\.0\.1:\d+\n/);
+      assert.match(credentialsText, /\[work\]\naws_access_key_id = AKIAOTHER/, 'the other profile is kept');
+      assert.equal(statSync(env.AWS_SHARED_CREDENTIALS_FILE).mode & 0o777, 0o600);
+      const cli = await run('/usr/bin/aws', ['--profile', 'dockyard', '--endpoint-url', `http://127.0.0.1:${port}`, 'ecs', 'list-clusters', '--output', 'json'], { env: { ...env, AWS_PAGER: '' } });
+      assert.ok((JSON.parse(cli.stdout) as { clusterArns: string[] }).clusterArns.some((arn) => arn.endsWith('/survives')), cli.stdout);
+      // An existing, different profile of that name is never overwritten.
+      await assert.rejects(run(process.execPath, [BIN, 'credentials', '--data-dir', dataDir, '--profile', 'work'], { env }), (e: { stderr: string }) =>
+        /already exists/.test(e.stderr),
+      );
+      assert.equal(readFileSync(env.AWS_SHARED_CREDENTIALS_FILE, 'utf8'), credentialsText);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   } finally {
     ecs.destroy();
-    if (server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await Promise.race([server.exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    }
+    wrong.destroy();
+    await stop(server);
+  }
+});
+
+test('dockyard up --accept-any-credentials says so at start-up and accepts any key', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'dockyard-up-any-'));
+  const server = await up(port, ['--accept-any-credentials'], dir);
+  const ecs = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'anything', secretAccessKey: 'goes' }, maxAttempts: 1 });
+  try {
+    assert.match(server.stderr(), /accept-any-credentials: signatures are NOT verified/);
+    assert.doesNotMatch(server.stderr(), /export AWS_ACCESS_KEY_ID/);
+    const created = await ecs.send(new CreateClusterCommand({ clusterName: 'open' }));
+    assert.equal(created.cluster!.clusterArn, 'arn:aws:ecs:eu-west-1:000000000000:cluster/open');
+  } finally {
+    ecs.destroy();
+    await stop(server);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,15 +1,15 @@
 /**
  * The front door with raw HTTP (no SDK smoothing anything over): awsJson1_1 routing by
  * X-Amz-Target, AWS error shapes and headers, request ids, SigV4 scope region, /health.
+ * Every request is signed with the test root key (the front door verifies SigV4).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { signedJsonHeaders } from './helpers/sign.js';
 
 const PREFIX = 'AmazonEC2ContainerServiceV20141113';
-const AUTH = (region: string) =>
-  `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/${region}/ecs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=abc123`;
 
 interface RawResponse {
   status: number;
@@ -37,8 +37,13 @@ describe('front door (raw HTTP)', () => {
     return { status: res.statusCode, headers: res.headers, text, json };
   }
 
-  const call = (operation: string, body: string, extra: Record<string, string> = {}) =>
-    post(body, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${PREFIX}.${operation}`, authorization: AUTH('us-east-1'), ...extra });
+  /** A raw call signed for `region` (the signature covers the target and the body). */
+  const signedPost = async (target: string | undefined, body: string, region = 'us-east-1') => {
+    const headers = await signedJsonHeaders(t.endpoint, target ?? '', body, { region });
+    if (target === undefined) delete headers['x-amz-target'];
+    return post(body, headers);
+  };
+  const call = (operation: string, body: string, region = 'us-east-1') => signedPost(`${PREFIX}.${operation}`, body, region);
 
   function assertAwsError(res: RawResponse, type: string, message?: RegExp) {
     assert.equal(res.status, 400, res.text);
@@ -73,8 +78,8 @@ describe('front door (raw HTTP)', () => {
   });
 
   test('an unknown target prefix or a missing X-Amz-Target is UnknownOperationException', async () => {
-    assertAwsError(await post('{}', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'NoSuchService_2020.DoThing' }), 'UnknownOperationException');
-    assertAwsError(await post('{}', { 'content-type': 'application/x-amz-json-1.1' }), 'UnknownOperationException');
+    assertAwsError(await signedPost('NoSuchService_2020.DoThing', '{}'), 'UnknownOperationException');
+    assertAwsError(await signedPost(undefined, '{}'), 'UnknownOperationException');
   });
 
   test('malformed JSON is SerializationException', async () => {
@@ -113,11 +118,13 @@ describe('front door (raw HTTP)', () => {
     for (const internal of ['accountId', 'region', 'createdAt', 'surprise']) assert.equal(cluster[internal], undefined, internal);
   });
 
-  test('the SigV4 credential scope picks the region; unsigned requests use the server default', async () => {
-    const eu = await call('CreateCluster', '{"clusterName": "where"}', { authorization: AUTH('ap-southeast-2') });
+  test('the verified SigV4 credential scope picks the region; unsigned requests are refused before routing', async () => {
+    const eu = await call('CreateCluster', '{"clusterName": "where"}', 'ap-southeast-2');
     assert.equal((eu.json!.cluster as { clusterArn: string }).clusterArn, 'arn:aws:ecs:ap-southeast-2:000000000000:cluster/where');
     const unsigned = await post('{"clusterName": "where"}', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${PREFIX}.CreateCluster` });
-    assert.equal((unsigned.json!.cluster as { clusterArn: string }).clusterArn, 'arn:aws:ecs:us-east-1:000000000000:cluster/where');
+    assertAwsError(unsigned, 'MissingAuthenticationTokenException', /^Missing Authentication Token$/);
+    const listed = await call('ListClusters', '{}');
+    assert.ok(!(listed.json!.clusterArns as string[]).some((arn) => arn.endsWith('/where')), 'nothing was created in the default region');
   });
 
   test('GET /health answers 200 JSON naming the version and the services', async () => {

@@ -26,6 +26,7 @@ import { maximalTaskDefinition } from './fixtures/maximal-task-definition.js';
 import { unsetMembers } from './fixtures/model-coverage.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { LATER_CONTAINER_DEFAULTS, recordedRegistration, withEcsDefaults } from './helpers/ecs-defaults.js';
+import { ECS_TARGET, signedJsonCall } from './helpers/sign.js';
 
 const ACCOUNT = '123456789012';
 
@@ -40,16 +41,8 @@ const simple = (family: string, extra: Partial<RegisterTaskDefinitionCommandInpu
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 async function rawCall(t: TestDockyard, operation: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(t.endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': `AmazonEC2ContainerServiceV20141113.${operation}`,
-      authorization: `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=00`,
-    },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  const { status, json } = await signedJsonCall(t.endpoint, `${ECS_TARGET}.${operation}`, body);
+  return { status, json };
 }
 
 describe('task definitions (SDK v3)', () => {

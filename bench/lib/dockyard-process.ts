@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadOrCreateRootKey, type AccessKey } from '../../src/iam/root-key.js';
 import { removeAgentLeftovers } from '../../test/helpers/docker.js';
 import { freePort } from '../../test/helpers/net.js';
 
@@ -15,6 +16,8 @@ export interface DockyardProcess {
   port: number;
   pid: number;
   dataDir: string;
+  /** The root access key `up` created in the data dir (what the benchmark's clients sign with). */
+  credentials: AccessKey;
   stop(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function startDockyardProcess(args: string[] = [], env: NodeJS.Proc
     port,
     pid: child.pid!,
     dataDir,
+    credentials: loadOrCreateRootKey(dataDir),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -77,7 +77,7 @@ program
         const outcome = writeAwsProfile(files, opts.profile, key, { region: opts.region, endpointUrl: opts.endpointUrl });
         process.stderr.write(
           outcome === 'written'
-            ? `wrote profile '${opts.profile}' to ${files.credentialsFile} and ${files.configFile}: aws --profile ${opts.profile} ecs list-clusters\n`
+            ? `wrote profile '${opts.profile}' to ${files.credentialsFile} and ${files.configFile}: aws --profile ${opts.profile} --endpoint-url ${opts.endpointUrl} ecs list-clusters\n`
             : `profile '${opts.profile}' is already up to date\n`,
         );
       } catch (e) {

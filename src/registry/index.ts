@@ -16,7 +16,7 @@ export { RegistryError, type RegistryErrorCode } from './errors.js';
 export { RegistryImages, TAG_PATTERN } from './images.js';
 export { MEDIA_TYPES, parseManifest } from './manifests.js';
 export { registerRegistryRoutes, DOWNLOAD_TOKEN_PARAM, type RepositoryLookup, type RegistryScope } from './routes.js';
-export { RegistryTokens, REGISTRY_USERNAME, TOKEN_LIFETIME_SECONDS, basicPassword, type TokenClaims } from './tokens.js';
+export { RegistryTokens, REGISTRY_USERNAME, TOKEN_LIFETIME_SECONDS, LAYER_DOWNLOAD_LIFETIME_SECONDS, basicPassword, type TokenClaims, type LayerDownloadClaims } from './tokens.js';
 export { Uploads } from './uploads.js';
 export { BlobCollector, type GcReport } from './gc.js';
 

@@ -100,7 +100,7 @@ async function handle(deps: RegistryRouteDeps, request: FastifyRequest, reply: F
         break;
       }
     }
-    const scope = authenticate(deps, req, url, kind);
+    const scope = authenticate(deps, req, url, kind, params);
     if (!scope) {
       res.setHeader('WWW-Authenticate', `Basic realm="http://${deps.registryHost()}/",service="ecr.amazonaws.com"`);
       throw new RegistryError('UNAUTHORIZED', 'authentication required', null);
@@ -151,14 +151,15 @@ async function handle(deps: RegistryRouteDeps, request: FastifyRequest, reply: F
   }
 }
 
-function authenticate(deps: RegistryRouteDeps, req: IncomingMessage, url: URL, kind: string): TokenClaims | undefined {
+function authenticate(deps: RegistryRouteDeps, req: IncomingMessage, url: URL, kind: string, params: Record<string, string>): TokenClaims | undefined {
   const now = deps.clock.now();
   const password = basicPassword(req.headers.authorization);
   if (password) return deps.tokens.verify(password, now);
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (bearer) return deps.tokens.verify(bearer, now);
+  // A GetDownloadUrlForLayer URL reads the one blob it was made for, nothing else.
   const param = url.searchParams.get(DOWNLOAD_TOKEN_PARAM);
-  if (param && kind === 'blob' && (req.method === 'GET' || req.method === 'HEAD')) return deps.tokens.verify(param, now);
+  if (param && kind === 'blob' && (req.method === 'GET' || req.method === 'HEAD')) return deps.tokens.verifyLayerDownload(param, params.name ?? '', params.digest ?? '', now);
   return undefined;
 }
 

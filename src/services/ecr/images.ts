@@ -13,7 +13,7 @@ import {
   SHA256_DIGEST,
   sha256Digest,
   TAG_PATTERN,
-  TOKEN_LIFETIME_SECONDS,
+  LAYER_DOWNLOAD_LIFETIME_SECONDS,
   type BlobStore,
   type RegistryImages,
   type RegistryTokens,
@@ -250,13 +250,20 @@ export class EcrImages {
     return { layers, failures };
   }
 
-  async downloadUrl(scope: Scope, input: { repositoryName: string; registryId?: string; layerDigest: string }) {
+  async downloadUrl(scope: Scope, input: { repositoryName: string; registryId?: string; layerDigest: string }, principalArn: string) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     if (!(await this.images.linkedBlob(repo.repositoryArn, input.layerDigest))) {
       throw err.layersNotFound(`The layer with digest '${input.layerDigest}' does not exist in the repository with name '${repo.repositoryName}' in the registry with id '${repo.registryId}'`);
     }
-    // A short-lived token in the URL stands in for S3's presigned URL.
-    const token = this.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt: this.clock.now() + Math.min(3600, TOKEN_LIFETIME_SECONDS) });
+    // A short-lived, read-only token for this one blob stands in for S3's presigned URL.
+    const token = this.tokens.mintLayerDownload({
+      accountId: scope.accountId,
+      region: scope.region,
+      principalArn,
+      expiresAt: this.clock.now() + LAYER_DOWNLOAD_LIFETIME_SECONDS,
+      repositoryName: repo.repositoryName,
+      digest: input.layerDigest,
+    });
     return {
       downloadUrl: `http://${this.registryHost()}/v2/${repo.repositoryName}/blobs/${input.layerDigest}?${DOWNLOAD_TOKEN_PARAM}=${encodeURIComponent(token)}`,
       layerDigest: input.layerDigest,

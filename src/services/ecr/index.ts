@@ -9,6 +9,7 @@ import { translatingErrors, type OperationHandler, type ServiceModule } from '..
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
+import { internalCaller } from '../../iam/principal.js';
 import { REGISTRY_USERNAME, TOKEN_LIFETIME_SECONDS, type Registry, type RegistryTokens } from '../../registry/index.js';
 import type { Store } from '../../store/store.js';
 import type { Scope } from './arns.js';
@@ -58,12 +59,19 @@ export interface RegistryCredential {
   expiresAt: number;
 }
 
-/** A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it. */
-export function mintRegistryCredential(domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>, scope: Scope): RegistryCredential {
+/**
+ * A registry credential for `scope`, as docker login / the Engine API's X-Registry-Auth want it,
+ * acting as `principalArn` (GetAuthorizationToken's caller; Dockyard itself for agent pulls).
+ */
+export function mintRegistryCredential(
+  domain: Pick<EcrDomain, 'tokens' | 'clock' | 'registryHost'>,
+  scope: Scope,
+  principalArn: string = internalCaller(scope.accountId).arn,
+): RegistryCredential {
   const expiresAt = domain.clock.now() + TOKEN_LIFETIME_SECONDS;
   return {
     username: REGISTRY_USERNAME,
-    password: domain.tokens.mint({ accountId: scope.accountId, region: scope.region, expiresAt }),
+    password: domain.tokens.mint({ accountId: scope.accountId, region: scope.region, principalArn, expiresAt }),
     serverAddress: domain.registryHost(),
     expiresAt,
   };
@@ -85,7 +93,7 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     ListTagsForResource: (_ctx, input) => repos.listTags(input.resourceArn),
     DescribeRegistry: (ctx) => ({ registryId: ctx.accountId, replicationConfiguration: { rules: [] } }),
     GetAuthorizationToken: (ctx) => {
-      const cred = mintRegistryCredential(domain, ctx);
+      const cred = mintRegistryCredential(domain, ctx, ctx.caller.arn);
       return {
         authorizationData: [
           {
@@ -102,7 +110,7 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     BatchDeleteImage: (ctx, input) => images.batchDelete(ctx, input),
     PutImage: (ctx, input) => images.put(ctx, input),
     BatchCheckLayerAvailability: (ctx, input) => images.checkLayers(ctx, input),
-    GetDownloadUrlForLayer: (ctx, input) => images.downloadUrl(ctx, input),
+    GetDownloadUrlForLayer: (ctx, input) => images.downloadUrl(ctx, input, ctx.caller.arn),
     InitiateLayerUpload: (ctx, input) => images.initiateUpload(ctx, input),
     UploadLayerPart: (ctx, input) => images.uploadPart(ctx, input),
     CompleteLayerUpload: (ctx, input) => images.completeUpload(ctx, input),
