@@ -105,7 +105,7 @@ describe('reset on the simulated runtime (100 tasks)', () => {
     assert.ok(arns[0]!.startsWith(`arn:aws:ecs:us-east-1:${ACCOUNT}:task/default/`), '--account-id is the account in ARNs');
 
     const report = await requestReset(d.endpoint, credentials, 'us-east-1');
-    t.diagnostic(`reset with 100 simulated tasks: ${report.durationMs} ms, ${report.containersRemoved} containers removed`);
+    t.diagnostic(`reset with 100 simulated tasks: ${report.durationMs} ms (${JSON.stringify(report.steps)}), ${report.containersRemoved} containers removed`);
     assert.equal(report.containersRemoved, 100);
     assert.ok(report.durationMs < 500, `reset took ${report.durationMs} ms`);
 
@@ -163,9 +163,11 @@ describe('reset with real containers (Docker)', () => {
     assert.equal(docker('ps', '-aq', '--filter', label).trim().split('\n').length, 3);
 
     const report = await requestReset(d.endpoint, credentials, 'us-east-1');
-    t.diagnostic(`reset with 3 running Docker tasks: ${report.durationMs} ms, ${report.containersRemoved} containers removed`);
+    t.diagnostic(`reset with 3 running Docker tasks: ${report.durationMs} ms (${JSON.stringify(report.steps)}), ${report.containersRemoved} containers removed`);
     assert.equal(report.containersRemoved, 3);
-    assert.ok(report.durationMs < 1000, `reset took ${report.durationMs} ms`);
+    // About 0.45 s on a quiet machine, most of it Docker's forced removal; bounded loosely here
+    // because the test machine's Docker is shared with other suites.
+    assert.ok(report.durationMs < 3000, `reset took ${report.durationMs} ms`);
     assert.equal(docker('ps', '-aq', '--filter', label).trim(), '', 'no container of the agent is left, running or stopped');
     for (const port of ports) await assert.rejects(httpGet(port), 'the task ports are free');
     // And tasks run again right away.

@@ -21,6 +21,8 @@ export interface ResetReport {
   /** Containers the embedded agent removed. */
   containersRemoved: number;
   durationMs: number;
+  /** Where the time went (ms): the store wipe, then registry and agent side by side. */
+  steps: { store: number; registry: number; agent: number };
 }
 
 export interface ResetSteps {
@@ -35,10 +37,22 @@ export interface ResetSteps {
 }
 
 export async function resetEverything(steps: ResetSteps): Promise<ResetReport> {
+  const ms = (since: number) => Math.round((performance.now() - since) * 10) / 10;
+  const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const at = performance.now();
+    const value = await fn();
+    return [value, ms(at)];
+  };
   const started = performance.now();
-  await steps.wipeStore();
-  const [, containersRemoved] = await Promise.all([steps.wipeRegistry(), steps.recreateDefaults().then(() => steps.resetAgent())]);
-  return { containersRemoved, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+  const [, store] = await timed(steps.wipeStore);
+  const [[, registry], [containersRemoved, agent]] = await Promise.all([
+    timed(steps.wipeRegistry),
+    timed(async () => {
+      await steps.recreateDefaults();
+      return steps.resetAgent();
+    }),
+  ]);
+  return { containersRemoved, durationMs: ms(started), steps: { store, registry, agent } };
 }
 
 /** Who may reset: the account's root, or anyone when signatures are not verified (accept-any). */
