@@ -161,4 +161,43 @@ describe('toAssignment', () => {
     // Reports do not change desired state: no wake-up for the agent's own reports.
     assert.equal(assignmentsDigest([toAssignment({ ...task, lastStatus: 'RUNNING', version: 9 }, def)]), assignmentsDigest([toAssignment(task, def)]));
   });
+
+  it('hands over linuxParameters with empty lists filled in, and the task’s pidMode / ipcMode', () => {
+    const linux = {
+      ...def,
+      networkMode: 'bridge',
+      pidMode: 'task',
+      ipcMode: 'host',
+      containerDefinitions: [
+        {
+          name: 'web',
+          image: 'web:1',
+          linuxParameters: {
+            initProcessEnabled: true,
+            capabilities: { add: ['NET_ADMIN'] },
+            devices: [{ hostPath: '/dev/fuse', permissions: ['read', 'write'] }],
+            sharedMemorySize: 128,
+            tmpfs: [{ containerPath: '/run', size: 64, mountOptions: ['noexec'] }],
+            maxSwap: 0,
+            swappiness: 30,
+          },
+        },
+        { name: 'side', image: 'side:1' },
+      ],
+    } as unknown as TaskDefinitionDoc;
+    const a = toAssignment(taskDoc({}), linux);
+    assert.equal(a.pidMode, 'task');
+    assert.equal(a.ipcMode, 'host');
+    assert.equal(a.containers[0]!.initProcessEnabled, true);
+    assert.deepEqual(a.containers[0]!.linuxParameters, {
+      capabilities: { add: ['NET_ADMIN'], drop: [] },
+      devices: [{ hostPath: '/dev/fuse', containerPath: undefined, permissions: ['read', 'write'] }],
+      sharedMemorySize: 128,
+      tmpfs: [{ containerPath: '/run', size: 64, mountOptions: ['noexec'] }],
+      maxSwap: 0,
+      swappiness: 30,
+    });
+    assert.deepEqual(a.containers[1]!.linuxParameters, { capabilities: { add: [], drop: [] }, devices: [], sharedMemorySize: undefined, tmpfs: [], maxSwap: undefined, swappiness: undefined });
+    assert.equal(toAssignment(taskDoc({}), def).pidMode, undefined);
+  });
 });

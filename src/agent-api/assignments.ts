@@ -4,7 +4,7 @@
  * knowledge of ECS defaults. PURE; the routes do the reading.
  */
 import { createHash } from 'node:crypto';
-import { TASK_STATUSES, type ContainerSpec, type RegistryAuth, type TaskAssignment, type TaskStatus, type VolumeSpec } from '../protocol/index.js';
+import { TASK_STATUSES, type ContainerSpec, type LinuxParametersSpec, type RegistryAuth, type TaskAssignment, type TaskStatus, type VolumeSpec } from '../protocol/index.js';
 import type { TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
 
 /** ECS_CONTAINER_STOP_TIMEOUT's default. */
@@ -41,6 +41,8 @@ export function toAssignment(task: TaskDoc, def: TaskDefinitionDoc, auth: (image
     cpu: num(task.overrides?.cpu) ?? num(task.cpu) ?? num(def.cpu),
     memory: num(task.overrides?.memory) ?? num(task.memory) ?? num(def.memory),
     subnetId: awsvpc?.subnets?.[0],
+    pidMode: def.pidMode === 'host' || def.pidMode === 'task' ? def.pidMode : undefined,
+    ipcMode: def.ipcMode === 'host' || def.ipcMode === 'task' || def.ipcMode === 'none' ? def.ipcMode : undefined,
     volumes: arr(def.volumes).map(volumeSpec),
     containers,
   };
@@ -75,6 +77,7 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     privileged: bool(cd.privileged, false),
     readonlyRootFilesystem: bool(cd.readonlyRootFilesystem, false),
     initProcessEnabled: bool(linux.initProcessEnabled, false),
+    linuxParameters: linuxParameters(linux),
     cpu: num(o.cpu) ?? num(cd.cpu) ?? 0,
     memory: num(o.memory) ?? num(cd.memory),
     memoryReservation: num(o.memoryReservation) ?? num(cd.memoryReservation),
@@ -99,6 +102,26 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     stopTimeoutSec: num(cd.stopTimeout) ?? DEFAULT_STOP_TIMEOUT_SEC,
     startTimeoutSec: num(cd.startTimeout),
     dependsOn: arr<{ containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY' }>(cd.dependsOn),
+  };
+}
+
+const PERMISSIONS = ['read', 'write', 'mknod'] as const;
+
+function linuxParameters(linux: Json): LinuxParametersSpec {
+  const caps = (linux.capabilities ?? {}) as Json;
+  const swappiness = typeof linux.swappiness === 'number' ? linux.swappiness : undefined;
+  return {
+    capabilities: { add: arr<string>(caps.add), drop: arr<string>(caps.drop) },
+    devices: arr(linux.devices).map((d) => ({
+      hostPath: String(d.hostPath),
+      containerPath: str(d.containerPath),
+      permissions: d.permissions === undefined ? undefined : arr<string>(d.permissions).filter((p): p is (typeof PERMISSIONS)[number] => (PERMISSIONS as readonly string[]).includes(p)),
+    })),
+    sharedMemorySize: num(linux.sharedMemorySize),
+    tmpfs: arr(linux.tmpfs).map((t) => ({ containerPath: String(t.containerPath), size: num(t.size) ?? 1, mountOptions: t.mountOptions === undefined ? undefined : arr<string>(t.mountOptions) })),
+    // 0 is meaningful for maxSwap (no swap at all).
+    maxSwap: typeof linux.maxSwap === 'number' && linux.maxSwap >= 0 ? Math.floor(linux.maxSwap) : undefined,
+    swappiness: swappiness !== undefined && swappiness >= 0 && swappiness <= 100 ? Math.floor(swappiness) : undefined,
   };
 }
 

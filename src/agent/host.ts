@@ -16,6 +16,8 @@ export interface HostOptions {
   availabilityZone?: string;
   instanceType?: string;
   extraAttributes?: { name: string; value?: string }[];
+  /** The host-safety policy allows privileged containers: advertised as ECS_DISABLE_PRIVILEGED=false does. */
+  privilegedContainers?: boolean;
 }
 
 export function hostResources(info: RuntimeInfo, o: HostOptions): RegisterRequest['resources'] {
@@ -38,16 +40,17 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
     { name: 'ecs.availability-zone', value: o.availabilityZone ?? 'local-1a' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.json-file' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.none' },
-    { name: 'com.amazonaws.ecs.capability.privileged-container' },
     { name: 'ecs.capability.container-health-check' },
     { name: 'ecs.capability.container-ordering' },
     { name: 'ecs.capability.task-eni' },
     { name: 'ecs.capability.task-cpu-mem-limit' },
     { name: 'ecs.capability.docker-plugin.local' },
+    { name: 'ecs.capability.pid-ipc-namespace-sharing' },
     { name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' },
   ];
   // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
   for (let v = 18; major === 1 && v <= minor; v++) attrs.push({ name: `com.amazonaws.ecs.capability.docker-remote-api.1.${v}` });
+  if (o.privilegedContainers) attrs.push({ name: 'com.amazonaws.ecs.capability.privileged-container' });
   if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
   return [...attrs, ...(o.extraAttributes ?? [])];
 }

@@ -1,6 +1,7 @@
 /** The host agent's public surface. */
 export { Agent, AGENT_VERSION, loadInstanceId, type AgentOptions } from './agent.js';
 export { DEFAULT_RESERVED_PORTS, type HostOptions } from './host.js';
+export { DEFAULT_HOST_SAFETY, HostSafety, HostSafetyError, hostSafetyFromEnv, mergeHostSafety, type HostSafetySettings } from './host-safety.js';
 export { nextActions, actionKey, dependencyVerdict, ESSENTIAL_EXITED, type Action } from './next-action.js';
 export { DockerRuntime, OOM_REASON, PAUSE_IMAGE, type DockerRuntimeOptions } from './runtime/docker.js';
 export { LABELS, PullError, type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeInfo } from './runtime/runtime.js';

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TaskAssignment } from '../protocol/index.js';
+import { HostSafety } from './host-safety.js';
 import { SimulatedRuntime } from './runtime/simulated.js';
 import { CONTAINER_MISSING, Supervisor } from './supervisor.js';
 import type { toReport } from './task-state.js';
@@ -86,6 +87,40 @@ describe('Supervisor', () => {
     s.applyAssignments([]);
     await until(() => reports.at(-1)?.lastStatus === 'STOPPED', 'stopped');
     assert.ok(reports.at(-1)!.containers.every((c) => c.exitCode === 143));
+    s.close();
+  });
+
+  it('stops a task the host-safety policy refuses, with the reason on the container, before pulling or creating anything', async () => {
+    const safety = new HostSafety({}, { protectedPaths: [] });
+    const calls: string[] = [];
+    const runtime = new (class extends SimulatedRuntime {
+      admit(t: TaskAssignment) {
+        safety.checkTask(t);
+      }
+      override async pull(image: string, auth: undefined) {
+        calls.push(`pull ${image}`);
+        return super.pull(image, auth);
+      }
+      override async setupTask(t: TaskAssignment) {
+        calls.push('setup');
+        return super.setupTask(t);
+      }
+    })();
+    const reports: ReturnType<typeof toReport>[] = [];
+    const s = supervisor(runtime, reports);
+    const t = assignment('refused');
+    t.containers[1] = spec('side', { essential: false, privileged: true });
+    s.applyAssignments([t]);
+    await until(() => reports.at(-1)?.lastStatus === 'STOPPED', 'reported stopped');
+    const last = reports.at(-1)!;
+    const reason = 'CannotStartContainerError: privileged containers are disabled on this container instance (set --allow-privileged)';
+    assert.equal(last.stopCode, 'TaskFailedToStart');
+    assert.equal(last.stoppedReason, reason);
+    assert.equal(last.containers.find((c) => c.name === 'side')!.reason, reason);
+    assert.ok(last.containers.every((c) => c.lastStatus === 'STOPPED' && !c.runtimeId));
+    await sleep(20);
+    assert.deepEqual(calls, [], 'nothing pulled or set up');
+    assert.deepEqual(await runtime.list(), [], 'nothing created');
     s.close();
   });
 });

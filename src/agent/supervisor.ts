@@ -5,6 +5,7 @@
  * (task, action) runs at most once at a time.
  */
 import { taskStatusRank, type NetworkBinding, type TaskAssignment } from '../protocol/index.js';
+import { HostSafetyError } from './host-safety.js';
 import { actionKey, nextActions, type Action } from './next-action.js';
 import { OOM_REASON } from './runtime/docker.js';
 import type { Runtime, RuntimeContainer, RuntimeEvent } from './runtime/runtime.js';
@@ -72,8 +73,9 @@ export class Supervisor {
       if (!task) {
         if (this.finished.has(spec.taskArn)) continue;
         task = newLocalTask(spec);
-        this.fillFromAdopted(task);
+        const adopted = this.fillFromAdopted(task);
         this.markMissing(task);
+        if (!adopted && spec.desiredStatus === 'RUNNING' && Object.values(task.containers).every((c) => c.known === 'NONE')) this.admit(task);
         this.tasks.set(spec.taskArn, task);
       } else {
         task.spec = spec;
@@ -197,9 +199,31 @@ export class Supervisor {
     if (knownRank(to) > knownRank(c.known)) c.known = to;
   }
 
-  private fillFromAdopted(task: LocalTask): void {
+  /**
+   * Runs the host-safety policy before anything of a new task is pulled or created: a refused
+   * task fails to start, with the reason on the container the policy names.
+   */
+  private admit(task: LocalTask): void {
+    try {
+      this.o.runtime.admit?.(task.spec);
+    } catch (e) {
+      if (!(e instanceof HostSafetyError)) throw e;
+      this.refuse(task, e);
+    }
+  }
+
+  private refuse(task: LocalTask, e: HostSafetyError): void {
+    const c = task.containers[e.container] ?? Object.values(task.containers)[0];
+    if (!c) return;
+    c.failure = { kind: 'start', message: e.message };
+    c.reason ??= `CannotStartContainerError: ${e.message}`;
+    this.o.log.warn({ taskArn: task.arn, container: c.name, reason: e.message }, 'task refused by the host-safety policy');
+  }
+
+  /** Whether any container of the task was found running (or stopped) from a previous agent run. */
+  private fillFromAdopted(task: LocalTask): boolean {
     const found = this.adopted.get(task.arn);
-    if (!found) return;
+    if (!found) return false;
     this.adopted.delete(task.arn);
     for (const s of found) {
       if (s.role === 'pause') {
@@ -216,6 +240,7 @@ export class Supervisor {
     const started = Object.values(task.containers).map((c) => c.startedAt).filter((t): t is number => t !== undefined);
     if (started.length) task.startedAt = Math.min(...started);
     this.o.log.info({ taskArn: task.arn, containers: found.length }, 're-adopted running task');
+    return true;
   }
 
   /**
@@ -340,6 +365,8 @@ export class Supervisor {
           }
           task.setup = 'DONE';
         } catch (e) {
+          // Refused before anything was created: nothing to tear down.
+          if (e instanceof HostSafetyError) return this.refuse(task, e);
           this.o.log.error({ taskArn: task.arn, err: String(e) }, 'task setup failed');
           task.setup = 'FAILED';
         }
@@ -364,6 +391,7 @@ export class Supervisor {
           this.byRuntimeId.set(id, { taskArn: task.arn, name: c!.name });
           this.advance(c!, 'CREATED');
         } catch (e) {
+          if (e instanceof HostSafetyError) return this.refuse(task, e);
           c!.failure = { kind: 'create', message: e instanceof Error ? e.message : String(e) };
           c!.reason ??= `CannotCreateContainerError: ${c!.failure.message}`;
         }

@@ -8,8 +8,9 @@ import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, loadInstanceId } from '../agent/index.js';
+import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
+import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
 import { createApp } from '../server/app.js';
 import { credentialsFromEnv, requestReset } from './reset.js';
 import { defaultConfig } from '../server/config.js';
@@ -19,7 +20,7 @@ import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js'
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
 
-program
+const up = program
   .command('up')
   .description('start Dockyard on this machine')
   .addOption(new Option('--port <port>', 'port for every API').default(defaults.port).argParser(Number))
@@ -33,11 +34,13 @@ program
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
-  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean }) => {
-    const { agent, bindIp, ...server } = opts;
+  .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials));
+withHostSafetyOptions(up)
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string; acceptAnyCredentials?: boolean } & HostSafetyFlags) => {
+    const { agent, bindIp, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
+    const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     // `up` always has a `default` cluster; with the agent, this host joins it.
-    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp } : undefined });
+    const app = await createApp({ ...defaults, ...server, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on http://${opts.host}:${port}`);
     // For the person at the terminal (stderr), never in the JSON logs (stdout).
@@ -87,7 +90,7 @@ program
     }
   });
 
-program
+const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
   .requiredOption('--endpoint <url>', 'the control plane, e.g. http://10.0.0.5:4600')
@@ -98,16 +101,22 @@ program
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
-  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string }) => {
+  .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
+withHostSafetyOptions(agentCommand)
+  .action(async (opts: { endpoint: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
     const log = pino({ level: opts.logLevel });
     const instanceId = loadInstanceId(opts.stateDir);
+    const hostSafety = new HostSafety(hostSafetySettings(opts), {
+      protectedPaths: [opts.stateDir, defaults.dataDir, ...(opts.protectPath ?? [])],
+      dockerSocket: opts.dockerSocket,
+    });
     const agent = new Agent({
       endpoint: opts.endpoint,
       cluster: opts.cluster,
       stateDir: opts.stateDir,
-      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp }),
+      runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
       log,
-      host: { fargateCapacity: opts.fargateCapacity },
+      host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
       cleanupDelayMs: opts.cleanupDelay * 1000,
     });
     await agent.start();

@@ -13,6 +13,7 @@ export {
   HealthStatus,
   HeartbeatRequest,
   HeartbeatResponse,
+  LinuxParametersSpec,
   NetworkBinding,
   PROTOCOL_MAJOR,
   PROTOCOL_VERSION,

@@ -79,6 +79,17 @@ export const HealthCheckSpec = z.object({
 
 export const DependencySpec = z.object({ containerName: z.string(), condition: z.enum(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']) });
 
+/** ECS linuxParameters (initProcessEnabled is its own field). Sizes in MiB. */
+export const LinuxParametersSpec = z.object({
+  capabilities: z.object({ add: z.array(z.string()), drop: z.array(z.string()) }),
+  devices: z.array(z.object({ hostPath: z.string(), containerPath: z.string().optional(), permissions: z.array(z.enum(['read', 'write', 'mknod'])).optional() })),
+  sharedMemorySize: z.number().int().positive().optional(),
+  tmpfs: z.array(z.object({ containerPath: z.string(), size: z.number().int().positive(), mountOptions: z.array(z.string()).optional() })),
+  maxSwap: z.number().int().nonnegative().optional(),
+  swappiness: z.number().int().min(0).max(100).optional(),
+});
+export type LinuxParametersSpec = z.infer<typeof LinuxParametersSpec>;
+
 export const ContainerSpec = z.object({
   name: z.string(),
   containerArn: z.string(),
@@ -101,6 +112,8 @@ export const ContainerSpec = z.object({
   privileged: z.boolean(),
   readonlyRootFilesystem: z.boolean(),
   initProcessEnabled: z.boolean(),
+  /** Absent from older control planes: the agent then maps none of them. */
+  linuxParameters: LinuxParametersSpec.optional(),
   /** CPU units, hard memory MiB, soft memory MiB. */
   cpu: z.number().int().nonnegative(),
   memory: z.number().int().positive().optional(),
@@ -147,6 +160,9 @@ export const TaskAssignment = z.object({
   memory: z.number().int().positive().optional(),
   /** awsvpc: the subnet named in networkConfiguration, echoed in the ENI attachment. */
   subnetId: z.string().optional(),
+  /** The task definition's PID and IPC namespaces: `task` shares one among the task's containers. */
+  pidMode: z.enum(['host', 'task']).optional(),
+  ipcMode: z.enum(['host', 'task', 'none']).optional(),
   volumes: z.array(VolumeSpec),
   containers: z.array(ContainerSpec),
 });

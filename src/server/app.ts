@@ -2,8 +2,9 @@
  * The composition root: the only place that constructs the object graph.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
-import { Agent, DockerRuntime, loadInstanceId, type Runtime } from '../agent/index.js';
+import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { isKnownAwsRegion } from '../aws/sigv4.js';
@@ -25,6 +26,8 @@ export interface App {
   config: ServerConfig;
   store: Store;
   http: FastifyInstance;
+  /** The AWS service modules the front door serves (tests walk their models). */
+  services: readonly ServiceModule[];
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
@@ -74,11 +77,12 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
   const ecr = createEcrDomain({ store, clock, registry, registryHost });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)];
   const http = buildHttpServer({
     config,
     authenticator,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
+    services,
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -135,6 +139,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     config,
     store,
     http,
+    services,
     get agent() {
       return agent;
     },
@@ -156,14 +161,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         const cluster = config.embeddedAgent.cluster ?? 'default';
         const stateDir = join(config.dataDir, 'agent');
         const instanceId = loadInstanceId(stateDir);
+        const hostSafety = new HostSafety(config.embeddedAgent.hostSafety ?? {}, { protectedPaths: [config.dataDir, stateDir] });
         agent = new Agent({
           endpoint: `http://127.0.0.1:${boundPort}`,
           cluster,
           stateDir,
-          runtime: opts.agentRuntime ?? new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp }),
+          runtime: opts.agentRuntime ?? new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp, hostSafety }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
-          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)] },
+          host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
         });

@@ -1,5 +1,6 @@
 /** Server configuration: flags win over environment variables, which win over defaults. */
 import { homedir } from 'node:os';
+import type { HostSafetySettings } from '../agent/host-safety.js';
 import { join } from 'node:path';
 
 export interface ServerConfig {
@@ -41,6 +42,8 @@ export interface EmbeddedAgentConfig {
   /** How long a stopped task's containers are kept before removal. */
   cleanupDelayMs?: number;
   pollWaitMs?: number;
+  /** What tasks may take from this host (DEFAULT_HOST_SAFETY for what is left out); the data dir is always protected. */
+  hostSafety?: Partial<HostSafetySettings>;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {

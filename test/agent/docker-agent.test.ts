@@ -26,7 +26,8 @@ describe('agent on Docker', () => {
 
   before(async () => {
     image = buildHttpdImage();
-    d = await startWithAgent();
+    // Host bind mounts are refused unless allow-listed: this test's scratch dir is.
+    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
     instanceId = d.app.agent!.instanceId;
   });
 

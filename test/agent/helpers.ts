@@ -11,6 +11,7 @@ import {
   type RunTaskCommandInput,
   type Task,
 } from '@aws-sdk/client-ecs';
+import type { EmbeddedAgentConfig } from '../../src/server/config.js';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
 import { docker } from '../helpers/docker.js';
 
@@ -20,8 +21,9 @@ export const FAST_AGENT = {
   agentHeartbeatTtlMs: 3000,
 } as const;
 
-export async function startWithAgent(dataDir?: string): Promise<TestDockyard> {
-  return startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent } }, dataDir);
+/** `agent` adds to the embedded agent's settings, e.g. `hostSafety: { allowHostPaths: [dir] }`. */
+export async function startWithAgent(dataDir?: string, agent: Partial<EmbeddedAgentConfig> = {}): Promise<TestDockyard> {
+  return startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...agent } }, dataDir);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -113,4 +113,63 @@ describe('containerCreateOptions', () => {
     assert.equal(h.NanoCpus, 0.5e9);
     assert.equal(h.CpuShares, 256);
   });
+
+  it('maps linuxParameters: capabilities, devices, init, /dev/shm, tmpfs, swap', () => {
+    const s = spec({
+      initProcessEnabled: true,
+      memory: 128,
+      linuxParameters: {
+        capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD', 'NET_RAW'] },
+        devices: [{ hostPath: '/dev/fuse' }, { hostPath: '/dev/link', containerPath: '/dev/x', permissions: ['read', 'mknod'] }],
+        sharedMemorySize: 256,
+        tmpfs: [{ containerPath: '/run', size: 64, mountOptions: ['noexec', 'mode=1777'] }, { containerPath: '/tmp', size: 16 }],
+        maxSwap: 512,
+        swappiness: 10,
+      },
+    });
+    // The host-safety check resolved /dev/link; Docker gets the resolved path.
+    const hostAccess = { volumes: new Map<string, string>(), devices: new Map([['/dev/link', '/dev/real']]) };
+    const h = containerCreateOptions(s, { task: task({ containers: [s] }), setup: undefined, siblings: new Map() }, { ...o, hostAccess }).HostConfig!;
+    assert.equal(h.Init, true);
+    assert.deepEqual(h.CapAdd, ['NET_ADMIN']);
+    assert.deepEqual(h.CapDrop, ['MKNOD', 'NET_RAW']);
+    assert.deepEqual(h.Devices, [
+      { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' },
+      { PathOnHost: '/dev/real', PathInContainer: '/dev/x', CgroupPermissions: 'rm' },
+    ]);
+    assert.equal(h.ShmSize, 256 * MiB);
+    assert.deepEqual(h.Tmpfs, { '/run': 'size=64m,noexec,mode=1777', '/tmp': 'size=16m' });
+    assert.equal(h.MemorySwap, (128 + 512) * MiB, 'maxSwap is on top of the memory limit');
+    assert.equal(h.MemorySwappiness, 10);
+    assert.equal(h.PidMode, undefined);
+    assert.equal(h.IpcMode, undefined);
+  });
+
+  it('maps maxSwap 0 to no swap with the default swappiness, and leaves out what was not asked for', () => {
+    const none = spec({ memory: 64, linuxParameters: { capabilities: { add: [], drop: [] }, devices: [], tmpfs: [], maxSwap: 0 } });
+    const h = containerCreateOptions(none, { task: task({ containers: [none] }), setup: undefined, siblings: new Map() }, o).HostConfig!;
+    assert.equal(h.MemorySwap, 64 * MiB);
+    assert.equal(h.MemorySwappiness, 60);
+    for (const k of ['CapAdd', 'CapDrop', 'Devices', 'Tmpfs', 'ShmSize', 'Init'] as const) assert.equal(h[k], undefined, k);
+  });
+
+  it('joins the pause container for pidMode / ipcMode task, the host for host, and sizes no private /dev/shm then', () => {
+    const s = spec({ linuxParameters: { capabilities: { add: [], drop: [] }, devices: [], tmpfs: [], sharedMemorySize: 32 } });
+    const shared = containerCreateOptions(s, { task: task({ pidMode: 'task', ipcMode: 'task', containers: [s] }), setup: { pauseId: 'p1' }, siblings: new Map() }, o).HostConfig!;
+    assert.equal(shared.PidMode, 'container:p1');
+    assert.equal(shared.IpcMode, 'container:p1');
+    assert.equal(shared.ShmSize, undefined);
+    const host = containerCreateOptions(s, { task: task({ pidMode: 'host', ipcMode: 'host', containers: [s] }), setup: undefined, siblings: new Map() }, o).HostConfig!;
+    assert.equal(host.PidMode, 'host');
+    assert.equal(host.IpcMode, 'host');
+    const none = containerCreateOptions(s, { task: task({ ipcMode: 'none', containers: [s] }), setup: undefined, siblings: new Map() }, o).HostConfig!;
+    assert.equal(none.IpcMode, 'none');
+  });
+
+  it('binds the host path as the host-safety check resolved it', () => {
+    const s = spec({ mountPoints: [{ sourceVolume: 'logs', containerPath: '/l', readOnly: false }] });
+    const t = task({ containers: [s], volumes: [{ name: 'logs', host: { sourcePath: '/srv/link/../logs' } }] });
+    const hostAccess = { volumes: new Map([['logs', '/data/logs']]), devices: new Map<string, string>() };
+    assert.deepEqual(containerCreateOptions(s, { task: t, setup: undefined, siblings: new Map() }, { ...o, hostAccess }).HostConfig!.Binds, ['/data/logs:/l']);
+  });
 });

@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ContainerSpec, NetworkBinding, RegistryAuth, TaskAssignment } from '../../protocol/index.js';
+import { HostSafety, type ResolvedHostAccess } from '../host-safety.js';
 import type { Health, TaskSetupInfo } from '../task-state.js';
 import { buildTar } from './tar.js';
 import { DOCKER_TIMEOUTS_MS, withTimeout, type DockerTimeouts } from './timeouts.js';
@@ -25,6 +26,8 @@ export interface DockerRuntimeOptions {
   busyboxPath?: string;
   /** Shorter limits than timeouts.ts (tests). */
   timeouts?: Partial<DockerTimeouts>;
+  /** What tasks may take from this host; the safe defaults (nothing protected beyond the Docker socket) when absent. */
+  hostSafety?: HostSafety;
 }
 
 export const PAUSE_IMAGE = 'dockyard/pause:1';
@@ -50,12 +53,20 @@ export class DockerRuntime implements Runtime {
   private readonly localImages = new Map<string, { digest: string; at: number }>();
   private networkReady: Promise<string> | undefined;
   private readonly T: DockerTimeouts;
+  readonly safety: HostSafety;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
-    this.docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    const socketPath = opts.socketPath ?? '/var/run/docker.sock';
+    this.docker = new Docker({ socketPath });
     this.T = { ...DOCKER_TIMEOUTS_MS, ...opts.timeouts };
     this.bindIp = opts.bindIp ?? '127.0.0.1';
     this.pullBehavior = opts.pullBehavior ?? 'prefer-cached';
+    this.safety = opts.hostSafety ?? new HostSafety({}, { protectedPaths: [], dockerSocket: socketPath });
+  }
+
+  /** The host-safety policy over the whole task, before anything of it exists. Throws HostSafetyError. */
+  admit(task: TaskAssignment): void {
+    this.safety.checkTask(task);
   }
 
   /** The per-agent Docker network awsvpc tasks join (named after the instance so agents on one daemon never share it). */
@@ -118,12 +129,19 @@ export class DockerRuntime implements Runtime {
   }
 
   async setupTask(task: TaskAssignment): Promise<TaskSetupInfo> {
+    this.safety.checkTask(task);
     for (const v of task.volumes) {
       const dvc = v.dockerVolumeConfiguration;
       if (v.host?.sourcePath) continue;
       if (dvc?.scope === 'shared') {
-        const exists = await withTimeout(this.T.volume, 'volume inspect', (abortSignal) => this.docker.getVolume(v.name).inspect({ abortSignal }).then(() => true, () => false));
-        if (!exists) {
+        const existing = await withTimeout(this.T.volume, 'volume inspect', (abortSignal) =>
+          this.docker.getVolume(v.name).inspect({ abortSignal }).then((i) => i, () => undefined),
+        );
+        if (existing) {
+          // An existing shared volume may be a bind mount in disguise, whatever this task declares.
+          const user = task.containers.find((c) => c.mountPoints.some((m) => m.sourceVolume === v.name))?.name ?? task.containers[0]?.name ?? '';
+          this.safety.checkVolumeOptions(user, v.name, existing.Driver, existing.Options ?? undefined);
+        } else {
           if (!dvc.autoprovision) throw new Error(`shared volume ${v.name} does not exist and autoprovision is false`);
           await withTimeout(this.T.volume, 'volume create', (abortSignal) =>
             this.docker.createVolume({ Name: v.name, Driver: dvc.driver, DriverOpts: dvc.driverOpts, Labels: dvc.labels, abortSignal }),
@@ -142,10 +160,14 @@ export class DockerRuntime implements Runtime {
         }),
       );
     }
-    if (task.networkMode !== 'awsvpc') return {};
+    // One pause container holds what the task's containers share: the awsvpc network namespace,
+    // and the PID / IPC namespaces of pidMode / ipcMode `task` (as the ECS agent's namespace pause container).
+    const awsvpc = task.networkMode === 'awsvpc';
+    if (!awsvpc && task.pidMode !== 'task' && task.ipcMode !== 'task') return {};
     await this.ensurePauseImage();
-    const network = await this.ensureNetwork();
-    const ports = task.containers.flatMap((c) => c.portMappings);
+    const network = awsvpc ? await this.ensureNetwork() : 'none';
+    const ports = awsvpc ? task.containers.flatMap((c) => c.portMappings) : [];
+    const shm = Math.max(0, ...task.containers.map((c) => c.linuxParameters?.sharedMemorySize ?? 0));
     const pause = await withTimeout(this.T.create, 'create (pause)', (abortSignal) =>
       this.docker.createContainer({
         name: `dockyard-${shortId(task.taskArn)}-pause`,
@@ -155,17 +177,24 @@ export class DockerRuntime implements Runtime {
         HostConfig: {
           NetworkMode: network,
           PortBindings: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: this.bindIp, HostPort: String(p.hostPort ?? p.containerPort) }]])),
+          IpcMode: task.ipcMode === 'task' ? 'shareable' : undefined,
+          // A shared /dev/shm is the pause container's: sized for the largest request.
+          ShmSize: task.ipcMode === 'task' && shm ? shm * MiB : undefined,
         },
         abortSignal,
       }),
     );
     await withTimeout(this.T.start, 'start (pause)', (abortSignal) => pause.start({ abortSignal }));
+    if (!awsvpc) return { pauseId: pause.id };
     const state = await this.inspect(pause.id);
     return { pauseId: pause.id, privateIp: state?.ipAddress, macAddress: state?.macAddress, networkBindings: state?.networkBindings ?? [] };
   }
 
   async create(spec: ContainerSpec, ctx: ContainerContext): Promise<string> {
-    const options = containerCreateOptions(spec, ctx, { bindIp: this.bindIp, instanceId: this.opts.instanceId });
+    // Checked again here, not only at admission (a re-adopted task skips it): Docker gets the host paths as resolved now.
+    this.safety.checkTaskModes(ctx.task);
+    const hostAccess = this.safety.checkContainer(ctx.task, spec);
+    const options = containerCreateOptions(spec, ctx, { bindIp: this.bindIp, instanceId: this.opts.instanceId, hostAccess });
     try {
       const container = await withTimeout(this.T.create, 'create', (abortSignal) => this.docker.createContainer({ ...options, abortSignal }));
       return container.id;
@@ -395,18 +424,28 @@ export class DockerRuntime implements Runtime {
   }
 }
 
+/** Docker's cgroup device permissions from ECS's words; all three when none are given (docker run's default). */
+const devicePermissions = (p: readonly string[] | undefined): string =>
+  p?.length ? [p.includes('read') ? 'r' : '', p.includes('write') ? 'w' : '', p.includes('mknod') ? 'm' : ''].join('') : 'rwm';
+
 /**
  * PURE: the Engine API create options for one container of a task, mapped the way the ECS agent
- * maps a container definition. Exported for unit tests.
+ * maps a container definition. `hostAccess` carries the host paths as the host-safety check
+ * resolved them (Docker mounts exactly what was checked). Exported for unit tests.
  */
-export function containerCreateOptions(spec: ContainerSpec, ctx: ContainerContext, o: { bindIp: string; instanceId: string }): Docker.ContainerCreateOptions {
+export function containerCreateOptions(
+  spec: ContainerSpec,
+  ctx: ContainerContext,
+  o: { bindIp: string; instanceId: string; hostAccess?: ResolvedHostAccess },
+): Docker.ContainerCreateOptions {
   const { task, setup, siblings } = ctx;
   const binds: string[] = [];
   const mounts: Docker.MountSettings[] = [];
   for (const m of spec.mountPoints) {
     const v = task.volumes.find((x) => x.name === m.sourceVolume);
     if (!v) throw new Error(`mount point refers to unknown volume ${m.sourceVolume}`);
-    const source = v.host?.sourcePath ?? (v.dockerVolumeConfiguration?.scope === 'shared' ? v.name : taskVolumeName(task.taskArn, v.name));
+    const hostPath = v.host?.sourcePath ? (o.hostAccess?.volumes.get(v.name) ?? v.host.sourcePath) : undefined;
+    const source = hostPath ?? (v.dockerVolumeConfiguration?.scope === 'shared' ? v.name : taskVolumeName(task.taskArn, v.name));
     if (v.host?.sourcePath) binds.push(`${source}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
     else mounts.push({ Type: 'volume', Source: source, Target: m.containerPath, ReadOnly: m.readOnly });
   }
@@ -414,6 +453,10 @@ export function containerCreateOptions(spec: ContainerSpec, ctx: ContainerContex
   const awsvpc = task.networkMode === 'awsvpc';
   const networkMode = awsvpc ? `container:${setup?.pauseId}` : task.networkMode === 'bridge' ? 'bridge' : task.networkMode;
   const publish = task.networkMode === 'bridge';
+  const linux = spec.linuxParameters;
+  const memory = (spec.memory ?? task.memory ?? 0) * MiB || undefined;
+  // pidMode / ipcMode `task`: join the pause container's namespaces.
+  const shared = (mode: string | undefined) => (mode === 'host' ? 'host' : mode === 'task' && setup?.pauseId ? `container:${setup.pauseId}` : mode === 'none' ? 'none' : undefined);
   const healthCheck = spec.healthCheck
     ? {
         Test: spec.healthCheck.command,
@@ -443,7 +486,7 @@ export function containerCreateOptions(spec: ContainerSpec, ctx: ContainerContex
           ? Object.fromEntries(spec.portMappings.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: o.bindIp, HostPort: p.hostPort ? String(p.hostPort) : '' }]]))
           : undefined,
         // Hard limit: the container's own, else the task's (an upper bound per container).
-        Memory: (spec.memory ?? task.memory ?? 0) * MiB || undefined,
+        Memory: memory,
         MemoryReservation: spec.memoryReservation ? spec.memoryReservation * MiB : undefined,
         // ECS maps CPU units to CPU shares, at least 2 (the kernel's minimum).
         CpuShares: Math.max(2, spec.cpu || taskCpuShare),
@@ -463,6 +506,24 @@ export function containerCreateOptions(spec: ContainerSpec, ctx: ContainerContex
         DnsSearch: awsvpc ? undefined : spec.dnsSearchDomains,
         ExtraHosts: awsvpc ? undefined : spec.extraHosts.map((h) => `${h.hostname}:${h.ipAddress}`),
         Init: spec.initProcessEnabled || undefined,
+        PidMode: shared(task.pidMode),
+        IpcMode: shared(task.ipcMode),
+        // A private /dev/shm only: a shared one is sized on the pause container.
+        ShmSize: linux?.sharedMemorySize && !task.ipcMode ? linux.sharedMemorySize * MiB : undefined,
+        CapAdd: linux?.capabilities.add.length ? linux.capabilities.add : undefined,
+        CapDrop: linux?.capabilities.drop.length ? linux.capabilities.drop : undefined,
+        Devices: linux?.devices.length
+          ? linux.devices.map((d) => {
+              const host = o.hostAccess?.devices.get(d.hostPath) ?? d.hostPath;
+              return { PathOnHost: host, PathInContainer: d.containerPath ?? d.hostPath, CgroupPermissions: devicePermissions(d.permissions) };
+            })
+          : undefined,
+        Tmpfs: linux?.tmpfs.length
+          ? Object.fromEntries(linux.tmpfs.map((t) => [t.containerPath, [`size=${t.size}m`, ...(t.mountOptions ?? [])].join(',')]))
+          : undefined,
+        // ECS: maxSwap is swap on top of the memory limit (0: none); swappiness only counts with it (default 60).
+        MemorySwap: linux?.maxSwap !== undefined && memory ? memory + linux.maxSwap * MiB : undefined,
+        MemorySwappiness: linux?.maxSwap !== undefined && memory ? (linux.swappiness ?? 60) : undefined,
       },
   };
 }

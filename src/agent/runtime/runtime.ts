@@ -56,10 +56,13 @@ export interface ContainerContext {
 
 export interface Runtime {
   info(): Promise<RuntimeInfo>;
+  /** The host-safety policy over a whole new task, before anything of it is pulled or created; throws HostSafetyError. */
+  admit?(task: TaskAssignment): void;
   /** Makes the image available; resolves with its digest when known. Throws PullError. */
   pull(image: string, auth: RegistryAuth | undefined): Promise<{ imageDigest?: string }>;
-  /** Task-wide resources: the awsvpc network namespace (pause container), task-scoped volumes. */
+  /** Task-wide resources: the shared namespaces (pause container), task-scoped volumes. Throws HostSafetyError. */
   setupTask(task: TaskAssignment): Promise<TaskSetupInfo>;
+  /** Throws HostSafetyError when the policy refuses the container (nothing is created then). */
   create(spec: ContainerSpec, ctx: ContainerContext): Promise<string>;
   /** Starts and returns the container's state (bindings, start time). */
   start(runtimeId: string): Promise<RuntimeContainer>;
