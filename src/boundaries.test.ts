@@ -31,7 +31,7 @@ const RULES: Record<string, Rule> = {
   agent: { modules: ['core', 'protocol'], packages: ['dockerode', 'undici', 'pino', 'zod'], why: 'the agent talks to the control plane only through the protocol' },
   store: { modules: ['core'], packages: ['better-sqlite3'], why: 'storage knows no service' },
   iam: { modules: ['core', 'aws'], packages: [], why: 'identity contracts; may raise AWS errors' },
-  aws: { modules: ['core', 'iam'], packages: ['@smithy/', '@aws-crypto/', '@aws-sdk/core', 'fast-xml-parser'], why: 'the protocol layer: codecs, models, SigV4' },
+  aws: { modules: ['core', 'iam'], packages: ['@smithy/', '@aws-crypto/', '@aws-sdk/core', 'fast-xml-parser', 'safe-regex2'], why: 'the protocol layer: codecs, model validation, SigV4' },
   registry: { modules: ['aws', 'core', 'iam', 'store'], packages: ['fastify'], why: 'the OCI data plane; ECR metadata reaches it through the store and hooks' },
   'agent-api': { modules: ['core', 'protocol', 'store', 'services/ecs'], packages: ['fastify', 'zod'], why: 'the control-plane side of the protocol, writing through the ECS domain' },
   'services/ecs': { ...SERVICE, modules: [...SERVICE.modules, 'scheduler'], why: 'ECS asks the pure scheduler for placements' },
