@@ -3,15 +3,23 @@
  *
  * Starts Dockyard as its own process (`node bin/dockyard.mjs up`, log level warn, temp data
  * dir), seeds a few task definitions, then drives each operation from an undici Pool with raw
- * awsJson1_1 requests (X-Amz-Target, Content-Type and a SigV4-shaped Authorization header, as
- * the SDK sends them). Each phase is bounded by time and by request count. Prints one JSON
+ * awsJson1_1 requests (X-Amz-Target, Content-Type and a SigV4 Authorization header signed with
+ * the server's root key, as the SDK sends them; each distinct request is signed once and
+ * replayed, which SigV4 allows within its 15-minute window, so the client's signing cost
+ * stays out of the measurement while the server verifies every request). Each phase is bounded by time and by request count. Prints one JSON
  * document: requests/s, latency percentiles, errors, and the CPU the server and the load
  * generator each used (they share this machine's cores, so the split is part of the result).
  *
  * `--client wrk` drives the same requests from wrk (Lua script) instead of undici: wrk needs far
  * less CPU per request than a Node client, so more of the two cores go to the server.
  *
+ * `--compare-verification` measures what signature verification costs: two servers in the same
+ * run, one verifying (the default) and one started with `--accept-any-credentials`, each seeded
+ * alike and driven in turn (`--rounds` times, alternating) with the same DescribeTaskDefinition
+ * requests; it prints both and their ratio.
+ *
  *   node --import tsx bench/api.ts [--seconds 8] [--connections 48] [--client undici|wrk] [--sdk] [--cpu-prof DIR]
+ *   node --import tsx bench/api.ts --compare-verification [--rounds 2] [--client wrk] [--seconds 5]
  */
 import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +28,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { loadOrCreateRootKey, type AccessKey } from '../src/iam/root-key.js';
 import { freePort } from '../test/helpers/net.js';
+import { signedJsonHeaders } from '../test/helpers/sign.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +43,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     client: { type: 'string', default: 'undici' },
     'wrk-threads': { type: 'string', default: '1' },
+    'compare-verification': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -55,15 +67,16 @@ const selfCpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+async function startServer(port: number, dataDir: string, extraArgs: string[] = []): Promise<ChildProcess> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
   const bin = join(ROOT, 'bin/dockyard.mjs');
   // The API is measured alone: no embedded agent (heartbeats, Docker) when `up` has one.
   const noAgent = execFileSync(process.execPath, [bin, 'up', '--help'], { encoding: 'utf8' }).includes('--no-agent') ? ['--no-agent'] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, bin, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    [...nodeArgs, bin, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent, ...extraArgs],
+    // stdout is the server's JSON log, stderr its start-up banner (the root key): neither is part of the result.
+    { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -80,14 +93,16 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
   throw new Error('dockyard did not become healthy within 60 s');
 }
 
-function headers(operation: string): Record<string, string> {
-  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  return {
-    'content-type': 'application/x-amz-json-1.1',
-    'x-amz-target': `${TARGET_PREFIX}.${operation}`,
-    'x-amz-date': date,
-    authorization: `AWS4-HMAC-SHA256 Credential=AKIDBENCH/${date.slice(0, 8)}/us-east-1/ecs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${'0'.repeat(64)}`,
-  };
+/** One request, signed once (SigV4 signatures stay valid for 15 minutes and may be replayed). */
+interface SignedRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+async function signRequest(origin: string, key: AccessKey, operation: string, body: string): Promise<SignedRequest> {
+  const headers = await signedJsonHeaders(origin, `${TARGET_PREFIX}.${operation}`, body, { credentials: key });
+  delete headers.host; // undici and wrk send the same Host themselves
+  return { body, headers };
 }
 
 /** A realistic two-container EC2 definition (about 1.5 KB of JSON), or a minimal one-container one. */
@@ -209,16 +224,19 @@ async function phase(
 }
 
 /** The same measurement with wrk as the client: a warm-up run, then a measured run with --latency. */
-async function wrkPhase(operation: string, origin: string, serverPid: number, request: { method: 'GET' | 'POST'; path: string; target?: string; bodies?: string[] }, workDir: string): Promise<PhaseResult> {
+async function wrkPhase(operation: string, origin: string, serverPid: number, request: { method: 'GET' | 'POST'; path: string; requests?: SignedRequest[] }, workDir: string): Promise<PhaseResult> {
   const script = join(workDir, 'bench.lua');
-  const hdr = request.target ? headers(request.target) : {};
-  const lua = [
-    `wrk.method = "${request.method}"`,
-    ...Object.entries(hdr).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
-    `local bodies = {${(request.bodies ?? ['']).map((b) => `[==[${b}]==]`).join(',\n')}}`,
-    'local i = 0',
-    `request = function() i = i + 1; return wrk.format(nil, "${request.path}", nil, bodies[(i % #bodies) + 1]) end`,
-  ].join('\n');
+  const luaHeaders = (h: Record<string, string>) => `{${Object.entries(h).map(([k, v]) => `["${k}"] = "${v}"`).join(', ')}}`;
+  const host = new URL(origin).host; // what the requests were signed for
+  const lua = request.requests
+    ? [
+        // Every request is formatted once (per thread, at init): wrk replays them in turn.
+        'local requests = {}',
+        'local i = 0',
+        `init = function(args) requests = {${request.requests.map((r) => `wrk.format("POST", "${request.path}", ${luaHeaders({ Host: host, ...r.headers })}, [==[${r.body}]==])`).join(',\n')}} end`,
+        'request = function() i = i + 1; return requests[(i % #requests) + 1] end',
+      ].join('\n')
+    : `wrk.method = "${request.method}"\nrequest = function() return wrk.format(nil, "${request.path}") end`;
   writeFileSync(script, lua);
   const run = (seconds: number) =>
     new Promise<string>((resolve, reject) => {
@@ -257,61 +275,97 @@ async function wrkPhase(operation: string, origin: string, serverPid: number, re
   };
 }
 
-async function main() {
+/** A Dockyard process under test, with a keep-alive pool and its root key. */
+interface BenchServer {
+  origin: string;
+  pid: number;
+  key: AccessKey;
+  pool: Pool;
+  dataDir: string;
+  send(request: SignedRequest): Promise<boolean>;
+  sign(operation: string, body: string): Promise<SignedRequest>;
+  stop(): Promise<void>;
+}
+
+async function startBenchServer(extraArgs: string[] = []): Promise<BenchServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-bench-'));
-  const server = await startServer(port, dataDir);
+  const child = await startServer(port, dataDir, extraArgs);
   const origin = `http://127.0.0.1:${port}`;
   const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
-  const results: PhaseResult[] = [];
-  try {
-    const call = async (operation: string, body: string): Promise<boolean> => {
-      const res = await pool.request({ path: '/', method: 'POST', headers: headers(operation), body });
+  const key = loadOrCreateRootKey(dataDir);
+  return {
+    origin,
+    pid: child.pid!,
+    key,
+    pool,
+    dataDir,
+    async send(request) {
+      const res = await pool.request({ path: '/', method: 'POST', headers: request.headers, body: request.body });
       await res.body.text();
       return res.statusCode === 200;
-    };
+    },
+    sign: (operation, body) => signRequest(origin, key, operation, body),
+    async stop() {
+      await pool.close();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
-    // Seed: 5 revisions of each of 20 families of each size, so describes hit a table that is not trivially small.
-    for (const size of ['realistic', 'small'] as const) {
-      for (let f = 0; f < 20; f++) {
-        for (let r = 0; r < 5; r++) {
-          if (!(await call('RegisterTaskDefinition', JSON.stringify(taskDefinition(`seed-${size}-${f}`, size))))) throw new Error('seeding failed');
-        }
-      }
+/** 5 revisions of each of 20 families of each size, so describes hit a table that is not trivially small. */
+async function seed(server: BenchServer): Promise<void> {
+  for (const size of ['realistic', 'small'] as const) {
+    for (let f = 0; f < 20; f++) {
+      const request = await server.sign('RegisterTaskDefinition', JSON.stringify(taskDefinition(`seed-${size}-${f}`, size)));
+      for (let r = 0; r < 5; r++) if (!(await server.send(request))) throw new Error('seeding failed');
     }
-    const bodies = (n: number, body: (i: number) => unknown) => Array.from({ length: n }, (_, i) => JSON.stringify(body(i)));
+  }
+}
+
+const bodies = (n: number, body: (i: number) => unknown) => Array.from({ length: n }, (_, i) => JSON.stringify(body(i)));
+const DESCRIBE_LATEST = 'DescribeTaskDefinition family → latest (2 containers, 2.4 KB)';
+const describeLatestBodies = () => bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}`, include: ['TAGS'] }));
+
+/** One measured phase of `operation` over `list` (signed for `server`), by the chosen client. */
+async function measure(server: BenchServer, label: string, operation: string | undefined, list: string[] = []): Promise<PhaseResult> {
+  const requests = operation ? await Promise.all(list.map((b) => server.sign(operation, b))) : undefined;
+  if (args.client === 'wrk') {
+    const request = requests ? { method: 'POST' as const, path: '/', requests } : { method: 'GET' as const, path: '/health' };
+    return wrkPhase(label, server.origin, server.pid, request, server.dataDir);
+  }
+  if (requests) return phase(label, 'undici', CONNECTIONS, server.pid, (i) => server.send(requests[i % requests.length]!));
+  return phase(label, 'undici', CONNECTIONS, server.pid, async () => {
+    const res = await server.pool.request({ path: '/health', method: 'GET' });
+    await res.body.text();
+    return res.statusCode === 200;
+  });
+}
+
+async function main() {
+  const server = await startBenchServer();
+  const results: PhaseResult[] = [];
+  try {
+    await seed(server);
     const phases: { name: string; label: string; target?: string; bodies?: string[] }[] = [
       { name: 'health', label: 'GET /health (HTTP floor)' },
-      { name: 'describe', label: 'DescribeTaskDefinition family → latest (2 containers, 2.4 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}`, include: ['TAGS'] })) },
+      { name: 'describe', label: DESCRIBE_LATEST, target: 'DescribeTaskDefinition', bodies: describeLatestBodies() },
       { name: 'describe-revision', label: 'DescribeTaskDefinition family:revision (2 containers, 2.4 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-realistic-${f}:3` })) },
       { name: 'describe-small', label: 'DescribeTaskDefinition family:revision (1 container, 0.5 KB)', target: 'DescribeTaskDefinition', bodies: bodies(20, (f) => ({ taskDefinition: `seed-small-${f}:3` })) },
       { name: 'register', label: 'RegisterTaskDefinition (2 containers, 1.5 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-${f}`, 'realistic')) },
       { name: 'register-small', label: 'RegisterTaskDefinition (1 container, 0.2 KB)', target: 'RegisterTaskDefinition', bodies: bodies(50, (f) => taskDefinition(`bench-small-${f}`, 'small')) },
     ];
     const only = args.only?.split(',') ?? ['health', 'describe', 'describe-revision', 'describe-small', 'register', 'register-small'];
-
-    for (const p of phases.filter((x) => only.includes(x.name))) {
-      if (args.client === 'wrk') {
-        const request = p.target ? { method: 'POST' as const, path: '/', target: p.target, bodies: p.bodies } : { method: 'GET' as const, path: '/health' };
-        results.push(await wrkPhase(p.label, origin, server.pid!, request, dataDir));
-      } else if (p.target) {
-        const { target, bodies: list } = { target: p.target, bodies: p.bodies! };
-        results.push(await phase(p.label, 'undici', CONNECTIONS, server.pid!, (i) => call(target, list[i % list.length]!)));
-      } else {
-        results.push(
-          await phase(p.label, 'undici', CONNECTIONS, server.pid!, async () => {
-            const res = await pool.request({ path: '/health', method: 'GET' });
-            await res.body.text();
-            return res.statusCode === 200;
-          }),
-        );
-      }
-    }
+    for (const p of phases.filter((x) => only.includes(x.name))) results.push(await measure(server, p.label, p.target, p.bodies));
     if (args.sdk) {
-      const ecs = new ECSClient({ endpoint: origin, region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' }, maxAttempts: 1 });
+      const ecs = new ECSClient({ endpoint: server.origin, region: 'us-east-1', credentials: server.key, maxAttempts: 1 });
       try {
         results.push(
-          await phase('DescribeTaskDefinition family → latest (2 containers, 2.4 KB)', '@aws-sdk/client-ecs', 32, server.pid!, (i) =>
+          await phase(DESCRIBE_LATEST, '@aws-sdk/client-ecs', 32, server.pid, (i) =>
             ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `seed-realistic-${i % 20}` })).then(
               () => true,
               () => false,
@@ -323,25 +377,65 @@ async function main() {
       }
     }
   } finally {
-    await pool.close();
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (server.exitCode === null) server.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
-  console.log(
-    JSON.stringify(
-      {
-        machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-        note: 'server and load generator share the machine; cpu.* are cores each used during the phase',
-        seconds: SECONDS,
-        results,
-      },
-      null,
-      2,
-    ),
-  );
+  console.log(JSON.stringify({ ...header(), results }, null, 2));
 }
 
-await main();
+/**
+ * Signature verification on vs. `--accept-any-credentials`: two servers seeded alike, measured in
+ * turn with the same requests, `--rounds` times each (alternating, so drift on a shared machine
+ * hits both); the summary takes each side's median round.
+ */
+async function compareVerification() {
+  const verifying = await startBenchServer();
+  const acceptAny = await startBenchServer(['--accept-any-credentials']);
+  const rounds: { round: number; verification: PhaseResult; acceptAny: PhaseResult }[] = [];
+  try {
+    await seed(verifying);
+    await seed(acceptAny);
+    const list = describeLatestBodies();
+    for (let round = 1; round <= Number(args.rounds); round++) {
+      // Alternate which goes first.
+      const order = round % 2 === 1 ? [verifying, acceptAny] : [acceptAny, verifying];
+      const [first, second] = [await measure(order[0]!, DESCRIBE_LATEST, 'DescribeTaskDefinition', list), await measure(order[1]!, DESCRIBE_LATEST, 'DescribeTaskDefinition', list)];
+      const [on, any] = order[0] === verifying ? [first, second] : [second, first];
+      rounds.push({ round, verification: on, acceptAny: any });
+    }
+  } finally {
+    await verifying.stop();
+    await acceptAny.stop();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const side = (pick: (r: (typeof rounds)[number]) => PhaseResult) => ({
+    requestsPerSecond: median(rounds.map((r) => pick(r).requestsPerSecond)),
+    p99Ms: median(rounds.map((r) => pick(r).latencyMs.p99)),
+    serverCpuMsPerRequest: median(rounds.map((r) => pick(r).cpu.serverCpuMsPerRequest)),
+    errors: rounds.reduce((n, r) => n + pick(r).errors, 0),
+  });
+  const on = side((r) => r.verification);
+  const any = side((r) => r.acceptAny);
+  const summary = {
+    operation: DESCRIBE_LATEST,
+    verification: on,
+    acceptAnyCredentials: any,
+    throughputRatio: round(on.requestsPerSecond / any.requestsPerSecond, 3),
+    p99Ratio: round(on.p99Ms / any.p99Ms, 3),
+    serverCpuPerRequestRatio: round(on.serverCpuMsPerRequest / any.serverCpuMsPerRequest, 3),
+    goal: 'verification costs < 10 %: throughputRatio > 0.90',
+  };
+  console.log(JSON.stringify({ ...header(), summary, rounds }, null, 2));
+}
+
+function header() {
+  return {
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    note: 'server and load generator share the machine; cpu.* are cores each used during the phase',
+    client: args.client,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+await (args['compare-verification'] ? compareVerification() : main());

@@ -110,6 +110,8 @@ describe('SigV4 verification', () => {
         assertAwsError(noDate, 'IncompleteSignatureException', /requires existence of either a 'X-Amz-Date' or a 'Date' header/);
         const badDate = await attempt('garbage-date', {}, (h) => (h['x-amz-date'] = '2026-01-01T00:00:00Z'));
         assertAwsError(badDate, 'IncompleteSignatureException', /^Date must be in ISO-8601 'basic format'/);
+        const noHost = await attempt('garbage-nohost', {}, (h) => (h.authorization = h.authorization!.replace(/SignedHeaders=([^,]*)host;/, 'SignedHeaders=$1')));
+        assertAwsError(noHost, 'IncompleteSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         const shortScope = await attempt('garbage-scope', {}, (h) => (h.authorization = h.authorization!.replace(/Credential=[^,]+/, 'Credential=AKIDTEST/us-east-1')));
         assertAwsError(shortScope, 'IncompleteSignatureException', /^Credential must have exactly 5 slash-delimited elements/);
       });
@@ -342,6 +344,20 @@ describe('--accept-any-credentials', () => {
     const res = await send(`${t.endpoint}/`, await signedJsonHeaders(t.endpoint, target, body, { region: 'us-east-1:111111111111:x' }), body);
     assertAwsError(res, 'InvalidSignatureException', /valid region/);
   });
+});
+
+test('a configured region list replaces the AWS one', async () => {
+  const t = await startDockyard({ regions: ['eu-central-1', 'local-1'] });
+  const target = `${ECS_TARGET}.CreateCluster`;
+  const body = JSON.stringify({ clusterName: 'regional' });
+  try {
+    const local = await send(`${t.endpoint}/`, await signedJsonHeaders(t.endpoint, target, body, { region: 'local-1' }), body);
+    assert.equal(local.status, 200, JSON.stringify(local.json));
+    assert.equal((local.json.cluster as { clusterArn: string }).clusterArn, 'arn:aws:ecs:local-1:000000000000:cluster/regional');
+    assertAwsError(await send(`${t.endpoint}/`, await signedJsonHeaders(t.endpoint, target, body, { region: 'us-east-1' }), body), 'InvalidSignatureException', "Credential should be scoped to a valid region, not 'us-east-1'. ");
+  } finally {
+    await t.stop();
+  }
 });
 
 test('amzDate formats epoch milliseconds as SigV4 basic ISO-8601', () => {

@@ -5,16 +5,20 @@
  * -SignedHeaders, -Signature, -Security-Token) and answers who signed it, or throws the
  * AwsError AWS answers (each protocol serializes it in its own shape).
  *
- * The signing arithmetic is @smithy/signature-v4 (the AWS SDK's own signer): the request is
- * re-signed with the stored secret, restricted to the headers the client signed, and the
- * signatures are compared. Derived signing keys are cached by the signer (per key, day,
- * region and service), so a verification costs a few small hashes.
+ * The signature the client should have sent is computed from the request as received and
+ * compared in constant time. The SigV4 pieces come from @smithy/signature-v4 (the AWS SDK's
+ * signer): canonical headers and query, URI escaping, the credential scope and the signing-key
+ * derivation (HMAC chain); the derived keys are cached per credential, day, region and service,
+ * so a verification costs two SHA-256 and one HMAC, natively (node:crypto). Re-signing the whole
+ * request through SignatureV4.sign() cost more CPU than the API call it guards (see
+ * bench/api.ts --compare-verification); test/sigv4-equivalence.test.ts checks that whatever
+ * SignatureV4 signs, this verifies.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { partition } from '@aws-sdk/core/client';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { escapeUri } from '@smithy/core/protocols';
+import { Hash } from '@smithy/core/serde';
+import { createScope, getCanonicalHeaders, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Caller, CredentialResolver, SigningCredential } from '../iam/principal.js';
 import {
   expiredToken,
@@ -69,8 +73,6 @@ export const MAX_PRESIGNED_EXPIRES_SECONDS = 7 * 24 * 3600;
 const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'] as const;
 const SECURITY_TOKEN_PARAM = 'X-Amz-Security-Token';
 const CONTENT_SHA256 = 'x-amz-content-sha256';
-/** Headers the signer adds itself; they count only when the client listed them in SignedHeaders. */
-const SIGNER_ADDED_HEADERS = ['x-amz-date', 'x-amz-security-token', CONTENT_SHA256];
 
 /**
  * A region AWS knows, by the partition data the AWS SDK ships (@aws-sdk/core): an exact entry of
@@ -78,12 +80,19 @@ const SIGNER_ADDED_HEADERS = ['x-amz-date', 'x-amz-security-token', CONTENT_SHA2
  * pseudo-regions are not regions.
  */
 export function isKnownAwsRegion(region: string): boolean {
-  return !region.endsWith('-global') && 'description' in partition(region);
+  if (knownRegions.has(region)) return true;
+  const known = !region.endsWith('-global') && 'description' in partition(region);
+  if (known) knownRegions.add(region); // a bounded set: only real regions are kept
+  return known;
 }
+const knownRegions = new Set<string>();
+
+const Sha256 = Hash.bind(null, 'sha256');
 
 export class SigV4Verifier {
   private readonly isValidRegion: (region: string) => boolean;
   private readonly now: () => number;
+  private readonly signingKeys = new SigningKeyCache();
 
   constructor(private readonly opts: SigV4VerifierOptions) {
     this.isValidRegion = opts.isValidRegion ?? isKnownAwsRegion;
@@ -102,6 +111,8 @@ export class SigV4Verifier {
     }
     if (authorization === undefined && !presigned) throw missingAuthenticationToken();
     const auth = presigned ? parsePresigned(req.query) : parseAuthorizationHeader(authorization!, header(req.headers, 'x-amz-date'));
+    // The endpoint is part of what is signed: a signature for another host does not travel here.
+    if (!auth.signedHeaders.some((h) => h.toLowerCase() === 'host')) throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     const scope = parseCredential(auth.credential);
     const signedAt = parseAmzDate(auth.amzDate);
     this.checkTime(signedAt, auth);
@@ -114,7 +125,7 @@ export class SigV4Verifier {
     if (!sameText(credential.sessionToken ?? '', requestToken ?? '')) throw unrecognizedClient();
     if (credential.expiresAt !== undefined && credential.expiresAt <= this.now()) throw expiredToken();
 
-    const expected = await computeSignature(req, auth, scope, signedAt, credential);
+    const expected = await computeSignature(req, auth, scope, credential, this.signingKeys);
     if (!sameText(expected, auth.signature.toLowerCase())) throw signatureDoesNotMatch();
     return { caller: credential.caller, scope, presigned };
   }
@@ -220,9 +231,10 @@ const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 function parseAmzDate(text: string): Date {
   const m = AMZ_DATE.exec(text);
-  const date = m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
-  // Round-tripping rejects impossible dates such as month 13 that Date.UTC would roll over.
-  if (!date || amzDate(date.getTime()) !== text) {
+  const [year, month, day, hour, minute, second] = m ? m.slice(1).map(Number) : [];
+  const date = m ? new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second!)) : undefined;
+  // Date.UTC rolls impossible dates over (month 13, Feb 30, 25:00): those are not dates.
+  if (!date || date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second) {
     throw incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${text}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
   return date;
@@ -233,40 +245,71 @@ export function amzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Re-signs the request with the stored secret, over exactly what the client signed. */
-async function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, signedAt: Date, credential: SigningCredential): Promise<string> {
-  // The payload hash is computed here (natively) and handed to the signer through the
-  // x-amz-content-sha256 header, which it prefers; a client's own value must match the body.
-  const payloadHash = createHash('sha256').update(req.body ?? new Uint8Array()).digest('hex');
+/**
+ * The signature the client should have sent: SigV4's canonical request over exactly what the
+ * client signed (its SignedHeaders, its query, the body received), the string to sign, and the
+ * HMAC under the derived signing key. Canonical headers and query, URI escaping and the signing
+ * key derivation are @smithy/signature-v4's (the SDK signer's own functions); the derived key is
+ * cached per credential, day, region and service.
+ */
+async function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, credential: SigningCredential, signingKeys: SigningKeyCache): Promise<string> {
+  const payloadHash = createHash('sha256').update(req.body ?? EMPTY).digest('hex');
+  // A client's own payload hash (the JS SDK sends one) must be the body's.
   const claimed = header(req.headers, CONTENT_SHA256);
   if (claimed !== undefined && claimed !== payloadHash) throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
 
-  const signedHeaders = new Set(auth.signedHeaders.map((h) => h.toLowerCase()));
+  const signedHeaders = auth.signedHeaders.map((h) => h.toLowerCase());
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) headers[name] = header(req.headers, name) ?? '';
-  headers[CONTENT_SHA256] = payloadHash;
-  const unsignable = new Set(SIGNER_ADDED_HEADERS.filter((h) => !signedHeaders.has(h)));
+  const canonicalHeaders = getCanonicalHeaders({ headers } as never, undefined, new Set(signedHeaders));
+  const names = Object.keys(canonicalHeaders).sort();
+  const canonicalRequest = [
+    req.method,
+    canonicalPath(req.path),
+    getCanonicalQuery({ query: req.query } as never), // leaves X-Amz-Signature out
+    ...names.map((name) => `${name}:${canonicalHeaders[name]}`),
+    '',
+    names.join(';'),
+    payloadHash,
+  ].join('\n');
+  const credentialScope = createScope(scope.date, scope.region, scope.service);
+  const stringToSign = `${ALGORITHM}\n${auth.amzDate}\n${credentialScope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+  const key = await signingKeys.get(scope, credential);
+  return createHmac('sha256', key).update(stringToSign).digest('hex');
+}
 
-  const query: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(req.query)) {
-    if (auth.expiresSeconds !== undefined && (PRESIGN_PARAMS as readonly string[]).concat(SECURITY_TOKEN_PARAM).includes(key)) continue;
-    query[key] = typeof value === 'string' ? value : [...value];
+const EMPTY = new Uint8Array();
+
+/** SigV4's canonical URI as the SDK signer builds it: dot-segments resolved, each segment URI-escaped again. */
+function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
   }
-  const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: header(req.headers, 'host') ?? '', path: req.path, query, headers });
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey, sessionToken: credential.sessionToken },
-    region: scope.region,
-    service: scope.service,
-    sha256: Sha256,
-    applyChecksum: false,
-  });
-  const options = { signingDate: signedAt, signableHeaders: signedHeaders, unsignableHeaders: unsignable };
-  if (auth.expiresSeconds !== undefined) {
-    const signed = await signer.presign(request, { ...options, expiresIn: auth.expiresSeconds, unhoistableHeaders: new Set([...signedHeaders, CONTENT_SHA256]) });
-    return String(signed.query?.['X-Amz-Signature']);
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return escapeUri(normalized).replace(/%2F/g, '/');
+}
+
+/** Derived signing keys (kSigning), per credential, day, region and service; a bounded map. */
+class SigningKeyCache {
+  private readonly keys = new Map<string, { credential: SigningCredential; key: Promise<KeyObject> }>();
+
+  constructor(private readonly max = 1000) {}
+
+  get(scope: CredentialScope, credential: SigningCredential): Promise<KeyObject> {
+    const id = `${scope.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
+    const hit = this.keys.get(id);
+    // The same key id with another secret (rotated, re-seeded) derives anew.
+    if (hit && hit.credential.secretAccessKey === credential.secretAccessKey) return hit.key;
+    if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
+    const key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service).then((k) =>
+      createSecretKey(k),
+    );
+    this.keys.set(id, { credential, key });
+    return key;
   }
-  const signed = await signer.sign(request, options);
-  return /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))![1]!;
 }
 
 function header(headers: IncomingRequest['headers'], name: string): string | undefined {
