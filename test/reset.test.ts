@@ -107,7 +107,8 @@ describe('reset on the simulated runtime (100 tasks)', () => {
     const report = await requestReset(d.endpoint, credentials, 'us-east-1');
     t.diagnostic(`reset with 100 simulated tasks: ${report.durationMs} ms (${JSON.stringify(report.steps)}), ${report.containersRemoved} containers removed`);
     assert.equal(report.containersRemoved, 100);
-    assert.ok(report.durationMs < 500, `reset took ${report.durationMs} ms`);
+    // About 20 ms on a quiet machine; the bound leaves room for a loaded test machine.
+    assert.ok(report.durationMs < 1000, `reset took ${report.durationMs} ms`);
 
     // Nothing is left, in either region.
     assert.deepEqual((await d.ecs.send(new ListClustersCommand({}))).clusterArns, [`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/default`]);

@@ -44,8 +44,7 @@ export class Uploads {
   /** Forgets every upload session (state reset). */
   async clear(): Promise<void> {
     this.hashes.clear();
-    await discardDirectory(this.root, this.blobs.tempPath());
-    await this.init();
+    discardDirectory(this.root, this.blobs.tempPath());
   }
 
   private dir(id: string) {

@@ -13,7 +13,7 @@ import { OOM_REASON } from '../../src/agent/index.js';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { describe as describeTask, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
-import { containersOf, docker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 
 const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 
@@ -373,7 +373,8 @@ describe('agent on Docker', () => {
       assert.equal(after.lastStatus, 'RUNNING');
       assert.equal(after.containers![0]!.runtimeId, before.runtimeId);
       assert.equal(inspect(before.runtimeId!)!.State.Status, 'running');
-      const ofTask = containersOf(instanceId).filter((id) => JSON.parse(docker('inspect', id))[0].Config.Labels['com.amazonaws.ecs.task-arn'] === arn);
+      // One query by both labels: listing then inspecting each raced with earlier tests' cleanup removing theirs.
+      const ofTask = docker('ps', '-aq', '--filter', `label=dockyard.instance=${instanceId}`, '--filter', `label=com.amazonaws.ecs.task-arn=${arn}`).split('\n').filter(Boolean);
       assert.equal(ofTask.length, 1, 'one container for the task, not two');
       assert.equal(await httpGet(before.networkBindings![0]!.hostPort!), 'hello from dockyard\n');
       // The re-adopted task still obeys StopTask.
