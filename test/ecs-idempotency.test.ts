@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import * as c from '../src/store/collections.js';
 import { requireCliV1 } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
@@ -115,6 +116,9 @@ describe('RunTask clientToken', () => {
     assert.equal(await runDaily(), first);
     now += 2;
     assert.notEqual(await runDaily(), first);
+    // Remembering a token sweeps expired ones: the store keeps only live tokens.
+    const tokens = await dy.app.store.read((tx) => tx.find(c.clientTokens));
+    assert.ok(tokens.length > 0 && tokens.every((t) => t.data.expiresAt > now), JSON.stringify(tokens.map((t) => [t.pk, t.data.expiresAt - now])));
     now = Date.now() / 1000;
   });
 
