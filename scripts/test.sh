@@ -12,7 +12,7 @@ echo "== typecheck" >&2
 npx tsc --noEmit -p .
 echo "== tests" >&2
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
-# spec for people; tap to a file for the closing "N passed, N failed" line CI reads.
+# spec for people; tap to a file for the closing "N passed, N failed, N skipped" line CI reads.
 tap="$(mktemp)"
 trap 'rm -f "$tap"' EXIT
 set +e
@@ -22,5 +22,6 @@ status=$?
 set -e
 pass="$(grep -E '^# pass [0-9]+' "$tap" | tail -1 | awk '{print $3}')"
 fail="$(grep -E '^# fail [0-9]+' "$tap" | tail -1 | awk '{print $3}')"
-echo "${pass:-0} passed, ${fail:-0} failed"
+skipped="$(grep -E '^# skipped [0-9]+' "$tap" | tail -1 | awk '{print $3}')"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skipped:-0} skipped"
 exit "$status"

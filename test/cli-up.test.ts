@@ -2,7 +2,8 @@
  * `dockyard up` as users and scripts run it: a separate process with --port, --host and
  * --data-dir, GET /health once ready, SIGTERM for a clean stop, and state kept in the data dir;
  * the root access key it creates, prints (stderr, never the JSON logs) and keeps (0600);
- * `dockyard credentials` and its AWS CLI profile; `--accept-any-credentials`.
+ * `dockyard credentials` and its AWS CLI profile; `--accept-any-credentials`; `--account-id` with
+ * `--enable-reset` and `dockyard reset`.
  */
 import { CreateClusterCommand, ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
@@ -141,6 +142,34 @@ test('dockyard up --accept-any-credentials says so at start-up and accepts any k
     assert.doesNotMatch(server.stderr(), /export AWS_ACCESS_KEY_ID/);
     const created = await ecs.send(new CreateClusterCommand({ clusterName: 'open' }));
     assert.equal(created.cluster!.clusterArn, 'arn:aws:ecs:eu-west-1:000000000000:cluster/open');
+  } finally {
+    ecs.destroy();
+    await stop(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dockyard up --account-id N --enable-reset: ARNs carry N, `dockyard reset` with the printed root key wipes state, N stays', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'dockyard-up-reset-'));
+  const server = await up(port, ['--account-id', '123456789012', '--enable-reset'], dir);
+  const key = printedKey(server.stderr());
+  const credentials = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  const ecs = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials, maxAttempts: 1 });
+  try {
+    const created = await ecs.send(new CreateClusterCommand({ clusterName: 'before-reset' }));
+    assert.equal(created.cluster!.clusterArn, 'arn:aws:ecs:us-east-1:123456789012:cluster/before-reset');
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+    // Another key (not the root's) is refused.
+    await assert.rejects(run(process.execPath, [BIN, 'reset', '--endpoint', `http://127.0.0.1:${port}`], { env: { ...env, AWS_SECRET_ACCESS_KEY: 'x'.repeat(40) } }), (e: { stderr: string }) =>
+      /reset refused \(4\d\d\)/.test(e.stderr),
+    );
+    const reset = await run(process.execPath, [BIN, 'reset', '--endpoint', `http://127.0.0.1:${port}`], { env });
+    assert.match(reset.stdout, /^reset http:\/\/127\.0\.0\.1:\d+ in [\d.]+ ms/);
+    // `up` keeps a default cluster; everything else is gone, and the account id is unchanged.
+    assert.deepEqual((await ecs.send(new ListClustersCommand({}))).clusterArns, ['arn:aws:ecs:us-east-1:123456789012:cluster/default']);
+    const again = await ecs.send(new CreateClusterCommand({ clusterName: 'after-reset' }));
+    assert.equal(again.cluster!.clusterArn, 'arn:aws:ecs:us-east-1:123456789012:cluster/after-reset');
   } finally {
     ecs.destroy();
     await stop(server);

@@ -4,10 +4,11 @@
  * `--cli-input-json file://...`, cluster commands, and exit codes and messages for bad input.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { withEcsDefaults } from './helpers/ecs-defaults.js';
 
@@ -19,30 +20,16 @@ interface CliResult {
   stderr: string;
 }
 
-/** The first `aws` on PATH that is not Debian's v2, i.e. the pip-installed v1. */
-function findCliV1(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = join(dir, 'aws');
-    if (candidate === '/usr/bin/aws') continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 const clis = [
-  { name: 'AWS CLI v2 (Debian)', bin: '/usr/bin/aws' },
-  { name: 'AWS CLI v1 (pip)', bin: findCliV1() },
+  { name: 'AWS CLI v2 (Debian)', bin: () => AWS_CLI_V2 },
+  // Missing v1 fails every v1 test with a message saying how to install it, rather than skipping them.
+  { name: 'AWS CLI v1 (pip)', bin: requireCliV1 },
 ];
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown> & { containerDefinitions: Record<string, unknown>[] };
 
 for (const cli of clis) {
-  describe(cli.name, { skip: cli.bin ? false : 'no pip AWS CLI on PATH' }, () => {
+  describe(cli.name, () => {
     let t: TestDockyard;
     before(async () => {
       t = await startDockyard();
@@ -52,7 +39,7 @@ for (const cli of clis) {
     const aws = (...args: string[]): Promise<CliResult> =>
       new Promise((resolve) => {
         execFile(
-          cli.bin!,
+          cli.bin(),
           ['--endpoint-url', t.endpoint, '--region', 'us-east-1', '--output', 'json', ...args],
           { env: t.cliEnv, timeout: 60_000 },
           (error, stdout, stderr) => {

@@ -8,7 +8,6 @@
  * The server runs in this process, so every CLI call is asynchronous. docker uses a private
  * DOCKER_CONFIG; every image this file creates is removed by its exact tag at the end.
  */
-import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { BatchDeleteImageCommand, CreateRepositoryCommand, DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -180,13 +179,9 @@ describe('push and pull', LIMIT, () => {
 });
 
 describe('end to end with ECS', LIMIT, () => {
-  test('push to ECR, register a task definition with the repositoryUri, run-task, the container answers', async (t) => {
-    // RunTask and the embedded agent come from the tasks issue: run only when both exist.
-    const runTask = await d.ecs.send(new RunTaskCommand({ taskDefinition: 'no-such-family-for-probe' })).catch((e: Error) => e);
-    if (!d.app.agent || (runTask instanceof Error && runTask.name === 'NotImplementedException')) {
-      t.skip('RunTask / embedded agent not available');
-      return;
-    }
+  test('push to ECR, register a task definition with the repositoryUri, run-task, the container answers', async () => {
+    // No embedded agent means Docker was unreachable when Dockyard started: that is a failure here, not a skip.
+    assert.ok(d.app.agent, 'the embedded agent did not start, so nothing can run the task (is Docker Engine running?)');
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'e2e/web' }));
     const uri = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['e2e/web'] }))).repositories![0]!.repositoryUri!;
     const ref = `${uri}:v1`;

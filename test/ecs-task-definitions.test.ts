@@ -25,7 +25,7 @@ import { rejectsWith } from './fixtures/aws-errors.js';
 import { maximalTaskDefinition } from './fixtures/maximal-task-definition.js';
 import { unsetMembers } from './fixtures/model-coverage.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { withEcsDefaults } from './helpers/ecs-defaults.js';
+import { LATER_CONTAINER_DEFAULTS, recordedRegistration, withEcsDefaults } from './helpers/ecs-defaults.js';
 import { ECS_TARGET, signedJsonCall } from './helpers/sign.js';
 
 const ACCOUNT = '123456789012';
@@ -99,6 +99,22 @@ describe('task definitions (SDK v3)', () => {
     }
     const withTags = await t.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'maximal-app', include: ['TAGS'] }));
     assert.deepEqual(withTags.tags, tags);
+  });
+
+  test("a recorded AWS exchange: the recorded request registers and the response matches AWS's recorded one", async () => {
+    // AWS's own RegisterTaskDefinition example (botocore), sent over the wire as recorded.
+    const { input, output } = recordedRegistration as unknown as { input: Record<string, unknown>; output: { taskDefinition: Record<string, unknown> } };
+    const reg = await rawCall(t, 'RegisterTaskDefinition', input);
+    assert.equal(reg.status, 200, JSON.stringify(reg.json));
+    const got = reg.json.taskDefinition as Record<string, unknown>;
+    const want = output.taskDefinition;
+    // Members AWS has added since the 2016 recording, and nothing else, are allowed on top of it.
+    const later = Object.keys(LATER_CONTAINER_DEFAULTS).filter((k) => !(k in (want.containerDefinitions as object[])[0]!));
+    const containers = (got.containerDefinitions as Record<string, unknown>[]).map((ct) => Object.fromEntries(Object.entries(ct).filter(([k]) => !later.includes(k))));
+    assert.deepEqual(containers, want.containerDefinitions);
+    assert.deepEqual(later, ['systemControls']);
+    for (const name of ['family', 'revision', 'volumes'] as const) assert.deepEqual(got[name], want[name], name);
+    assert.match(String(got.taskDefinitionArn), new RegExp(`^arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/sleep360:1$`));
   });
 
   test('the wire form of a described definition carries every sent member, registeredAt as epoch seconds', async () => {

@@ -61,6 +61,10 @@ const cases: BadCase[] = [
   { name: 'container cpu above task cpu', input: ec2([{ ...web, cpu: 2048 }], { cpu: '1024' }), error: 'ClientException' },
   { name: 'unparsable task cpu', input: ec2([web], { cpu: 'lots' }), error: 'ClientException' },
   { name: 'unparsable task memory', input: ec2([web], { memory: '3TB' }), error: 'ClientException' },
+  // ECS documents MiB as a bare integer and GB as a unit; other units are refused, not guessed at.
+  { name: 'task memory in MiB units', input: ec2([web], { memory: '512 MiB' }), error: 'ClientException', message: /Invalid 'memory' setting/ },
+  { name: 'task memory in GiB units', input: ec2([web], { memory: '1GiB' }), error: 'ClientException', message: /Invalid 'memory' setting/ },
+  { name: 'fractional CPU units', input: ec2([web], { cpu: '1.5' }), error: 'ClientException', message: /Invalid 'cpu' setting/ },
   // Fargate
   { name: 'FARGATE in bridge mode', input: fargate({ networkMode: 'bridge' }), error: 'ClientException', message: /awsvpc/ },
   { name: 'FARGATE without a network mode', input: fargate({ networkMode: undefined }), error: 'ClientException' },

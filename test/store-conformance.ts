@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConflictError } from '../src/core/errors.js';
 import * as c from '../src/store/collections.js';
-import type { Store } from '../src/store/store.js';
+import type { Collection, Store } from '../src/store/store.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -369,5 +369,31 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         assert.equal(await store.read((tx) => tx.count(c.taskDefinitions, { family: 'app' })), 3);
       });
     }
+
+    // Last: it empties the suite's store.
+    test('clear() deletes every row of every collection in one write, wakes filtered waiters and tells onClear listeners', async () => {
+      await store.write(async (tx) => {
+        await tx.insert(c.clusters, 'a', cluster('a'));
+        await tx.insert(c.taskDefinitions, 'td', taskDef('td', 1));
+        await tx.insert(c.tasks, 't1', task('t1'));
+        await tx.insert(c.agentCredentials, 'cred', { containerInstanceArn: 'arn:aws:ecs:us-east-1:1:container-instance/x/y', createdAt: 1 });
+      });
+      let cleared = 0;
+      store.onClear(() => (cleared += 1));
+      const before = store.changeIndex();
+      // A long-poll that only cares about task t1 wakes: the delete touched it.
+      const waiting = store.waitForChange(before, 5_000, undefined, [{ collection: c.tasks, column: 'pk', value: 't1' }]);
+      await store.clear();
+      assert.equal(await waiting, before + 1, 'one write, and the filtered waiter woke');
+      assert.equal(cleared, 1);
+      for (const collection of [c.clusters, c.taskDefinitions, c.tasks] as Collection<unknown>[]) {
+        assert.equal(await store.read((tx) => tx.count(collection)), 0, collection.name);
+      }
+      // Hosts' identities are the installation's, not an account's: agents register again after a reset.
+      assert.equal(await store.read((tx) => tx.count(c.agentCredentials)), 1);
+      // Keys can be used again, from version 1.
+      const again = await store.write((tx) => tx.insert(c.clusters, 'a', cluster('a')));
+      assert.equal(again.version, 1);
+    });
   });
 }

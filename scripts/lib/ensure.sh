@@ -21,9 +21,20 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
-# The AWS CLI v2 that tests drive (Debian's awscli, /usr/bin/aws).
+# The AWS CLIs that tests drive: v2 (Debian's awscli, /usr/bin/aws) and v1 (pip's awscli, the
+# first other `aws` on PATH; test/helpers/aws-cli.ts fails the v1 tests when there is none).
 ensure_awscli() {
   [ -x /usr/bin/aws ] || apt_install awscli
+  local v1=""
+  local IFS=:
+  for dir in $PATH; do
+    # /bin/aws is Debian's v2 too where /bin links to /usr/bin.
+    if [ -x "$dir/aws" ] && [ "$(readlink -f "$dir/aws")" != "$(readlink -f /usr/bin/aws)" ]; then v1="$dir/aws"; break; fi
+  done
+  if [ -z "$v1" ]; then
+    echo "dockyard: installing the AWS CLI v1 with pip (python3 -m pip install --user awscli)" >&2
+    python3 -m pip install --user --quiet awscli >&2 || echo "dockyard: could not install the AWS CLI v1; its tests will fail" >&2
+  fi
 }
 
 # A running Docker Engine: install Debian's docker.io when dockerd is missing, start it when

@@ -130,6 +130,8 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
   const maxWait = deps.maxWaitMs ?? 60_000;
   // Task definitions never change once registered (only their status): cache by ARN.
   const definitions = new Map<string, TaskDefinitionDoc>();
+  // ...except after a state reset, when ARNs start again.
+  store.onClear(() => definitions.clear());
 
   const instanceOrThrow = async (arn: string, allowInactive = false): Promise<ContainerInstanceDoc> => {
     const row = await store.read((tx) => tx.get(c.containerInstances, arn));

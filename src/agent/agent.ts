@@ -125,6 +125,17 @@ export class Agent {
     this.loops.push(this.heartbeatLoop(), this.assignmentsLoop(), this.flushLoop(), this.resyncLoop());
   }
 
+  /**
+   * The control plane's state was reset: remove every task's containers now (no stop timeout, no
+   * cleanup delay) and register again, so the host is a container instance at once. Only the
+   * embedded agent is told directly; an agent elsewhere finds its instance gone at its next call.
+   */
+  async reset(): Promise<number> {
+    // The store is already empty: registering need not wait for the containers to go.
+    const [removed] = await Promise.all([this.supervisor.removeAll(), this.register()]);
+    return removed;
+  }
+
   /** Stops the loops. Containers keep running: the next agent start re-adopts them. */
   async close(): Promise<void> {
     this.stop.abort();

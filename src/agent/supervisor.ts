@@ -117,6 +117,30 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Forgets every task and removes its containers at once, without the stop timeout or the
+   * cleanup delay (the control plane's state reset). Resolves when the containers are gone.
+   */
+  async removeAll(): Promise<number> {
+    const doomed: { spec?: TaskAssignment; arn: string; ids: string[] }[] = [...this.tasks.values()].map((task) => {
+      const ids = Object.values(task.containers).flatMap((c) => (c.runtimeId ? [c.runtimeId] : []));
+      if (task.setupInfo?.pauseId) ids.push(task.setupInfo.pauseId);
+      return { spec: task.spec, arn: task.arn, ids };
+    });
+    for (const [arn, containers] of this.adopted) doomed.push({ arn, ids: containers.map((c) => c.runtimeId) });
+    // Actions still in flight find their task gone; a container they create after this is removed (see execute).
+    this.tasks.clear();
+    this.inFlight.clear();
+    this.byRuntimeId.clear();
+    this.lastPublished.clear();
+    this.adopted.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const results = await Promise.allSettled(doomed.map((d) => this.o.runtime.cleanupTask(d.spec, d.arn, d.ids)));
+    for (const r of results) if (r.status === 'rejected') this.o.log.warn({ err: String(r.reason) }, "removing a task's containers failed");
+    return doomed.reduce((n, d) => n + d.ids.length, 0);
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
@@ -340,6 +364,10 @@ export class Supervisor {
       case 'setup':
         try {
           task.setupInfo = await rt.setupTask(task.spec);
+          if (this.tasks.get(task.arn) !== task) {
+            // Removed meanwhile: take its pause container and volumes with it.
+            return void (await rt.cleanupTask(task.spec, task.arn, task.setupInfo.pauseId ? [task.setupInfo.pauseId] : []));
+          }
           task.setup = 'DONE';
         } catch (e) {
           // Refused before anything was created: nothing to tear down.
@@ -363,6 +391,7 @@ export class Supervisor {
         try {
           const siblings = new Map(Object.values(task.containers).flatMap((x) => (x.runtimeId ? [[x.name, x.runtimeId] as const] : [])));
           const id = await rt.create(spec!, { task: task.spec, setup: task.setupInfo, siblings, agentEnv: this.o.containerEnv?.(task.spec, spec!.name) });
+          if (this.tasks.get(task.arn) !== task) return void (await rt.cleanupTask(task.spec, task.arn, [id])); // removed meanwhile
           c!.runtimeId = id;
           this.byRuntimeId.set(id, { taskArn: task.arn, name: c!.name });
           this.advance(c!, 'CREATED');

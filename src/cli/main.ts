@@ -2,7 +2,7 @@
  * The `dockyard` command: `up` runs the control plane and an embedded agent for this host;
  * `agent` runs only an agent, joining a control plane elsewhere with a join token that
  * `join-token create` makes; `credentials` shows the account's root access key again (and can
- * write it as an AWS CLI profile).
+ * write it as an AWS CLI profile); `reset` wipes a test instance's state.
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from 
 import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
 import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
 import { createApp } from '../server/app.js';
+import { credentialsFromEnv, requestReset } from './reset.js';
 import { defaultConfig } from '../server/config.js';
 import type { TlsConfig } from '../server/tls.js';
 import { VERSION } from '../server/version.js';
@@ -34,6 +35,7 @@ const up = program
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .option('--no-agent', 'do not run the embedded agent for this host')
+  .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
@@ -41,7 +43,7 @@ const up = program
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
@@ -213,5 +215,20 @@ adminCommand('revoke', 'revoke a join token by its id: no host can join with it 
       process.stdout.write(`${JSON.stringify({ joinToken: await client.revokeJoinToken(tokenId) }, null, 2)}\n`);
     }),
   );
+
+program
+  .command('reset')
+  .description('wipe all state of a Dockyard started with --enable-reset (signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)')
+  .requiredOption('--endpoint <url>', 'the Dockyard to reset, e.g. http://127.0.0.1:4600')
+  .addOption(new Option('--region <region>', 'region to sign for').default(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? defaults.region))
+  .action(async (opts: { endpoint: string; region: string }) => {
+    try {
+      const report = await requestReset(opts.endpoint, credentialsFromEnv(), opts.region);
+      console.log(`reset ${opts.endpoint} in ${report.durationMs} ms (${report.containersRemoved} containers removed)`);
+    } catch (e) {
+      console.error(`dockyard reset: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    }
+  });
 
 await program.parseAsync(process.argv);

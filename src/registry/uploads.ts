@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SHA256_DIGEST, streamToFile, type BlobInfo, type BlobStore } from './blob-store.js';
+import { discardDirectory, SHA256_DIGEST, streamToFile, type BlobInfo, type BlobStore } from './blob-store.js';
 import { digestInvalid, RegistryError, uploadUnknown } from './errors.js';
 
 export interface UploadState {
@@ -39,6 +39,12 @@ export class Uploads {
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true });
+  }
+
+  /** Forgets every upload session (state reset). */
+  async clear(): Promise<void> {
+    this.hashes.clear();
+    discardDirectory(this.root, this.blobs.tempPath());
   }
 
   private dir(id: string) {

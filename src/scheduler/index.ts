@@ -5,7 +5,7 @@
  */
 export { schedule, SERVICE_DEFAULT_STRATEGY } from './schedule.js';
 export type { ScheduleEnv } from './schedule.js';
-export { taskReservation } from './reservation.js';
+export { cpuUnits, memoryMiB, taskReservation } from './reservation.js';
 export { parseClusterQuery } from './cluster-query.js';
 export type { ClusterQuery, QueryField, QueryOperator, QuerySubject } from './cluster-query.js';
 export { compileClusterQuery } from './cluster-query-eval.js';

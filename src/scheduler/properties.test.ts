@@ -1,6 +1,8 @@
 /**
  * Property tests: random clusters and requests, checked against an independent account of
  * what the plan must respect (recomputed here from the snapshot, not from scheduler state).
+ * What one task reserves is the generator's own bookkeeping (the numbers it rendered into the
+ * request), not reservation.ts, so a wrong reservation rule fails these properties.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,7 +12,6 @@ import { parseClusterQuery } from './cluster-query.js';
 import { NoContainerInstancesError } from './errors.js';
 import { SnapshotMemo } from './snapshot-memo.js';
 import { taskGroupOf } from './task-group.js';
-import { taskReservation } from './reservation.js';
 import { schedule } from './schedule.js';
 import type { ClusterSnapshot, InstanceView, PlacementRequest, PlacementResult, TaskView } from './types.js';
 
@@ -89,14 +90,35 @@ const snapshotArb: fc.Arbitrary<ClusterSnapshot> = fc
   .chain((size): fc.Arbitrary<InstanceView[]> => (size === 0 ? fc.constant([]) : fc.tuple(...Array.from({ length: size }, (_, n) => instanceArb(n)))))
   .map((instances) => ({ instances }));
 
+/** What a task of a generated request reserves, known from the values the generator picked. */
+interface Expected {
+  cpu: number;
+  memory: number;
+  /** Static host ports (0 = dynamic, reserves nothing). */
+  hostPorts: { hostPort: number; protocol: 'tcp' | 'udp' }[];
+}
+const expected = new WeakMap<PlacementRequest, Expected>();
+function expectedOf(request: PlacementRequest): Expected {
+  const e = expected.get(request);
+  if (!e) throw new Error('request not from requestArb');
+  return e;
+}
+
+/** Task sizes as [the number, how it is written], in the forms ECS documents. */
+const TASK_CPU: [number, string][] = [[256, '256'], [512, '0.5 vCPU'], [1024, '1 vcpu'], [2048, '2 vCPU']];
+const TASK_MEMORY: [number, string][] = [[512, '512'], [512, '0.5 GB'], [1024, '1GB'], [3072, '3 GB']];
+
 const requestArb: fc.Arbitrary<PlacementRequest> = fc
   .record({
     count: fc.integer({ min: 1, max: 12 }),
     networkMode: fc.constantFrom('bridge', 'host', 'awsvpc', undefined),
+    taskCpu: fc.option(fc.constantFrom(...TASK_CPU), { nil: undefined }),
+    taskMemory: fc.option(fc.constantFrom(...TASK_MEMORY), { nil: undefined }),
     containers: fc.array(
       fc.record({
         cpu: fc.integer({ min: 0, max: 1024 }),
         memory: fc.integer({ min: 1, max: 1024 }),
+        memoryReservation: fc.option(fc.integer({ min: 1, max: 1024 }), { nil: undefined }),
         mappings: fc.array(
           fc.record({ hostPort: fc.constantFrom(0, ...PORTS, undefined), protocol: fc.constantFrom('tcp', 'udp') }),
           { maxLength: 2 },
@@ -110,17 +132,21 @@ const requestArb: fc.Arbitrary<PlacementRequest> = fc
     expressions: fc.subarray(EXPRESSIONS, { maxLength: 2 }),
     strategies: fc.array(fc.constantFrom(...STRATEGIES), { maxLength: 3 }),
   })
-  .map((r) => ({
+  .map((r) => {
+    const request: PlacementRequest = {
     count: r.count,
     taskDefinition: {
       taskDefinitionArn: 'td',
       family: 'web',
       ...(r.networkMode !== undefined ? { networkMode: r.networkMode } : {}),
+      ...(r.taskCpu ? { cpu: r.taskCpu[1] } : {}),
+      ...(r.taskMemory ? { memory: r.taskMemory[1] } : {}),
       ...(r.requiresEni ? { requiresAttributes: [{ name: 'ecs.capability.task-eni' }] } : {}),
       containerDefinitions: r.containers.map((c, k) => ({
         name: `c${k}`,
         cpu: c.cpu,
         memory: c.memory,
+        ...(c.memoryReservation !== undefined ? { memoryReservation: c.memoryReservation } : {}),
         portMappings: c.mappings.map((m, j) => ({
           containerPort: 1000 + 10 * k + j,
           ...(m.hostPort !== undefined ? { hostPort: m.hostPort } : {}),
@@ -134,7 +160,22 @@ const requestArb: fc.Arbitrary<PlacementRequest> = fc
       ...r.expressions.map((expression) => ({ type: 'memberOf', expression })),
     ],
     placementStrategy: r.strategies,
-  }));
+    };
+    // ECS's documented rule, from the picked numbers: task-level sizes when set; else the sum of
+    // container cpu, and of memoryReservation where set, else memory. Host ports: none under
+    // awsvpc, the container port under host, else the host port (0 or absent: dynamic).
+    expected.set(request, {
+      cpu: r.taskCpu ? r.taskCpu[0] : r.containers.reduce((n, c) => n + c.cpu, 0),
+      memory: r.taskMemory ? r.taskMemory[0] : r.containers.reduce((n, c) => n + (c.memoryReservation ?? c.memory), 0),
+      hostPorts:
+        r.networkMode === 'awsvpc'
+          ? []
+          : r.containers.flatMap((c, k) =>
+              c.mappings.map((m, j) => ({ hostPort: r.networkMode === 'host' ? 1000 + 10 * k + j : (m.hostPort ?? 0), protocol: m.protocol as 'tcp' | 'udp' })),
+            ),
+    });
+    return request;
+  });
 
 /** schedule(), or undefined when the cluster has no ACTIVE instance (checked separately). */
 function plan(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string): PlacementResult | undefined {
@@ -151,7 +192,7 @@ function plan(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string
 
 /** Per instance: what it holds after the plan, recomputed from the snapshot. */
 function finalState(snapshot: ClusterSnapshot, request: PlacementRequest, result: PlacementResult) {
-  const reservation = taskReservation(request.taskDefinition, request.overrides);
+  const reservation = expectedOf(request);
   const group = request.group ?? `family:${request.taskDefinition.family}`;
   return snapshot.instances.map((instance) => {
     const placed = result.placements.filter((p) => p.instanceArn === instance.arn).length;
@@ -243,6 +284,35 @@ describe('scheduler properties', () => {
     );
   });
 
+  it('places one task on an empty instance exactly when the task fits by its expected reservation', () => {
+    // Catches a reservation rule that is too generous or too strict alike: the instance's size is
+    // drawn around the expected reservation, so both sides of the boundary come up.
+    const deltas = fc.record({ cpu: fc.integer({ min: -64, max: 64 }), memory: fc.integer({ min: -64, max: 64 }) });
+    fc.assert(
+      fc.property(requestArb, deltas, (generated, delta) => {
+        const request = { ...generated, count: 1, placementConstraints: [], placementStrategy: [] };
+        expected.set(request, expectedOf(generated));
+        const want = expectedOf(request);
+        const size = { cpu: Math.max(0, want.cpu + delta.cpu), memory: Math.max(1, want.memory + delta.memory) };
+        const instance: InstanceView = {
+          arn: 'only',
+          ec2InstanceId: 'i-only',
+          status: 'ACTIVE',
+          agentConnected: true,
+          attributes: { 'ecs.capability.task-eni': undefined },
+          registered: { cpu: size.cpu, memory: size.memory, ports: [], portsUdp: [] },
+          tasks: [],
+        };
+        const statics = (protocol: string) => want.hostPorts.filter((b) => b.protocol === protocol && b.hostPort !== 0).map((b) => b.hostPort);
+        const portsOk = ['tcp', 'udp'].every((p) => new Set(statics(p)).size === statics(p).length);
+        const fits = want.cpu <= size.cpu && want.memory <= size.memory && portsOk;
+        const result = schedule({ instances: [instance] }, request, { seed: 's' });
+        assert.equal(result.placements.length, fits ? 1 : 0, `expected ${JSON.stringify(want)} on ${JSON.stringify(size)}: ${JSON.stringify(result.failures)}`);
+      }),
+      runs,
+    );
+  });
+
   it('is deterministic: same snapshot, request and seed, same plan', () => {
     fc.assert(
       fc.property(snapshotArb, requestArb, fc.string(), (snapshot, request, seed) => {
@@ -326,7 +396,7 @@ describe('scheduler properties', () => {
           const withMemo = schedule({ instances }, request, { seed: `${seed}/${n}`, memo });
           const without = schedule({ instances }, request, { seed: `${seed}/${n}` });
           assert.deepEqual(withMemo, without);
-          const reservation = taskReservation(request.taskDefinition, request.overrides);
+          const reservation = expectedOf(request);
           instances = instances.map((instance) => {
             const here = withMemo.placements.filter((p) => p.instanceArn === instance.arn);
             if (here.length === 0) return instance;

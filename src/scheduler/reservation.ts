@@ -11,7 +11,8 @@ import type { ContainerDefinitionView, HostPortBinding, TaskDefinitionView, Task
  *   on which the container is placed. Otherwise, the value of memory is used."
  * - hostPorts: one binding per port mapping; hostPort 0 means dynamic (bridge mode without a
  *   host port). Host mode binds containerPort itself; awsvpc and none use no host ports.
- * Also used for DescribeContainerInstances' remainingResources.
+ * RunTask stores the result with the task (reservedCpu/Memory/Ports), and both the scheduler's
+ * snapshot and DescribeContainerInstances' remainingResources read that stored reservation.
  */
 export function taskReservation(td: TaskDefinitionView, overrides?: TaskOverridesView): TaskReservation {
   const containers = td.containerDefinitions.map((c) => withOverride(c, overrides));
@@ -58,18 +59,37 @@ function sum<T>(items: readonly T[], value: (item: T) => number): number {
   return total;
 }
 
-/** Task-level CPU: CPU units ("1024") or vCPUs ("1 vCPU", "0.25 vcpu"), as ECS accepts. */
-export function parseCpu(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$/i.exec(text);
-  if (!match) throw new SchedulerInputError(`Invalid 'cpu' setting for task: ${JSON.stringify(text)}.`);
-  const value = Number(match[1]);
-  return Math.round(match[2] ? value * 1024 : value);
+/**
+ * Task-level CPU in the forms ECS documents for RegisterTaskDefinition's `cpu` ("an integer using
+ * CPU units, for example 1024, or as a string using vCPUs, for example 1 vCPU or 1 vcpu"): "1024",
+ * "1 vCPU", "0.25 vcpu", "2vCPU". Undefined for anything else. The one parser: registration
+ * normalises with it and the scheduler reserves with it.
+ */
+export function cpuUnits(text: string): number | undefined {
+  const match = /^\s*(?:(\d+)|(\d+(?:\.\d+)?|\.\d+)\s*vcpu)\s*$/i.exec(text);
+  if (!match) return undefined;
+  return match[1] !== undefined ? Number(match[1]) : Math.round(Number(match[2]) * 1024);
 }
 
-/** Task-level memory: MiB ("2048") or GB ("2 GB", "0.5GB"), as ECS accepts. */
-export function parseMemory(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(gb)?\s*$/i.exec(text);
-  if (!match) throw new SchedulerInputError(`Invalid 'memory' setting for task: ${JSON.stringify(text)}.`);
-  const value = Number(match[1]);
-  return Math.round(match[2] ? value * 1024 : value);
+/**
+ * Task-level memory in the forms ECS documents ("an integer using MiB, for example 1024, or as a
+ * string using GB, for example 1GB or 1 GB"): "2048", "2 GB", "0.5GB". GB here is 1024 MiB, as
+ * ECS converts it ("3GB" registers as "3072"). Undefined for anything else (MiB, GiB, MB).
+ */
+export function memoryMiB(text: string): number | undefined {
+  const match = /^\s*(?:(\d+)|(\d+(?:\.\d+)?|\.\d+)\s*gb)\s*$/i.exec(text);
+  if (!match) return undefined;
+  return match[1] !== undefined ? Number(match[1]) : Math.round(Number(match[2]) * 1024);
+}
+
+function parseCpu(text: string): number {
+  const units = cpuUnits(text);
+  if (units === undefined) throw new SchedulerInputError(`Invalid 'cpu' setting for task: ${JSON.stringify(text)}.`);
+  return units;
+}
+
+function parseMemory(text: string): number {
+  const mib = memoryMiB(text);
+  if (mib === undefined) throw new SchedulerInputError(`Invalid 'memory' setting for task: ${JSON.stringify(text)}.`);
+  return mib;
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
-import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
+import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
 import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -28,6 +28,7 @@ import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
+import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
 
@@ -43,6 +44,8 @@ export interface App {
   agentAuth: AgentAuth;
   /** The certificate served when config.tls is set (and the generated CA's file, in self-signed mode). */
   tls: TlsMaterial | undefined;
+  /** Wipes all state (what POST /_dockyard/reset does when enabled). */
+  reset(): Promise<ResetReport>;
   /** The account's root access key (`dockyard up` prints it). */
   rootKey: AccessKey;
   /** Where access key ids resolve to principals: the root key, IAM users' access keys, STS sessions. */
@@ -66,6 +69,8 @@ export interface AppOptions {
   authenticate?: CallerAuthenticator;
   /** IAM policy evaluation for admin requests of IAM users and roles (default: the policy authorizer). */
   authorizer?: Authorizer;
+  /** Tests only: the embedded agent's runtime instead of Docker (e.g. the simulated one). */
+  agentRuntime?: Runtime;
 }
 
 /** The address the embedded agent dials: loopback when listening on every interface. */
@@ -143,6 +148,24 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
+  // `up` always keeps a `default` cluster; so does an embedded agent that joins it.
+  const keepsDefaultCluster = config.createDefaultCluster || (config.embeddedAgent !== undefined && (config.embeddedAgent.cluster ?? 'default') === 'default');
+  const reset = () =>
+    resetEverything({
+      wipeStore: () => store.clear(),
+      wipeRegistry: async () => {
+        await registry.blobs.clear();
+        await registry.uploads.clear();
+      },
+      recreateDefaults: async () => {
+        if (keepsDefaultCluster) await ecs.clusters.create(scope, { clusterName: 'default' });
+      },
+      resetAgent: async () => (agent ? agent.reset() : 0),
+    });
+  if (config.enableReset) {
+    // Signature verified like any AWS call; mayReset then admits only the root (or accept-any mode).
+    registerResetRoute(http, { reset, authenticate });
+  }
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -166,6 +189,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     liveness,
     agentAuth,
     tls,
+    reset,
     rootKey,
     credentials,
     authenticator,
@@ -178,7 +202,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       await liveness.start();
-      if (config.createDefaultCluster || (config.embeddedAgent && (config.embeddedAgent.cluster ?? 'default') === 'default')) {
+      if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
       if (config.embeddedAgent) {
@@ -194,7 +218,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           stateDir,
           credential,
           tls: tls ? { pinnedFingerprint256: tls.fingerprint256 } : undefined,
-          runtime: new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp, hostSafety }),
+          runtime: opts.agentRuntime ?? new DockerRuntime({ instanceId, bindIp: config.embeddedAgent.bindIp, hostSafety }),
           log: http.log.child({ component: 'agent' }),
           // The local host is the capacity Dockyard manages itself: FARGATE tasks land here.
           host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },

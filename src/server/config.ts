@@ -28,6 +28,8 @@ export interface ServerConfig {
   agentHeartbeatTtlMs?: number;
   /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
   tls?: TlsConfig;
+  /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */
+  enableReset?: boolean;
   /** The account's root access key; absent, the one in the data dir (created on first start). */
   rootKey?: { accessKeyId: string; secretAccessKey: string };
   /** Regions a credential scope may name; absent, every region of the AWS partitions. */
@@ -61,6 +63,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ecrCreateOnPush: /^(1|true|yes)$/i.test(env.DOCKYARD_ECR_CREATE_ON_PUSH ?? ''),
     ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
+    enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
     regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
   };

@@ -456,3 +456,25 @@ export const agentCredentials: Collection<AgentCredentialDoc> = {
     instance: text((d) => d.containerInstanceArn),
   },
 };
+
+/**
+ * A RunTask client token, remembered so that a retried request returns the tasks it already
+ * started (ECS scopes tokens to one cluster; the ARN carries account and region). Key
+ * `<clusterArn>|<token>`; `expiresAt` (epoch seconds) bounds how long it is remembered.
+ */
+export interface ClientTokenDoc extends Regional {
+  clusterArn: string;
+  token: string;
+  /** sha256 of the request's parameters (without the token), to tell a retry from a reuse. */
+  requestHash: string;
+  taskArns: string[];
+  failures: { arn?: string; reason?: string; detail?: string }[];
+  expiresAt: number;
+}
+export const clientTokens: Collection<ClientTokenDoc> = {
+  name: 'client_tokens',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    expires_at: integer((d) => Math.floor(d.expiresAt)),
+  },
+};

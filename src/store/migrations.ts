@@ -29,7 +29,14 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens];
+
+/**
+ * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
+ * (join tokens and agent credentials belong to the installation, not to an AWS account), so
+ * agents register again after a reset instead of being locked out.
+ */
+export const resetCollections: readonly Collection<any>[] = allCollections.filter((x) => x !== c.agentJoinTokens && x !== c.agentCredentials);
 
 export const migrations: readonly Migration[] = [
   {
@@ -56,5 +63,10 @@ export const migrations: readonly Migration[] = [
     id: 5,
     name: 'iam-groups',
     statements: [c.iamGroups, c.iamGroupMembers].flatMap(createCollection),
+  },
+  {
+    id: 6,
+    name: 'client-tokens',
+    statements: [c.clientTokens].flatMap(createCollection),
   },
 ];

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ConflictError } from '../core/errors.js';
 import { ChangeFeed, type ChangeFilter, type TouchedRow } from './change-feed.js';
-import { allCollections, migrations, tableName } from './migrations.js';
+import { allCollections, migrations, resetCollections, tableName } from './migrations.js';
 import type { Collection, Condition, IndexValue, Query, Row, Store, StoreTx, Where, WriteObserver } from './store.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -45,6 +45,7 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private readonly feed = new ChangeFeed();
   private readonly pending: PendingWrite[] = [];
+  private readonly clearListeners: (() => void)[] = [];
   /** Set while writes are being applied; close() waits for it. */
   private draining: Promise<void> | undefined;
   private index: number;
@@ -274,6 +275,15 @@ export class SqliteStore implements Store {
     this.observers.push(observer);
   }
 
+  async clear(): Promise<void> {
+    await this.write(async (tx) => (tx as SqliteTx).deleteEverything(resetCollections));
+    for (const listener of this.clearListeners) listener();
+  }
+
+  onClear(listener: () => void): void {
+    this.clearListeners.push(listener);
+  }
+
   waitForChange(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filters?: readonly ChangeFilter[]): Promise<number> {
     return this.feed.wait(() => this.index, afterIndex, timeoutMs, signal, filters);
   }
@@ -377,6 +387,18 @@ class SqliteTx implements StoreTx {
     this.markDirty(touchedRow(collection, row.pk, row.data, 'old'));
     this.markDirty(touchedRow(collection, row.pk, data, 'new'));
     return { pk: row.pk, version: row.version + 1, data };
+  }
+
+  /** Every row of these collections, deleted as delete() would (touched rows recorded for the change feed). */
+  async deleteEverything(collections: readonly Collection<any>[]): Promise<void> {
+    this.writable();
+    for (const collection of collections) {
+      const cols = Object.keys(collection.columns);
+      const rows = this.stmt(`SELECT pk${cols.map((c) => `, ${c}`).join('')} FROM ${tableName(collection)}`).all() as Record<string, IndexValue>[];
+      if (rows.length === 0) continue;
+      this.stmt(`DELETE FROM ${tableName(collection)}`).run();
+      for (const columns of rows) this.markDirty({ collection: collection.name, phase: 'old', columns });
+    }
   }
 
   async delete<T>(collection: Collection<T>, pk: string): Promise<boolean> {

@@ -86,6 +86,16 @@ export interface Store {
    * every write here, in order, as soon as later write() transactions can see it.
    */
   observeWrites(observer: WriteObserver): void;
+  /**
+   * Deletes every row of every collection in one write (`POST /_dockyard/reset`). Long-polls wake
+   * as for deletes; the change index keeps moving forward.
+   */
+  clear(): Promise<void>;
+  /**
+   * Called after each clear(). Keys and row versions start again after a clear, so a cache keyed
+   * by (key, version) must forget what it holds.
+   */
+  onClear(listener: () => void): void;
   close(): Promise<void>;
 }
 

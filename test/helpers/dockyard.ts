@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type App } from '../../src/server/app.js';
+import { createApp, type App, type AppOptions } from '../../src/server/app.js';
 import { defaultConfig, type ServerConfig } from '../../src/server/config.js';
 import { removeAgentLeftovers } from './docker.js';
 
@@ -29,11 +29,11 @@ export interface TestDockyard {
 
 export const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
-export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestDockyard> {
+export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: Pick<AppOptions, 'clock' | 'agentRuntime'> = {}): Promise<TestDockyard> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
   // The test credentials are the server's root key: every request is really verified.
   const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, ...overrides };
-  const app = await createApp(config, { logger: false });
+  const app = await createApp(config, { logger: false, ...opts });
   const port = await app.listen();
   const endpoint = `${app.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const ca = app.tls ? (app.tls.caFile ? readFileSync(app.tls.caFile) : app.tls.cert) : undefined;
@@ -57,7 +57,7 @@ export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataD
     },
     async restart() {
       await self.stop({ keepData: true });
-      return startDockyard({ ...overrides }, dir);
+      return startDockyard({ ...overrides }, dir, opts);
     },
     async stop(opts = {}) {
       const agentInstance = app.agent?.instanceId;

@@ -1,7 +1,8 @@
 /**
  * The Docker Engine runtime (API 1.41 over the unix socket, through dockerode). Maps an ECS
  * container definition onto Docker's create options the way the ECS container agent does.
- * Every call goes through `withTimeout` with its limit from timeouts.ts.
+ * Every call goes through `withTimeout` with its limit from timeouts.ts, and passes on the
+ * AbortSignal it gets, so a call that passes its limit is cancelled rather than left running.
  */
 import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { ContainerSpec, NetworkBinding, RegistryAuth, TaskAssignment } from
 import { HostSafety, type ResolvedHostAccess } from '../host-safety.js';
 import type { Health, TaskSetupInfo } from '../task-state.js';
 import { buildTar } from './tar.js';
-import { DOCKER_TIMEOUTS_MS as T, withTimeout } from './timeouts.js';
+import { DOCKER_TIMEOUTS_MS, withTimeout, type DockerTimeouts } from './timeouts.js';
 import { LABELS, PullError, type ContainerContext, type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeInfo } from './runtime.js';
 
 export interface DockerRuntimeOptions {
@@ -23,6 +24,8 @@ export interface DockerRuntimeOptions {
   pullBehavior?: 'always' | 'prefer-cached';
   /** A static busybox binary for the pause image (built locally on first use). */
   busyboxPath?: string;
+  /** Shorter limits than timeouts.ts (tests). */
+  timeouts?: Partial<DockerTimeouts>;
   /** What tasks may take from this host; the safe defaults (nothing protected beyond the Docker socket) when absent. */
   hostSafety?: HostSafety;
 }
@@ -49,11 +52,13 @@ export class DockerRuntime implements Runtime {
   /** prefer-cached: images seen locally, with when (ms). Saves an inspect per container start. */
   private readonly localImages = new Map<string, { digest: string; at: number }>();
   private networkReady: Promise<string> | undefined;
+  private readonly T: DockerTimeouts;
   readonly safety: HostSafety;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     const socketPath = opts.socketPath ?? '/var/run/docker.sock';
     this.docker = new Docker({ socketPath });
+    this.T = { ...DOCKER_TIMEOUTS_MS, ...opts.timeouts };
     this.bindIp = opts.bindIp ?? '127.0.0.1';
     this.pullBehavior = opts.pullBehavior ?? 'prefer-cached';
     this.safety = opts.hostSafety ?? new HostSafety({}, { protectedPaths: [], dockerSocket: socketPath });
@@ -70,7 +75,13 @@ export class DockerRuntime implements Runtime {
   }
 
   async info(): Promise<RuntimeInfo> {
-    const [info, version] = await withTimeout(Promise.all([this.docker.info(), this.docker.version()]), T.info, 'info');
+    // @types/dockerode lacks the options argument of info() and version(); dockerode takes it.
+    type WithOptions<R> = (this: Docker, opts: { abortSignal: AbortSignal }) => Promise<R>;
+    const getInfo = this.docker.info as unknown as WithOptions<Awaited<ReturnType<Docker['info']>>>;
+    const getVersion = this.docker.version as unknown as WithOptions<Docker.DockerVersion>;
+    const [info, version] = await withTimeout(this.T.info, 'info', (abortSignal) =>
+      Promise.all([getInfo.call(this.docker, { abortSignal }), getVersion.call(this.docker, { abortSignal })]),
+    );
     return {
       cpus: info.NCPU,
       memoryMiB: Math.floor(info.MemTotal / MiB),
@@ -94,12 +105,11 @@ export class DockerRuntime implements Runtime {
     }
     try {
       const authconfig = auth ? { username: auth.username, password: auth.password, serveraddress: auth.serverAddress ?? image.split('/')[0] } : undefined;
-      const stream = await withTimeout(this.docker.pull(image, { authconfig }) as Promise<NodeJS.ReadableStream>, T.pull, 'pull');
-      await withTimeout(
-        new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
-        T.pull,
-        'pull',
-      );
+      // One limit for the whole pull; aborting it closes the stream, which stops the daemon's pull.
+      await withTimeout(this.T.pull, 'pull', async (abortSignal) => {
+        const stream = (await this.docker.pull(image, { authconfig, abortSignal })) as NodeJS.ReadableStream;
+        await this.followProgress(stream, abortSignal);
+      });
     } catch (e) {
       // Never echo credentials: Docker's messages name the image and registry only.
       throw new PullError(`pull image manifest has been retried 1 time(s): failed to resolve ref ${image}: ${cleanDockerMessage(e)}`);
@@ -109,7 +119,7 @@ export class DockerRuntime implements Runtime {
 
   private async imageDigest(image: string): Promise<string | undefined> {
     try {
-      const info = await withTimeout(this.docker.getImage(image).inspect(), T.imageInspect, 'image inspect');
+      const info = await this.inspectImage(image);
       // The manifest digest when the image came from a registry; the image id for local builds.
       const repoDigest = info.RepoDigests?.[0]?.split('@')[1];
       return repoDigest ?? info.Id;
@@ -124,27 +134,30 @@ export class DockerRuntime implements Runtime {
       const dvc = v.dockerVolumeConfiguration;
       if (v.host?.sourcePath) continue;
       if (dvc?.scope === 'shared') {
-        const existing = await withTimeout(this.docker.getVolume(v.name).inspect().then((i) => i, () => undefined), T.volume, 'volume inspect');
+        const existing = await withTimeout(this.T.volume, 'volume inspect', (abortSignal) =>
+          this.docker.getVolume(v.name).inspect({ abortSignal }).then((i) => i, () => undefined),
+        );
         if (existing) {
           // An existing shared volume may be a bind mount in disguise, whatever this task declares.
           const user = task.containers.find((c) => c.mountPoints.some((m) => m.sourceVolume === v.name))?.name ?? task.containers[0]?.name ?? '';
           this.safety.checkVolumeOptions(user, v.name, existing.Driver, existing.Options ?? undefined);
         } else {
           if (!dvc.autoprovision) throw new Error(`shared volume ${v.name} does not exist and autoprovision is false`);
-          await withTimeout(this.docker.createVolume({ Name: v.name, Driver: dvc.driver, DriverOpts: dvc.driverOpts, Labels: dvc.labels }), T.volume, 'volume create');
+          await withTimeout(this.T.volume, 'volume create', (abortSignal) =>
+            this.docker.createVolume({ Name: v.name, Driver: dvc.driver, DriverOpts: dvc.driverOpts, Labels: dvc.labels, abortSignal }),
+          );
         }
         continue;
       }
       // Task scope (and plain empty volumes): one Docker volume per task, removed with the task.
-      await withTimeout(
+      await withTimeout(this.T.volume, 'volume create', (abortSignal) =>
         this.docker.createVolume({
           Name: taskVolumeName(task.taskArn, v.name),
           Driver: dvc?.driver ?? 'local',
           DriverOpts: dvc?.driverOpts ?? {},
           Labels: { ...(dvc?.labels ?? {}), [LABELS.instance]: this.opts.instanceId, [LABELS.taskArn]: task.taskArn },
+          abortSignal,
         }),
-        T.volume,
-        'volume create',
       );
     }
     // One pause container holds what the task's containers share: the awsvpc network namespace,
@@ -155,7 +168,7 @@ export class DockerRuntime implements Runtime {
     const network = awsvpc ? await this.ensureNetwork() : 'none';
     const ports = awsvpc ? task.containers.flatMap((c) => c.portMappings) : [];
     const shm = Math.max(0, ...task.containers.map((c) => c.linuxParameters?.sharedMemorySize ?? 0));
-    const pause = await withTimeout(
+    const pause = await withTimeout(this.T.create, 'create (pause)', (abortSignal) =>
       this.docker.createContainer({
         name: `dockyard-${shortId(task.taskArn)}-pause`,
         Image: PAUSE_IMAGE,
@@ -168,11 +181,10 @@ export class DockerRuntime implements Runtime {
           // A shared /dev/shm is the pause container's: sized for the largest request.
           ShmSize: task.ipcMode === 'task' && shm ? shm * MiB : undefined,
         },
+        abortSignal,
       }),
-      T.create,
-      'create (pause)',
     );
-    await withTimeout(pause.start(), T.start, 'start (pause)');
+    await withTimeout(this.T.start, 'start (pause)', (abortSignal) => pause.start({ abortSignal }));
     if (!awsvpc) return { pauseId: pause.id };
     const state = await this.inspect(pause.id);
     return { pauseId: pause.id, privateIp: state?.ipAddress, macAddress: state?.macAddress, networkBindings: state?.networkBindings ?? [] };
@@ -184,7 +196,7 @@ export class DockerRuntime implements Runtime {
     const hostAccess = this.safety.checkContainer(ctx.task, spec);
     const options = containerCreateOptions(spec, ctx, { bindIp: this.bindIp, instanceId: this.opts.instanceId, hostAccess });
     try {
-      const container = await withTimeout(this.docker.createContainer(options), T.create, 'create');
+      const container = await withTimeout(this.T.create, 'create', (abortSignal) => this.docker.createContainer({ ...options, abortSignal }));
       return container.id;
     } catch (e) {
       // The image went away since we last saw it: forget it, so the next attempt pulls.
@@ -194,7 +206,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async start(runtimeId: string): Promise<RuntimeContainer> {
-    await withTimeout(this.docker.getContainer(runtimeId).start(), T.start, 'start');
+    await withTimeout(this.T.start, 'start', (abortSignal) => this.docker.getContainer(runtimeId).start({ abortSignal }));
     const state = await this.inspect(runtimeId);
     if (!state) throw new Error(`container ${runtimeId} disappeared after start`);
     return state;
@@ -202,7 +214,7 @@ export class DockerRuntime implements Runtime {
 
   async stop(runtimeId: string, timeoutSec: number): Promise<void> {
     try {
-      await withTimeout(this.docker.getContainer(runtimeId).stop({ t: timeoutSec }), timeoutSec * 1000 + T.stopMargin, 'stop');
+      await withTimeout(timeoutSec * 1000 + this.T.stopMargin, 'stop', (abortSignal) => this.docker.getContainer(runtimeId).stop({ t: timeoutSec, abortSignal }));
     } catch (e) {
       const status = (e as { statusCode?: number }).statusCode;
       if (status === 304 || status === 404) return; // already stopped / gone
@@ -213,7 +225,7 @@ export class DockerRuntime implements Runtime {
   async inspect(runtimeId: string): Promise<RuntimeContainer | undefined> {
     let info: Docker.ContainerInspectInfo;
     try {
-      info = await withTimeout(this.docker.getContainer(runtimeId).inspect(), T.inspect, 'inspect');
+      info = await withTimeout(this.T.inspect, 'inspect', (abortSignal) => this.docker.getContainer(runtimeId).inspect({ abortSignal }));
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode === 404) return undefined;
       throw e;
@@ -241,7 +253,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async stats(runtimeId: string): Promise<Record<string, unknown>> {
-    return (await withTimeout(this.docker.getContainer(runtimeId).stats({ stream: false }), T.stats, 'stats')) as unknown as Record<string, unknown>;
+    return (await withTimeout(this.T.stats, 'stats', (abortSignal) => this.docker.getContainer(runtimeId).stats({ stream: false, abortSignal } as { stream: false }))) as unknown as Record<string, unknown>;
   }
 
   async teardownTask(_task: TaskAssignment, setup: TaskSetupInfo | undefined): Promise<void> {
@@ -253,23 +265,21 @@ export class DockerRuntime implements Runtime {
     for (const id of runtimeIds) await this.removeContainer(id);
     const volumes = task ? task.volumes.filter((v) => !v.host?.sourcePath && v.dockerVolumeConfiguration?.scope !== 'shared').map((v) => taskVolumeName(taskArn, v.name)) : [];
     for (const name of volumes) {
-      await withTimeout(this.docker.getVolume(name).remove(), T.remove, 'volume remove').catch((e: { statusCode?: number }) => {
+      await withTimeout(this.T.remove, 'volume remove', (abortSignal) => this.docker.getVolume(name).remove({ abortSignal })).catch((e: { statusCode?: number }) => {
         if (e.statusCode !== 404) throw e;
       });
     }
   }
 
   private async removeContainer(id: string): Promise<void> {
-    await withTimeout(this.docker.getContainer(id).remove({ force: true }), T.remove, 'remove').catch((e: { statusCode?: number }) => {
+    await withTimeout(this.T.remove, 'remove', (abortSignal) => this.docker.getContainer(id).remove({ force: true, abortSignal })).catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 404) throw e;
     });
   }
 
   async list(): Promise<RuntimeContainer[]> {
-    const rows = await withTimeout(
-      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${this.opts.instanceId}`] } }),
-      T.list,
-      'list',
+    const rows = await withTimeout(this.T.list, 'list', (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${this.opts.instanceId}`] }, abortSignal }),
     );
     const out: RuntimeContainer[] = [];
     for (const r of rows) {
@@ -294,7 +304,7 @@ export class DockerRuntime implements Runtime {
             let buf = '';
             const resetIdle = () => {
               clearTimeout(idle);
-              idle = setTimeout(() => (stream as unknown as { destroy(): void }).destroy(), T.eventsIdle);
+              idle = setTimeout(() => (stream as unknown as { destroy(): void }).destroy(), this.T.eventsIdle);
               idle.unref();
             };
             resetIdle();
@@ -339,9 +349,39 @@ export class DockerRuntime implements Runtime {
 
   /** Removes this agent's awsvpc network (tests and `agent --cleanup`); fails while tasks use it. */
   async removeNetwork(): Promise<void> {
-    const nets = await withTimeout(this.docker.listNetworks({ filters: { name: [this.awsvpcNetworkName] } }), T.network, 'network list');
-    for (const n of nets) if (n.Name === this.awsvpcNetworkName) await withTimeout(this.docker.getNetwork(n.Id).remove(), T.network, 'network remove');
+    const nets = await withTimeout(this.T.network, 'network list', (abortSignal) => this.docker.listNetworks({ filters: { name: [this.awsvpcNetworkName] }, abortSignal }));
+    for (const n of nets) {
+      if (n.Name === this.awsvpcNetworkName) await withTimeout(this.T.network, 'network remove', (abortSignal) => this.docker.getNetwork(n.Id).remove({ abortSignal }));
+    }
     this.networkReady = undefined;
+  }
+
+  /** Waits for a pull/import progress stream to end; an abort destroys the stream (and so the request). */
+  private followProgress(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const abort = () => (stream as unknown as { destroy(e?: Error): void }).destroy(signal.reason as Error);
+      signal.addEventListener('abort', abort, { once: true });
+      this.docker.modem.followProgress(stream, (err: Error | null) => {
+        signal.removeEventListener('abort', abort);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * GET /images/{name}/json through the modem: dockerode's Image.inspect drops the abortSignal
+   * option, so this call could not be cancelled otherwise.
+   */
+  private inspectImage(name: string): Promise<Docker.ImageInspectInfo> {
+    return withTimeout(this.T.imageInspect, 'image inspect', (abortSignal) =>
+      new Promise((resolve, reject) =>
+        this.docker.modem.dial(
+          { path: `/images/${name}/json`, method: 'GET', options: {}, abortSignal, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } } as never,
+          (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as Docker.ImageInspectInfo)),
+        ),
+      ),
+    );
   }
 
   private labels(task: TaskAssignment, name: string, role: 'container' | 'pause'): Record<string, string> {
@@ -351,14 +391,12 @@ export class DockerRuntime implements Runtime {
   private ensureNetwork(): Promise<string> {
     this.networkReady ??= (async () => {
       const name = this.awsvpcNetworkName;
-      const nets = await withTimeout(this.docker.listNetworks({ filters: { name: [name] } }), T.network, 'network list');
+      const nets = await withTimeout(this.T.network, 'network list', (abortSignal) => this.docker.listNetworks({ filters: { name: [name] }, abortSignal }));
       const found = nets.find((n) => n.Name === name);
       if (found) return name;
       try {
-        await withTimeout(
-          this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.instance]: this.opts.instanceId } }),
-          T.network,
-          'network create',
+        await withTimeout(this.T.network, 'network create', (abortSignal) =>
+          this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.instance]: this.opts.instanceId }, abortSignal }),
         );
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode !== 409) throw e;
@@ -374,21 +412,16 @@ export class DockerRuntime implements Runtime {
   /** Builds the pause image locally (FROM scratch + static busybox, sleeping forever) on first use. */
   private ensurePauseImage(): Promise<void> {
     this.pauseImageReady ??= (async () => {
-      const present = await withTimeout(this.docker.getImage(PAUSE_IMAGE).inspect().then(() => true, () => false), T.imageInspect, 'image inspect');
+      const present = await this.inspectImage(PAUSE_IMAGE).then(() => true, () => false);
       if (present) return;
       const busybox = readFileSync(this.opts.busyboxPath ?? '/bin/busybox');
       const tar = buildTar([{ path: 'bin/', dir: true }, { path: 'bin/busybox', content: busybox, mode: 0o755 }]);
       const [repo, tag] = PAUSE_IMAGE.split(':');
-      const stream = (await withTimeout(
-        this.docker.importImage(Readable.from([tar]) as never, { repo, tag, changes: ['ENTRYPOINT ["/bin/busybox", "sleep", "2147483647"]'] } as never) as unknown as Promise<NodeJS.ReadableStream>,
-        T.imageImport,
-        'image import',
-      )) as NodeJS.ReadableStream;
-      await withTimeout(
-        new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
-        T.imageImport,
-        'image import',
-      );
+      await withTimeout(this.T.imageImport, 'image import', async (abortSignal) => {
+        const options = { repo, tag, changes: ['ENTRYPOINT ["/bin/busybox", "sleep", "2147483647"]'], abortSignal };
+        const stream = (await (this.docker.importImage(Readable.from([tar]) as never, options as never) as unknown as Promise<NodeJS.ReadableStream>)) as NodeJS.ReadableStream;
+        await this.followProgress(stream, abortSignal);
+      });
     })().catch((e) => {
       this.pauseImageReady = undefined;
       throw e;

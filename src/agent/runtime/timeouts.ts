@@ -1,7 +1,7 @@
 /**
  * Every Docker Engine call's time limit, with the reason for it (the ECS agent keeps these in
- * one file too). A call that passes its limit fails; the supervisor then treats the step as
- * failed and the task as unable to start, rather than hanging a task forever.
+ * one file too). A call that passes its limit is cancelled and fails; the supervisor then treats
+ * the step as failed and the task as unable to start, rather than hanging a task forever.
  */
 export const DOCKER_TIMEOUTS_MS = {
   /** /info and /version: local metadata, answered instantly by a healthy daemon. */
@@ -33,11 +33,32 @@ export const DOCKER_TIMEOUTS_MS = {
   eventsIdle: 5 * 60_000,
 } as const;
 
-/** Rejects with a clear message when `p` does not settle within `ms`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
+export type DockerTimeouts = { readonly [K in keyof typeof DOCKER_TIMEOUTS_MS]: number };
+
+/**
+ * Runs a Docker call with a time limit. The call gets an AbortSignal to hand to dockerode
+ * (`abortSignal`), which aborts the HTTP request to the daemon when the limit passes: the daemon
+ * sees the client go away (a pull stops; nothing is left running on our side). The caller gets a
+ * clear "timed out" error at the limit even if the call ignores its signal.
+ */
+export function withTimeout<T>(ms: number, what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Docker ${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      const error = new Error(`Docker ${what} timed out after ${ms} ms`);
+      reject(error);
+      controller.abort(error);
+    }, ms);
   });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+  let running: Promise<T>;
+  try {
+    running = call(controller.signal);
+  } catch (e) {
+    clearTimeout(timer);
+    return Promise.reject(e);
+  }
+  // Once the limit has won, the aborted call's own rejection is expected: keep it from surfacing as unhandled.
+  running.catch(() => undefined);
+  return Promise.race([running, limit]).finally(() => clearTimeout(timer));
 }

@@ -41,6 +41,8 @@ export class ClusterSnapshots {
 
   constructor(store: Store) {
     store.observeWrites({ written: (rows) => this.apply(rows), lost: () => this.clusters.clear() });
+    // A reset deletes rows without per-row notifications: start again from the store.
+    store.onClear(() => this.clusters.clear());
   }
 
   /**

@@ -447,22 +447,25 @@ function normaliseResources(resources: Resource[]): Resource[] {
   );
 }
 
-/** What one live task holds: task-level limits when set, else the sum over its containers (ECS's rule). */
+/**
+ * What one live task holds on its instance: the reservation RunTask computed with the scheduler's
+ * taskReservation and stored with the task (the one rule; the scheduler's snapshot reads the same
+ * fields), plus the host ports Docker bound for its dynamic port mappings once it runs.
+ */
 export function taskUsage(task: TaskDoc): { cpu: number; memory: number; tcpPorts: string[]; udpPorts: string[] } {
-  const containers = task.containers as { cpu?: string | number; memory?: string | number; memoryReservation?: string | number; networkBindings?: { hostPort?: number; protocol?: string }[] }[];
-  const sum = (f: (x: (typeof containers)[number]) => unknown) => containers.reduce((n, x) => n + (Number(f(x)) || 0), 0);
-  const cpu = Number(task.cpu) || sum((x) => x.cpu);
-  // ECS reserves the soft limit when a container has one, else the hard limit.
-  const memory = Number(task.memory) || sum((x) => x.memoryReservation ?? x.memory);
   const tcpPorts: string[] = [];
   const udpPorts: string[] = [];
-  for (const x of containers) {
+  for (const entry of (task.reservedPorts as string[] | undefined) ?? []) {
+    const [port, protocol] = entry.split('/');
+    (protocol === 'udp' ? udpPorts : tcpPorts).push(port!);
+  }
+  for (const x of task.containers as { networkBindings?: { hostPort?: number; protocol?: string }[] }[]) {
     for (const b of x.networkBindings ?? []) {
       if (b.hostPort === undefined) continue;
       (b.protocol === 'udp' ? udpPorts : tcpPorts).push(String(b.hostPort));
     }
   }
-  return { cpu, memory, tcpPorts, udpPorts };
+  return { cpu: Number(task.reservedCpu ?? 0), memory: Number(task.reservedMemory ?? 0), tcpPorts, udpPorts };
 }
 
 async function view(tx: StoreTx, doc: ContainerInstanceRecord, include: Set<string>) {

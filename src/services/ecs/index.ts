@@ -22,6 +22,7 @@ export interface EcsDeps {
 }
 
 export interface EcsDomain {
+  store: Store;
   clusters: Clusters;
   taskDefinitions: TaskDefinitions;
   tags: Tags;
@@ -31,6 +32,7 @@ export interface EcsDomain {
 
 export function createEcsDomain(deps: EcsDeps): EcsDomain {
   return {
+    store: deps.store,
     clusters: new Clusters(deps.store, deps.clock),
     taskDefinitions: new TaskDefinitions(deps.store, deps.clock),
     tags: new Tags(deps.store),
@@ -46,6 +48,7 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
   const d = domain;
   const model = loadModel('ecs');
   const describedTaskDefinitions = new TaskDefinitionWireCache(d.taskDefinitions, (doc) => JSON.stringify(shapeOutput(model, 'TaskDefinition', doc)));
+  d.store.onClear(() => describedTaskDefinitions.forget());
   const operations: EcsOperations = {
     CreateCluster: (ctx, input) => d.clusters.create(ctx, input),
     DescribeClusters: (ctx, input) => d.clusters.describe(ctx, input),

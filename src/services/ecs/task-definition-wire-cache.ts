@@ -5,7 +5,8 @@
  * one index lookup (key and version, no document) instead of parsing, shaping and serializing
  * ~2.5 KB. The store stays the source of truth: a revision whose row version moved (deregister,
  * delete, tags) is read and serialized again, so every replica answers from what is committed.
- * Row keys carry the revision, which ECS never reuses, so a key's version cannot restart.
+ * Row keys carry the revision, which ECS never reuses, so a key's version cannot restart, except
+ * after a state reset (Store.clear), which empties this cache.
  */
 import { RawJson } from '../../aws/raw-json.js';
 import type { Scope } from './arns.js';
@@ -28,6 +29,10 @@ export class TaskDefinitionWireCache {
     private readonly toWire: (doc: TaskDefinitionRecord) => string,
     private readonly capacity = 2000,
   ) {}
+
+  forget(): void {
+    this.entries.clear();
+  }
 
   async describe(scope: Scope, input: { taskDefinition: string; include?: string[] }) {
     const entry = await this.entry(scope, input.taskDefinition);

@@ -7,6 +7,7 @@
  * are normalised to units the way ECS does ("1 vCPU" → "1024", "3GB" → "3072").
  */
 import type { Clock } from '../../core/clock.js';
+import { cpuUnits, memoryMiB } from '../../scheduler/index.js';
 import { keysetPage, positionToken, tokenPosition, type Position } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { TaskDefinitionDoc } from '../../store/collections.js';
@@ -308,20 +309,6 @@ function splitRevision(ref: string): [string, number | undefined] {
 function revisionPinned(ref: string): boolean {
   const arn = parseArn(ref);
   return splitRevision(arn ? arn.rest : ref)[1] !== undefined;
-}
-
-/** "1 vCPU" → 1024, "512" → 512. */
-export function cpuUnits(value: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$/i.exec(value);
-  if (!m) return undefined;
-  return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
-}
-
-/** "3GB" → 3072, "512" → 512 (MiB). */
-export function memoryMiB(value: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(gb|gib|mb|mib)?\s*$/i.exec(value);
-  if (!m) return undefined;
-  return m[2] && m[2].toLowerCase().startsWith('g') ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
 }
 
 /** The checks RegisterTaskDefinition performs, in ECS's words where they are known. */

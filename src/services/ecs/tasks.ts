@@ -6,6 +6,7 @@
  * write transaction, so two concurrent RunTasks cannot over-commit an instance (the store
  * serialises writers; a PostgreSQL store must re-check per instance, as Nomad's plan applier
  * does). Agents then pick the tasks up through the agent protocol and report their progress.
+ * RunTask's clientToken is recalled and remembered in that same transaction (client-tokens.ts).
  */
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
@@ -23,6 +24,7 @@ import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
+import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
 import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
 import * as err from './errors.js';
@@ -74,7 +76,8 @@ export interface RunTaskInput {
   clientToken?: string;
 }
 
-export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'launchType' | 'capacityProviderStrategy' | 'placementConstraints' | 'placementStrategy'> {
+/** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
+export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'launchType' | 'capacityProviderStrategy' | 'placementConstraints' | 'placementStrategy' | 'clientToken'> {
   containerInstances: string[];
 }
 
@@ -107,8 +110,16 @@ export class Tasks {
     if ((input.placementConstraints?.length ?? 0) > 10) throw err.invalidParameter('A maximum of 10 placement constraints may be specified.');
     if ((input.placementStrategy?.length ?? 0) > 5) throw err.invalidParameter('A maximum of 5 placement strategies may be specified.');
     const clusterArn = resolveArn(scope, input.cluster);
+    const token = input.clientToken;
+    if (token !== undefined) checkClientToken(token);
+    const hash = token === undefined ? '' : requestHash({ ...input, cluster: clusterArn, count });
 
     const result = await this.store.write(async (tx) => {
+      if (token !== undefined) {
+        // A retry: the tasks the first request started, as they are now; nothing new starts.
+        const earlier = await recallClientToken(tx, clusterArn, token, hash, this.clock.now());
+        if (earlier) return { tasks: await tasksByArn(tx, earlier.taskArns), failures: earlier.failures };
+      }
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
       const launch = launchTypeOf(input, cluster);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
@@ -133,6 +144,10 @@ export class Tasks {
       const tasks: TaskDoc[] = [];
       for (const placement of plan.placements) {
         tasks.push(await this.insertTask(tx, scope, cluster, td, input, placement.instanceArn, launch));
+      }
+      if (token !== undefined) {
+        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
+        await rememberClientToken(tx, doc, this.clock.now());
       }
       return { tasks, failures: plan.failures };
     });
@@ -385,6 +400,15 @@ function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, s
   }
 }
 
+
+async function tasksByArn(tx: StoreTx, arns: readonly string[]): Promise<TaskDoc[]> {
+  const out: TaskDoc[] = [];
+  for (const arn of arns) {
+    const row = await tx.get(c.tasks, arn);
+    if (row) out.push(row.data);
+  }
+  return out;
+}
 
 async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
   const arn = parseArn(ref) ? ref : taskArn(scope, clusterNameOf(clusterArn), ref);

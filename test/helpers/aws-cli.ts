@@ -1,0 +1,28 @@
+/** The two AWS CLIs the tests drive: Debian's v2 at /usr/bin/aws and the pip-installed v1 on PATH. */
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const AWS_CLI_V2 = '/usr/bin/aws';
+
+/** The first `aws` on PATH that is not Debian's v2, i.e. the pip-installed v1; undefined when there is none. */
+export function findCliV1(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = join(dir, 'aws');
+    try {
+      accessSync(candidate, constants.X_OK);
+      // /bin/aws is Debian's v2 too where /bin links to /usr/bin.
+      if (realpathSync(candidate) === realpathSync(AWS_CLI_V2)) continue;
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** AWS CLI v1, or a failure that says how to get it: a test that needs it must not pass without it. */
+export function requireCliV1(): string {
+  const bin = findCliV1();
+  if (!bin) throw new Error('AWS CLI v1 (pip) is not on PATH: install it with `python3 -m pip install --user awscli` (npm test tries to) and put it on PATH before /usr/bin');
+  return bin;
+}
