@@ -46,7 +46,19 @@ export function loadModel(service: string): ServiceModel {
   return JSON.parse(readFileSync(`${modelsDir}${service}.json`, 'utf8')) as ServiceModel;
 }
 
-type Validation = { code: string; problems: string[] };
+/** One failed constraint: the offending value (as AWS prints it), where it is, and the constraint. */
+export interface ValidationProblem {
+  value: string;
+  where: string;
+  constraint: string;
+}
+type Validation = { code: string; problems: ValidationProblem[] };
+
+/** AWS's Coral wording: "N validation error(s) detected: Value X at 'p' failed to satisfy constraint: …". */
+export function coralValidationMessage(problems: ValidationProblem[]): string {
+  const n = problems.length;
+  return `${n} validation error${n > 1 ? 's' : ''} detected: ${problems.map((p) => `Value ${p.value} at '${p.where}' failed to satisfy constraint: ${p.constraint}`).join('; ')}`;
+}
 
 /**
  * Each shape is compiled once per model into a closure (member lists resolved, scalar members
@@ -79,13 +91,16 @@ function compiled<F extends (...args: never[]) => unknown>(
 }
 
 /** Validates and normalises `input` against `shapeName`; throws AwsError on the first bad input. */
-export function validateInput(model: ServiceModel, shapeName: string, input: unknown, validationCode: string): Record<string, unknown> {
+export function validateInput(
+  model: ServiceModel,
+  shapeName: string,
+  input: unknown,
+  validationCode: string,
+  message: (problems: ValidationProblem[]) => string = coralValidationMessage,
+): Record<string, unknown> {
   const v: Validation = { code: validationCode, problems: [] };
   const out = compiled(compiledCheckers, model, shapeName, compileChecker)(input ?? {}, '', v) as Record<string, unknown>;
-  if (v.problems.length > 0) {
-    const n = v.problems.length;
-    throw new AwsError(validationCode, `${n} validation error${n > 1 ? 's' : ''} detected: ${v.problems.join('; ')}`);
-  }
+  if (v.problems.length > 0) throw new AwsError(validationCode, message(v.problems));
   return out;
 }
 
@@ -112,7 +127,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         }
         for (const name of required) {
           if (out[name] === undefined) {
-            v.problems.push(`Value null at '${path ? `${path}.${name}` : name}' failed to satisfy constraint: Member must not be null`);
+            v.problems.push({ value: 'null', where: path ? `${path}.${name}` : name, constraint: `Member must not be null` });
           }
         }
         return out;
@@ -150,7 +165,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         if (typeof value !== 'string') throw serializationError(`STRING_VALUE can not be converted to ${describe(value)} at '${where}'`);
         checkLength(shape, value.length, value, where, v);
         if (allowed && !allowed.has(value)) {
-          v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum!.join(', ')}]`);
+          v.problems.push({ value: `'${value}'`, where, constraint: `Member must satisfy enum value set: [${shape.enum!.join(', ')}]` });
         }
         return value;
       };
@@ -194,19 +209,19 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
 
 function checkLength(shape: Shape, length: number, value: unknown, where: string, v: Validation) {
   if (shape.min !== undefined && length < shape.min) {
-    v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must have length greater than or equal to ${shape.min}`);
+    v.problems.push({ value: describe(value), where, constraint: `Member must have length greater than or equal to ${shape.min}` });
   }
   if (shape.max !== undefined && length > shape.max) {
-    v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+    v.problems.push({ value: describe(value), where, constraint: `Member must have length less than or equal to ${shape.max}` });
   }
 }
 
 function checkRange(shape: Shape, value: number, where: string, v: Validation) {
   if (shape.min !== undefined && value < shape.min) {
-    v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
+    v.problems.push({ value: `'${value}'`, where, constraint: `Member must have value greater than or equal to ${shape.min}` });
   }
   if (shape.max !== undefined && value > shape.max) {
-    v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
+    v.problems.push({ value: `'${value}'`, where, constraint: `Member must have value less than or equal to ${shape.max}` });
   }
 }
 

@@ -26,10 +26,11 @@ const up = program
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
+  .addOption(new Option('--ecr-vulnerability-db <path>', 'OSV vulnerability database (JSON file or directory) that ECR image scans match against').default(defaults.ecrVulnerabilityDb))
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; agent: boolean; bindIp: string } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; agent: boolean; bindIp: string } & HostSafetyFlags) => {
     const { agent, bindIp, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     // `up` always has a `default` cluster; with the agent, this host joins it.

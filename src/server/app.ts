@@ -43,8 +43,16 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
   let boundPort = config.port;
   const registryHost = () => config.registryHost ?? `127.0.0.1:${boundPort}`;
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
-  const ecr = createEcrDomain({ store, clock, registry, registryHost });
-  const http = buildHttpServer({
+  let http: ReturnType<typeof buildHttpServer> | undefined;
+  const ecr = createEcrDomain({
+    store,
+    clock,
+    registry,
+    registryHost,
+    vulnerabilityDb: config.ecrVulnerabilityDb,
+    log: { error: (obj, msg) => http?.log.error(obj, msg) },
+  });
+  http = buildHttpServer({
     config,
     version: VERSION,
     services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
@@ -131,6 +139,8 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
       await liveness.stop();
       await registryMaintenance.stop();
       await http.close();
+      // Replications and scans started by pushes finish before the store closes.
+      await ecr.idle();
       await store.close();
     },
   };

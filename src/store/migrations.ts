@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.ecrRegistries, c.ecrImageScans];
 
 export const migrations: readonly Migration[] = [
   {
@@ -41,5 +41,11 @@ export const migrations: readonly Migration[] = [
     id: 2,
     name: 'ecr',
     statements: [c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers].flatMap(createCollection),
+  },
+  {
+    // Not 3: other branches in flight add migration 3; ids only need to be unique.
+    id: 11,
+    name: 'ecr-registry-settings-and-scans',
+    statements: [c.ecrRegistries, c.ecrImageScans].flatMap(createCollection),
   },
 ];

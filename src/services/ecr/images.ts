@@ -206,6 +206,9 @@ export class EcrImages {
       throw err.invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}''`);
     }
     const body = Buffer.from(input.imageManifest, 'utf8');
+    // ECR needs the media type from the manifest or the request (the /v2/ API has Content-Type);
+    // without either it answers as for a manifest it cannot read.
+    if (!input.imageManifestMediaType && !declaredMediaType(input.imageManifest)) throw err.invalidParameter(INVALID_MANIFEST);
     const reference = input.imageTag ?? input.imageDigest;
     try {
       const digest = sha256Digest(body);
@@ -313,6 +316,18 @@ export class EcrImages {
   }
 }
 
+/** ECR's one answer for a manifest it cannot use (bad JSON, no media type, wrong structure). */
+const INVALID_MANIFEST = `Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'`;
+
+function declaredMediaType(manifest: string): string | undefined {
+  try {
+    const doc = JSON.parse(manifest) as { mediaType?: unknown };
+    return typeof doc?.mediaType === 'string' ? doc.mediaType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function matches(id: ImageId, digest: string, tags: string[]): boolean {
   if (id.imageDigest && id.imageDigest !== digest) return false;
   if (id.imageTag && !tags.includes(id.imageTag)) return false;
@@ -343,6 +358,7 @@ export function translateRegistryError(e: unknown, repo: RepositoryRecord, uploa
     case 'BLOB_UPLOAD_UNKNOWN':
       return err.uploadNotFound(uploadId ?? '', repo.repositoryName, repo.registryId);
     case 'MANIFEST_INVALID':
+      return err.invalidParameter(INVALID_MANIFEST);
     case 'SIZE_INVALID':
       return err.invalidParameter(`Invalid parameter at 'ImageManifest' failed to satisfy constraint: '${e.message}'`);
     default:

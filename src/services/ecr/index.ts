@@ -14,7 +14,12 @@ import type { Store } from '../../store/store.js';
 import type { Scope } from './arns.js';
 import { EcrImages } from './images.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
+import { RegistrySettings } from './registry-settings.js';
+import { Replication } from './replication.js';
 import { InvalidTagParameter, Repositories, TooManyTags } from './repositories.js';
+import { ImageScans } from './scan/image-scans.js';
+import { OsvDatabaseCache } from './scan/osv.js';
+import type { ValidationProblem } from '../../aws/model.js';
 
 export { RegistryMaintenance } from './lifecycle-policies.js';
 export { evaluateLifecyclePolicy, parseLifecyclePolicy, type LifecycleRule, type LifecycleImage } from './lifecycle.js';
@@ -25,28 +30,60 @@ export interface EcrDeps {
   registry: Registry;
   /** host:port of the registry as docker reaches it (known only once the server listens). */
   registryHost: () => string;
+  /** The operator's OSV vulnerability database (file or directory) image scans match against. */
+  vulnerabilityDb?: string;
+  /** Where background work (replication, scans) reports failures. */
+  log?: { error(obj: object, msg: string): void };
 }
 
 export interface EcrDomain {
   repositories: Repositories;
   images: EcrImages;
   lifecycle: LifecyclePolicies;
+  settings: RegistrySettings;
+  replication: Replication;
+  scans: ImageScans;
   tokens: RegistryTokens;
   clock: Clock;
   registryHost: () => string;
+  /** Resolves when no replication or scan started by a push is still running. */
+  idle(): Promise<void>;
 }
 
 export function createEcrDomain(deps: EcrDeps): EcrDomain {
   const { store, clock, registry, registryHost } = deps;
+  const log = deps.log ?? { error: () => undefined };
   const repositories = new Repositories(store, clock, registry.images, registryHost);
   const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost);
+  const settings = new RegistrySettings(store, repositories);
+  const replication = new Replication(settings, repositories, registry.images, registry.blobs);
+  const scans = new ImageScans(store, clock, repositories, registry.images, registry.blobs, new OsvDatabaseCache(deps.vulnerabilityDb), log);
+  // After every push, by docker or PutImage: replicate (ECR does it asynchronously) and scan on push.
+  const pending = new Set<Promise<unknown>>();
+  registry.images.onPush((repo, pushed) => {
+    const job = (async () => {
+      if (!pushed.replicated) await replication.replicate(repo, pushed.digest, pushed.tag);
+      const record = await repositories.require(repo, repo.repositoryName);
+      if (await settings.scanOnPush(repo, record)) scans.scanPushed(repo, pushed.image);
+    })()
+      .catch((e: unknown) => log.error({ err: e, repository: repo.repositoryArn, digest: pushed.digest }, 'replication or scan on push failed'))
+      .finally(() => pending.delete(job));
+    pending.add(job);
+  });
   return {
     repositories,
     images,
     lifecycle: new LifecyclePolicies(store, clock, repositories, images, registry.images),
+    settings,
+    replication,
+    scans,
     tokens: registry.tokens,
     clock,
     registryHost,
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await scans.idle();
+    },
   };
 }
 
@@ -70,7 +107,7 @@ export function mintRegistryCredential(domain: Pick<EcrDomain, 'tokens' | 'clock
 }
 
 export function ecrService(domain: EcrDomain): ServiceModule {
-  const { repositories: repos, images, lifecycle } = domain;
+  const { repositories: repos, images, lifecycle, settings, scans } = domain;
   const operations: Record<string, OperationHandler> = {
     CreateRepository: (ctx, input) => repos.create(ctx, input),
     DescribeRepositories: (ctx, input) => repos.describe(ctx, input),
@@ -83,7 +120,16 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     TagResource: (_ctx, input) => repos.tag(input.resourceArn, input.tags),
     UntagResource: (_ctx, input) => repos.untag(input.resourceArn, input.tagKeys),
     ListTagsForResource: (_ctx, input) => repos.listTags(input.resourceArn),
-    DescribeRegistry: (ctx) => ({ registryId: ctx.accountId, replicationConfiguration: { rules: [] } }),
+    DescribeRegistry: (ctx) => settings.describe(ctx),
+    PutReplicationConfiguration: (ctx, input) => settings.putReplication(ctx, input),
+    PutRegistryPolicy: (ctx, input) => settings.putPolicy(ctx, input),
+    GetRegistryPolicy: (ctx) => settings.getPolicy(ctx),
+    DeleteRegistryPolicy: (ctx) => settings.deletePolicy(ctx),
+    PutRegistryScanningConfiguration: (ctx, input) => settings.putScanning(ctx, input),
+    GetRegistryScanningConfiguration: (ctx) => settings.getScanning(ctx),
+    BatchGetRepositoryScanningConfiguration: (ctx, input) => settings.batchGetRepositoryScanning(ctx, input),
+    StartImageScan: (ctx, input) => scans.start(ctx, input),
+    DescribeImageScanFindings: (ctx, input) => scans.findings(ctx, input),
     GetAuthorizationToken: (ctx) => {
       const cred = mintRegistryCredential(domain, ctx);
       return {
@@ -118,6 +164,7 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     protocol: 'awsJson1_1',
     // ECR reports model constraint failures as InvalidParameterException.
     validationErrorCode: 'InvalidParameterException',
+    validationMessage: ecrValidationMessage,
     operations: translatingErrors(operations, (e) => {
       if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
       if (e instanceof ConflictError) return new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
@@ -130,3 +177,17 @@ export function ecrService(domain: EcrDomain): ServiceModule {
   };
 }
 
+
+/**
+ * ECR words a model constraint failure per parameter, the first one only:
+ * "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length greater than or equal to 1'";
+ * a list member's failure is named at the list: "… at 'registryIds' failed to satisfy constraint:
+ * 'Member must satisfy constraint: [Member must …]'".
+ */
+export function ecrValidationMessage(problems: ValidationProblem[]): string {
+  const p = problems[0]!;
+  const member = /^(.*)\.\d+\.member$/.exec(p.where);
+  const where = member ? member[1]! : p.where;
+  const constraint = member ? `Member must satisfy constraint: [${p.constraint}]` : p.constraint;
+  return `Invalid parameter at '${where}' failed to satisfy constraint: '${constraint}'`;
+}
