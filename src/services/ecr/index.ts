@@ -143,7 +143,13 @@ export function ecrService(domain: EcrDomain): ServiceModule {
       };
     },
     ListImages: (ctx, input) => images.list(ctx, input),
-    DescribeImages: (ctx, input) => images.describe(ctx, input),
+    DescribeImages: async (ctx, input) => {
+      const res = await images.describe(ctx, input);
+      // With each image, the status and severity counts of its latest scan, as ECR shows them.
+      const repo = await repos.require(ctx, input.repositoryName, input.registryId);
+      const imageDetails = await Promise.all(res.imageDetails.map(async (x) => ({ ...x, ...(await scans.summary(repo.repositoryArn, x.imageDigest)) })));
+      return { ...res, imageDetails };
+    },
     BatchGetImage: (ctx, input) => images.batchGet(ctx, input),
     BatchDeleteImage: (ctx, input) => images.batchDelete(ctx, input),
     PutImage: (ctx, input) => images.put(ctx, input),

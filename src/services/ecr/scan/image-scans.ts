@@ -111,15 +111,19 @@ export class ImageScans {
     };
     await this.save(base);
     try {
-      const inv = await inventory(await this.layers(image));
-      const db = await this.database.get();
+      const inv = await inventory(await this.layers(image)).catch((e: unknown) => {
+        throw new ScanFailure('the image layers could not be read as tar archives', e);
+      });
+      const db = await this.database.get().catch((e: unknown) => {
+        throw new ScanFailure('the vulnerability database could not be loaded', e);
+      });
       const findings = db ? db.match(inv) : [];
       const counts = countBy(inv.packages.map((p) => p.manager));
       const found = inv.packages.length
         ? `${inv.packages.length} packages found (${Object.entries(counts).map(([m, n]) => `${m} ${n}`).join(', ')})`
         : 'no package database (dpkg, apk, rpm) found in the image';
       const against = db
-        ? `; matched against ${db.entries} vulnerabilities from ${db.source}`
+        ? `; matched against ${db.entries} vulnerabilities of the operator's OSV database` // not its path: callers need not see the host's files
         : '; no vulnerability database is configured (--ecr-vulnerability-db or DOCKYARD_ECR_VULNERABILITY_DB), so there are no findings';
       const notes = inv.notes.length ? `; ${inv.notes.join('; ')}` : '';
       await this.save({
@@ -132,7 +136,10 @@ export class ImageScans {
         findings: findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || (a.name < b.name ? -1 : 1)),
       });
     } catch (e) {
-      await this.save({ ...base, status: 'FAILED', description: `The scan failed: ${(e as Error).message}`, completedAt: this.clock.now() });
+      // The caller sees what failed; the detail (file paths, parser errors) goes to the log only.
+      this.log.error({ err: e instanceof ScanFailure ? e.cause : e, repository: repo.repositoryArn, digest: image.digest }, 'image scan failed');
+      const what = e instanceof ScanFailure ? e.message : 'an internal error';
+      await this.save({ ...base, status: 'FAILED', description: `The scan failed: ${what}.`, completedAt: this.clock.now() });
     }
   }
 
@@ -194,6 +201,12 @@ export class ImageScans {
         ? { imageScanFindingsSummary: { imageScanCompletedAt: scan.completedAt, vulnerabilitySourceUpdatedAt: scan.vulnerabilitySourceUpdatedAt, findingSeverityCounts: countBy(scan.findings.map((f) => f.severity)) } }
         : {}),
     };
+  }
+}
+
+class ScanFailure extends Error {
+  constructor(message: string, override readonly cause: unknown) {
+    super(message);
   }
 }
 
