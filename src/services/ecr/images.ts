@@ -83,7 +83,7 @@ export class EcrImages {
   }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     if (input.imageIds && (input.maxResults !== undefined || input.nextToken !== undefined)) {
-      throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with imageIds');
+      throw err.invalidParameter(`Invalid parameter at 'imageIds' failed to satisfy constraint: 'imageIds cannot be used with maxResults or nextToken'`);
     }
     const all = await this.store.read((tx) => this.withTags(tx, repo.repositoryArn));
     let selected = all;
@@ -296,7 +296,7 @@ export class EcrImages {
   async completeUpload(scope: Scope, input: { repositoryName: string; registryId?: string; uploadId: string; layerDigests: string[] }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     const digest = input.layerDigests[0]!;
-    if (input.layerDigests.length !== 1) throw err.invalidParameter('Invalid parameter: exactly one layer digest is supported');
+    if (input.layerDigests.length !== 1) throw err.invalidParameter(`Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Only one layer digest is supported per upload'`);
     try {
       const session = await this.uploads.get(input.uploadId, repo.repositoryArn);
       if (session.size === 0) {
@@ -346,7 +346,9 @@ export function translateRegistryError(e: unknown, repo: RepositoryRecord, uploa
   const detail = (e.detail ?? {}) as { digest?: string; tag?: string; immutable?: boolean };
   switch (e.code) {
     case 'TAG_INVALID':
-      return detail.immutable ? new AwsError('ImageTagAlreadyExistsException', e.message) : err.invalidParameter(e.message);
+      return detail.immutable
+        ? new AwsError('ImageTagAlreadyExistsException', e.message)
+        : err.invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: '${e.message}'`);
     case 'MANIFEST_BLOB_UNKNOWN':
       return e.message.startsWith('manifest')
         ? new AwsError('ReferencedImagesNotFoundException', `The referenced image with digest '${detail.digest}' does not exist in the repository`)

@@ -172,7 +172,7 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     validationErrorCode: 'InvalidParameterException',
     validationMessage: ecrValidationMessage,
     operations: translatingErrors(operations, (e) => {
-      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
+      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', `Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid nextToken'`);
       if (e instanceof ConflictError) return new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
       if (e instanceof TooManyTags) {
         return new AwsError('TooManyTagsException', 'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.');

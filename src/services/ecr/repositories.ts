@@ -124,7 +124,7 @@ export class Repositories {
   async describe(scope: Scope, input: { registryId?: string; repositoryNames?: string[]; maxResults?: number; nextToken?: string }) {
     this.checkRegistryId(scope, input.registryId);
     if (input.repositoryNames && (input.maxResults !== undefined || input.nextToken !== undefined)) {
-      throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+      throw err.invalidParameter(`Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'repositoryNames cannot be used with maxResults or nextToken'`);
     }
     const all = await this.store.read(async (tx) => {
       if (input.repositoryNames) {
@@ -275,7 +275,7 @@ function checkTags(tags: EcrTag[] | undefined) {
   if (!tags) return;
   if (tags.length > MAX_TAGS) throw new TooManyTags();
   for (const t of tags) {
-    if (!t.Key) throw err.invalidParameter('Tag keys must not be empty.');
+    if (!t.Key) throw err.invalidParameter(`Invalid parameter at 'tags' failed to satisfy constraint: 'Tag keys must not be empty'`);
     if (/^aws:/i.test(t.Key)) throw new InvalidTagParameter(`Tag keys that begin with 'aws:' are reserved: ${t.Key}`);
   }
 }
