@@ -4,7 +4,8 @@
  * and registry rule) and with StartImageScan, findings read through the SDK v3 and both AWS
  * CLIs (including `aws ecr wait image-scan-complete`), matched against a small OSV database
  * (test/fixtures/osv). A second server without a database completes scans with the inventory
- * and no findings, and says so.
+ * and no findings, and says so; it also replicates the docker push to us-west-2, where docker
+ * pulls it with a us-west-2 login.
  */
 import {
   CompleteLayerUploadCommand,
@@ -16,6 +17,7 @@ import {
   DescribeImageScanFindingsCommand,
   ECRClient,
   PutRegistryScanningConfigurationCommand,
+  PutReplicationConfigurationCommand,
   StartImageScanCommand,
   type DescribeImageScanFindingsCommandOutput,
 } from '@aws-sdk/client-ecr';
@@ -44,6 +46,7 @@ let withDb: TestDockyard;
 let noDb: TestDockyard;
 let ecr: ECRClient;
 let ecrNoDb: ECRClient;
+let pushedToNoDb: string | undefined;
 
 function sh(file: string, args: string[], opts: { input?: string; cliEnv?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; out: string; stdout: string }> {
   return new Promise((resolve) => {
@@ -184,14 +187,42 @@ describe('with an OSV database', LIMIT, () => {
 describe('without a vulnerability database', LIMIT, () => {
   test('a registry rule scans on push; the scan completes with the inventory, no findings, and says why', async () => {
     await ecrNoDb.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'scanned/*', filterType: 'WILDCARD' }] }] }));
+    // Replication too, checked by the next test: the docker push below is copied to us-west-2.
+    await ecrNoDb.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: [{ destinations: [{ region: 'us-west-2', registryId: '000000000000' }] }] } }));
     await ecrNoDb.send(new CreateRepositoryCommand({ repositoryName: 'scanned/deb' }));
     const digest = await push(noDb, DEB_IMAGE, 'scanned/deb', 'v1');
+    pushedToNoDb = digest;
     const res = await scanResult(ecrNoDb, 'scanned/deb', digest);
     assert.equal(res.imageScanStatus!.status, 'COMPLETE');
     assert.match(res.imageScanStatus!.description!, /3 packages found \(dpkg 3\)/);
     assert.match(res.imageScanStatus!.description!, /no vulnerability database is configured/);
     assert.deepEqual(res.imageScanFindings!.findings, []);
     assert.deepEqual(res.imageScanFindings!.findingSeverityCounts ?? {}, {});
+  });
+
+  test('replication: the image docker pushed in us-east-1 is pulled by docker from us-west-2', async () => {
+    assert.ok(pushedToNoDb, 'the previous test pushed the image');
+    const host = `127.0.0.1:${noDb.port}`;
+    const ref = `${host}/scanned/deb:v1`;
+    assert.equal((await sh('docker', ['rmi', ref])).code, 0);
+    // A us-west-2 token: the registry then serves that region's repositories.
+    const pw = await sh('aws', ['--endpoint-url', noDb.endpoint, '--region', 'us-west-2', 'ecr', 'get-login-password'], { cliEnv: noDb.cliEnv });
+    assert.equal((await sh('docker', ['login', '--username', 'AWS', '--password-stdin', host], { input: pw.stdout.trim() })).code, 0);
+    const deadline = Date.now() + 10_000;
+    let pulled = await sh('docker', ['pull', ref]);
+    while (pulled.code !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      pulled = await sh('docker', ['pull', ref]);
+    }
+    assert.equal(pulled.code, 0, pulled.out);
+    assert.match(pulled.out, new RegExp(`Digest: ${pushedToNoDb}`));
+    const west = new ECRClient({ endpoint: noDb.endpoint, region: 'us-west-2', credentials, maxAttempts: 1 });
+    try {
+      const repo = (await west.send(new DescribeImagesCommand({ repositoryName: 'scanned/deb' }))).imageDetails!;
+      assert.deepEqual(repo.map((x) => [x.imageDigest, x.imageTags]), [[pushedToNoDb, ['v1']]]);
+    } finally {
+      west.destroy();
+    }
   });
 });
 
