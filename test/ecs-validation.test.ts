@@ -113,6 +113,30 @@ const cases: BadCase[] = [
     ]),
     error: 'ClientException',
   },
+  // ECS's documented limits
+  {
+    name: 'a definition over 64 KiB',
+    input: ec2([{ ...web, environment: Array.from({ length: 700 }, (_, i) => ({ name: `VAR_${i}`, value: 'x'.repeat(80) })) }]),
+    error: 'ClientException',
+    message: /^Actual length: '\d+'\. Max allowed length is '65536' bytes\.$/,
+  },
+  { name: 'image of 256 characters', input: ec2([{ ...web, image: 'i'.repeat(256) }]), error: 'ClientException', message: /Container\.image should be 255 characters or less/ },
+  { name: 'image with a space', input: ec2([{ ...web, image: 'nginx latest' }]), error: 'ClientException', message: /Container\.image contains invalid characters/ },
+  { name: 'healthCheck interval of 4 s', input: ec2([{ ...web, healthCheck: { command: ['CMD', 'true'], interval: 4 } }]), error: 'ClientException', message: /interval/ },
+  { name: 'healthCheck retries of 11', input: ec2([{ ...web, healthCheck: { command: ['CMD', 'true'], retries: 11 } }]), error: 'ClientException', message: /retries/ },
+  {
+    name: '101 port ranges',
+    input: ec2([{ ...web, portMappings: Array.from({ length: 101 }, (_, i) => ({ containerPortRange: `${10000 + i * 10}-${10005 + i * 10}` })) }]),
+    error: 'ClientException',
+    message: /port ranges/,
+  },
+  {
+    name: 'eleven environment files',
+    input: ec2([{ ...web, environmentFiles: Array.from({ length: 11 }, (_, i) => ({ value: `arn:aws:s3:::b/${i}.env`, type: 's3' as const })) }]),
+    error: 'ClientException',
+  },
+  { name: 'ephemeral storage of 20 GiB', input: fargate({ ephemeralStorage: { sizeInGiB: 20 } }), error: 'ClientException', message: /ephemeral storage/ },
+  { name: 'container memory beyond 32 bits', input: ec2([{ ...web, memory: 2 ** 31 }]), error: 'SerializationException' },
   // model-level checks
   { name: 'bad dependsOn condition enum', input: ec2([{ ...web, dependsOn: [{ containerName: 'db', condition: 'READY' as never }] }, { ...web, name: 'db' }]), error: 'InvalidParameterException' },
   { name: 'bad port protocol enum', input: ec2([{ ...web, portMappings: [{ containerPort: 80, protocol: 'sctp' as never }] }]), error: 'InvalidParameterException' },
@@ -171,6 +195,9 @@ describe('RegisterTaskDefinition validation', () => {
       ),
       fargate({ family: 'ok-fargate-max', cpu: '16 vCPU', memory: '120GB' }),
       ec2([web], { family: 'F_a-m-1_' + 'x'.repeat(200) }),
+      // The longest image name, with a registry port and a digest.
+      ec2([{ ...web, image: `registry.example.com:5000/${'a'.repeat(100)}@sha256:${'0'.repeat(64)}`.padEnd(255, '0').slice(0, 255) }], { family: 'ok-long-image' }),
+      ec2([{ ...web, healthCheck: { command: ['CMD', 'true'], interval: 300, timeout: 2, retries: 10, startPeriod: 0 } }], { family: 'ok-health-bounds' }),
     ];
     for (const input of accepted) {
       const res = await t.ecs.send(new RegisterTaskDefinitionCommand(input));

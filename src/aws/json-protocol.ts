@@ -5,7 +5,7 @@
  * InternalFailure without their details (which could carry secrets) reaching the caller.
  */
 import { AwsError, internalFailure, notImplemented, serializationError, unknownOperation } from './errors.js';
-import { shapeOutput, validateInput } from './model.js';
+import { ownOperation, shapeOutput, validateInput } from './model.js';
 import { stringifyOutput } from './raw-json.js';
 import type { OperationAuthorizer, RequestContext, ServiceModule } from './service.js';
 
@@ -65,9 +65,10 @@ export class JsonProtocol {
     const dot = target.lastIndexOf('.');
     const service = this.byPrefix.get(target.slice(0, dot));
     const opName = target.slice(dot + 1);
-    const operation = service?.model.operations[opName];
+    // Own properties only: `constructor`, `__proto__` or `toString` name no operation.
+    const operation = service && ownOperation(service.model, opName);
     if (!service || !operation) throw unknownOperation(target);
-    const handler = service.operations[opName];
+    const handler = Object.hasOwn(service.operations, opName) ? service.operations[opName] : undefined;
     if (!handler) throw notImplemented(service.name, opName);
 
     let raw: unknown = {};

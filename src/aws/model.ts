@@ -1,14 +1,18 @@
 /**
  * AWS service models (botocore's service-2.json, imported by tools/import-models.py) drive
  * request validation and response shaping, so no shape is typed by hand:
- *   - validateInput: type checks (wrong JSON type → SerializationException), required members,
- *     lengths, ranges and enums (→ the service's validation exception, with AWS's Coral-style
- *     message), timestamps to epoch seconds, blobs to Buffers; unknown members are dropped.
+ *   - validateInput: type checks (wrong JSON type, integers outside 32 bits, longs JavaScript
+ *     cannot hold exactly → SerializationException), required members, null list items and map
+ *     values, lengths, ranges, patterns and enums (→ the service's validation exception, with
+ *     AWS's Coral-style message), timestamps to epoch seconds, blobs to Buffers; unknown members
+ *     are dropped and nothing is looked up through an object's prototype.
  *   - shapeOutput: keeps only the members the output shape declares, timestamps as epoch
  *     seconds, blobs as base64.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import isSafeRegex from 'safe-regex2';
 import { AwsError, serializationError } from './errors.js';
 import { RawJson } from './raw-json.js';
 
@@ -25,6 +29,8 @@ export interface Shape {
   enum?: string[];
   min?: number;
   max?: number;
+  /** A Java regular expression the whole string must match (Coral uses Matcher.matches). */
+  pattern?: string;
   exception?: boolean;
   error?: { httpStatusCode?: number; senderFault?: boolean };
 }
@@ -45,6 +51,40 @@ const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
 export function loadModel(service: string): ServiceModel {
   return JSON.parse(readFileSync(`${modelsDir}${service}.json`, 'utf8')) as ServiceModel;
 }
+
+/** The shape's own definition (never one inherited from Object.prototype, e.g. `constructor`). */
+export function ownOperation(model: ServiceModel, name: string): Operation | undefined {
+  return Object.hasOwn(model.operations, name) ? model.operations[name] : undefined;
+}
+
+// V8's linear-time regexp engine (the `l` flag) runs the model patterns that a backtracking
+// engine could take exponential time on (nested quantifiers such as ECR's
+// ScanningRepositoryFilterValue, `(?:[a-z*]?[a-z*]+)*`). It only changes what `l` means.
+setFlagsFromString('--enable-experimental-regexp-engine');
+
+/** Patterns the validator cannot run safely or cannot translate; they are not enforced. */
+export const unenforcedPatterns = new Set<string>();
+
+/**
+ * A model pattern as a JavaScript RegExp matching the whole string, compiled once: the
+ * backtracking engine for patterns without nested quantifiers (safe-regex2, as fastify checks
+ * route patterns), the linear engine for the others, and undefined when neither can take it.
+ */
+export function compilePattern(pattern: string): RegExp | undefined {
+  const source = `^(?:${pattern})$`;
+  // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it.
+  const attempts = isSafeRegex(source) ? ['u', ''] : ['l'];
+  for (const flags of attempts) {
+    try {
+      return new RegExp(source, flags);
+    } catch {
+      // try the next flag set
+    }
+  }
+  unenforcedPatterns.add(pattern);
+  return undefined;
+}
+
 
 /** One failed constraint: the offending value (as AWS prints it), where it is, and the constraint. */
 export interface ValidationProblem {
@@ -104,8 +144,11 @@ export function validateInput(
   return out;
 }
 
+const MAX_TIMESTAMP_SECONDS = 8.64e12;
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 64 ? value.slice(0, 64) + '...' : value}'`;
+  if (Buffer.isBuffer(value)) return 'java.nio.HeapByteBuffer';
   return Array.isArray(value) ? 'list' : typeof value === 'object' ? 'map' : String(value);
 }
 
@@ -121,7 +164,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         if (!isPlainObject(value)) throw serializationError(`Start of structure or map found where not expected at '${path || 'input'}'`);
         const out: Record<string, unknown> = {};
         for (const { name, check } of members) {
-          const member = value[name];
+          const member = Object.hasOwn(value, name) ? value[name] : undefined;
           if (member === undefined || member === null) continue;
           out[name] = check(member, path ? `${path}.${name}` : name, v);
         }
@@ -139,7 +182,12 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         const where = path || 'input';
         if (!Array.isArray(value)) throw serializationError(`Expected list at '${where}'`);
         checkLength(shape, value.length, value, where, v);
-        return value.map((x, i) => (x === null ? null : item(x, `${where}.${i + 1}.member`, v)));
+        return value.map((x, i) => {
+          const at = `${where}.${i + 1}.member`;
+          if (x !== null) return item(x, at, v);
+          v.problems.push({ value: 'null', where: at, constraint: 'Member must not be null' });
+          return null;
+        });
       };
     }
     case 'map': {
@@ -148,41 +196,53 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
       return (value, path, v) => {
         const where = path || 'input';
         if (!isPlainObject(value)) throw serializationError(`Expected map at '${where}'`);
-        const out: Record<string, unknown> = {};
         const entries = Object.entries(value);
         checkLength(shape, entries.length, value, where, v);
-        for (const [k, x] of entries) {
-          key(k, `${where}.key`, v);
-          out[k] = x === null ? null : item(x, `${where}.${k}`, v);
-        }
-        return out;
+        // fromEntries defines own properties: a `__proto__` key stays a key, not a prototype.
+        return Object.fromEntries(
+          entries.map(([k, x]) => {
+            key(k, `${where}.key`, v);
+            if (x !== null) return [k, item(x, `${where}.${k}`, v)];
+            v.problems.push({ value: 'null', where: `${where}.${k}`, constraint: 'Member must not be null' });
+            return [k, null];
+          }),
+        );
       };
     }
     case 'string': {
       const allowed = shape.enum && new Set(shape.enum);
+      const pattern = shape.pattern === undefined ? undefined : compilePattern(shape.pattern);
       return (value, path, v) => {
         const where = path || 'input';
         if (typeof value !== 'string') throw serializationError(`STRING_VALUE can not be converted to ${describe(value)} at '${where}'`);
         checkLength(shape, value.length, value, where, v);
         if (allowed && !allowed.has(value)) {
-          v.problems.push({ value: `'${value}'`, where, constraint: `Member must satisfy enum value set: [${shape.enum!.join(', ')}]` });
+          v.problems.push({ value: describe(value), where, constraint: `Member must satisfy enum value set: [${shape.enum!.join(', ')}]` });
+        }
+        if (pattern && !pattern.test(value)) {
+          v.problems.push({ value: describe(value), where, constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
         }
         return value;
       };
     }
     case 'integer':
-    case 'long':
+    case 'long': {
+      // Java's int is 32 bits; a long beyond 2^53 would silently lose digits in a JavaScript number.
+      const [min, max, kind] = shape.type === 'integer' ? [-(2 ** 31), 2 ** 31 - 1, 'an Integer'] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'a Long'];
       return (value, path, v) => {
         const where = path || 'input';
-        if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError(`NUMBER_VALUE can not be converted to an Integer at '${where}'`);
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError(`NUMBER_VALUE can not be converted to ${kind} at '${where}'`);
+        if (value < min || value > max) throw serializationError(`Numeric value (${value}) out of range of ${kind} at '${where}'`);
         checkRange(shape, value, where, v);
         return value;
       };
+    }
     case 'double':
     case 'float':
       return (value, path, v) => {
         const where = path || 'input';
-        if (typeof value !== 'number') throw serializationError(`NUMBER_VALUE can not be converted to a Double at '${where}'`);
+        // JSON numbers such as 1e400 parse to Infinity.
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw serializationError(`NUMBER_VALUE can not be converted to a Double at '${where}'`);
         checkRange(shape, value, where, v);
         return value;
       };
@@ -193,14 +253,18 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
       };
     case 'timestamp':
       return (value, path) => {
-        if (typeof value === 'number') return value;
-        if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value) / 1000;
+        const seconds = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) / 1000 : NaN;
+        // Only instants a Date can hold (±8.64e12 s), so that later formatting cannot throw.
+        if (Number.isFinite(seconds) && Math.abs(seconds) <= MAX_TIMESTAMP_SECONDS) return seconds;
         throw serializationError(`Expected timestamp at '${path || 'input'}'`);
       };
     case 'blob':
-      return (value, path) => {
-        if (typeof value !== 'string') throw serializationError(`Expected base64 blob at '${path || 'input'}'`);
-        return Buffer.from(value, 'base64');
+      return (value, path, v) => {
+        const where = path || 'input';
+        if (typeof value !== 'string') throw serializationError(`Expected base64 blob at '${where}'`);
+        const bytes = Buffer.from(value, 'base64');
+        checkLength(shape, bytes.length, bytes, where, v);
+        return bytes;
       };
     default:
       return (value) => value;
@@ -262,9 +326,7 @@ function compileShaper(model: ServiceModel, shape: Shape): Shaper {
       const item = shaper(shape.value!.shape);
       return (value) => {
         if (value === undefined || value === null) return undefined;
-        const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = item(x);
-        return out;
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, x]) => [k, item(x)]));
       };
     }
     case 'timestamp':

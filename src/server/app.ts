@@ -2,6 +2,7 @@
  * The composition root: the only place that constructs the object graph.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { AgentLiveness, registerAgentApi } from '../agent-api/index.js';
@@ -20,6 +21,8 @@ export interface App {
   config: ServerConfig;
   store: Store;
   http: FastifyInstance;
+  /** The AWS service modules the front door serves (tests walk their models). */
+  services: readonly ServiceModule[];
   /** The embedded agent for this host, once listening (config.embeddedAgent). */
   agent: Agent | undefined;
   liveness: AgentLiveness;
@@ -52,10 +55,11 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     vulnerabilityDb: config.ecrVulnerabilityDb,
     log: { error: (obj, msg) => http?.log.error(obj, msg) },
   });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)];
   http = buildHttpServer({
     config,
     version: VERSION,
-    services: [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr)],
+    services,
     logger: opts.logger ?? { level: config.logLevel },
   });
   registerRegistryRoutes(http, {
@@ -94,6 +98,7 @@ export async function createApp(config: ServerConfig, opts: { clock?: Clock; log
     config,
     store,
     http,
+    services,
     get agent() {
       return agent;
     },

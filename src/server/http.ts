@@ -3,10 +3,12 @@
  * awsJson1_1 protocol; `/health` reports readiness. The registry (/v2/) and awsQuery services
  * mount on the same server as plugins (see app.ts).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { JsonProtocol } from '../aws/json-protocol.js';
-import { unknownOperation } from '../aws/errors.js';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AwsError, unknownOperation } from '../aws/errors.js';
+import { JSON_CONTENT_TYPE, JsonProtocol } from '../aws/json-protocol.js';
 import { parseCredentialScope } from '../aws/sigv4.js';
 import type { RequestContext, ServiceModule } from '../aws/service.js';
 import type { ServerConfig } from './config.js';
@@ -18,6 +20,31 @@ export interface HttpDeps {
   logger: boolean | object;
 }
 
+/**
+ * The largest AWS JSON request body: ECR's UploadLayerPart carries up to 20 MiB of layer data,
+ * base64 in JSON (28 MiB), so 32 MiB. Larger bodies get 413 before they are read.
+ */
+export const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
+
+/** An AWS-shaped error written straight to a socket that HTTP parsing gave up on; then closes it. */
+function writeClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are larger than the server accepts.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'RequestTimeout', 'The request was not received in time.']
+        : [400, 'BadRequest', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ __type: code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nx-amzn-RequestId: ${randomUUID()}\r\n` +
+        `x-amzn-ErrorType: ${code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger as never,
@@ -26,6 +53,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     forceCloseConnections: true,
+    clientErrorHandler: writeClientError,
   });
   const json = new JsonProtocol(deps.services, { error: (obj, msg) => app.log.error(obj, msg) });
 
@@ -51,7 +79,25 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     };
   };
 
-  app.post('/', async (req, reply) => {
+  // Failures before the handler runs (the body over the limit, a broken body stream) in AWS's shape.
+  // The unread rest of an oversized body is not drained: the connection closes after the answer.
+  const bodyErrors = (error: { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const ctx = context(req.headers, req.id);
+    const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const unreadable = error.code?.startsWith('FST_ERR_CTP') || error.statusCode === 400;
+    const res = json.errorResponse(
+      tooLarge
+        ? new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_JSON_BODY_BYTES} bytes.`, 413)
+        : unreadable
+          ? new AwsError('SerializationException', 'The request body could not be read.')
+          : error,
+      ctx,
+    );
+    if (tooLarge) reply.header('connection', 'close');
+    return reply.code(res.status).headers(res.headers).send(res.body);
+  };
+
+  app.post('/', { bodyLimit: MAX_JSON_BODY_BYTES, errorHandler: bodyErrors }, async (req, reply) => {
     const ctx = context(req.headers, req.id);
     const target = req.headers['x-amz-target'];
     const res =

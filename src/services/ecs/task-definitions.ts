@@ -18,7 +18,17 @@ import { pageSize } from './validation.js';
 
 const FAMILY = /^[a-zA-Z0-9_-]{1,255}$/;
 const CONTAINER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+/** ECS's documented limits for a task definition and its containers. */
 const MAX_CONTAINERS = 10;
+const MAX_TASK_DEFINITION_BYTES = 65536;
+const MAX_IMAGE_LENGTH = 255;
+/** Letters, numbers, hyphens, underscores, colons, periods, slashes and number signs (and @ for digests). */
+const IMAGE = /^[a-zA-Z0-9_\-:./#@]+$/;
+const MAX_PORT_RANGES = 100;
+const MAX_ENVIRONMENT_FILES = 10;
+/** healthCheck's documented ranges (seconds, except retries). */
+const HEALTH_CHECK_RANGES = { interval: [5, 300], timeout: [2, 120], retries: [1, 10], startPeriod: [0, 300] } as const;
+const EPHEMERAL_STORAGE_GIB = [21, 200] as const;
 
 /** Fargate's valid task cpu → memory (MiB) combinations. */
 const FARGATE_SIZES: Record<number, (mem: number) => boolean> = {
@@ -160,9 +170,8 @@ export class TaskDefinitions {
     // Despite its name, ListTaskDefinitions' familyPrefix matches the full family name.
     if (input.familyPrefix) where.family = input.familyPrefix;
     const dir = input.sort === 'DESC' ? 'desc' : 'asc';
-    const rows = await this.store.read((tx) =>
-      tx.find(c.taskDefinitions, { where, orderBy: [['family', dir], ['revision', dir]] }),
-    );
+    // Keys only: parsing every stored definition (up to 64 KiB each) would hold the event loop.
+    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, [], { where, orderBy: [['family', dir], ['revision', dir]] }));
     const arns = rows.map((r) => r.pk);
     const page = paginateInOrder(arns, pageSize(input.maxResults, 100), input.nextToken);
     return { taskDefinitionArns: page.items, nextToken: page.nextToken };
@@ -171,11 +180,13 @@ export class TaskDefinitions {
   async listFamilies(scope: Scope, input: { familyPrefix?: string; status?: string; maxResults?: number; nextToken?: string }) {
     const where: Record<string, unknown> = { account_region: `${scope.accountId}:${scope.region}` };
     if (input.familyPrefix) where.family = { prefix: input.familyPrefix };
-    const rows = await this.store.read((tx) => tx.find(c.taskDefinitions, { where: where as never, orderBy: [['family', 'asc']] }));
+    // The indexed columns are enough: no stored definition is parsed.
+    const rows = await this.store.read((tx) => tx.select(c.taskDefinitions, ['family', 'status'], { where: where as never, orderBy: [['family', 'asc']] }));
     const active = new Map<string, boolean>();
     for (const r of rows) {
-      if (r.data.status === 'DELETE_IN_PROGRESS') continue;
-      active.set(r.data.family, (active.get(r.data.family) ?? false) || r.data.status === 'ACTIVE');
+      const family = String(r.family);
+      if (r.status === 'DELETE_IN_PROGRESS') continue;
+      active.set(family, (active.get(family) ?? false) || r.status === 'ACTIVE');
     }
     const status = input.status ?? 'ALL';
     const families = [...active].filter(([, isActive]) => status === 'ALL' || (status === 'ACTIVE') === isActive).map(([f]) => f);
@@ -289,6 +300,9 @@ export function memoryMiB(value: string): number | undefined {
 /** The checks RegisterTaskDefinition performs, in ECS's words where they are known. */
 export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
   const { tags: _tags, ...def } = input;
+  // ECS measures the definition as sent (tags are the resource's, not the definition's).
+  const size = Buffer.byteLength(JSON.stringify(def));
+  if (size > MAX_TASK_DEFINITION_BYTES) throw err.clientException(`Actual length: '${size}'. Max allowed length is '${MAX_TASK_DEFINITION_BYTES}' bytes.`);
   if (!FAMILY.test(def.family)) {
     throw err.clientException('Family name can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.');
   }
@@ -331,6 +345,8 @@ export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
     if (!ct.name) throw err.clientException('Container.name should not be null or empty.');
     if (!CONTAINER_NAME.test(ct.name)) throw err.clientException(`Container.name contains invalid characters: ${ct.name}. Up to 255 letters, numbers, hyphens and underscores are allowed.`);
     if (!ct.image) throw err.clientException('Container.image should not be null or empty.');
+    if (ct.image.length > MAX_IMAGE_LENGTH) throw err.clientException(`Container.image should be ${MAX_IMAGE_LENGTH} characters or less`);
+    if (!IMAGE.test(ct.image)) throw err.clientException('Container.image contains invalid characters.');
     if (names.has(ct.name)) throw err.clientException('Duplicate container names are not allowed.');
     names.add(ct.name);
   }
@@ -403,6 +419,7 @@ export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
       }
     }
     if (ct.privileged && fargate) throw err.clientException(`${where} Fargate does not support privileged containers.`);
+    checkContainerLimits(ct, where);
   }
   checkDependencyCycle(containers);
 
@@ -421,11 +438,32 @@ export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
     if (def.ipcMode) throw err.clientException('Fargate does not support ipcMode.');
   }
 
+  const storage = (def.ephemeralStorage as { sizeInGiB?: number } | undefined)?.sizeInGiB;
+  if (storage !== undefined && (storage < EPHEMERAL_STORAGE_GIB[0] || storage > EPHEMERAL_STORAGE_GIB[1])) {
+    throw err.clientException(`The ephemeral storage size must be between ${EPHEMERAL_STORAGE_GIB[0]} and ${EPHEMERAL_STORAGE_GIB[1]} GiB.`);
+  }
+
   const out: Normalised = { ...def, volumes, placementConstraints: def.placementConstraints ?? [] } as Normalised;
   if (cpu !== undefined) out.cpu = cpu;
   if (memory !== undefined) out.memory = memory;
   out.containerDefinitions = containers.map(withContainerDefaults);
   return out;
+}
+
+/** The per-container limits ECS documents (port ranges, environment files, health check timings). */
+function checkContainerLimits(ct: ContainerDefinition, where: string) {
+  const ranges = (ct.portMappings ?? []).filter((pm) => pm.containerPortRange !== undefined).length;
+  if (ranges > MAX_PORT_RANGES) throw err.clientException(`${where} A container can have at most ${MAX_PORT_RANGES} port ranges.`);
+  if ((ct.environmentFiles?.length ?? 0) > MAX_ENVIRONMENT_FILES) {
+    throw err.clientException(`${where} A container can have at most ${MAX_ENVIRONMENT_FILES} environment files.`);
+  }
+  const health = ct.healthCheck as Partial<Record<keyof typeof HEALTH_CHECK_RANGES, number>> | undefined;
+  for (const [name, [min, max]] of Object.entries(HEALTH_CHECK_RANGES)) {
+    const value = health?.[name as keyof typeof HEALTH_CHECK_RANGES];
+    if (value !== undefined && (value < min || value > max)) {
+      throw err.clientException(`${where} healthCheck.${name} must be between ${min} and ${max}.`);
+    }
+  }
 }
 
 /** ECS fills these in every container it returns. */

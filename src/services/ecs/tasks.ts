@@ -176,6 +176,9 @@ export class Tasks {
   }
 
   async stop(scope: Scope, input: { cluster?: string; task: string; reason?: string }) {
+    if (input.reason !== undefined && input.reason.length > MAX_STOP_REASON_LENGTH) {
+      throw err.invalidParameter(`reason must be at most ${MAX_STOP_REASON_LENGTH} characters.`);
+    }
     const clusterArn = resolveArn(scope, input.cluster);
     const doc = await this.store.write(async (tx) => {
       await activeCluster(tx, clusterArn);
@@ -355,6 +358,9 @@ async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Pro
   return row.data;
 }
 
+const MAX_OVERRIDES_LENGTH = 8192;
+const MAX_STOP_REASON_LENGTH = 255;
+
 /** The launch-type and network checks RunTask/StartTask make before placement. */
 function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunTaskInput | StartTaskInput) {
   if (!td.compatibilities.includes(launchType)) {
@@ -372,6 +378,10 @@ function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunT
     if (!o.name || !names.has(o.name)) {
       throw err.invalidParameter(`Override for container named ${o.name ?? '(none)'} is not a container in the TaskDefinition.`);
     }
+  }
+  // ECS counts the overrides' JSON, formatting characters included.
+  if (input.overrides && JSON.stringify(input.overrides).length > MAX_OVERRIDES_LENGTH) {
+    throw err.invalidParameter(`Container Overrides length must be at most ${MAX_OVERRIDES_LENGTH}`);
   }
   if (input.startedBy !== undefined && input.startedBy.length > 128) throw err.invalidParameter('startedBy must be at most 128 characters.');
   if (input.group !== undefined && input.group.length > 255) throw err.invalidParameter('group must be at most 255 characters.');

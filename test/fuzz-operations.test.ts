@@ -1,0 +1,279 @@
+/**
+ * Model-driven fuzzing of every implemented operation of every service the front door serves
+ * (App.services, so services added later are picked up): inputs are generated from each
+ * operation's input shape (random values, the model's boundaries ±1, 32/64-bit edges, enum and
+ * non-enum strings, names of resources that exist, nulls and wrong JSON types), sent over real
+ * HTTP with valid SigV4 signatures, and every answer must be:
+ *   - never 5xx;
+ *   - a 4xx in AWS's shape (x-amzn-ErrorType = __type, a message) naming an error the operation
+ *     models (or a framework error such as SerializationException);
+ *   - after a 4xx, no state changed: the store's change index (it moves on every committed write
+ *     that touched a row) and the data directory's files (registry uploads and blobs) are as before.
+ *
+ * Seeded and bounded: FUZZ_SEED=<n> replays a run, FUZZ_MS bounds the whole walk (default 40 s),
+ * FUZZ_RUNS the inputs per operation (default 400).
+ */
+import fc from 'fast-check';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { ServiceModel, Shape } from '../src/aws/model.js';
+import type { ServiceModule } from '../src/aws/service.js';
+import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { postSigned, signingName, type RawResponse } from './helpers/signed-http.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const BUDGET_MS = Number(process.env.FUZZ_MS ?? 40_000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+const MAX_DEPTH = 6;
+
+/** Errors any operation may answer besides its modeled ones (protocol and authentication). */
+const FRAMEWORK_ERRORS = ['SerializationException', 'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'RequestEntityTooLargeException'];
+
+/** Names and ARNs of resources the fuzzer creates first (see seed()), so that inputs reach past "not found". */
+const ACCOUNT = '000000000000';
+const CLUSTER_ARN = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/fuzz`;
+const TASK_DEFINITION_ARN = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/fuzz:1`;
+const REPOSITORY_ARN = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/fuzz`;
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+/** Well-formed values by member name (ECS types most strings as plain String: the name says what it is). */
+const KNOWN: Record<string, readonly string[]> = {
+  cluster: ['fuzz', CLUSTER_ARN, 'default'],
+  clusterName: ['fuzz', 'fuzz-2'],
+  clusters: ['fuzz', CLUSTER_ARN],
+  taskDefinition: ['fuzz', 'fuzz:1', TASK_DEFINITION_ARN],
+  taskDefinitions: ['fuzz:1', TASK_DEFINITION_ARN],
+  family: ['fuzz'],
+  familyPrefix: ['fuzz', 'fu'],
+  resourceArn: [CLUSTER_ARN, TASK_DEFINITION_ARN, REPOSITORY_ARN],
+  repositoryName: ['fuzz'],
+  repositoryNames: ['fuzz'],
+  registryId: [ACCOUNT],
+  image: ['nginx:latest', 'busybox'],
+  name: ['fuzz'],
+  containerName: ['fuzz'],
+  imageTag: ['latest', 'v1'],
+  imageDigest: [DIGEST],
+  layerDigest: [DIGEST],
+  layerDigests: [DIGEST],
+  uploadId: ['00000000-0000-0000-0000-000000000000'],
+  containerInstance: ['0123456789abcdef0123456789abcdef'],
+  containerInstances: ['0123456789abcdef0123456789abcdef'],
+  tasks: ['0123456789abcdef0123456789abcdef'],
+  task: ['0123456789abcdef0123456789abcdef'],
+  key: ['env', 'team'],
+  tagKeys: ['env', 'team'],
+  value: ['prod', 'a'],
+  cpu: ['256', '1 vCPU'],
+  memory: ['512', '1GB'],
+};
+const ANY_KNOWN = [...new Set(Object.values(KNOWN).flat())];
+/** Members whose well-formed value cannot be guessed: left out of well-formed inputs. */
+const UNGUESSABLE = new Set(['nextToken']);
+
+const WRONG_TYPES = fc.constantFrom<unknown>(null, 0, -1, 1.5, '', 'x', true, [], {}, [null], { a: 1 });
+
+/** Arbitraries for a model's shapes, each compiled once per depth. */
+class ShapeArbitraries {
+  private readonly cache = new Map<string, fc.Arbitrary<unknown>>();
+  /** hostile: also boundary lengths and values ±1, nulls and wrong types; otherwise well-formed values. */
+  constructor(
+    private readonly model: ServiceModel,
+    private readonly hostile: boolean,
+  ) {}
+
+  /** `member`: the structure member (or list) name the value is for, which picks well-formed strings. */
+  of(shapeName: string, depth = 0, member = ''): fc.Arbitrary<unknown> {
+    const key = `${shapeName}@${depth}@${member}`;
+    let a = this.cache.get(key);
+    if (!a) {
+      a = this.build(this.model.shapes[shapeName]!, depth, member);
+      this.cache.set(key, a);
+    }
+    return a;
+  }
+
+  /** Mostly well-typed values; now and then a null or a value of the wrong JSON type. */
+  private noisy(a: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+    return this.hostile ? fc.oneof({ weight: 15, arbitrary: a }, { weight: 1, arbitrary: WRONG_TYPES }) : a;
+  }
+
+  /** The arbitrary alone when well-formed; with `edges` added (weighted 1 to its `weight`) when hostile. */
+  private edged<T>(weight: number, a: fc.Arbitrary<T>, ...edges: fc.Arbitrary<T>[]): fc.Arbitrary<T> {
+    return this.hostile && edges.length ? fc.oneof({ weight, arbitrary: a }, ...edges.map((e) => ({ weight: 1, arbitrary: e }))) : a;
+  }
+
+  private build(shape: Shape, depth: number, member: string): fc.Arbitrary<unknown> {
+    switch (shape.type) {
+      case 'structure': {
+        const members = shape.members ?? {};
+        if (depth >= MAX_DEPTH) return fc.constant({});
+        const names = Object.keys(members).filter((name) => this.hostile || !UNGUESSABLE.has(name));
+        const record = Object.fromEntries(names.map((name) => [name, this.noisy(this.of(members[name]!.shape, depth + 1, name))]));
+        const required = (shape.required ?? []).filter((name) => names.includes(name));
+        return this.edged(9, fc.record(record, { requiredKeys: required }), fc.record(record, { requiredKeys: [] }));
+      }
+      case 'list': {
+        if (depth >= MAX_DEPTH) return fc.constant([]);
+        const item = this.of(shape.member!.shape, depth + 1, member);
+        const edges = [fc.array(fc.oneof(item, fc.constant(null)), { maxLength: 2 })];
+        if (shape.max !== undefined && shape.max <= 200) edges.push(fc.array(item, { minLength: shape.max + 1, maxLength: shape.max + 1 }));
+        return this.edged(10, fc.array(item, { minLength: shape.min ?? 0, maxLength: Math.min(Math.max(shape.max ?? 3, shape.min ?? 0), 3) }), ...edges);
+      }
+      case 'map': {
+        if (depth >= MAX_DEPTH) return fc.constant({});
+        const key = this.of(shape.key!.shape, depth + 1).filter((k): k is string => typeof k === 'string');
+        return fc.dictionary(key, this.of(shape.value!.shape, depth + 1), { maxKeys: Math.min(shape.max ?? 3, 3) });
+      }
+      case 'string':
+        return this.string(shape, member);
+      case 'integer':
+      case 'long': {
+        // Counts and page sizes are small; other numbers (memory, ports) up to a few thousand.
+        const small = /maxResults|count|Count$/.test(member);
+        const lo = shape.min ?? (small ? 1 : 0);
+        const hi = Math.min(shape.max ?? (small ? 10 : 4096), Number.MAX_SAFE_INTEGER);
+        const edges = [0, -1, 1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, 2 ** 63, 1e300];
+        if (shape.min !== undefined) edges.push(shape.min - 1, shape.min);
+        if (shape.max !== undefined) edges.push(shape.max, shape.max + 1);
+        return this.edged(3, fc.integer({ min: lo, max: Math.max(lo, hi) }), fc.constantFrom(...edges));
+      }
+      case 'double':
+      case 'float':
+        return this.edged(1, fc.double({ min: shape.min ?? 0, max: shape.max ?? 1e6, noNaN: true }), fc.constantFrom(-1, 1e308, -1e308, (shape.min ?? 0) - 1, (shape.max ?? 1e6) + 1));
+      case 'boolean':
+        return fc.boolean();
+      case 'timestamp':
+        return this.edged(1, fc.integer({ min: 0, max: 4_000_000_000 }), fc.constantFrom<unknown>('2024-01-01T00:00:00Z', 'yesterday', 1e15, -1e13, 1.5));
+      case 'blob':
+        return this.edged(
+          3,
+          fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b).toString('base64')),
+          fc.constantFrom('not base64 !!', ''),
+        );
+      default:
+        return WRONG_TYPES;
+    }
+  }
+
+  private string(shape: Shape, member: string): fc.Arbitrary<unknown> {
+    if (shape.enum) return this.edged(8, fc.constantFrom(...shape.enum), fc.string({ maxLength: 12 }));
+    const lengths = [0, 1, 300, 70_000];
+    if (shape.min !== undefined) lengths.push(shape.min - 1, shape.min);
+    if (shape.max !== undefined) lengths.push(shape.max, shape.max + 1);
+    // Well-formed strings are names that exist or short lowercase words (most name patterns accept them).
+    const known = Object.hasOwn(KNOWN, member) ? KNOWN[member]! : undefined;
+    const word = fc.stringMatching(/^[a-z][a-z0-9-]{1,15}$/);
+    const wellFormed = known ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: word }) : word;
+    return this.edged(
+      4,
+      wellFormed,
+      fc.constantFrom(...ANY_KNOWN),
+      fc.string({ maxLength: 24 }),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+      fc.constantFrom(...lengths.filter((n) => n >= 0 && n <= 100_000)).map((n) => 'a'.repeat(n)),
+      fc.constantFrom('__proto__', 'constructor', 'toString', '../../etc/passwd', 'a:b:c', 'arn:aws:ecs:us-east-1:1:x/y', '*', '%00', '\u0000'),
+    );
+  }
+}
+
+/** A whole request body: mostly the input shape as JSON, sometimes not JSON of an object at all. */
+function bodies(arbs: { clean: ShapeArbitraries; hostile: ShapeArbitraries }, inputShape: string | undefined): fc.Arbitrary<string> {
+  const json = (a: ShapeArbitraries) => (inputShape ? a.of(inputShape) : fc.constant({})).map((v) => JSON.stringify(v));
+  return fc.oneof(
+    { weight: 12, arbitrary: json(arbs.clean) },
+    { weight: 12, arbitrary: json(arbs.hostile) },
+    { weight: 1, arbitrary: fc.constantFrom('', '[]', 'null', '"s"', '{', '{"a":', '1e999') },
+  );
+}
+
+/** Files under the data dir with their sizes (the SQLite files excluded: the change index covers them). */
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.startsWith('dockyard.db')) out.push(`${p}:${statSync(p).size}`);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+function assertAwsError(res: RawResponse, allowed: Set<string>, what: string) {
+  assert.ok(res.json, `${what}: error body is JSON: ${res.text.slice(0, 300)}`);
+  const type = res.json.__type;
+  assert.equal(typeof type, 'string', `${what}: __type in ${res.text.slice(0, 300)}`);
+  assert.equal(res.headers['x-amzn-errortype'], type, `${what}: x-amzn-ErrorType`);
+  assert.equal(typeof res.json.message, 'string', `${what}: message in ${res.text.slice(0, 300)}`);
+  assert.match(String(res.headers['content-type']), /application\/x-amz-json-1\.1/, what);
+  assert.ok(allowed.has(type as string), `${what}: ${type} is not an error the operation models (${[...allowed].join(', ')}): ${res.text.slice(0, 300)}`);
+}
+
+describe('model-driven fuzzing of every implemented operation', () => {
+  let t: TestDockyard;
+  before(async () => {
+    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0 });
+  });
+  after(() => t.stop());
+
+  /** The resources KNOWN names, (re)created before each operation's run. */
+  async function seed() {
+    const ecs = (op: string, body: object) => postSigned(t.endpoint, { service: 'ecs', target: `AmazonEC2ContainerServiceV20141113.${op}`, body: JSON.stringify(body) });
+    const ecr = (op: string, body: object) => postSigned(t.endpoint, { service: 'ecr', target: `AmazonEC2ContainerRegistry_V20150921.${op}`, body: JSON.stringify(body) });
+    await ecs('CreateCluster', { clusterName: 'fuzz' });
+    await ecs('RegisterTaskDefinition', { family: 'fuzz', containerDefinitions: [{ name: 'fuzz', image: 'nginx:latest', memory: 64 }] });
+    await ecr('CreateRepository', { repositoryName: 'fuzz' });
+  }
+
+  test('no 5xx, AWS-shaped 4xx, and no state change on failure', { timeout: BUDGET_MS + 60_000 }, async (ctx) => {
+    ctx.diagnostic(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
+    console.log(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
+    const services = t.app.services.filter((s) => s.protocol === 'awsJson1_1');
+    for (const s of t.app.services) if (!services.includes(s)) ctx.diagnostic(`not fuzzed (protocol ${s.protocol}): ${s.name}`);
+    const targets = services.flatMap((service) => Object.keys(service.operations).filter((op) => Object.hasOwn(service.model.operations, op)).map((op) => ({ service, op })));
+    assert.ok(targets.length > 40, `every implemented operation is walked (${targets.length})`);
+
+    const deadline = Date.now() + BUDGET_MS;
+    const arbsOf = new Map<ServiceModule, { clean: ShapeArbitraries; hostile: ShapeArbitraries }>();
+    const errorsSeen = new Map<string, number>();
+    const stats = { requests: 0, ok: 0, clientErrors: 0 };
+    for (const [i, { service, op }] of targets.entries()) {
+      const operation = service.model.operations[op]!;
+      const arbs = arbsOf.get(service) ?? { clean: new ShapeArbitraries(service.model, false), hostile: new ShapeArbitraries(service.model, true) };
+      arbsOf.set(service, arbs);
+      const allowed = new Set([...(operation.errors ?? []).map((e) => e.shape), service.validationErrorCode, ...FRAMEWORK_ERRORS]);
+      const target = `${service.model.metadata.targetPrefix}.${op}`;
+      await seed();
+      const budget = Math.max(200, (deadline - Date.now()) / (targets.length - i));
+      await fc.assert(
+        fc.asyncProperty(bodies(arbs, operation.input?.shape), async (body) => {
+          const changeIndex = t.app.store.changeIndex();
+          const before = files(t.dataDir);
+          const res = await postSigned(t.endpoint, { service: signingName(service), target, body });
+          stats.requests += 1;
+          const what = `${target} ${body.slice(0, 500)}`;
+          assert.ok(res.status < 500, `${what}: answered ${res.status} ${res.text.slice(0, 300)}`);
+          if (res.status === 200) {
+            stats.ok += 1;
+            assert.ok(res.json, `${what}: 200 with a JSON body`);
+            return;
+          }
+          stats.clientErrors += 1;
+          assertAwsError(res, allowed, what);
+          const key = `${op} ${res.json!.__type} ${String(res.json!.message).slice(0, 60)}`;
+          errorsSeen.set(key, (errorsSeen.get(key) ?? 0) + 1);
+          assert.equal(t.app.store.changeIndex(), changeIndex, `${what}: a failed call (${res.json!.__type}) committed a write`);
+          assert.deepEqual(files(t.dataDir), before, `${what}: a failed call (${res.json!.__type}) changed files`);
+        }),
+        { seed: SEED + i, numRuns: RUNS, interruptAfterTimeLimit: budget, markInterruptAsFailure: false },
+      );
+    }
+    ctx.diagnostic(`${targets.length} operations, ${stats.requests} requests: ${stats.ok} answered 200, ${stats.clientErrors} 4xx`);
+    if (process.env.FUZZ_VERBOSE) for (const [k, n] of [...errorsSeen].sort((a, b) => b[1] - a[1]).slice(0, 80)) console.log(n, k);
+    // The generators must reach past validation: a fuzzer whose every request fails proves little.
+    assert.ok(stats.ok > stats.requests / 10, `at least a tenth of the requests succeed (${stats.ok}/${stats.requests})`);
+  });
+});
