@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import * as collections from '../src/store/collections.js';
 import { rejectsWith } from './fixtures/aws-errors.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { buildPackagedImage } from './helpers/images.js';
@@ -254,6 +255,13 @@ describe('failed scans', LIMIT, () => {
     assert.equal(bad.imageScanStatus!.status, 'FAILED');
     assert.equal(bad.imageScanStatus!.description, 'The scan failed: the image layers could not be read as tar archives.');
     assert.equal(bad.imageScanFindings, undefined);
+    // A scan left IN_PROGRESS by a restart (as if the process had stopped mid-scan) reads as FAILED.
+    await withDb.app.store.write(async (tx) => {
+      const row = (await tx.get(collections.ecrImageScans, `arn:aws:ecr:us-east-1:000000000000:repository/scan/garbage@${garbage}`))!;
+      await tx.update(collections.ecrImageScans, row, { ...row.data, status: 'IN_PROGRESS', description: '' });
+    });
+    const interrupted = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'scan/garbage', imageId: { imageDigest: garbage } }));
+    assert.deepEqual(interrupted.imageScanStatus, { status: 'FAILED', description: 'The scan failed: it was interrupted by a restart of Dockyard; start it again.' });
 
     const dir = mkdtempSync(join(tmpdir(), 'dockyard-osv-'));
     const file = join(dir, 'broken.json');

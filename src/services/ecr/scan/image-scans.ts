@@ -31,6 +31,8 @@ interface ImageIdInput {
 
 export class ImageScans {
   private readonly running = new Set<Promise<void>>();
+  /** Keys of the scans this process is running: an IN_PROGRESS scan not among them was cut short by a restart. */
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -77,10 +79,25 @@ export class ImageScans {
   }
 
   private begin(repo: EcrRepositoryDoc, image: EcrImageDoc): void {
+    const key = scanKey(repo.repositoryArn, image.digest);
+    this.inFlight.add(key);
     const job = this.run(repo, image)
       .catch((e: unknown) => this.log.error({ err: e, repository: repo.repositoryArn, digest: image.digest }, 'image scan failed'))
-      .finally(() => this.running.delete(job));
+      .finally(() => {
+        this.running.delete(job);
+        this.inFlight.delete(key);
+      });
     this.running.add(job);
+  }
+
+  /** The stored scan, with one interrupted by a restart (IN_PROGRESS, not running here) reported as FAILED. */
+  private async stored(repositoryArn: string, digest: string): Promise<EcrImageScanDoc | undefined> {
+    const key = scanKey(repositoryArn, digest);
+    const scan = (await this.store.read((tx) => tx.get(c.ecrImageScans, key)))?.data;
+    if (scan?.status === 'IN_PROGRESS' && !this.inFlight.has(key)) {
+      return { ...scan, status: 'FAILED', description: 'The scan failed: it was interrupted by a restart of Dockyard; start it again.' };
+    }
+    return scan;
   }
 
   /** Resolves when no scan is running (tests, shutdown). */
@@ -168,7 +185,7 @@ export class ImageScans {
   async findings(scope: Scope, input: { repositoryName: string; registryId?: string; imageId: ImageIdInput; maxResults?: number; nextToken?: string }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     const image = await this.image(repo, input.imageId);
-    const scan = (await this.store.read((tx) => tx.get(c.ecrImageScans, scanKey(repo.repositoryArn, image.digest))))?.data;
+    const scan = await this.stored(repo.repositoryArn, image.digest);
     if (!scan) throw err.scanNotFound(input.imageId, repo.repositoryName, repo.registryId);
     const out = {
       registryId: repo.registryId,
@@ -193,7 +210,7 @@ export class ImageScans {
 
   /** DescribeImages' imageScanStatus and imageScanFindingsSummary for one image, when scanned. */
   async summary(repositoryArn: string, digest: string) {
-    const scan = (await this.store.read((tx) => tx.get(c.ecrImageScans, scanKey(repositoryArn, digest))))?.data;
+    const scan = await this.stored(repositoryArn, digest);
     if (!scan) return {};
     return {
       imageScanStatus: { status: scan.status, description: scan.description || undefined },
