@@ -263,6 +263,15 @@ describe('failed scans', LIMIT, () => {
     const interrupted = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'scan/garbage', imageId: { imageDigest: garbage } }));
     assert.deepEqual(interrupted.imageScanStatus, { status: 'FAILED', description: 'The scan failed: it was interrupted by a restart of Dockyard; start it again.' });
 
+    // An image index is not scanned itself (its images are), as in ECR.
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: garbage, size: 1, platform: { os: 'linux', architecture: 'amd64' } }],
+    });
+    await ecr.send(new PutImageCommand({ repositoryName: 'scan/garbage', imageManifest: index, imageTag: 'multi' }));
+    await rejectsWith(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/garbage', imageId: { imageTag: 'multi' } })), 'UnsupportedImageTypeException', /manifest list or image index/);
+
     const dir = mkdtempSync(join(tmpdir(), 'dockyard-osv-'));
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{ not json');
