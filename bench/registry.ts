@@ -9,8 +9,9 @@
  *  - raw blob upload (POST + one PUT of the whole file) and download of a 100 MB blob with undici.
  *  - Dockyard's resident memory, sampled every 50 ms during each transfer: peak − baseline.
  *
- * Rounds alternate which registry goes first. Prints one JSON document with medians and the
- * ratio Dockyard / Distribution throughput (1.0 = as fast). Removes what it created: images by
+ * Rounds alternate which registry goes first. Prints one JSON document with medians, the spread
+ * of the rounds (min, quartiles, max) and the ratio Dockyard / Distribution throughput (1.0 = as
+ * fast), overall and per round; a one-line summary per measurement goes to stderr. Removes what it created: images by
  * exact tag, both server processes by pid, temp dirs.
  *
  *   node --import tsx bench/registry.ts [--rounds 5] [--layers 4] [--layer-mb 25] [--raw-mb 100] [--skip-docker] [--skip-raw]
@@ -46,6 +47,24 @@ const IMAGE = `dockyard-test/bench-registry:${process.pid}`;
 const work = mkdtempSync(join(tmpdir(), 'dockyard-bench-registry-'));
 const dockerEnv = { ...process.env, DOCKER_CONFIG: join(work, 'docker-config') };
 const median = (xs: number[]) => percentile(xs, 50);
+
+interface Spread {
+  min: number;
+  q1: number;
+  median: number;
+  q3: number;
+  max: number;
+}
+interface Side {
+  MBps: number;
+  MBpsSpread: Spread;
+}
+
+/** Min, quartiles and max of the rounds, so a reader can tell noise from a gap. */
+function spread(xs: number[], digits = 1): Spread {
+  const round = (x: number) => +x.toFixed(digits);
+  return { min: round(Math.min(...xs)), q1: round(percentile(xs, 25)), median: round(percentile(xs, 50)), q3: round(percentile(xs, 75)), max: round(Math.max(...xs)) };
+}
 
 function run(file: string, argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -99,6 +118,9 @@ async function startDistribution(): Promise<Registry> {
   );
   // Distribution logs every 404 HEAD at level error: keep its output out of the report.
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  // A missing binary must fail this start (and let the caller stop Dockyard), not crash the process.
+  let spawnError: Error | undefined;
+  child.once('error', (e) => (spawnError = e));
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
@@ -106,6 +128,7 @@ async function startDistribution(): Promise<Registry> {
     } catch {
       // not up yet
     }
+    if (spawnError) throw new Error(`docker-registry could not be started (${spawnError.message}); scripts/bench.sh installs it`);
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('docker-registry did not start');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -272,11 +295,15 @@ async function main() {
       const mb = what.startsWith('raw') ? (RAW_MB * 1024 * 1024) / 1e6 : (summary.imageMB as number);
       const dy = median(by.dockyard.map((s) => s.seconds));
       const di = median(by.distribution.map((s) => s.seconds));
+      // Round i of both sides ran back to back, so their ratio per round shows how much of a
+      // gap is noise: a median ratio below 1 with rounds above 1 is not a measured gap.
+      const roundRatios = by.dockyard.map((s, i) => by.distribution[i]!.seconds / s.seconds).filter(Number.isFinite);
       table[what] = {
-        dockyard: { medianSeconds: +dy.toFixed(3), MBps: +(mb / dy).toFixed(1), all: by.dockyard.map((s) => +s.seconds.toFixed(3)) },
-        distribution: { medianSeconds: +di.toFixed(3), MBps: +(mb / di).toFixed(1), all: by.distribution.map((s) => +s.seconds.toFixed(3)) },
+        dockyard: { medianSeconds: +dy.toFixed(3), MBps: +(mb / dy).toFixed(1), MBpsSpread: spread(by.dockyard.map((s) => mb / s.seconds)), all: by.dockyard.map((s) => +s.seconds.toFixed(3)) },
+        distribution: { medianSeconds: +di.toFixed(3), MBps: +(mb / di).toFixed(1), MBpsSpread: spread(by.distribution.map((s) => mb / s.seconds)), all: by.distribution.map((s) => +s.seconds.toFixed(3)) },
         // Dockyard throughput as a fraction of Distribution's (≥ 0.9 is the target).
         throughputRatio: +(di / dy).toFixed(3),
+        throughputRatioByRound: { ...spread(roundRatios, 3), all: roundRatios.map((r) => +r.toFixed(3)) },
         serverCpuSecondsMedian: {
           dockyard: +median(by.dockyard.map((s) => s.serverCpuSeconds)).toFixed(2),
           distribution: +median(by.distribution.map((s) => s.serverCpuSeconds)).toFixed(2),
@@ -287,6 +314,11 @@ async function main() {
     }
     summary.results = table;
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    for (const [what, row] of Object.entries(table) as [string, { dockyard: Side; distribution: Side; throughputRatio: number; throughputRatioByRound: Spread }][]) {
+      const side = (x: Side) => `${x.MBps} MB/s (rounds ${x.MBpsSpread.min}–${x.MBpsSpread.max}, IQR ${x.MBpsSpread.q1}–${x.MBpsSpread.q3})`;
+      const r = row.throughputRatioByRound;
+      process.stderr.write(`${what}: Dockyard ${side(row.dockyard)} vs Distribution ${side(row.distribution)}; ratio ${row.throughputRatio} (per round ${r.min}–${r.max})\n`);
+    }
   } finally {
     await docker('rmi', IMAGE).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });

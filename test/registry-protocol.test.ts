@@ -85,6 +85,33 @@ function rawRequest(head: string, body: Buffer, opts: { destroyAfterBody?: boole
   });
 }
 
+/**
+ * PUTs a manifest over a raw socket, sending `body` but never finishing the request (a client
+ * that would go on sending): resolves with what the server answered and whether it closed.
+ */
+function slowPut(headers: string, body: Buffer): Promise<{ status: string; response: string; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    let response = '';
+    let settled = false;
+    const socket = connect(d.port, '127.0.0.1', () => {
+      socket.write(`PUT /v2/proto/app/manifests/huge HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth}\r\nContent-Type: ${DOCKER_MANIFEST}\r\n${headers}\r\n`);
+      socket.write(body);
+    });
+    const finish = (closedByServer: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: response.split('\r\n')[0] ?? '', response, closedByServer });
+    };
+    socket.on('data', (c) => (response += c.toString()));
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    const timer = setTimeout(() => finish(false), 5000);
+  });
+}
+
 before(async () => {
   d = await startDockyard();
   ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
@@ -209,6 +236,25 @@ describe('blobs and uploads', () => {
     assert.equal(await errorCode(res), 'BLOB_UPLOAD_UNKNOWN');
   });
 
+  test('a completed upload leaves nothing under uploads/ (chunked, monolithic and through the ECR API)', async () => {
+    const uploadsDir = join(d.dataDir, 'registry', 'uploads');
+    const before = new Set(readdirSync(uploadsDir));
+    const chunked = Buffer.from('chunked upload leaves no state');
+    const start = await api('/v2/proto/app/blobs/uploads/', { method: 'POST' });
+    const id = start.headers.get('docker-upload-uuid')!;
+    assert.ok(readdirSync(uploadsDir).includes(id), 'the session exists while the upload is open');
+    const done = await api(`${start.headers.get('location')!}?digest=${sha(chunked)}`, { method: 'PUT', body: chunked });
+    assert.equal(done.status, 201);
+    await pushBlob('proto/app', Buffer.from('monolithic upload leaves no state'));
+    const { InitiateLayerUploadCommand, UploadLayerPartCommand, CompleteLayerUploadCommand } = await import('@aws-sdk/client-ecr');
+    const layer = Buffer.from('API upload leaves no state');
+    const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'proto/app' }));
+    await ecr.send(new UploadLayerPartCommand({ repositoryName: 'proto/app', uploadId, partFirstByte: 0, partLastByte: layer.length - 1, layerPartBlob: layer }));
+    await ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'proto/app', uploadId, layerDigests: [sha(layer)] }));
+    const left = readdirSync(uploadsDir).filter((x) => !before.has(x));
+    assert.deepEqual(left, [], 'no upload directory (state.json) is left after commit');
+  });
+
   test('a body shorter than Content-Length (client killed mid-upload) never becomes a blob; the upload can be resumed', async () => {
     const data = Buffer.alloc(64 * 1024, 'k');
     const start = await api('/v2/proto/app/blobs/uploads/', { method: 'POST' });
@@ -298,6 +344,22 @@ describe('manifests', () => {
     assert.equal(await errorCode(res), 'DIGEST_INVALID');
     const bad = await api('/v2/proto/app/manifests/bad', { method: 'PUT', body: 'not json', headers: { 'content-type': DOCKER_MANIFEST } });
     assert.equal(await errorCode(bad), 'MANIFEST_INVALID');
+  });
+
+  test('a too-large manifest is answered 400 and the connection closed while the client is still sending', async () => {
+    const limit = 4 * 1024 * 1024;
+    // Declared too large: refused before any byte of the body is read.
+    const declared = await slowPut(`Content-Length: ${limit + 1}\r\n`, Buffer.alloc(64 * 1024, 'x'));
+    assert.match(declared.status, /^HTTP\/1\.1 400/);
+    assert.match(declared.response, /SIZE_INVALID/);
+    assert.match(declared.response, /connection: close/i);
+    assert.ok(declared.closedByServer, 'the server closed the connection');
+    // Chunked, no length: refused once the limit is passed, without waiting for the rest.
+    const chunk = Buffer.alloc(1024 * 1024, 'y');
+    const body = Buffer.concat(Array.from({ length: 5 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])));
+    const streamed = await slowPut('Transfer-Encoding: chunked\r\n', body);
+    assert.match(streamed.status, /^HTTP\/1\.1 400/);
+    assert.ok(streamed.closedByServer, 'the server closed the connection');
   });
 
   test('OCI index over two images; a missing child is refused', async () => {

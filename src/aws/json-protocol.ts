@@ -85,7 +85,7 @@ export class JsonProtocol {
         throw serializationError('Request body is not valid JSON');
       }
     }
-    const input = operation.input ? validateInput(service.model, operation.input.shape, raw, service.validationErrorCode) : {};
+    const input = operation.input ? validateInput(service.model, operation.input.shape, raw, service.validationErrorCode, service.validationMessage) : {};
     await this.authorize(ctx, service, opName, input);
     const output = await handler(ctx, input);
     return operation.output ? shapeOutput(service.model, operation.output.shape, output) : {};

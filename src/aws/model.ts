@@ -95,7 +95,20 @@ export function compilePattern(pattern: string): RegExp | undefined {
   return undefined;
 }
 
-type Validation = { code: string; problems: string[] };
+
+/** One failed constraint: the offending value (as AWS prints it), where it is, and the constraint. */
+export interface ValidationProblem {
+  value: string;
+  where: string;
+  constraint: string;
+}
+type Validation = { code: string; problems: ValidationProblem[] };
+
+/** AWS's Coral wording: "N validation error(s) detected: Value X at 'p' failed to satisfy constraint: …". */
+export function coralValidationMessage(problems: ValidationProblem[]): string {
+  const n = problems.length;
+  return `${n} validation error${n > 1 ? 's' : ''} detected: ${problems.map((p) => `Value ${p.value} at '${p.where}' failed to satisfy constraint: ${p.constraint}`).join('; ')}`;
+}
 
 /**
  * Each shape is compiled once per model into a closure (member lists resolved, scalar members
@@ -128,13 +141,16 @@ function compiled<F extends (...args: never[]) => unknown>(
 }
 
 /** Validates and normalises `input` against `shapeName`; throws AwsError on the first bad input. */
-export function validateInput(model: ServiceModel, shapeName: string, input: unknown, validationCode: string): Record<string, unknown> {
+export function validateInput(
+  model: ServiceModel,
+  shapeName: string,
+  input: unknown,
+  validationCode: string,
+  message: (problems: ValidationProblem[]) => string = coralValidationMessage,
+): Record<string, unknown> {
   const v: Validation = { code: validationCode, problems: [] };
   const out = compiled(compiledCheckers, model, shapeName, compileChecker)(input ?? {}, '', v) as Record<string, unknown>;
-  if (v.problems.length > 0) {
-    const n = v.problems.length;
-    throw new AwsError(validationCode, `${n} validation error${n > 1 ? 's' : ''} detected: ${v.problems.join('; ')}`);
-  }
+  if (v.problems.length > 0) throw new AwsError(validationCode, message(v.problems));
   return out;
 }
 
@@ -166,7 +182,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         }
         for (const { name, label } of required) {
           if (out[name] === undefined) {
-            v.problems.push(`Value null at '${path ? `${path}.${label}` : label}' failed to satisfy constraint: Member must not be null`);
+            v.problems.push({ value: 'null', where: path ? `${path}.${label}` : label, constraint: `Member must not be null` });
           }
         }
         return out;
@@ -181,7 +197,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         return value.map((x, i) => {
           const at = `${where}.${i + 1}.member`;
           if (x !== null) return item(x, at, v);
-          v.problems.push(`Value null at '${at}' failed to satisfy constraint: Member must not be null`);
+          v.problems.push({ value: 'null', where: at, constraint: 'Member must not be null' });
           return null;
         });
       };
@@ -199,7 +215,7 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
           entries.map(([k, x]) => {
             key(k, `${where}.key`, v);
             if (x !== null) return [k, item(x, `${where}.${k}`, v)];
-            v.problems.push(`Value null at '${where}.${k}' failed to satisfy constraint: Member must not be null`);
+            v.problems.push({ value: 'null', where: `${where}.${k}`, constraint: 'Member must not be null' });
             return [k, null];
           }),
         );
@@ -213,10 +229,10 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         if (typeof value !== 'string') throw serializationError(`STRING_VALUE can not be converted to ${describe(value)} at '${where}'`);
         checkLength(shape, value.length, value, where, v);
         if (allowed && !allowed.has(value)) {
-          v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum!.join(', ')}]`);
+          v.problems.push({ value: describe(value), where, constraint: `Member must satisfy enum value set: [${shape.enum!.join(', ')}]` });
         }
         if (pattern && !pattern.test(value)) {
-          v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
+          v.problems.push({ value: describe(value), where, constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
         }
         return value;
       };
@@ -269,19 +285,19 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
 
 function checkLength(shape: Shape, length: number, value: unknown, where: string, v: Validation) {
   if (shape.min !== undefined && length < shape.min) {
-    v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must have length greater than or equal to ${shape.min}`);
+    v.problems.push({ value: describe(value), where, constraint: `Member must have length greater than or equal to ${shape.min}` });
   }
   if (shape.max !== undefined && length > shape.max) {
-    v.problems.push(`Value ${describe(value)} at '${where}' failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+    v.problems.push({ value: describe(value), where, constraint: `Member must have length less than or equal to ${shape.max}` });
   }
 }
 
 function checkRange(shape: Shape, value: number, where: string, v: Validation) {
   if (shape.min !== undefined && value < shape.min) {
-    v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
+    v.problems.push({ value: `'${value}'`, where, constraint: `Member must have value greater than or equal to ${shape.min}` });
   }
   if (shape.max !== undefined && value > shape.max) {
-    v.problems.push(`Value '${value}' at '${where}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
+    v.problems.push({ value: `'${value}'`, where, constraint: `Member must have value less than or equal to ${shape.max}` });
   }
 }
 

@@ -4,7 +4,7 @@
  * return plain objects that the pipeline shapes with the model's output shape.
  */
 import type { Caller } from '../iam/principal.js';
-import type { ServiceModel } from './model.js';
+import type { ServiceModel, ValidationProblem } from './model.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -34,6 +34,8 @@ export interface ServiceModule {
   readonly protocol: 'awsJson1_1' | 'awsQuery';
   /** Exception name used for model validation failures (missing members, lengths, enums). */
   readonly validationErrorCode: string;
+  /** How the service words validation failures (default: AWS's Coral "N validation errors detected: …"). */
+  readonly validationMessage?: (problems: ValidationProblem[]) => string;
   readonly operations: Readonly<Record<string, OperationHandler>>;
 }
 

@@ -34,6 +34,7 @@ const up = program
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
+  .addOption(new Option('--ecr-vulnerability-db <path>', 'OSV vulnerability database (JSON file or directory) that ECR image scans match against').default(defaults.ecrVulnerabilityDb))
   .option('--no-agent', 'do not run the embedded agent for this host')
   .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
@@ -43,7 +44,7 @@ const up = program
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');

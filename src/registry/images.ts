@@ -24,12 +24,22 @@ export interface PutManifestResult {
   unchanged: boolean;
 }
 
+/** Told after a manifest was stored (new image or moved tag), by either push path. */
+export type PushListener = (repo: EcrRepositoryDoc, pushed: { digest: string; tag?: string; image: EcrImageDoc; replicated: boolean }) => void;
+
 export class RegistryImages {
+  private readonly pushListeners: PushListener[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
     private readonly clock: Clock,
   ) {}
+
+  /** Registers a listener for pushes (ECR's replication and scan on push); it must not throw. */
+  onPush(listener: PushListener): void {
+    this.pushListeners.push(listener);
+  }
 
   // ---- blobs linked into repositories
 
@@ -59,7 +69,7 @@ export class RegistryImages {
    * the digest matches, that every blob and child manifest it names exists in the repository,
    * and the repository's tag mutability.
    */
-  async putManifest(repo: EcrRepositoryDoc, reference: string, body: Buffer, contentType?: string): Promise<PutManifestResult> {
+  async putManifest(repo: EcrRepositoryDoc, reference: string, body: Buffer, contentType?: string, opts: { replicated?: boolean } = {}): Promise<PutManifestResult> {
     if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('SIZE_INVALID', `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
     const parsed = parseManifest(body, contentType);
     const digest = sha256Digest(body);
@@ -132,6 +142,7 @@ export class RegistryImages {
     });
     // A manifest that references a blob keeps it alive: refresh the GC grace clock too.
     await Promise.all([...blobInfos.keys()].map((d) => this.blobs.touch(d)));
+    if (!result.unchanged) for (const listener of this.pushListeners) listener(repo, { digest: result.digest, tag, image: result.image, replicated: opts.replicated ?? false });
     return result;
   }
 
@@ -185,6 +196,7 @@ export class RegistryImages {
     const tags = await this.tagsOf(tx, repositoryArn, digest);
     for (const t of tags) await tx.delete(c.ecrTags, tagKey(repositoryArn, t.tag));
     await tx.delete(c.ecrImages, imageKey(repositoryArn, digest));
+    await tx.delete(c.ecrImageScans, imageKey(repositoryArn, digest));
     return tags.map((t) => t.tag);
   }
 
@@ -195,6 +207,7 @@ export class RegistryImages {
     await tx.delete(c.ecrTags, row.pk);
     if (dropUntagged && (await this.tagsOf(tx, repositoryArn, row.data.digest)).length === 0) {
       await tx.delete(c.ecrImages, imageKey(repositoryArn, row.data.digest));
+      await tx.delete(c.ecrImageScans, imageKey(repositoryArn, row.data.digest));
     }
     return row.data.digest;
   }
@@ -240,5 +253,6 @@ export class RegistryImages {
     for (const row of await tx.find(c.ecrTags, { where })) await tx.delete(c.ecrTags, row.pk);
     for (const row of await tx.find(c.ecrImages, { where })) await tx.delete(c.ecrImages, row.pk);
     for (const row of await tx.find(c.ecrLayers, { where })) await tx.delete(c.ecrLayers, row.pk);
+    for (const row of await tx.find(c.ecrImageScans, { where })) await tx.delete(c.ecrImageScans, row.pk);
   }
 }

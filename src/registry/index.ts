@@ -14,7 +14,7 @@ import { Uploads } from './uploads.js';
 export { FsBlobStore, sha256Digest, SHA256_DIGEST, type BlobStore, type BlobInfo } from './blob-store.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
 export { RegistryImages, TAG_PATTERN } from './images.js';
-export { MEDIA_TYPES, parseManifest } from './manifests.js';
+export { isIndex, MEDIA_TYPES, parseManifest } from './manifests.js';
 export { registerRegistryRoutes, DOWNLOAD_TOKEN_PARAM, type RepositoryLookup, type RegistryScope } from './routes.js';
 export { RegistryTokens, REGISTRY_USERNAME, TOKEN_LIFETIME_SECONDS, LAYER_DOWNLOAD_LIFETIME_SECONDS, basicPassword, type TokenClaims, type LayerDownloadClaims } from './tokens.js';
 export { Uploads } from './uploads.js';

@@ -271,7 +271,7 @@ async function getManifest(deps: RegistryRouteDeps, call: Call, head: boolean) {
 
 async function putManifest(deps: RegistryRouteDeps, call: Call) {
   const repo = await repository(deps, call, true);
-  const body = await readLimited(call.req, MAX_MANIFEST_BYTES);
+  const body = await readLimited(call, MAX_MANIFEST_BYTES);
   const result = await deps.images.putManifest(repo, call.params.ref!, body, call.req.headers['content-type']);
   send(call.res, 201, {
     Location: `/v2/${call.name}/manifests/${result.digest}`,
@@ -471,13 +471,44 @@ async function referrers(deps: RegistryRouteDeps, call: Call) {
   send(call.res, 200, { 'Content-Type': MEDIA_TYPES.ociIndex, ...(artifactType ? { 'OCI-Filters-Applied': 'artifactType' } : {}) }, body);
 }
 
-async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw new RegistryError('SIZE_INVALID', `manifest is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body of at most `limit` bytes. A larger one is refused without reading the
+ * rest: the answer carries `Connection: close` and the connection is closed once it is sent,
+ * so a client still sending does not keep the connection (and the server) busy.
+ */
+async function readLimited(call: Call, limit: number): Promise<Buffer> {
+  const tooLarge = () => {
+    closeAfterResponse(call);
+    return new RegistryError('SIZE_INVALID', `manifest is larger than ${limit} bytes`);
+  };
+  const declared = contentLength(call.req);
+  if (declared !== undefined && declared > limit) throw tooLarge();
+  // Events rather than for-await: leaving a for-await early would destroy the socket before the answer.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= limit) return void chunks.push(chunk);
+      call.req.pause();
+      call.req.off('data', onData);
+      reject(tooLarge());
+    };
+    call.req.on('data', onData);
+    call.req.once('end', () => resolve(Buffer.concat(chunks)));
+    call.req.once('error', reject);
+  });
+}
+
+/** Ends the connection after the response: FIN once it is flushed (so the client reads it), then destroy. */
+function closeAfterResponse(call: Call): void {
+  call.res.setHeader('Connection', 'close');
+  call.res.once('finish', () => {
+    const socket = call.req.socket;
+    call.req.unpipe();
+    // Drain what is already in flight so the close is a FIN, not a reset that could drop the answer.
+    call.req.resume();
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
 }

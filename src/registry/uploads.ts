@@ -127,12 +127,18 @@ export class Uploads {
       if (size !== undefined && size !== session.size) throw new RegistryError('SIZE_INVALID', `provided size ${size} does not match ${session.size}`);
       return await this.blobs.commitFile(digest, file);
     } finally {
-      await this.cancel(id, repositoryArn).catch(() => undefined);
+      // Not cancel(): once the data has moved into the blob store the session no longer
+      // looks valid to get(), and its state.json would be left for the sweep.
+      await this.discard(id);
     }
   }
 
   async cancel(id: string, repositoryArn: string): Promise<void> {
     await this.get(id, repositoryArn);
+    await this.discard(id);
+  }
+
+  private async discard(id: string): Promise<void> {
     this.hashes.delete(id);
     await rm(this.dir(id), { recursive: true, force: true });
   }

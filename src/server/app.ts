@@ -104,7 +104,16 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const tls = config.tls ? loadTls(config.tls, config.dataDir, [config.host, (config.registryHost ?? '').replace(/:\d+$/, '')]) : undefined;
   const agentAuth = new AgentAuth(store, clock);
   const registry = await createRegistry({ dataDir: config.dataDir, store, clock });
-  const ecr = createEcrDomain({ store, clock, registry, registryHost, registryScheme: tls ? 'https' : 'http' });
+  let http: ReturnType<typeof buildHttpServer> | undefined;
+  const ecr = createEcrDomain({
+    store,
+    clock,
+    registry,
+    registryHost,
+    registryScheme: tls ? 'https' : 'http',
+    vulnerabilityDb: config.ecrVulnerabilityDb,
+    log: { error: (obj, msg) => http?.log.error(obj, msg) },
+  });
   const secrets = SecretBox.forDataDir(config.dataDir);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
@@ -112,7 +121,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
   const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)];
-  const http = buildHttpServer({
+  http = buildHttpServer({
     config,
     authenticator,
     version: VERSION,
@@ -242,6 +251,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await liveness.stop();
       await registryMaintenance.stop();
       await http.close();
+      // Replications and scans started by pushes finish before the store closes.
+      await ecr.idle();
       await store.close();
     },
   };

@@ -15,6 +15,8 @@ export interface ServerConfig {
   registryHost?: string;
   /** Create a repository on the first push to it instead of failing with NAME_UNKNOWN. */
   ecrCreateOnPush?: boolean;
+  /** OSV vulnerability database (a JSON file or a directory of them) for ECR image scans; none: scans inventory only. */
+  ecrVulnerabilityDb?: string;
   /** How often lifecycle policies are enforced; 0 turns the schedule off. */
   ecrLifecycleIntervalSeconds?: number;
   /** How often abandoned uploads are swept and unreferenced blobs collected; 0 turns it off. */
@@ -61,6 +63,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     logLevel: env.DOCKYARD_LOG_LEVEL ?? 'info',
     registryHost: env.DOCKYARD_REGISTRY_HOST || undefined,
     ecrCreateOnPush: /^(1|true|yes)$/i.test(env.DOCKYARD_ECR_CREATE_ON_PUSH ?? ''),
+    ecrVulnerabilityDb: env.DOCKYARD_ECR_VULNERABILITY_DB || undefined,
     ecrLifecycleIntervalSeconds: Number(env.DOCKYARD_ECR_LIFECYCLE_INTERVAL ?? 3600),
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
     enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),

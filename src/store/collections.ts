@@ -478,3 +478,39 @@ export const clientTokens: Collection<ClientTokenDoc> = {
     expires_at: integer((d) => Math.floor(d.expiresAt)),
   },
 };
+
+/**
+ * Registry-wide ECR settings of one account and region (key `<account>:<region>`): the
+ * registry policy, the replication configuration and the registry scanning configuration.
+ */
+export interface EcrRegistryDoc extends Regional {
+  policyText?: string;
+  replicationConfiguration?: { rules: unknown[] };
+  scanningConfiguration?: { scanType: string; rules: unknown[] };
+}
+export const ecrRegistries: Collection<EcrRegistryDoc> = {
+  name: 'ecr_registries',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+  },
+};
+
+/** The latest scan of one image (StartImageScan / scan on push); key `<repositoryArn>@<digest>`. */
+export interface EcrImageScanDoc {
+  repositoryArn: string;
+  digest: string;
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'FAILED';
+  description: string;
+  startedAt: number;
+  completedAt?: number;
+  vulnerabilitySourceUpdatedAt?: number;
+  /** Packages found in the image's layers. */
+  packages: { name: string; version: string; ecosystem: string; source?: string }[];
+  findings: { name: string; description?: string; uri?: string; severity: string; attributes: { key: string; value?: string }[] }[];
+}
+export const ecrImageScans: Collection<EcrImageScanDoc> = {
+  name: 'ecr_image_scans',
+  columns: {
+    repo: text((d) => d.repositoryArn),
+  },
+};

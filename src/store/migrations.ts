@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans];
 
 /**
  * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
@@ -68,5 +68,10 @@ export const migrations: readonly Migration[] = [
     id: 6,
     name: 'client-tokens',
     statements: [c.clientTokens].flatMap(createCollection),
+  },
+  {
+    id: 7,
+    name: 'ecr-registry-settings-and-scans',
+    statements: [c.ecrRegistries, c.ecrImageScans].flatMap(createCollection),
   },
 ];

@@ -52,3 +52,12 @@ export function buildHttpdImage(): string {
     { 'www/index.html': 'hello from dockyard\n' },
   );
 }
+
+/**
+ * busybox plus `files` at their absolute paths (e.g. a fake /var/lib/dpkg/status,
+ * /lib/apk/db/installed, /etc/os-release): an image whose packages a scanner can inventory.
+ */
+export function buildPackagedImage(tag: string, files: Record<string, string | Buffer>): string {
+  const root = Object.fromEntries(Object.entries(files).map(([path, content]) => [`root/${path.replace(/^\/+/, '')}`, content]));
+  return buildBusyboxImage(tag, ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY root /', ''].join('\n'), root);
+}

@@ -28,3 +28,10 @@ export const lifecyclePreviewNotFound = (name: string, registryId: string) =>
 export const uploadNotFound = (uploadId: string, name: string, registryId: string) =>
   new AwsError('UploadNotFoundException', `The upload with id '${uploadId}' does not exist in the repository with name '${name}' in the registry with id '${registryId}'`);
 export const layersNotFound = (message: string) => new AwsError('LayersNotFoundException', message);
+export const registryPolicyNotFound = (registryId: string) =>
+  new AwsError('RegistryPolicyNotFoundException', `Registry policy does not exist in the registry with id '${registryId}'`);
+export const scanNotFound = (id: { imageDigest?: string; imageTag?: string }, name: string, registryId: string) =>
+  new AwsError(
+    'ScanNotFoundException',
+    `Image scan does not exist for the image with '{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}' in the repository with name '${name}' in the registry with id '${registryId}'`,
+  );

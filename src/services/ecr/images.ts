@@ -84,7 +84,7 @@ export class EcrImages {
   }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     if (input.imageIds && (input.maxResults !== undefined || input.nextToken !== undefined)) {
-      throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with imageIds');
+      throw err.invalidParameter(`Invalid parameter at 'imageIds' failed to satisfy constraint: 'imageIds cannot be used with maxResults or nextToken'`);
     }
     const all = await this.store.read((tx) => this.withTags(tx, repo.repositoryArn));
     let selected = all;
@@ -207,6 +207,9 @@ export class EcrImages {
       throw err.invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}''`);
     }
     const body = Buffer.from(input.imageManifest, 'utf8');
+    // ECR needs the media type from the manifest or the request (the /v2/ API has Content-Type);
+    // without either it answers as for a manifest it cannot read.
+    if (!input.imageManifestMediaType && !declaredMediaType(input.imageManifest)) throw err.invalidParameter(INVALID_MANIFEST);
     const reference = input.imageTag ?? input.imageDigest;
     try {
       const digest = sha256Digest(body);
@@ -301,7 +304,7 @@ export class EcrImages {
   async completeUpload(scope: Scope, input: { repositoryName: string; registryId?: string; uploadId: string; layerDigests: string[] }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     const digest = input.layerDigests[0]!;
-    if (input.layerDigests.length !== 1) throw err.invalidParameter('Invalid parameter: exactly one layer digest is supported');
+    if (input.layerDigests.length !== 1) throw err.invalidParameter(`Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Only one layer digest is supported per upload'`);
     try {
       const session = await this.uploads.get(input.uploadId, repo.repositoryArn);
       if (session.size === 0) {
@@ -318,6 +321,18 @@ export class EcrImages {
     } catch (e) {
       throw translateRegistryError(e, repo, input.uploadId);
     }
+  }
+}
+
+/** ECR's one answer for a manifest it cannot use (bad JSON, no media type, wrong structure). */
+const INVALID_MANIFEST = `Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'`;
+
+function declaredMediaType(manifest: string): string | undefined {
+  try {
+    const doc = JSON.parse(manifest) as { mediaType?: unknown };
+    return typeof doc?.mediaType === 'string' ? doc.mediaType : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -339,7 +354,9 @@ export function translateRegistryError(e: unknown, repo: RepositoryRecord, uploa
   const detail = (e.detail ?? {}) as { digest?: string; tag?: string; immutable?: boolean };
   switch (e.code) {
     case 'TAG_INVALID':
-      return detail.immutable ? new AwsError('ImageTagAlreadyExistsException', e.message) : err.invalidParameter(e.message);
+      return detail.immutable
+        ? new AwsError('ImageTagAlreadyExistsException', e.message)
+        : err.invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: '${e.message}'`);
     case 'MANIFEST_BLOB_UNKNOWN':
       return e.message.startsWith('manifest')
         ? new AwsError('ReferencedImagesNotFoundException', `The referenced image with digest '${detail.digest}' does not exist in the repository`)
@@ -351,6 +368,7 @@ export function translateRegistryError(e: unknown, repo: RepositoryRecord, uploa
     case 'BLOB_UPLOAD_UNKNOWN':
       return err.uploadNotFound(uploadId ?? '', repo.repositoryName, repo.registryId);
     case 'MANIFEST_INVALID':
+      return err.invalidParameter(INVALID_MANIFEST);
     case 'SIZE_INVALID':
       return err.invalidParameter(`Invalid parameter at 'ImageManifest' failed to satisfy constraint: '${e.message}'`);
     default:

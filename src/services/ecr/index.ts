@@ -15,7 +15,12 @@ import type { Store } from '../../store/store.js';
 import type { Scope } from './arns.js';
 import { EcrImages } from './images.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
+import { RegistrySettings } from './registry-settings.js';
+import { Replication } from './replication.js';
 import { InvalidTagParameter, Repositories, TooManyTags } from './repositories.js';
+import { ImageScans } from './scan/image-scans.js';
+import { OsvDatabaseCache } from './scan/osv.js';
+import type { ValidationProblem } from '../../aws/model.js';
 
 export { RegistryMaintenance } from './lifecycle-policies.js';
 export { evaluateLifecyclePolicy, parseLifecyclePolicy, type LifecycleRule, type LifecycleImage } from './lifecycle.js';
@@ -28,31 +33,63 @@ export interface EcrDeps {
   registryHost: () => string;
   /** https when the port serves TLS. */
   registryScheme?: 'http' | 'https';
+  /** The operator's OSV vulnerability database (file or directory) image scans match against. */
+  vulnerabilityDb?: string;
+  /** Where background work (replication, scans) reports failures. */
+  log?: { error(obj: object, msg: string): void };
 }
 
 export interface EcrDomain {
   repositories: Repositories;
   images: EcrImages;
   lifecycle: LifecyclePolicies;
+  settings: RegistrySettings;
+  replication: Replication;
+  scans: ImageScans;
   tokens: RegistryTokens;
   clock: Clock;
   registryHost: () => string;
   registryScheme: 'http' | 'https';
+  /** Resolves when no replication or scan started by a push is still running. */
+  idle(): Promise<void>;
 }
 
 export function createEcrDomain(deps: EcrDeps): EcrDomain {
   const { store, clock, registry, registryHost } = deps;
+  const log = deps.log ?? { error: () => undefined };
   const repositories = new Repositories(store, clock, registry.images, registryHost);
   const registryScheme = deps.registryScheme ?? 'http';
   const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost, registryScheme);
+  const settings = new RegistrySettings(store, repositories);
+  const replication = new Replication(settings, repositories, registry.images, registry.blobs);
+  const scans = new ImageScans(store, clock, repositories, registry.images, registry.blobs, new OsvDatabaseCache(deps.vulnerabilityDb), log);
+  // After every push, by docker or PutImage: replicate (ECR does it asynchronously) and scan on push.
+  const pending = new Set<Promise<unknown>>();
+  registry.images.onPush((repo, pushed) => {
+    const job = (async () => {
+      if (!pushed.replicated) await replication.replicate(repo, pushed.digest, pushed.tag);
+      const record = await repositories.require(repo, repo.repositoryName);
+      if (await settings.scanOnPush(repo, record)) scans.scanPushed(repo, pushed.image);
+    })()
+      .catch((e: unknown) => log.error({ err: e, repository: repo.repositoryArn, digest: pushed.digest }, 'replication or scan on push failed'))
+      .finally(() => pending.delete(job));
+    pending.add(job);
+  });
   return {
     repositories,
     images,
     lifecycle: new LifecyclePolicies(store, clock, repositories, images, registry.images),
+    settings,
+    replication,
+    scans,
     tokens: registry.tokens,
     clock,
     registryHost,
     registryScheme,
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await scans.idle();
+    },
   };
 }
 
@@ -84,7 +121,7 @@ export function mintRegistryCredential(
 }
 
 export function ecrService(domain: EcrDomain): ServiceModule {
-  const { repositories: repos, images, lifecycle } = domain;
+  const { repositories: repos, images, lifecycle, settings, scans } = domain;
   const operations: Record<string, OperationHandler> = {
     CreateRepository: (ctx, input) => repos.create(ctx, input),
     DescribeRepositories: (ctx, input) => repos.describe(ctx, input),
@@ -97,7 +134,16 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     TagResource: (_ctx, input) => repos.tag(input.resourceArn, input.tags),
     UntagResource: (_ctx, input) => repos.untag(input.resourceArn, input.tagKeys),
     ListTagsForResource: (_ctx, input) => repos.listTags(input.resourceArn),
-    DescribeRegistry: (ctx) => ({ registryId: ctx.accountId, replicationConfiguration: { rules: [] } }),
+    DescribeRegistry: (ctx) => settings.describe(ctx),
+    PutReplicationConfiguration: (ctx, input) => settings.putReplication(ctx, input),
+    PutRegistryPolicy: (ctx, input) => settings.putPolicy(ctx, input),
+    GetRegistryPolicy: (ctx) => settings.getPolicy(ctx),
+    DeleteRegistryPolicy: (ctx) => settings.deletePolicy(ctx),
+    PutRegistryScanningConfiguration: (ctx, input) => settings.putScanning(ctx, input),
+    GetRegistryScanningConfiguration: (ctx) => settings.getScanning(ctx),
+    BatchGetRepositoryScanningConfiguration: (ctx, input) => settings.batchGetRepositoryScanning(ctx, input),
+    StartImageScan: (ctx, input) => scans.start(ctx, input),
+    DescribeImageScanFindings: (ctx, input) => scans.findings(ctx, input),
     GetAuthorizationToken: (ctx) => {
       const cred = mintRegistryCredential(domain, ctx, ctx.caller.arn);
       return {
@@ -111,7 +157,13 @@ export function ecrService(domain: EcrDomain): ServiceModule {
       };
     },
     ListImages: (ctx, input) => images.list(ctx, input),
-    DescribeImages: (ctx, input) => images.describe(ctx, input),
+    DescribeImages: async (ctx, input) => {
+      const res = await images.describe(ctx, input);
+      // With each image, the status and severity counts of its latest scan, as ECR shows them.
+      const repo = await repos.require(ctx, input.repositoryName, input.registryId);
+      const imageDetails = await Promise.all(res.imageDetails.map(async (x) => ({ ...x, ...(await scans.summary(repo.repositoryArn, x.imageDigest)) })));
+      return { ...res, imageDetails };
+    },
     BatchGetImage: (ctx, input) => images.batchGet(ctx, input),
     BatchDeleteImage: (ctx, input) => images.batchDelete(ctx, input),
     PutImage: (ctx, input) => images.put(ctx, input),
@@ -132,8 +184,9 @@ export function ecrService(domain: EcrDomain): ServiceModule {
     protocol: 'awsJson1_1',
     // ECR reports model constraint failures as InvalidParameterException.
     validationErrorCode: 'InvalidParameterException',
+    validationMessage: ecrValidationMessage,
     operations: translatingErrors(operations, (e) => {
-      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', 'Invalid parameter: nextToken is not valid');
+      if (e instanceof InvalidTokenError) return new AwsError('InvalidParameterException', `Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid nextToken'`);
       if (e instanceof ConflictError) return new AwsError('ServerException', 'The resource was modified concurrently. Retry the request.', 500);
       if (e instanceof TooManyTags) {
         return new AwsError('TooManyTagsException', 'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.');
@@ -144,3 +197,17 @@ export function ecrService(domain: EcrDomain): ServiceModule {
   };
 }
 
+
+/**
+ * ECR words a model constraint failure per parameter, the first one only:
+ * "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length greater than or equal to 1'";
+ * a list member's failure is named at the list: "… at 'registryIds' failed to satisfy constraint:
+ * 'Member must satisfy constraint: [Member must …]'".
+ */
+export function ecrValidationMessage(problems: ValidationProblem[]): string {
+  const p = problems[0]!;
+  const member = /^(.*)\.\d+\.member$/.exec(p.where);
+  const where = member ? member[1]! : p.where;
+  const constraint = member ? `Member must satisfy constraint: [${p.constraint}]` : p.constraint;
+  return `Invalid parameter at '${where}' failed to satisfy constraint: '${constraint}'`;
+}

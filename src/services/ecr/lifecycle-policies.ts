@@ -14,6 +14,9 @@ import type { EcrImages } from './images.js';
 import { evaluateLifecyclePolicy, parseLifecyclePolicy, type Expiry } from './lifecycle.js';
 import type { Repositories, RepositoryRecord } from './repositories.js';
 
+/** ECR always answers lastEvaluatedAt; a policy not run yet reports the epoch (0). */
+const NEVER_EVALUATED = 0;
+
 interface RepoInput {
   repositoryName: string;
   registryId?: string;
@@ -37,7 +40,7 @@ export class LifecyclePolicies {
   async get(scope: Scope, input: RepoInput) {
     const r = await this.repos.require(scope, input.repositoryName, input.registryId);
     if (r.lifecyclePolicyText === undefined) throw err.lifecyclePolicyNotFound(r.repositoryName, r.registryId);
-    return { registryId: r.registryId, repositoryName: r.repositoryName, lifecyclePolicyText: r.lifecyclePolicyText, lastEvaluatedAt: r.lifecycleLastEvaluatedAt };
+    return { registryId: r.registryId, repositoryName: r.repositoryName, lifecyclePolicyText: r.lifecyclePolicyText, lastEvaluatedAt: r.lifecycleLastEvaluatedAt ?? NEVER_EVALUATED };
   }
 
   async delete(scope: Scope, input: RepoInput) {
@@ -52,7 +55,7 @@ export class LifecyclePolicies {
       registryId: before!.registryId,
       repositoryName: before!.repositoryName,
       lifecyclePolicyText: before!.lifecyclePolicyText,
-      lastEvaluatedAt: before!.lifecycleLastEvaluatedAt,
+      lastEvaluatedAt: before!.lifecycleLastEvaluatedAt ?? NEVER_EVALUATED,
     };
   }
 

@@ -3,7 +3,7 @@
  * repository policy and resource tags. A repository document also carries its lifecycle
  * policy (see lifecycle.ts). The registry data plane finds repositories through `lookup()`.
  */
-import { parsePolicy, PolicyError } from '../../iam/policy.js';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { InvalidTokenError, keysetPage, tokenPosition } from '../../core/pagination.js';
 import type { RegistryImages, RegistryScope, RepositoryLookup } from '../../registry/index.js';
@@ -12,6 +12,7 @@ import type { EcrRepositoryDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
 import { parseRepositoryArn, REPOSITORY_NAME, repositoryArn, type Scope } from './arns.js';
 import * as err from './errors.js';
+import { checkPolicyDocument } from './policy-document.js';
 
 export interface EcrTag {
   Key?: string;
@@ -84,8 +85,12 @@ export class Repositories {
     this.checkRegistryId(scope, input.registryId);
     this.checkName(input.repositoryName);
     checkTags(input.tags);
-    const enc = input.encryptionConfiguration ?? { encryptionType: 'AES256' };
-    if (enc.encryptionType === 'AES256' && enc.kmsKey) throw err.invalidParameter('Invalid parameter: kmsKey is only allowed with encryptionType KMS');
+    const enc = { ...(input.encryptionConfiguration ?? { encryptionType: 'AES256' }) };
+    if (enc.encryptionType === 'AES256' && enc.kmsKey) {
+      throw err.invalidParameter(`Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'`);
+    }
+    // KMS without a key: ECR uses the account's AWS managed key for ECR (alias aws/ecr) and answers with its key ARN.
+    if (enc.encryptionType !== 'AES256' && !enc.kmsKey) enc.kmsKey = awsManagedEcrKeyArn(scope);
     const record: RepositoryRecord = {
       accountId: scope.accountId,
       region: scope.region,
@@ -119,7 +124,7 @@ export class Repositories {
   async describe(scope: Scope, input: { registryId?: string; repositoryNames?: string[]; maxResults?: number; nextToken?: string }) {
     this.checkRegistryId(scope, input.registryId);
     if (input.repositoryNames && (input.maxResults !== undefined || input.nextToken !== undefined)) {
-      throw err.invalidParameter('Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+      throw err.invalidParameter(`Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'repositoryNames cannot be used with maxResults or nextToken'`);
     }
     const names = input.repositoryNames;
     if (names) {
@@ -190,12 +195,7 @@ export class Repositories {
 
   async setPolicy(scope: Scope, input: { repositoryName: string; registryId?: string; policyText: string; force?: boolean }) {
     // Enforced on every repository operation and on push/pull, so it must be a policy IAM accepts.
-    try {
-      parsePolicy(input.policyText, 'resource');
-    } catch (e) {
-      if (!(e instanceof PolicyError)) throw e;
-      throw err.invalidParameter(`Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'`);
-    }
+    checkPolicyDocument(input.policyText, `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'`);
     const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, policyText: input.policyText }));
     return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: r.policyText };
   }
@@ -257,19 +257,32 @@ export class Repositories {
         return rows.map((r) => String(r.name));
       },
     };
-    if (createOnPush) {
-      lookup.createForPush = async (scope, name) => {
-        try {
-          await this.create(scope, { repositoryName: name });
-        } catch (e) {
-          // Two pushes may race to create it; either way it exists now.
-          if (!(e instanceof Error && (e as { code?: string }).code === 'RepositoryAlreadyExistsException')) throw e;
-        }
-        return this.require(scope, name);
-      };
-    }
+    if (createOnPush) lookup.createForPush = (scope, name) => this.ensure(scope, name);
     return lookup;
   }
+
+  /** The repository, created with the default settings if missing (create on push, replication). */
+  async ensure(scope: Scope, name: string): Promise<RepositoryRecord> {
+    const existing = await this.store.read(async (tx) => (await tx.get(c.ecrRepositories, repositoryArn(scope, name)))?.data as RepositoryRecord | undefined);
+    if (existing) return existing;
+    try {
+      await this.create(scope, { repositoryName: name });
+    } catch (e) {
+      // Two pushes may race to create it; either way it exists now.
+      if (!(e instanceof Error && (e as { code?: string }).code === 'RepositoryAlreadyExistsException')) throw e;
+    }
+    return this.require(scope, name);
+  }
+}
+
+/**
+ * The key ARN of the AWS managed key `alias/aws/ecr` of an account and region. There is no KMS
+ * here, so its key id is derived from the account and region: stable, and one per region as in AWS.
+ */
+export function awsManagedEcrKeyArn(scope: Scope): string {
+  const h = createHash('sha256').update(`alias/aws/ecr:${scope.accountId}:${scope.region}`).digest('hex');
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return `arn:aws:kms:${scope.region}:${scope.accountId}:key/${id}`;
 }
 
 export class TooManyTags extends Error {}
@@ -278,7 +291,7 @@ function checkTags(tags: EcrTag[] | undefined) {
   if (!tags) return;
   if (tags.length > MAX_TAGS) throw new TooManyTags();
   for (const t of tags) {
-    if (!t.Key) throw err.invalidParameter('Tag keys must not be empty.');
+    if (!t.Key) throw err.invalidParameter(`Invalid parameter at 'tags' failed to satisfy constraint: 'Tag keys must not be empty'`);
     if (/^aws:/i.test(t.Key)) throw new InvalidTagParameter(`Tag keys that begin with 'aws:' are reserved: ${t.Key}`);
   }
 }

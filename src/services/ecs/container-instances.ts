@@ -195,6 +195,8 @@ export class ContainerInstances {
   }
 
   async describe(scope: Scope, input: { cluster?: string; containerInstances: string[]; include?: string[] }) {
+    // ECS's wording (singular), as its SDKs report it.
+    if (input.containerInstances.length === 0) throw err.invalidParameter('Container instance cannot be empty.');
     if (input.containerInstances.length > 100) throw err.invalidParameter('A maximum of 100 container instances can be described at once.');
     const clusterArn = resolveClusterArn(scope, input.cluster);
     const include = new Set(input.include ?? []);

@@ -219,6 +219,7 @@ export class Tasks {
   }
 
   async describe(scope: Scope, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+    if (input.tasks.length === 0) throw err.invalidParameter('Tasks cannot be empty.');
     if (input.tasks.length > 100) throw err.invalidParameter('A maximum of 100 tasks can be described at once.');
     const clusterArn = resolveArn(scope, input.cluster);
     const includeTags = input.include?.includes('TAGS') ?? false;
