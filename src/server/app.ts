@@ -19,7 +19,7 @@ import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { SecretBox } from '../core/secret-box.js';
-import { IdentityPolicies } from '../iam/identity-policies.js';
+import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';

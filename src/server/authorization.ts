@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { rootCaller, type Caller } from '../iam/principal.js';
 import { RegistryError } from '../registry/errors.js';
 import type { TokenClaims } from '../registry/tokens.js';
-import type { IdentityPolicies } from '../iam/identity-policies.js';
+import type { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { PolicyAuthorizer, type AuthorizationFacts } from '../iam/operation-authorizer.js';
 import { parseRepositoryArn } from '../services/ecr/arns.js';
 import type { EcrDomain } from '../services/ecr/index.js';

@@ -1,7 +1,7 @@
 /**
  * IAM groups: create/get/list/update/delete, members (one row per membership, by user id),
  * inline policies and attached managed policies. A user's groups' policies are in force for
- * the user (src/iam/identity-policies.ts).
+ * the user (services/iam/identity-policies.ts).
  */
 import type { RequestContext } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
