@@ -64,8 +64,8 @@ describe('task metadata endpoint v4 (real containers)', () => {
     // wget's -T crashes Debian's static busybox: time-bound the loop by count instead.
     const fetchAll = [
       // The container may ask before the agent has seen its start: ask until it reads RUNNING.
-      'for i in $(seq 200); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && grep -q \'"KnownStatus":"RUNNING"\' /out/c.json && break; sleep 0.1; done',
-      'wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task"',
+      // The task's own KnownStatus follows its containers' a moment later (as on ECS): wait for both.
+      'for i in $(seq 200); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && grep -q \'"KnownStatus":"RUNNING"\' /out/c.json && wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task" && grep -q \'"DesiredStatus":"RUNNING","KnownStatus":"RUNNING"\' /out/t.json && break; sleep 0.1; done',
       'wget -q -O /out/s.json "$ECS_CONTAINER_METADATA_URI_V4/stats"',
       'wget -q -O /out/ts.json "$ECS_CONTAINER_METADATA_URI_V4/task/stats"',
       'echo "$ECS_CONTAINER_METADATA_URI_V4" > /out/uri',
