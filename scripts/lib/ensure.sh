@@ -8,12 +8,13 @@ ensure_node_modules() {
 }
 
 # The built artifact bin/dockyard.mjs runs: src/ compiled to dist/ by tsc, again whenever a
-# source, the tsconfig or the lock file is newer than the last build (dist/.built).
+# source (tests are not built), the tsconfig or the lock file is newer than the last build
+# (dist/.built).
 ensure_build() {
   local why=""
   if [ ! -f dist/.built ]; then
     why="first run"
-  elif [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/.built -print -quit)" ]; then
+  elif [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/.built ! -name '*.test.ts' -print -quit)" ]; then
     why="the sources changed since the last build"
   fi
   if [ -n "$why" ]; then
