@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 source scripts/lib/ensure.sh
 ensure_node_modules
+ensure_build
 ensure_busybox
 ensure_docker
 command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
@@ -29,3 +30,4 @@ run api api --client wrk --connections 32 --seconds 5
 run api-describe-50 api --client wrk --connections 50 --seconds 10 --only describe,describe-uncached
 run api-list-tasks-256 api --client wrk --connections 256 --seconds 10 --only list-tasks,mixed --tasks 10000
 run simulated-agents simulated-agents 1000 10000 900
+run startup startup --rounds 15

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (npm packages, Docker Engine, AWS CLI v2,
-# busybox-static), type-checks, then runs every *.test.ts under node's test runner.
+# busybox-static), type-checks, builds dist/, then runs every *.test.ts under node's test runner.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 source scripts/lib/ensure.sh
@@ -10,6 +10,8 @@ ensure_busybox
 ensure_docker
 echo "== typecheck" >&2
 npx tsc --noEmit -p .
+# The tests run the sources through tsx, but those that spawn bin/dockyard.mjs run dist/.
+ensure_build
 echo "== tests" >&2
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 # spec for people; tap to a file for the closing "N passed, N failed, N skipped" line CI reads.

@@ -7,6 +7,24 @@ ensure_node_modules() {
   fi
 }
 
+# The built artifact bin/dockyard.mjs runs: src/ compiled to dist/ by tsc, again whenever a
+# source (tests are not built), the tsconfig or the lock file is newer than the last build
+# (dist/.built).
+ensure_build() {
+  local why=""
+  if [ ! -f dist/.built ]; then
+    why="first run"
+  elif [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/.built ! -name '*.test.ts' -print -quit)" ]; then
+    why="the sources changed since the last build"
+  fi
+  if [ -n "$why" ]; then
+    echo "dockyard: building dist/ from src/ with tsc ($why, ~10 s)" >&2
+    rm -rf dist
+    npx tsc -p tsconfig.build.json >&2
+    touch dist/.built
+  fi
+}
+
 apt_updated=""
 apt_install() {
   if [ "$(id -u)" != 0 ]; then

@@ -1,6 +1,6 @@
 /** The host-safety flags of `dockyard up` (its embedded agent) and `dockyard agent`, and how they meet the environment. */
 import type { Command } from 'commander';
-import { hostSafetyFromEnv, mergeHostSafety, type HostSafetySettings } from '../agent/index.js';
+import { hostSafetyFromEnv, mergeHostSafety, type HostSafetySettings } from '../agent/host-safety.js';
 
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 

@@ -8,18 +8,15 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId } from '../agent/index.js';
 import { collect, hostSafetySettings, withHostSafetyOptions, type HostSafetyFlags } from './host-safety-flags.js';
-import { loadOrCreateRootKey, ROOT_KEY_FILE } from '../iam/root-key.js';
-import { createApp } from '../server/app.js';
-import { credentialsFromEnv, requestReset } from './reset.js';
 import { defaultConfig } from '../server/config.js';
 import type { TlsConfig } from '../server/tls.js';
 import { VERSION } from '../server/version.js';
-import { AdminClient } from './admin-client.js';
-import { awsProfileFiles, exportLines, writeAwsProfile } from './credentials.js';
+import type { AdminClient } from './admin-client.js';
 
+// Each command imports what it runs inside its action, so that `dockyard agent` never loads the
+// control plane (fastify, better-sqlite3, the services) and `--version`/`--help` load neither.
+// The static imports above are commander and dependency-free modules (node built-ins only).
 const program = new Command('dockyard').version(VERSION).description('A self-hosted container platform that speaks the AWS container APIs');
 const defaults = defaultConfig();
 
@@ -51,6 +48,7 @@ withHostSafetyOptions(up)
     if (selfSigned && tlsCert) program.error('--tls generates its own certificate: leave out --tls-cert/--tls-key, or --tls');
     const tls: TlsConfig | undefined = tlsCert ? { mode: 'files', certFile: tlsCert, keyFile: tlsKey! } : selfSigned ? { mode: 'self-signed' } : undefined;
     const scheme = tls ? 'https' : 'http';
+    const [{ createApp }, { ROOT_KEY_FILE }, { exportLines }] = await Promise.all([import('../server/app.js'), import('../iam/root-key.js'), import('./credentials.js')]);
     // `up` always has a `default` cluster; with the agent, this host joins it.
     const app = await createApp({ ...defaults, ...server, tls, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
     const port = await app.listen();
@@ -89,7 +87,8 @@ program
   .addOption(new Option('--region <region>', 'AWS_DEFAULT_REGION / the profile region').default(defaults.region))
   .option('--profile <name>', 'also add this profile to ~/.aws/credentials and ~/.aws/config (never replaces an existing different profile)')
   .addOption(new Option('--endpoint-url <url>', 'endpoint_url written into the profile').default(`http://${defaults.host}:${defaults.port}`))
-  .action((opts: { dataDir: string; region: string; profile?: string; endpointUrl: string }) => {
+  .action(async (opts: { dataDir: string; region: string; profile?: string; endpointUrl: string }) => {
+    const [{ loadOrCreateRootKey }, { awsProfileFiles, exportLines, writeAwsProfile }] = await Promise.all([import('../iam/root-key.js'), import('./credentials.js')]);
     const key = loadOrCreateRootKey(opts.dataDir);
     process.stdout.write(exportLines(key, opts.region));
     if (opts.profile) {
@@ -127,6 +126,7 @@ const agentCommand = program
 withHostSafetyOptions(agentCommand)
   .action(
     async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
+      const [{ pino }, { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId }] = await Promise.all([import('pino'), import('../agent/index.js')]);
       const log = pino({ level: opts.logLevel });
       const instanceId = loadInstanceId(opts.stateDir);
       const hostSafety = new HostSafety(hostSafetySettings(opts), {
@@ -173,6 +173,7 @@ const adminCommand = (name: string, description: string) =>
     .addOption(new Option('--profile <name>', 'AWS profile to sign with (default: environment credentials, then AWS_PROFILE or default)'))
     .addOption(new Option('--ca-cert <file>', "CA that signed the control plane's certificate"));
 const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>) => {
+  const { AdminClient } = await import('./admin-client.js');
   const client = new AdminClient({ endpoint: opts.endpoint, region: opts.region, profile: opts.profile, ca: opts.caCert ? readFileSync(opts.caCert) : undefined });
   try {
     await fn(client);
@@ -223,6 +224,7 @@ program
   .requiredOption('--endpoint <url>', 'the Dockyard to reset, e.g. http://127.0.0.1:4600')
   .addOption(new Option('--region <region>', 'region to sign for').default(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? defaults.region))
   .action(async (opts: { endpoint: string; region: string }) => {
+    const { credentialsFromEnv, requestReset } = await import('./reset.js');
     try {
       const report = await requestReset(opts.endpoint, credentialsFromEnv(), opts.region);
       console.log(`reset ${opts.endpoint} in ${report.durationMs} ms (${report.containersRemoved} containers removed)`);
