@@ -132,6 +132,28 @@ test('dockyard up serves /health and ECS on --port, stops on SIGTERM, and keeps 
   }
 });
 
+test('dockyard up writes JSON log lines to a pipe, and readable lines with --log-format pretty', async () => {
+  for (const [format, check] of [
+    [[], (line: string) => assert.doesNotThrow(() => JSON.parse(line), `a JSON line: ${line}`)],
+    [['--log-format', 'pretty'], (line: string) => assert.match(line, /^\[\d\d:\d\d:\d\d\] INFO: Dockyard .* listening on http/, `a readable line: ${line}`)],
+  ] as const) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'dockyard-up-log-'));
+    const server = await up(port, [...format], dir);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !/listening on http/.test(server.stdout())) await new Promise((r) => setTimeout(r, 50));
+      const line = server.stdout().split('\n').find((l) => /listening on http/.test(l));
+      assert.ok(line, `a 'listening on' line in: ${server.stdout()}`);
+      check(line);
+      assert.doesNotMatch(server.stdout(), /AWS_SECRET_ACCESS_KEY/, 'the root key never reaches the log');
+    } finally {
+      await stop(server);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
 test('dockyard up --accept-any-credentials says so at start-up and accepts any key', async () => {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'dockyard-up-any-'));

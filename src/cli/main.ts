@@ -13,6 +13,7 @@ import { defaultConfig } from '../server/config.js';
 import type { TlsConfig } from '../server/tls.js';
 import { VERSION } from '../server/version.js';
 import type { AdminClient } from './admin-client.js';
+import { logFormatOption, loggerOptions, type LogFormat } from './log-format.js';
 
 // Each command imports what it runs inside its action, so that `dockyard agent` never loads the
 // control plane (fastify, better-sqlite3, the services) and `--version`/`--help` load neither.
@@ -29,6 +30,7 @@ const up = program
   .addOption(new Option('--region <region>', 'default region for unsigned requests').default(defaults.region))
   .addOption(new Option('--account-id <id>', 'account id used in ARNs').default(defaults.accountId))
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
+  .addOption(logFormatOption())
   .addOption(new Option('--registry-host <host:port>', 'registry address docker uses (repositoryUri); default 127.0.0.1:<port>').default(defaults.registryHost))
   .addOption(new Option('--ecr-create-on-push', 'create ECR repositories on first push').default(defaults.ecrCreateOnPush))
   .addOption(new Option('--ecr-vulnerability-db <path>', 'OSV vulnerability database (JSON file or directory) that ECR image scans match against').default(defaults.ecrVulnerabilityDb))
@@ -41,7 +43,7 @@ const up = program
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
@@ -50,7 +52,11 @@ withHostSafetyOptions(up)
     const scheme = tls ? 'https' : 'http';
     const [{ createApp }, { ROOT_KEY_FILE }, { exportLines }] = await Promise.all([import('../server/app.js'), import('../iam/root-key.js'), import('./credentials.js')]);
     // `up` always has a `default` cluster; with the agent, this host joins it.
-    const app = await createApp({ ...defaults, ...server, tls, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined });
+    const { logFormat, ...config } = server;
+    const app = await createApp(
+      { ...defaults, ...config, tls, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined },
+      { logger: loggerOptions(opts.logLevel, logFormat) },
+    );
     const port = await app.listen();
     app.http.log.info({ port, dataDir: opts.dataDir }, `Dockyard ${VERSION} listening on ${scheme}://${opts.host}:${port}`);
     if (app.tls?.caFile) {
@@ -122,12 +128,13 @@ const agentCommand = program
   .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
   .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
+  .addOption(logFormatOption())
   .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
 withHostSafetyOptions(agentCommand)
   .action(
-    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; protectPath?: string[] } & HostSafetyFlags) => {
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
       const [{ pino }, { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId }] = await Promise.all([import('pino'), import('../agent/index.js')]);
-      const log = pino({ level: opts.logLevel });
+      const log = pino(loggerOptions(opts.logLevel, opts.logFormat));
       const instanceId = loadInstanceId(opts.stateDir);
       const hostSafety = new HostSafety(hostSafetySettings(opts), {
         protectedPaths: [opts.stateDir, defaults.dataDir, ...(opts.protectPath ?? [])],
