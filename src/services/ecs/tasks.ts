@@ -6,6 +6,7 @@
  * write transaction, so two concurrent RunTasks cannot over-commit an instance (the store
  * serialises writers; a PostgreSQL store must re-check per instance, as Nomad's plan applier
  * does). Agents then pick the tasks up through the agent protocol and report their progress.
+Every task document is written by task-state.ts (the one writer, shared with the agent API).
  * RunTask's clientToken is recalled and remembered in that same transaction (client-tokens.ts).
  */
 import type { Clock } from '../../core/clock.js';
@@ -15,7 +16,6 @@ import {
   schedule,
   SchedulerInputError,
   SnapshotMemo,
-  taskReservation,
   type ClusterSnapshot,
   type PlacementRequest,
   type TaskDefinitionView,
@@ -27,6 +27,7 @@ import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } fr
 import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
 import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
+import { createTask, requestStop } from './task-state.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
@@ -143,7 +144,7 @@ export class Tasks {
       const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
       const tasks: TaskDoc[] = [];
       for (const placement of plan.placements) {
-        tasks.push(await this.insertTask(tx, scope, cluster, td, input, placement.instanceArn, launch));
+        tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
       }
       if (token !== undefined) {
         const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
@@ -183,7 +184,7 @@ export class Tasks {
         );
         failures.push(...plan.failures);
         for (const p of plan.placements) {
-          const doc = await this.insertTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' });
+          const doc = await createTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' }, this.clock.now());
           tasks.push(doc);
           // The same instance may be named again: it now holds this task too.
           all[at] = { ...instance, tasks: [...instance.tasks, liveTaskView(doc)] };
@@ -203,17 +204,7 @@ export class Tasks {
       await activeCluster(tx, clusterArn);
       const row = await findTask(tx, scope, clusterArn, input.task);
       if (!row) throw err.invalidParameter('The referenced task was not found.');
-      if (row.data.desiredStatus === 'STOPPED') return row.data;
-      const next: TaskDoc = {
-        ...row.data,
-        desiredStatus: 'STOPPED',
-        stopCode: row.data.stopCode ?? 'UserInitiated',
-        stoppedReason: row.data.stoppedReason ?? input.reason ?? 'Task stopped by user',
-        stoppingAt: this.clock.now(),
-        version: row.data.version + 1,
-      };
-      await tx.update(c.tasks, row, next);
-      return next;
+      return requestStop(tx, row, input.reason, this.clock.now());
     });
     return { task: taskView(doc) };
   }
@@ -267,77 +258,6 @@ export class Tasks {
       return keysetPage((after, limit) => tx.select(c.tasks, [], { where, orderBy: [['pk', 'asc']], after, limit }), (r) => [r.pk], size, start);
     });
     return { taskArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
-  }
-
-  private async insertTask(
-    tx: StoreTx,
-    scope: Scope,
-    cluster: ClusterRecord,
-    td: TaskDefinitionRecord,
-    input: RunTaskInput | StartTaskInput,
-    instanceArn: string,
-    launch: { launchType: string; capacityProviderName?: string },
-  ): Promise<TaskDoc> {
-    const id = hexId();
-    const arn = taskArn(scope, cluster.clusterName, id);
-    const overrides = input.overrides ?? {};
-    const reservation = taskReservation(td as unknown as TaskDefinitionView, overrides);
-    const awsvpc = td.networkMode === 'awsvpc';
-    const containers = td.containerDefinitions.map((ct) => {
-      const o = overrides.containerOverrides?.find((x) => x.name === ct.name) ?? {};
-      const memory = o.memory ?? ct.memory;
-      const memoryReservation = o.memoryReservation ?? ct.memoryReservation;
-      return {
-        containerArn: `arn:aws:ecs:${scope.region}:${scope.accountId}:container/${cluster.clusterName}/${id}/${hexId()}`,
-        taskArn: arn,
-        name: ct.name,
-        image: ct.image,
-        lastStatus: 'PENDING',
-        networkBindings: [],
-        networkInterfaces: [],
-        cpu: String(o.cpu ?? ct.cpu ?? 0),
-        memory: memory === undefined ? undefined : String(memory),
-        memoryReservation: memoryReservation === undefined ? undefined : String(memoryReservation),
-        essential: ct.essential,
-      };
-    });
-    const now = this.clock.now();
-    const doc: TaskDoc = {
-      accountId: scope.accountId,
-      region: scope.region,
-      taskArn: arn,
-      clusterArn: cluster.clusterArn,
-      taskDefinitionArn: td.taskDefinitionArn,
-      containerInstanceArn: instanceArn,
-      placedOn: instanceArn,
-      lastStatus: awsvpc ? 'PROVISIONING' : 'PENDING',
-      desiredStatus: 'RUNNING',
-      launchType: launch.launchType,
-      capacityProviderName: launch.capacityProviderName,
-      platformVersion: launch.launchType === 'FARGATE' ? input.platformVersion ?? '1.4.0' : undefined,
-      platformFamily: launch.launchType === 'FARGATE' ? 'Linux' : undefined,
-      ephemeralStorage: launch.launchType === 'FARGATE' ? { sizeInGiB: 20 } : undefined,
-      family: td.family,
-      startedBy: input.startedBy,
-      group: input.group ?? `family:${td.family}`,
-      containers,
-      overrides: { containerOverrides: overrides.containerOverrides ?? [], inferenceAcceleratorOverrides: [], ...overrides },
-      cpu: overrides.cpu ?? td.cpu ?? String(reservation.cpu),
-      memory: overrides.memory ?? td.memory ?? String(reservation.memory),
-      attachments: [],
-      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-      enableExecuteCommand: input.enableExecuteCommand ?? false,
-      healthStatus: 'UNKNOWN',
-      version: 1,
-      createdAt: now,
-      tags: input.tags ?? [],
-      networkConfiguration: input.networkConfiguration,
-      reservedCpu: reservation.cpu,
-      reservedMemory: reservation.memory,
-      reservedPorts: reservation.hostPorts.filter((p) => p.hostPort > 0).map((p) => `${p.hostPort}/${p.protocol}`),
-    };
-    await tx.insert(c.tasks, arn, doc);
-    return doc;
   }
 }
 
