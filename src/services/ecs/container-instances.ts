@@ -8,6 +8,7 @@
  * container-instance-operations.ts. `agentConnected` is written by the agent API's liveness
  * tracker; everything else here.
  */
+import type { RegisterContainerInstanceRequest, Resource as ResourceInput } from '../../aws/generated/ecs.js';
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
@@ -30,7 +31,7 @@ export interface RegistrationInput {
   /** Re-register this instance (ECS API) or the agent's persisted id (agent protocol). */
   containerInstanceId?: string;
   ec2InstanceId?: string;
-  totalResources: Resource[];
+  totalResources: ResourceInput[];
   attributes: Attribute[];
   versionInfo: VersionInfo;
   tags?: Tag[];
@@ -96,18 +97,7 @@ export class ContainerInstances {
   }
 
   /** ECS RegisterContainerInstance. */
-  async register(
-    scope: Scope,
-    input: {
-      cluster?: string;
-      instanceIdentityDocument?: string;
-      totalResources?: Resource[];
-      versionInfo?: VersionInfo;
-      containerInstanceArn?: string;
-      attributes?: Attribute[];
-      tags?: Tag[];
-    },
-  ) {
+  async register(scope: Scope, input: RegisterContainerInstanceRequest) {
     let identity: { instanceId?: string; instanceType?: string; availabilityZone?: string } = {};
     if (input.instanceIdentityDocument) {
       try {
@@ -248,12 +238,14 @@ export class ContainerInstances {
 /** Instances a filtered ListContainerInstances reads per statement. */
 const FILTER_CHUNK = 500;
 
-function normaliseResources(resources: Resource[]): Resource[] {
-  return resources.map((r) =>
-    r.type === 'STRINGSET'
-      ? { name: r.name, type: 'STRINGSET', stringSetValue: r.stringSetValue ?? [], doubleValue: 0, longValue: 0, integerValue: 0 }
-      : { name: r.name, type: r.type, integerValue: r.integerValue ?? 0, doubleValue: r.doubleValue ?? 0, longValue: r.longValue ?? 0 },
-  );
+/** Every resource gets all of ECS's value members; one without a name or type is refused. */
+function normaliseResources(resources: ResourceInput[]): Resource[] {
+  return resources.map(({ name, type, ...r }) => {
+    if (!name || !type) throw err.invalidParameter('totalResources: each resource needs a name and a type.');
+    return type === 'STRINGSET'
+      ? { name, type: 'STRINGSET', stringSetValue: r.stringSetValue ?? [], doubleValue: 0, longValue: 0, integerValue: 0 }
+      : { name, type, integerValue: r.integerValue ?? 0, doubleValue: r.doubleValue ?? 0, longValue: r.longValue ?? 0 };
+  });
 }
 
 /** ECS's ContainerInstance shape, with the resources and task counts of its live tasks. */

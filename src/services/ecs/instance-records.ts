@@ -2,12 +2,16 @@
  * The stored container instance document as ECS's domain sees it, and how an ECS request's
  * reference (ARN, old-format ARN or bare id) finds one.
  */
+import type { VersionInfo } from '../../aws/generated/ecs.js';
 import * as c from '../../store/collections.js';
 import type { ContainerInstanceDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, type Scope } from './arns.js';
 import type { Tag } from './tags.js';
 
+export type { VersionInfo } from '../../aws/generated/ecs.js';
+
+/** A registered resource as stored: the model's Resource with its name and type always set. */
 export interface Resource {
   name: string;
   type: string;
@@ -15,12 +19,6 @@ export interface Resource {
   doubleValue?: number;
   longValue?: number;
   stringSetValue?: string[];
-}
-
-export interface VersionInfo {
-  agentVersion?: string;
-  agentHash?: string;
-  dockerVersion?: string;
 }
 
 export interface ContainerInstanceRecord extends ContainerInstanceDoc {

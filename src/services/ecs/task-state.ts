@@ -76,7 +76,7 @@ export async function createTask(
     desiredStatus: 'RUNNING',
     launchType: launch.launchType,
     capacityProviderName: launch.capacityProviderName,
-    platformVersion: launch.launchType === 'FARGATE' ? input.platformVersion ?? '1.4.0' : undefined,
+    platformVersion: launch.launchType === 'FARGATE' ? ('platformVersion' in input ? input.platformVersion : undefined) ?? '1.4.0' : undefined,
     platformFamily: launch.launchType === 'FARGATE' ? 'Linux' : undefined,
     ephemeralStorage: launch.launchType === 'FARGATE' ? { sizeInGiB: 20 } : undefined,
     family: td.family,

@@ -9,6 +9,7 @@
 Every task document is written by task-state.ts (the one writer, shared with the agent API).
  * RunTask's clientToken is recalled and remembered in that same transaction (client-tokens.ts).
  */
+import type { ListTasksRequest, RunTaskRequest, StartTaskRequest, StopTaskRequest, DescribeTasksRequest } from '../../aws/generated/ecs.js';
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
@@ -36,51 +37,10 @@ import { pageSize } from './validation.js';
 /** Instances carrying this attribute provide the capacity FARGATE tasks run on. */
 export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
 
-interface ContainerOverride {
-  name?: string;
-  command?: string[];
-  environment?: { name?: string; value?: string }[];
-  cpu?: number;
-  memory?: number;
-  memoryReservation?: number;
-  [k: string]: unknown;
-}
-interface TaskOverride {
-  containerOverrides?: ContainerOverride[];
-  cpu?: string;
-  memory?: string;
-  taskRoleArn?: string;
-  executionRoleArn?: string;
-  [k: string]: unknown;
-}
-interface NetworkConfiguration {
-  awsvpcConfiguration?: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: string };
-}
-
-export interface RunTaskInput {
-  cluster?: string;
-  taskDefinition: string;
-  count?: number;
-  launchType?: string;
-  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
-  overrides?: TaskOverride;
-  startedBy?: string;
-  group?: string;
-  tags?: Tag[];
-  placementConstraints?: { type?: string; expression?: string }[];
-  placementStrategy?: { type?: string; field?: string }[];
-  networkConfiguration?: NetworkConfiguration;
-  enableExecuteCommand?: boolean;
-  propagateTags?: string;
-  referenceId?: string;
-  platformVersion?: string;
-  clientToken?: string;
-}
-
+/** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
+export type RunTaskInput = RunTaskRequest;
 /** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
-export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'launchType' | 'capacityProviderStrategy' | 'placementConstraints' | 'placementStrategy' | 'clientToken'> {
-  containerInstances: string[];
-}
+export type StartTaskInput = StartTaskRequest;
 
 /** A task as the ECS API shows it: internal fields are dropped by the model's output shape. */
 export function taskView(doc: TaskDoc, includeTags = false): Record<string, unknown> {
@@ -195,7 +155,7 @@ export class Tasks {
     return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
   }
 
-  async stop(scope: Scope, input: { cluster?: string; task: string; reason?: string }) {
+  async stop(scope: Scope, input: StopTaskRequest) {
     if (input.reason !== undefined && input.reason.length > MAX_STOP_REASON_LENGTH) {
       throw err.invalidParameter(`reason must be at most ${MAX_STOP_REASON_LENGTH} characters.`);
     }
@@ -209,7 +169,7 @@ export class Tasks {
     return { task: taskView(doc) };
   }
 
-  async describe(scope: Scope, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+  async describe(scope: Scope, input: DescribeTasksRequest) {
     if (input.tasks.length === 0) throw err.invalidParameter('Tasks cannot be empty.');
     if (input.tasks.length > 100) throw err.invalidParameter('A maximum of 100 tasks can be described at once.');
     const clusterArn = resolveArn(scope, input.cluster);
@@ -227,17 +187,7 @@ export class Tasks {
     });
   }
 
-  async list(scope: Scope, input: {
-    cluster?: string;
-    containerInstance?: string;
-    family?: string;
-    startedBy?: string;
-    serviceName?: string;
-    desiredStatus?: string;
-    launchType?: string;
-    maxResults?: number;
-    nextToken?: string;
-  }) {
+  async list(scope: Scope, input: ListTasksRequest) {
     const clusterArn = resolveArn(scope, input.cluster);
     const clusterName = clusterNameOf(clusterArn);
     const where: Record<string, string> = { cluster: clusterArn, desired_status: input.desiredStatus ?? 'RUNNING' };
