@@ -37,8 +37,20 @@ export type OperationHandlers<Ops> = {
   [K in keyof Ops]?: Ops[K] extends { input: infer I; output: infer O } ? OperationHandler<I, HandlerOutput<O>> : never;
 };
 
-/** An output as a handler may return it: any top-level member may come already serialized (RawJson). */
-export type HandlerOutput<O> = O extends object ? { [K in keyof O]: O[K] | RawJson } : O;
+/**
+ * An output as a handler may return it: any top-level member may come already serialized
+ * (RawJson), and enums are plain strings (the output is shaped, not validated).
+ */
+export type HandlerOutput<O> = O extends object ? { [K in keyof O]: Widened<O[K]> | RawJson } : O;
+type Widened<T> = T extends string
+  ? string
+  : T extends Date | Buffer
+    ? T
+    : T extends readonly (infer U)[]
+      ? Widened<U>[]
+      : T extends object
+        ? { [K in keyof T]: Widened<T[K]> }
+        : T;
 
 export interface ServiceModule {
   /** Signing name, also used in logs and /health. */

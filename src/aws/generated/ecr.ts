@@ -2,6 +2,9 @@
 // Handler-side types: timestamps are epoch seconds, blobs Buffers (see src/aws/model.ts).
 /* eslint-disable */
 
+/** Epoch seconds as the protocol layer parses them; a Date too when a handler returns one. */
+export type Timestamp = number | Date;
+
 /** Every operation of the model: the input its handler gets and the output it returns. */
 export interface Operations {
   BatchCheckLayerAvailability: { input: BatchCheckLayerAvailabilityRequest; output: BatchCheckLayerAvailabilityResponse };
@@ -71,7 +74,7 @@ export type Attribute = {
 
 export type AuthorizationData = {
   authorizationToken?: string;
-  expiresAt?: number;
+  expiresAt?: Timestamp;
   proxyEndpoint?: string;
 };
 
@@ -81,9 +84,9 @@ export type AwsEcrContainerImageDetails = {
   imageHash?: string;
   imageTags?: string[];
   inUseCount?: number;
-  lastInUseAt?: number;
+  lastInUseAt?: Timestamp;
   platform?: string;
-  pushedAt?: number;
+  pushedAt?: Timestamp;
   registry?: string;
   repositoryName?: string;
 };
@@ -150,28 +153,28 @@ export type CreatePullThroughCacheRuleRequest = {
   customRoleArn?: string;
   ecrRepositoryPrefix: string;
   registryId?: string;
-  upstreamRegistry?: string;
+  upstreamRegistry?: "ecr" | "ecr-public" | "quay" | "k8s" | "docker-hub" | "github-container-registry" | "azure-container-registry" | "gitlab-container-registry" | "chainguard";
   upstreamRegistryUrl: string;
   upstreamRepositoryPrefix?: string;
 };
 
 export type CreatePullThroughCacheRuleResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   credentialArn?: string;
   customRoleArn?: string;
   ecrRepositoryPrefix?: string;
   registryId?: string;
-  upstreamRegistry?: string;
+  upstreamRegistry?: "ecr" | "ecr-public" | "quay" | "k8s" | "docker-hub" | "github-container-registry" | "azure-container-registry" | "gitlab-container-registry" | "chainguard";
   upstreamRegistryUrl?: string;
   upstreamRepositoryPrefix?: string;
 };
 
 export type CreateRepositoryCreationTemplateRequest = {
-  appliedFor: string[];
+  appliedFor: ("REPLICATION" | "PULL_THROUGH_CACHE" | "CREATE_ON_PUSH")[];
   customRoleArn?: string;
   description?: string;
   encryptionConfiguration?: EncryptionConfigurationForRepositoryCreationTemplate;
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   lifecyclePolicy?: string;
   prefix: string;
@@ -187,7 +190,7 @@ export type CreateRepositoryCreationTemplateResponse = {
 export type CreateRepositoryRequest = {
   encryptionConfiguration?: EncryptionConfiguration;
   imageScanningConfiguration?: ImageScanningConfiguration;
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   registryId?: string;
   repositoryName: string;
@@ -224,7 +227,7 @@ export type DeleteLifecyclePolicyRequest = {
 };
 
 export type DeleteLifecyclePolicyResponse = {
-  lastEvaluatedAt?: number;
+  lastEvaluatedAt?: Timestamp;
   lifecyclePolicyText?: string;
   registryId?: string;
   repositoryName?: string;
@@ -236,7 +239,7 @@ export type DeletePullThroughCacheRuleRequest = {
 };
 
 export type DeletePullThroughCacheRuleResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   credentialArn?: string;
   customRoleArn?: string;
   ecrRepositoryPrefix?: string;
@@ -327,8 +330,8 @@ export type DescribeImageScanFindingsResponse = {
 };
 
 export type DescribeImagesFilter = {
-  imageStatus?: string;
-  tagStatus?: string;
+  imageStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING" | "ANY";
+  tagStatus?: "TAGGED" | "UNTAGGED" | "ANY";
 };
 
 export type DescribeImageSigningStatusRequest = {
@@ -402,12 +405,12 @@ export type DescribeRepositoryCreationTemplatesResponse = {
 };
 
 export type EncryptionConfiguration = {
-  encryptionType: string;
+  encryptionType: "AES256" | "KMS" | "KMS_DSSE";
   kmsKey?: string;
 };
 
 export type EncryptionConfigurationForRepositoryCreationTemplate = {
-  encryptionType: string;
+  encryptionType: "AES256" | "KMS" | "KMS_DSSE";
   kmsKey?: string;
 };
 
@@ -416,9 +419,9 @@ export type EnhancedImageScanFinding = {
   description?: string;
   exploitAvailable?: string;
   findingArn?: string;
-  firstObservedAt?: number;
+  firstObservedAt?: Timestamp;
   fixAvailable?: string;
-  lastObservedAt?: number;
+  lastObservedAt?: Timestamp;
   packageVulnerabilityDetails?: PackageVulnerabilityDetails;
   remediation?: Remediation;
   resources?: Resource[];
@@ -428,7 +431,7 @@ export type EnhancedImageScanFinding = {
   status?: string;
   title?: string;
   type?: string;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type GetAccountSettingRequest = {
@@ -474,7 +477,7 @@ export type GetLifecyclePolicyPreviewResponse = {
   previewResults?: LifecyclePolicyPreviewResult[];
   registryId?: string;
   repositoryName?: string;
-  status?: string;
+  status?: "IN_PROGRESS" | "COMPLETE" | "EXPIRED" | "FAILED";
   summary?: LifecyclePolicyPreviewSummary;
 };
 
@@ -484,7 +487,7 @@ export type GetLifecyclePolicyRequest = {
 };
 
 export type GetLifecyclePolicyResponse = {
-  lastEvaluatedAt?: number;
+  lastEvaluatedAt?: Timestamp;
   lifecyclePolicyText?: string;
   registryId?: string;
   repositoryName?: string;
@@ -534,22 +537,22 @@ export type ImageDetail = {
   artifactMediaType?: string;
   imageDigest?: string;
   imageManifestMediaType?: string;
-  imagePushedAt?: number;
+  imagePushedAt?: Timestamp;
   imageScanFindingsSummary?: ImageScanFindingsSummary;
   imageScanStatus?: ImageScanStatus;
   imageSizeInBytes?: number;
-  imageStatus?: string;
+  imageStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING";
   imageTags?: string[];
-  lastActivatedAt?: number;
-  lastArchivedAt?: number;
-  lastRecordedPullTime?: number;
+  lastActivatedAt?: Timestamp;
+  lastArchivedAt?: Timestamp;
+  lastRecordedPullTime?: Timestamp;
   registryId?: string;
   repositoryName?: string;
   subjectManifestDigest?: string;
 };
 
 export type ImageFailure = {
-  failureCode?: string;
+  failureCode?: "InvalidImageDigest" | "InvalidImageTag" | "ImageTagDoesNotMatchDigest" | "ImageNotFound" | "MissingDigestAndTag" | "ImageReferencedByManifestList" | "KmsError" | "UpstreamAccessDenied" | "UpstreamTooManyRequests" | "UpstreamUnavailable" | "ImageInaccessible";
   failureReason?: string;
   imageId?: ImageIdentifier;
 };
@@ -561,7 +564,7 @@ export type ImageIdentifier = {
 
 export type ImageReferrer = {
   annotations?: Record<string, string>;
-  artifactStatus?: string;
+  artifactStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING";
   artifactType?: string;
   digest: string;
   mediaType: string;
@@ -572,14 +575,14 @@ export type ImageReplicationStatus = {
   failureCode?: string;
   region?: string;
   registryId?: string;
-  status?: string;
+  status?: "IN_PROGRESS" | "COMPLETE" | "FAILED";
 };
 
 export type ImageScanFinding = {
   attributes?: Attribute[];
   description?: string;
   name?: string;
-  severity?: string;
+  severity?: "INFORMATIONAL" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL" | "UNDEFINED";
   uri?: string;
 };
 
@@ -587,14 +590,14 @@ export type ImageScanFindings = {
   enhancedFindings?: EnhancedImageScanFinding[];
   findingSeverityCounts?: Record<string, number>;
   findings?: ImageScanFinding[];
-  imageScanCompletedAt?: number;
-  vulnerabilitySourceUpdatedAt?: number;
+  imageScanCompletedAt?: Timestamp;
+  vulnerabilitySourceUpdatedAt?: Timestamp;
 };
 
 export type ImageScanFindingsSummary = {
   findingSeverityCounts?: Record<string, number>;
-  imageScanCompletedAt?: number;
-  vulnerabilitySourceUpdatedAt?: number;
+  imageScanCompletedAt?: Timestamp;
+  vulnerabilitySourceUpdatedAt?: Timestamp;
 };
 
 export type ImageScanningConfiguration = {
@@ -603,19 +606,19 @@ export type ImageScanningConfiguration = {
 
 export type ImageScanStatus = {
   description?: string;
-  status?: string;
+  status?: "IN_PROGRESS" | "COMPLETE" | "FAILED" | "UNSUPPORTED_IMAGE" | "ACTIVE" | "PENDING" | "SCAN_ELIGIBILITY_EXPIRED" | "FINDINGS_UNAVAILABLE" | "LIMIT_EXCEEDED" | "IMAGE_ARCHIVED";
 };
 
 export type ImageSigningStatus = {
   failureCode?: string;
   failureReason?: string;
   signingProfileArn?: string;
-  status?: string;
+  status?: "IN_PROGRESS" | "COMPLETE" | "FAILED";
 };
 
 export type ImageTagMutabilityExclusionFilter = {
   filter: string;
-  filterType: string;
+  filterType: "WILDCARD";
 };
 
 export type InitiateLayerUploadRequest = {
@@ -629,29 +632,29 @@ export type InitiateLayerUploadResponse = {
 };
 
 export type Layer = {
-  layerAvailability?: string;
+  layerAvailability?: "AVAILABLE" | "UNAVAILABLE" | "ARCHIVED";
   layerDigest?: string;
   layerSize?: number;
   mediaType?: string;
 };
 
 export type LayerFailure = {
-  failureCode?: string;
+  failureCode?: "InvalidLayerDigest" | "MissingLayerDigest";
   failureReason?: string;
   layerDigest?: string;
 };
 
 export type LifecyclePolicyPreviewFilter = {
-  tagStatus?: string;
+  tagStatus?: "TAGGED" | "UNTAGGED" | "ANY";
 };
 
 export type LifecyclePolicyPreviewResult = {
   action?: LifecyclePolicyRuleAction;
   appliedRulePriority?: number;
   imageDigest?: string;
-  imagePushedAt?: number;
+  imagePushedAt?: Timestamp;
   imageTags?: string[];
-  storageClass?: string;
+  storageClass?: "ARCHIVE" | "STANDARD";
 };
 
 export type LifecyclePolicyPreviewSummary = {
@@ -660,12 +663,12 @@ export type LifecyclePolicyPreviewSummary = {
 };
 
 export type LifecyclePolicyRuleAction = {
-  targetStorageClass?: string;
-  type?: string;
+  targetStorageClass?: "ARCHIVE";
+  type?: "EXPIRE" | "TRANSITION";
 };
 
 export type ListImageReferrersFilter = {
-  artifactStatus?: string;
+  artifactStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING" | "ANY";
   artifactTypes?: string[];
 };
 
@@ -684,8 +687,8 @@ export type ListImageReferrersResponse = {
 };
 
 export type ListImagesFilter = {
-  imageStatus?: string;
-  tagStatus?: string;
+  imageStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING" | "ANY";
+  tagStatus?: "TAGGED" | "UNTAGGED" | "ANY";
 };
 
 export type ListImagesRequest = {
@@ -725,21 +728,21 @@ export type PackageVulnerabilityDetails = {
   relatedVulnerabilities?: string[];
   source?: string;
   sourceUrl?: string;
-  vendorCreatedAt?: number;
+  vendorCreatedAt?: Timestamp;
   vendorSeverity?: string;
-  vendorUpdatedAt?: number;
+  vendorUpdatedAt?: Timestamp;
   vulnerabilityId?: string;
   vulnerablePackages?: VulnerablePackage[];
 };
 
 export type PullThroughCacheRule = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   credentialArn?: string;
   customRoleArn?: string;
   ecrRepositoryPrefix?: string;
   registryId?: string;
-  updatedAt?: number;
-  upstreamRegistry?: string;
+  updatedAt?: Timestamp;
+  upstreamRegistry?: "ecr" | "ecr-public" | "quay" | "k8s" | "docker-hub" | "github-container-registry" | "azure-container-registry" | "gitlab-container-registry" | "chainguard";
   upstreamRegistryUrl?: string;
   upstreamRepositoryPrefix?: string;
 };
@@ -780,14 +783,14 @@ export type PutImageScanningConfigurationResponse = {
 };
 
 export type PutImageTagMutabilityRequest = {
-  imageTagMutability: string;
+  imageTagMutability: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   registryId?: string;
   repositoryName: string;
 };
 
 export type PutImageTagMutabilityResponse = {
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   registryId?: string;
   repositoryName?: string;
@@ -816,7 +819,7 @@ export type PutRegistryPolicyResponse = {
 
 export type PutRegistryScanningConfigurationRequest = {
   rules?: RegistryScanningRule[];
-  scanType?: string;
+  scanType?: "BASIC" | "ENHANCED";
 };
 
 export type PutRegistryScanningConfigurationResponse = {
@@ -849,18 +852,18 @@ export type RegisterPullTimeUpdateExclusionRequest = {
 };
 
 export type RegisterPullTimeUpdateExclusionResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   principalArn?: string;
 };
 
 export type RegistryScanningConfiguration = {
   rules?: RegistryScanningRule[];
-  scanType?: string;
+  scanType?: "BASIC" | "ENHANCED";
 };
 
 export type RegistryScanningRule = {
   repositoryFilters: ScanningRepositoryFilter[];
-  scanFrequency: string;
+  scanFrequency: "SCAN_ON_PUSH" | "CONTINUOUS_SCAN" | "MANUAL";
 };
 
 export type Remediation = {
@@ -882,10 +885,10 @@ export type ReplicationRule = {
 };
 
 export type Repository = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   encryptionConfiguration?: EncryptionConfiguration;
   imageScanningConfiguration?: ImageScanningConfiguration;
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   registryId?: string;
   repositoryArn?: string;
@@ -894,35 +897,35 @@ export type Repository = {
 };
 
 export type RepositoryCreationTemplate = {
-  appliedFor?: string[];
-  createdAt?: number;
+  appliedFor?: ("REPLICATION" | "PULL_THROUGH_CACHE" | "CREATE_ON_PUSH")[];
+  createdAt?: Timestamp;
   customRoleArn?: string;
   description?: string;
   encryptionConfiguration?: EncryptionConfigurationForRepositoryCreationTemplate;
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   lifecyclePolicy?: string;
   prefix?: string;
   repositoryPolicy?: string;
   resourceTags?: Tag[];
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type RepositoryFilter = {
   filter: string;
-  filterType: string;
+  filterType: "PREFIX_MATCH";
 };
 
 export type RepositoryScanningConfiguration = {
   appliedScanFilters?: ScanningRepositoryFilter[];
   repositoryArn?: string;
   repositoryName?: string;
-  scanFrequency?: string;
+  scanFrequency?: "SCAN_ON_PUSH" | "CONTINUOUS_SCAN" | "MANUAL";
   scanOnPush?: boolean;
 };
 
 export type RepositoryScanningConfigurationFailure = {
-  failureCode?: string;
+  failureCode?: "REPOSITORY_NOT_FOUND";
   failureReason?: string;
   repositoryName?: string;
 };
@@ -940,7 +943,7 @@ export type ResourceDetails = {
 
 export type ScanningRepositoryFilter = {
   filter: string;
-  filterType: string;
+  filterType: "WILDCARD";
 };
 
 export type ScoreDetails = {
@@ -966,7 +969,7 @@ export type SigningConfiguration = {
 
 export type SigningRepositoryFilter = {
   filter: string;
-  filterType: string;
+  filterType: "WILDCARD_MATCH";
 };
 
 export type SigningRule = {
@@ -997,7 +1000,7 @@ export type StartLifecyclePolicyPreviewResponse = {
   lifecyclePolicyText?: string;
   registryId?: string;
   repositoryName?: string;
-  status?: string;
+  status?: "IN_PROGRESS" | "COMPLETE" | "EXPIRED" | "FAILED";
 };
 
 export type SubjectIdentifier = {
@@ -1018,7 +1021,7 @@ export type TagResourceResponse = Record<string, never>;
 
 export type TransitioningImageTotalCount = {
   imageTotalCount?: number;
-  targetStorageClass?: string;
+  targetStorageClass?: "ARCHIVE";
 };
 
 export type UntagResourceRequest = {
@@ -1032,12 +1035,12 @@ export type UpdateImageStorageClassRequest = {
   imageId: ImageIdentifier;
   registryId?: string;
   repositoryName: string;
-  targetStorageClass: string;
+  targetStorageClass: "STANDARD" | "ARCHIVE";
 };
 
 export type UpdateImageStorageClassResponse = {
   imageId?: ImageIdentifier;
-  imageStatus?: string;
+  imageStatus?: "ACTIVE" | "ARCHIVED" | "ACTIVATING";
   registryId?: string;
   repositoryName?: string;
 };
@@ -1054,16 +1057,16 @@ export type UpdatePullThroughCacheRuleResponse = {
   customRoleArn?: string;
   ecrRepositoryPrefix?: string;
   registryId?: string;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
   upstreamRepositoryPrefix?: string;
 };
 
 export type UpdateRepositoryCreationTemplateRequest = {
-  appliedFor?: string[];
+  appliedFor?: ("REPLICATION" | "PULL_THROUGH_CACHE" | "CREATE_ON_PUSH")[];
   customRoleArn?: string;
   description?: string;
   encryptionConfiguration?: EncryptionConfigurationForRepositoryCreationTemplate;
-  imageTagMutability?: string;
+  imageTagMutability?: "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
   imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   lifecyclePolicy?: string;
   prefix: string;

@@ -2,6 +2,9 @@
 // Handler-side types: timestamps are epoch seconds, blobs Buffers (see src/aws/model.ts).
 /* eslint-disable */
 
+/** Epoch seconds as the protocol layer parses them; a Date too when a handler returns one. */
+export type Timestamp = number | Date;
+
 /** Every operation of the model: the input its handler gets and the output it returns. */
 export interface Operations {
   ContinueServiceDeployment: { input: ContinueServiceDeploymentRequest; output: ContinueServiceDeploymentResponse };
@@ -115,29 +118,29 @@ export type AttachmentStateChange = {
 export type Attribute = {
   name: string;
   targetId?: string;
-  targetType?: string;
+  targetType?: "container-instance";
   value?: string;
 };
 
 export type AutoRepairConfiguration = {
-  actionsStatus?: string;
+  actionsStatus?: "ENABLED" | "DISABLED";
 };
 
 export type AutoScalingGroupProvider = {
   autoScalingGroupArn: string;
-  managedDraining?: string;
+  managedDraining?: "ENABLED" | "DISABLED";
   managedScaling?: ManagedScaling;
-  managedTerminationProtection?: string;
+  managedTerminationProtection?: "ENABLED" | "DISABLED";
 };
 
 export type AutoScalingGroupProviderUpdate = {
-  managedDraining?: string;
+  managedDraining?: "ENABLED" | "DISABLED";
   managedScaling?: ManagedScaling;
-  managedTerminationProtection?: string;
+  managedTerminationProtection?: "ENABLED" | "DISABLED";
 };
 
 export type AwsVpcConfiguration = {
-  assignPublicIp?: string;
+  assignPublicIp?: "ENABLED" | "DISABLED";
   securityGroups?: string[];
   subnets: string[];
 };
@@ -158,10 +161,10 @@ export type CapacityProvider = {
   cluster?: string;
   managedInstancesProvider?: ManagedInstancesProvider;
   name?: string;
-  status?: string;
+  status?: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "INACTIVE";
   tags?: Tag[];
-  type?: string;
-  updateStatus?: string;
+  type?: "EC2_AUTOSCALING" | "MANAGED_INSTANCES" | "FARGATE" | "FARGATE_SPOT";
+  updateStatus?: "CREATE_IN_PROGRESS" | "CREATE_COMPLETE" | "CREATE_FAILED" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE" | "DELETE_FAILED" | "UPDATE_IN_PROGRESS" | "UPDATE_COMPLETE" | "UPDATE_FAILED";
   updateStatusReason?: string;
 };
 
@@ -173,7 +176,7 @@ export type CapacityProviderStrategyItem = {
 
 export type CapacityReservationRequest = {
   reservationGroupArn?: string;
-  reservationPreference?: string;
+  reservationPreference?: "RESERVATIONS_ONLY" | "RESERVATIONS_FIRST" | "RESERVATIONS_EXCLUDED";
 };
 
 export type Cluster = {
@@ -209,7 +212,7 @@ export type ClusterServiceConnectDefaultsRequest = {
 };
 
 export type ClusterSetting = {
-  name?: string;
+  name?: "containerInsights";
   value?: string;
 };
 
@@ -218,7 +221,7 @@ export type Container = {
   cpu?: string;
   exitCode?: number;
   gpuIds?: string[];
-  healthStatus?: string;
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
   image?: string;
   imageDigest?: string;
   lastStatus?: string;
@@ -273,13 +276,13 @@ export type ContainerDefinition = {
   systemControls?: SystemControl[];
   ulimits?: Ulimit[];
   user?: string;
-  versionConsistency?: string;
+  versionConsistency?: "enabled" | "disabled";
   volumesFrom?: VolumeFrom[];
   workingDirectory?: string;
 };
 
 export type ContainerDependency = {
-  condition: string;
+  condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
   containerName: string;
 };
 
@@ -291,7 +294,7 @@ export type ContainerImage = {
 
 export type ContainerInstance = {
   agentConnected?: boolean;
-  agentUpdateStatus?: string;
+  agentUpdateStatus?: "PENDING" | "STAGING" | "STAGED" | "UPDATING" | "UPDATED" | "FAILED";
   attachments?: Attachment[];
   attributes?: Attribute[];
   capacityProviderName?: string;
@@ -299,7 +302,7 @@ export type ContainerInstance = {
   ec2InstanceId?: string;
   healthStatus?: ContainerInstanceHealthStatus;
   pendingTasksCount?: number;
-  registeredAt?: number;
+  registeredAt?: Timestamp;
   registeredResources?: Resource[];
   remainingResources?: Resource[];
   runningTasksCount?: number;
@@ -312,7 +315,7 @@ export type ContainerInstance = {
 
 export type ContainerInstanceHealthStatus = {
   details?: InstanceHealthCheckResult[];
-  overallStatus?: string;
+  overallStatus?: "OK" | "IMPAIRED" | "INSUFFICIENT_DATA" | "INITIALIZING";
 };
 
 export type ContainerOverride = {
@@ -343,7 +346,7 @@ export type ContainerStateChange = {
 };
 
 export type ContinueServiceDeploymentRequest = {
-  action?: string;
+  action?: "ROLLBACK" | "CONTINUE";
   hookId: string;
   serviceDeploymentArn: string;
 };
@@ -387,20 +390,20 @@ export type CreateDaemonRequest = {
   deploymentConfiguration?: DaemonDeploymentConfiguration;
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
   tags?: Tag[];
 };
 
 export type CreateDaemonResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
   deploymentArn?: string;
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
 };
 
 export type CreatedAt = {
-  after?: number;
-  before?: number;
+  after?: Timestamp;
+  before?: Timestamp;
 };
 
 export type CreateExpressGatewayServiceRequest = {
@@ -427,11 +430,11 @@ export type CreateManagedInstancesProviderConfiguration = {
   infrastructureOptimization?: InfrastructureOptimization;
   infrastructureRoleArn: string;
   instanceLaunchTemplate: InstanceLaunchTemplate;
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
 };
 
 export type CreateServiceRequest = {
-  availabilityZoneRebalancing?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   clientToken?: string;
   cluster?: string;
@@ -441,15 +444,15 @@ export type CreateServiceRequest = {
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
   healthCheckGracePeriodSeconds?: number;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   loadBalancers?: LoadBalancer[];
   networkConfiguration?: NetworkConfiguration;
   placementConstraints?: PlacementConstraint[];
   placementStrategy?: PlacementStrategy[];
   platformVersion?: string;
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   role?: string;
-  schedulingStrategy?: string;
+  schedulingStrategy?: "REPLICA" | "DAEMON";
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   serviceName: string;
   serviceRegistries?: ServiceRegistry[];
@@ -468,7 +471,7 @@ export type CreateTaskSetRequest = {
   clientToken?: string;
   cluster: string;
   externalId?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   loadBalancers?: LoadBalancer[];
   networkConfiguration?: NetworkConfiguration;
   platformVersion?: string;
@@ -495,7 +498,7 @@ export type DaemonCapacityProvider = {
 
 export type DaemonCircuitBreaker = {
   failureCount?: number;
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   threshold?: number;
 };
 
@@ -541,22 +544,22 @@ export type DaemonDeployment = {
   alarms?: DaemonDeploymentAlarms;
   circuitBreaker?: DaemonCircuitBreaker;
   clusterArn?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonDeploymentArn?: string;
   deploymentConfiguration?: DaemonDeploymentConfiguration;
-  finishedAt?: number;
+  finishedAt?: Timestamp;
   rollback?: DaemonRollback;
   sourceDaemonRevisions?: DaemonDeploymentRevisionDetail[];
-  startedAt?: number;
-  status?: string;
+  startedAt?: Timestamp;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
-  stoppedAt?: number;
+  stoppedAt?: Timestamp;
   targetDaemonRevision?: DaemonDeploymentRevisionDetail;
 };
 
 export type DaemonDeploymentAlarms = {
   alarmNames?: string[];
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   triggeredAlarmNames?: string[];
 };
 
@@ -581,25 +584,25 @@ export type DaemonDeploymentRevisionDetail = {
 
 export type DaemonDeploymentSummary = {
   clusterArn?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
   daemonDeploymentArn?: string;
-  finishedAt?: number;
-  startedAt?: number;
-  status?: string;
+  finishedAt?: Timestamp;
+  startedAt?: Timestamp;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
-  stoppedAt?: number;
+  stoppedAt?: Timestamp;
   targetDaemonRevisionArn?: string;
 };
 
 export type DaemonDetail = {
   clusterArn?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   currentRevisions?: DaemonRevisionDetail[];
   daemonArn?: string;
   deploymentArn?: string;
-  status?: string;
-  updatedAt?: number;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
+  updatedAt?: Timestamp;
 };
 
 export type DaemonLinuxParameters = {
@@ -612,13 +615,13 @@ export type DaemonLinuxParameters = {
 export type DaemonRevision = {
   clusterArn?: string;
   containerImages?: DaemonContainerImage[];
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
   daemonRevisionArn?: string;
   daemonTaskDefinitionArn?: string;
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
 };
 
 export type DaemonRevisionDetail = {
@@ -631,38 +634,38 @@ export type DaemonRollback = {
   reason?: string;
   rollbackCapacityProviders?: string[];
   rollbackTargetDaemonRevisionArn?: string;
-  startedAt?: number;
+  startedAt?: Timestamp;
 };
 
 export type DaemonSummary = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
-  status?: string;
-  updatedAt?: number;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
+  updatedAt?: Timestamp;
 };
 
 export type DaemonTaskDefinition = {
   containerDefinitions?: DaemonContainerDefinition[];
   cpu?: string;
   daemonTaskDefinitionArn?: string;
-  deleteRequestedAt?: number;
+  deleteRequestedAt?: Timestamp;
   executionRoleArn?: string;
   family?: string;
   memory?: string;
-  registeredAt?: number;
+  registeredAt?: Timestamp;
   registeredBy?: string;
   revision?: number;
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "DELETED";
   taskRoleArn?: string;
   volumes?: DaemonVolume[];
 };
 
 export type DaemonTaskDefinitionSummary = {
   arn?: string;
-  deleteRequestedAt?: number;
-  registeredAt?: number;
+  deleteRequestedAt?: Timestamp;
+  registeredAt?: Timestamp;
   registeredBy?: string;
-  status?: string;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "DELETED";
 };
 
 export type DaemonVolume = {
@@ -671,7 +674,7 @@ export type DaemonVolume = {
 };
 
 export type DeleteAccountSettingRequest = {
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   principalArn?: string;
 };
 
@@ -710,11 +713,11 @@ export type DeleteDaemonRequest = {
 };
 
 export type DeleteDaemonResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
   deploymentArn?: string;
-  status?: string;
-  updatedAt?: number;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
+  updatedAt?: Timestamp;
 };
 
 export type DeleteDaemonTaskDefinitionRequest = {
@@ -765,24 +768,24 @@ export type DeleteTaskSetResponse = {
 
 export type Deployment = {
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
-  createdAt?: number;
+  createdAt?: Timestamp;
   desiredCount?: number;
   failedTasks?: number;
   fargateEphemeralStorage?: DeploymentEphemeralStorage;
   id?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   networkConfiguration?: NetworkConfiguration;
   pendingCount?: number;
   platformFamily?: string;
   platformVersion?: string;
-  rolloutState?: string;
+  rolloutState?: "COMPLETED" | "FAILED" | "IN_PROGRESS";
   rolloutStateReason?: string;
   runningCount?: number;
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   serviceConnectResources?: ServiceConnectServiceResource[];
   status?: string;
   taskDefinition?: string;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
   volumeConfigurations?: ServiceVolumeConfiguration[];
   vpcLatticeConfigurations?: VpcLatticeConfiguration[];
 };
@@ -807,11 +810,11 @@ export type DeploymentConfiguration = {
   linearConfiguration?: LinearConfiguration;
   maximumPercent?: number;
   minimumHealthyPercent?: number;
-  strategy?: string;
+  strategy?: "ROLLING" | "BLUE_GREEN" | "LINEAR" | "CANARY";
 };
 
 export type DeploymentController = {
-  type: string;
+  type: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
 };
 
 export type DeploymentEphemeralStorage = {
@@ -821,23 +824,23 @@ export type DeploymentEphemeralStorage = {
 export type DeploymentLifecycleHook = {
   hookDetails?: HookDetails;
   hookTargetArn?: string;
-  lifecycleStages?: string[];
+  lifecycleStages?: ("RECONCILE_SERVICE" | "PRE_SCALE_UP" | "POST_SCALE_UP" | "TEST_TRAFFIC_SHIFT" | "POST_TEST_TRAFFIC_SHIFT" | "PRE_PRODUCTION_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT" | "POST_PRODUCTION_TRAFFIC_SHIFT")[];
   roleArn?: string;
-  targetType?: string;
+  targetType?: "AWS_LAMBDA" | "PAUSE";
   timeoutConfiguration?: DeploymentLifecycleHookTimeoutConfiguration;
 };
 
 export type DeploymentLifecycleHookDetail = {
-  expiresAt?: number;
+  expiresAt?: Timestamp;
   hookId?: string;
-  status?: string;
+  status?: "AWAITING_ACTION" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED" | "TIMED_OUT";
   targetArn?: string;
-  targetType?: string;
-  timeoutAction?: string;
+  targetType?: "AWS_LAMBDA" | "PAUSE";
+  timeoutAction?: "ROLLBACK" | "CONTINUE";
 };
 
 export type DeploymentLifecycleHookTimeoutConfiguration = {
-  action?: string;
+  action?: "ROLLBACK" | "CONTINUE";
   timeoutInMinutes?: number;
 };
 
@@ -862,7 +865,7 @@ export type DeregisterTaskDefinitionResponse = {
 export type DescribeCapacityProvidersRequest = {
   capacityProviders?: string[];
   cluster?: string;
-  include?: string[];
+  include?: ("TAGS")[];
   maxResults?: number;
   nextToken?: string;
 };
@@ -875,7 +878,7 @@ export type DescribeCapacityProvidersResponse = {
 
 export type DescribeClustersRequest = {
   clusters?: string[];
-  include?: string[];
+  include?: ("ATTACHMENTS" | "CONFIGURATIONS" | "SETTINGS" | "STATISTICS" | "TAGS")[];
 };
 
 export type DescribeClustersResponse = {
@@ -886,7 +889,7 @@ export type DescribeClustersResponse = {
 export type DescribeContainerInstancesRequest = {
   cluster?: string;
   containerInstances: string[];
-  include?: string[];
+  include?: ("TAGS" | "CONTAINER_INSTANCE_HEALTH")[];
 };
 
 export type DescribeContainerInstancesResponse = {
@@ -929,7 +932,7 @@ export type DescribeDaemonTaskDefinitionResponse = {
 };
 
 export type DescribeExpressGatewayServiceRequest = {
-  include?: string[];
+  include?: ("TAGS")[];
   serviceArn: string;
 };
 
@@ -957,7 +960,7 @@ export type DescribeServiceRevisionsResponse = {
 
 export type DescribeServicesRequest = {
   cluster?: string;
-  include?: string[];
+  include?: ("TAGS")[];
   services: string[];
 };
 
@@ -967,7 +970,7 @@ export type DescribeServicesResponse = {
 };
 
 export type DescribeTaskDefinitionRequest = {
-  include?: string[];
+  include?: ("TAGS")[];
   taskDefinition: string;
 };
 
@@ -978,7 +981,7 @@ export type DescribeTaskDefinitionResponse = {
 
 export type DescribeTaskSetsRequest = {
   cluster: string;
-  include?: string[];
+  include?: ("TAGS")[];
   service: string;
   taskSets?: string[];
 };
@@ -990,7 +993,7 @@ export type DescribeTaskSetsResponse = {
 
 export type DescribeTasksRequest = {
   cluster?: string;
-  include?: string[];
+  include?: ("TAGS")[];
   tasks: string[];
 };
 
@@ -1002,7 +1005,7 @@ export type DescribeTasksResponse = {
 export type Device = {
   containerPath?: string;
   hostPath: string;
-  permissions?: string[];
+  permissions?: ("read" | "write" | "mknod")[];
 };
 
 export type DiscoverPollEndpointRequest = {
@@ -1021,26 +1024,26 @@ export type DockerVolumeConfiguration = {
   driver?: string;
   driverOpts?: Record<string, string>;
   labels?: Record<string, string>;
-  scope?: string;
+  scope?: "task" | "shared";
 };
 
 export type EBSTagSpecification = {
-  propagateTags?: string;
-  resourceType: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
+  resourceType: "volume";
   tags?: Tag[];
 };
 
 export type ECSExpressGatewayService = {
   activeConfigurations?: ExpressGatewayServiceConfiguration[];
   cluster?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   currentDeployment?: string;
   infrastructureRoleArn?: string;
   serviceArn?: string;
   serviceName?: string;
   status?: ExpressGatewayServiceStatus;
   tags?: Tag[];
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type ECSManagedResources = {
@@ -1053,19 +1056,19 @@ export type ECSManagedResources = {
 
 export type EFSAuthorizationConfig = {
   accessPointId?: string;
-  iam?: string;
+  iam?: "ENABLED" | "DISABLED";
 };
 
 export type EFSVolumeConfiguration = {
   authorizationConfig?: EFSAuthorizationConfig;
   fileSystemId: string;
   rootDirectory?: string;
-  transitEncryption?: string;
+  transitEncryption?: "ENABLED" | "DISABLED";
   transitEncryptionPort?: number;
 };
 
 export type EnvironmentFile = {
-  type: string;
+  type: "s3";
   value: string;
 };
 
@@ -1076,7 +1079,7 @@ export type EphemeralStorage = {
 export type ExecuteCommandConfiguration = {
   kmsKeyId?: string;
   logConfiguration?: ExecuteCommandLogConfiguration;
-  logging?: string;
+  logging?: "NONE" | "DEFAULT" | "OVERRIDE";
 };
 
 export type ExecuteCommandLogConfiguration = {
@@ -1119,7 +1122,7 @@ export type ExpressGatewayRepositoryCredentials = {
 };
 
 export type ExpressGatewayScalingTarget = {
-  autoScalingMetric?: string;
+  autoScalingMetric?: "AVERAGE_CPU" | "AVERAGE_MEMORY" | "REQUEST_COUNT_PER_TARGET";
   autoScalingTargetValue?: number;
   maxTaskCount?: number;
   minTaskCount?: number;
@@ -1132,7 +1135,7 @@ export type ExpressGatewayServiceAwsLogsConfiguration = {
 
 export type ExpressGatewayServiceConfiguration = {
   cpu?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   executionRoleArn?: string;
   healthCheckPath?: string;
   ingressPaths?: IngressPathSummary[];
@@ -1150,7 +1153,7 @@ export type ExpressGatewayServiceNetworkConfiguration = {
 };
 
 export type ExpressGatewayServiceStatus = {
-  statusCode?: string;
+  statusCode?: "ACTIVE" | "DRAINING" | "INACTIVE";
   statusReason?: string;
 };
 
@@ -1162,7 +1165,7 @@ export type Failure = {
 
 export type FirelensConfiguration = {
   options?: Record<string, string>;
-  type: string;
+  type: "fluentd" | "fluentbit";
 };
 
 export type FSxWindowsFileServerAuthorizationConfig = {
@@ -1220,27 +1223,27 @@ export type InfrastructureOptimization = {
 };
 
 export type IngressPathSummary = {
-  accessType: string;
+  accessType: "PUBLIC" | "PRIVATE";
   endpoint: string;
 };
 
 export type InstanceHealthCheckResult = {
-  lastStatusChange?: number;
-  lastUpdated?: number;
-  status?: string;
+  lastStatusChange?: Timestamp;
+  lastUpdated?: Timestamp;
+  status?: "OK" | "IMPAIRED" | "INSUFFICIENT_DATA" | "INITIALIZING";
   statusReason?: string;
-  type?: string;
+  type?: "CONTAINER_RUNTIME" | "ACCELERATED_COMPUTE" | "DAEMON";
 };
 
 export type InstanceLaunchTemplate = {
-  capacityOptionType?: string;
+  capacityOptionType?: "ON_DEMAND" | "SPOT" | "RESERVED";
   capacityReservations?: CapacityReservationRequest;
   ec2InstanceProfileArn: string;
   fipsEnabled?: boolean;
   instanceMetadataTagsPropagation?: boolean;
   instanceRequirements?: InstanceRequirementsRequest;
   localStorageConfiguration?: ManagedInstancesLocalStorageConfiguration;
-  monitoring?: string;
+  monitoring?: "BASIC" | "DETAILED";
   networkConfiguration: ManagedInstancesNetworkConfiguration;
   storageConfiguration?: ManagedInstancesStorageConfiguration;
 };
@@ -1251,26 +1254,26 @@ export type InstanceLaunchTemplateUpdate = {
   instanceMetadataTagsPropagation?: boolean;
   instanceRequirements?: InstanceRequirementsRequest;
   localStorageConfiguration?: ManagedInstancesLocalStorageConfiguration;
-  monitoring?: string;
+  monitoring?: "BASIC" | "DETAILED";
   networkConfiguration?: ManagedInstancesNetworkConfiguration;
   storageConfiguration?: ManagedInstancesStorageConfiguration;
 };
 
 export type InstanceRequirementsRequest = {
   acceleratorCount?: AcceleratorCountRequest;
-  acceleratorManufacturers?: string[];
-  acceleratorNames?: string[];
+  acceleratorManufacturers?: ("amazon-web-services" | "amd" | "nvidia" | "xilinx" | "habana")[];
+  acceleratorNames?: ("a100" | "inferentia" | "k520" | "k80" | "m60" | "radeon-pro-v520" | "t4" | "vu9p" | "v100" | "a10g" | "h100" | "t4g")[];
   acceleratorTotalMemoryMiB?: AcceleratorTotalMemoryMiBRequest;
-  acceleratorTypes?: string[];
+  acceleratorTypes?: ("gpu" | "fpga" | "inference")[];
   allowedInstanceTypes?: string[];
-  bareMetal?: string;
+  bareMetal?: "included" | "required" | "excluded";
   baselineEbsBandwidthMbps?: BaselineEbsBandwidthMbpsRequest;
-  burstablePerformance?: string;
-  cpuManufacturers?: string[];
+  burstablePerformance?: "included" | "required" | "excluded";
+  cpuManufacturers?: ("intel" | "amd" | "amazon-web-services")[];
   excludedInstanceTypes?: string[];
-  instanceGenerations?: string[];
-  localStorage?: string;
-  localStorageTypes?: string[];
+  instanceGenerations?: ("current" | "previous")[];
+  localStorage?: "included" | "required" | "excluded";
+  localStorageTypes?: ("hdd" | "ssd")[];
   maxSpotPriceAsPercentageOfOptimalOnDemandPrice?: number;
   memoryGiBPerVCpu?: MemoryGiBPerVCpuRequest;
   memoryMiB: MemoryMiBRequest;
@@ -1311,7 +1314,7 @@ export type LinuxParameters = {
 export type ListAccountSettingsRequest = {
   effectiveSettings?: boolean;
   maxResults?: number;
-  name?: string;
+  name?: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   nextToken?: string;
   principalArn?: string;
   value?: string;
@@ -1328,7 +1331,7 @@ export type ListAttributesRequest = {
   cluster?: string;
   maxResults?: number;
   nextToken?: string;
-  targetType: string;
+  targetType: "container-instance";
 };
 
 export type ListAttributesResponse = {
@@ -1351,7 +1354,7 @@ export type ListContainerInstancesRequest = {
   filter?: string;
   maxResults?: number;
   nextToken?: string;
-  status?: string;
+  status?: "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED";
 };
 
 export type ListContainerInstancesResponse = {
@@ -1364,7 +1367,7 @@ export type ListDaemonDeploymentsRequest = {
   daemonArn: string;
   maxResults?: number;
   nextToken?: string;
-  status?: string[];
+  status?: ("PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED")[];
 };
 
 export type ListDaemonDeploymentsResponse = {
@@ -1389,9 +1392,9 @@ export type ListDaemonTaskDefinitionsRequest = {
   familyPrefix?: string;
   maxResults?: number;
   nextToken?: string;
-  revision?: string;
-  sort?: string;
-  status?: string;
+  revision?: "LAST_REGISTERED";
+  sort?: "ASC" | "DESC";
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS" | "ALL";
 };
 
 export type ListDaemonTaskDefinitionsResponse = {
@@ -1405,7 +1408,7 @@ export type ListServiceDeploymentsRequest = {
   maxResults?: number;
   nextToken?: string;
   service: string;
-  status?: string[];
+  status?: ("PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED")[];
 };
 
 export type ListServiceDeploymentsResponse = {
@@ -1426,11 +1429,11 @@ export type ListServicesByNamespaceResponse = {
 
 export type ListServicesRequest = {
   cluster?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   maxResults?: number;
   nextToken?: string;
-  resourceManagementType?: string;
-  schedulingStrategy?: string;
+  resourceManagementType?: "CUSTOMER" | "ECS";
+  schedulingStrategy?: "REPLICA" | "DAEMON";
 };
 
 export type ListServicesResponse = {
@@ -1450,7 +1453,7 @@ export type ListTaskDefinitionFamiliesRequest = {
   familyPrefix?: string;
   maxResults?: number;
   nextToken?: string;
-  status?: string;
+  status?: "ACTIVE" | "INACTIVE" | "ALL";
 };
 
 export type ListTaskDefinitionFamiliesResponse = {
@@ -1462,8 +1465,8 @@ export type ListTaskDefinitionsRequest = {
   familyPrefix?: string;
   maxResults?: number;
   nextToken?: string;
-  sort?: string;
-  status?: string;
+  sort?: "ASC" | "DESC";
+  status?: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
 };
 
 export type ListTaskDefinitionsResponse = {
@@ -1475,9 +1478,9 @@ export type ListTasksRequest = {
   cluster?: string;
   containerInstance?: string;
   daemonName?: string;
-  desiredStatus?: string;
+  desiredStatus?: "RUNNING" | "PENDING" | "STOPPED";
   family?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   maxResults?: number;
   nextToken?: string;
   serviceName?: string;
@@ -1498,21 +1501,21 @@ export type LoadBalancer = {
 };
 
 export type LogConfiguration = {
-  logDriver: string;
+  logDriver: "json-file" | "syslog" | "journald" | "gelf" | "fluentd" | "awslogs" | "splunk" | "awsfirelens";
   options?: Record<string, string>;
   secretOptions?: Secret[];
 };
 
 export type ManagedAgent = {
-  lastStartedAt?: number;
+  lastStartedAt?: Timestamp;
   lastStatus?: string;
-  name?: string;
+  name?: "ExecuteCommandAgent";
   reason?: string;
 };
 
 export type ManagedAgentStateChange = {
   containerName: string;
-  managedAgentName: string;
+  managedAgentName: "ExecuteCommandAgent";
   reason?: string;
   status: string;
 };
@@ -1521,10 +1524,10 @@ export type ManagedApplicationAutoScalingPolicy = {
   arn?: string;
   metric: string;
   policyType: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   targetValue: number;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedAutoScaling = {
@@ -1535,13 +1538,13 @@ export type ManagedAutoScaling = {
 export type ManagedCertificate = {
   arn?: string;
   domainName: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedIngressPath = {
-  accessType: string;
+  accessType: "PUBLIC" | "PRIVATE";
   certificate?: ManagedCertificate;
   endpoint: string;
   listener?: ManagedListener;
@@ -1565,7 +1568,7 @@ export type ManagedInstancesProvider = {
   infrastructureOptimization?: InfrastructureOptimization;
   infrastructureRoleArn?: string;
   instanceLaunchTemplate?: InstanceLaunchTemplate;
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
 };
 
 export type ManagedInstancesStorageConfiguration = {
@@ -1574,65 +1577,65 @@ export type ManagedInstancesStorageConfiguration = {
 
 export type ManagedListener = {
   arn?: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedListenerRule = {
   arn?: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedLoadBalancer = {
   arn?: string;
   scheme: string;
   securityGroupIds?: string[];
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
   subnetIds?: string[];
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedLogGroup = {
   arn?: string;
   logGroupName: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedMetricAlarm = {
   arn?: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedScalableTarget = {
   arn?: string;
   maxCapacity: number;
   minCapacity: number;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedScaling = {
   instanceWarmupPeriod?: number;
   maximumScalingStepSize?: number;
   minimumScalingStepSize?: number;
-  status?: string;
+  status?: "ENABLED" | "DISABLED";
   targetCapacity?: number;
 };
 
 export type ManagedSecurityGroup = {
   arn?: string;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type ManagedStorageConfiguration = {
@@ -1645,9 +1648,9 @@ export type ManagedTargetGroup = {
   healthCheckPath: string;
   healthCheckPort: number;
   port: number;
-  status: string;
+  status: "PROVISIONING" | "ACTIVE" | "DEPROVISIONING" | "DELETED" | "FAILED";
   statusReason?: string;
-  updatedAt: number;
+  updatedAt: Timestamp;
 };
 
 export type MemoryGiBPerVCpuRequest = {
@@ -1677,7 +1680,7 @@ export type NetworkBinding = {
   containerPortRange?: string;
   hostPort?: number;
   hostPortRange?: string;
-  protocol?: string;
+  protocol?: "tcp" | "udp";
 };
 
 export type NetworkConfiguration = {
@@ -1697,30 +1700,30 @@ export type NetworkInterfaceCountRequest = {
 
 export type PlacementConstraint = {
   expression?: string;
-  type?: string;
+  type?: "distinctInstance" | "memberOf";
 };
 
 export type PlacementStrategy = {
   field?: string;
-  type?: string;
+  type?: "random" | "spread" | "binpack";
 };
 
 export type PlatformDevice = {
   id: string;
-  type: string;
+  type: "GPU";
 };
 
 export type PortMapping = {
-  appProtocol?: string;
+  appProtocol?: "http" | "http2" | "grpc";
   containerPort?: number;
   containerPortRange?: string;
   hostPort?: number;
   name?: string;
-  protocol?: string;
+  protocol?: "tcp" | "udp";
 };
 
 export type ProtectedTask = {
-  expirationDate?: number;
+  expirationDate?: Timestamp;
   protectionEnabled?: boolean;
   taskArn?: string;
 };
@@ -1728,11 +1731,11 @@ export type ProtectedTask = {
 export type ProxyConfiguration = {
   containerName: string;
   properties?: KeyValuePair[];
-  type?: string;
+  type?: "APPMESH";
 };
 
 export type PutAccountSettingDefaultRequest = {
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   value: string;
 };
 
@@ -1741,7 +1744,7 @@ export type PutAccountSettingDefaultResponse = {
 };
 
 export type PutAccountSettingRequest = {
-  name: string;
+  name: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   principalArn?: string;
   value: string;
 };
@@ -1808,13 +1811,13 @@ export type RegisterTaskDefinitionRequest = {
   executionRoleArn?: string;
   family: string;
   inferenceAccelerators?: InferenceAccelerator[];
-  ipcMode?: string;
+  ipcMode?: "host" | "task" | "none";
   memory?: string;
-  networkMode?: string;
-  pidMode?: string;
+  networkMode?: "bridge" | "host" | "awsvpc" | "none";
+  pidMode?: "host" | "task";
   placementConstraints?: TaskDefinitionPlacementConstraint[];
   proxyConfiguration?: ProxyConfiguration;
-  requiresCompatibilities?: string[];
+  requiresCompatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   runtimePlatform?: RuntimePlatform;
   tags?: Tag[];
   taskRoleArn?: string;
@@ -1844,14 +1847,14 @@ export type Resource = {
 };
 
 export type ResourceRequirement = {
-  type: string;
+  type: "GPU" | "InferenceAccelerator";
   value: string;
 };
 
 export type Rollback = {
   reason?: string;
   serviceRevisionArn?: string;
-  startedAt?: number;
+  startedAt?: Timestamp;
 };
 
 export type RunTaskRequest = {
@@ -1862,13 +1865,13 @@ export type RunTaskRequest = {
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
   group?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   networkConfiguration?: NetworkConfiguration;
   overrides?: TaskOverride;
   placementConstraints?: PlacementConstraint[];
   placementStrategy?: PlacementStrategy[];
   platformVersion?: string;
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   referenceId?: string;
   startedBy?: string;
   tags?: Tag[];
@@ -1882,8 +1885,8 @@ export type RunTaskResponse = {
 };
 
 export type RuntimePlatform = {
-  cpuArchitecture?: string;
-  operatingSystemFamily?: string;
+  cpuArchitecture?: "X86_64" | "ARM64";
+  operatingSystemFamily?: "WINDOWS_SERVER_2019_FULL" | "WINDOWS_SERVER_2019_CORE" | "WINDOWS_SERVER_2016_FULL" | "WINDOWS_SERVER_2004_CORE" | "WINDOWS_SERVER_2022_CORE" | "WINDOWS_SERVER_2022_FULL" | "WINDOWS_SERVER_2025_CORE" | "WINDOWS_SERVER_2025_FULL" | "WINDOWS_SERVER_20H2_CORE" | "LINUX";
 };
 
 export type S3FilesVolumeConfiguration = {
@@ -1894,7 +1897,7 @@ export type S3FilesVolumeConfiguration = {
 };
 
 export type Scale = {
-  unit?: string;
+  unit?: "PERCENT";
   value?: number;
 };
 
@@ -1904,10 +1907,10 @@ export type Secret = {
 };
 
 export type Service = {
-  availabilityZoneRebalancing?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   clusterArn?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   createdBy?: string;
   currentServiceDeployment?: string;
   currentServiceRevisions?: ServiceCurrentRevisionSummary[];
@@ -1919,7 +1922,7 @@ export type Service = {
   enableExecuteCommand?: boolean;
   events?: ServiceEvent[];
   healthCheckGracePeriodSeconds?: number;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   loadBalancers?: LoadBalancer[];
   networkConfiguration?: NetworkConfiguration;
   pendingCount?: number;
@@ -1927,11 +1930,11 @@ export type Service = {
   placementStrategy?: PlacementStrategy[];
   platformFamily?: string;
   platformVersion?: string;
-  propagateTags?: string;
-  resourceManagementType?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
+  resourceManagementType?: "CUSTOMER" | "ECS";
   roleArn?: string;
   runningCount?: number;
-  schedulingStrategy?: string;
+  schedulingStrategy?: "REPLICA" | "DAEMON";
   serviceArn?: string;
   serviceName?: string;
   serviceRegistries?: ServiceRegistry[];
@@ -1942,8 +1945,8 @@ export type Service = {
 };
 
 export type ServiceConnectAccessLogConfiguration = {
-  format: string;
-  includeQueryParameters?: string;
+  format: "TEXT" | "JSON";
+  includeQueryParameters?: "DISABLED" | "ENABLED";
 };
 
 export type ServiceConnectClientAlias = {
@@ -2007,57 +2010,57 @@ export type ServiceCurrentRevisionSummary = {
 export type ServiceDeployment = {
   alarms?: ServiceDeploymentAlarms;
   clusterArn?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   deploymentCircuitBreaker?: ServiceDeploymentCircuitBreaker;
   deploymentConfiguration?: DeploymentConfiguration;
-  finishedAt?: number;
+  finishedAt?: Timestamp;
   lifecycleHookDetails?: DeploymentLifecycleHookDetail[];
-  lifecycleStage?: string;
+  lifecycleStage?: "RECONCILE_SERVICE" | "PRE_SCALE_UP" | "SCALE_UP" | "POST_SCALE_UP" | "TEST_TRAFFIC_SHIFT" | "POST_TEST_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT" | "POST_PRODUCTION_TRAFFIC_SHIFT" | "BAKE_TIME" | "CLEAN_UP";
   rollback?: Rollback;
   serviceArn?: string;
   serviceDeploymentArn?: string;
   sourceServiceRevisions?: ServiceRevisionSummary[];
-  startedAt?: number;
-  status?: string;
+  startedAt?: Timestamp;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
-  stoppedAt?: number;
+  stoppedAt?: Timestamp;
   targetServiceRevision?: ServiceRevisionSummary;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type ServiceDeploymentAlarms = {
   alarmNames?: string[];
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   triggeredAlarmNames?: string[];
 };
 
 export type ServiceDeploymentBrief = {
   clusterArn?: string;
-  createdAt?: number;
-  finishedAt?: number;
+  createdAt?: Timestamp;
+  finishedAt?: Timestamp;
   serviceArn?: string;
   serviceDeploymentArn?: string;
-  startedAt?: number;
-  status?: string;
+  startedAt?: Timestamp;
+  status?: "PENDING" | "SUCCESSFUL" | "STOPPED" | "STOP_REQUESTED" | "IN_PROGRESS" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED";
   statusReason?: string;
   targetServiceRevisionArn?: string;
 };
 
 export type ServiceDeploymentCircuitBreaker = {
   failureCount?: number;
-  status?: string;
+  status?: "TRIGGERED" | "MONITORING" | "MONITORING_COMPLETE" | "DISABLED";
   threshold?: number;
 };
 
 export type ServiceEvent = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   id?: string;
   message?: string;
 };
 
 export type ServiceManagedEBSVolumeConfiguration = {
   encrypted?: boolean;
-  filesystemType?: string;
+  filesystemType?: "ext3" | "ext4" | "xfs" | "ntfs";
   iops?: number;
   kmsKeyId?: string;
   roleArn: string;
@@ -2080,11 +2083,11 @@ export type ServiceRevision = {
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   clusterArn?: string;
   containerImages?: ContainerImage[];
-  createdAt?: number;
+  createdAt?: Timestamp;
   ecsManagedResources?: ECSManagedResources;
   fargateEphemeralStorage?: DeploymentEphemeralStorage;
   guardDutyEnabled?: boolean;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   loadBalancers?: LoadBalancer[];
   networkConfiguration?: NetworkConfiguration;
   platformFamily?: string;
@@ -2125,9 +2128,9 @@ export type Session = {
 };
 
 export type Setting = {
-  name?: string;
+  name?: "serviceLongArnFormat" | "taskLongArnFormat" | "containerInstanceLongArnFormat" | "awsvpcTrunking" | "containerInsights" | "fargateFIPSMode" | "tagResourceAuthorization" | "fargateTaskRetirementWaitPeriod" | "guardDutyActivate" | "defaultLogDriverMode" | "fargateEventWindows";
   principalArn?: string;
-  type?: string;
+  type?: "user" | "aws_managed";
   value?: string;
 };
 
@@ -2139,7 +2142,7 @@ export type StartTaskRequest = {
   group?: string;
   networkConfiguration?: NetworkConfiguration;
   overrides?: TaskOverride;
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   referenceId?: string;
   startedBy?: string;
   tags?: Tag[];
@@ -2154,7 +2157,7 @@ export type StartTaskResponse = {
 
 export type StopServiceDeploymentRequest = {
   serviceDeploymentArn: string;
-  stopType?: string;
+  stopType?: "ABORT" | "ROLLBACK";
 };
 
 export type StopServiceDeploymentResponse = {
@@ -2199,10 +2202,10 @@ export type SubmitTaskStateChangeRequest = {
   attachments?: AttachmentStateChange[];
   cluster?: string;
   containers?: ContainerStateChange[];
-  executionStoppedAt?: number;
+  executionStoppedAt?: Timestamp;
   managedAgents?: ManagedAgentStateChange[];
-  pullStartedAt?: number;
-  pullStoppedAt?: number;
+  pullStartedAt?: Timestamp;
+  pullStoppedAt?: Timestamp;
   reason?: string;
   status?: string;
   task?: string;
@@ -2235,34 +2238,34 @@ export type Task = {
   availabilityZone?: string;
   capacityProviderName?: string;
   clusterArn?: string;
-  connectivity?: string;
-  connectivityAt?: number;
+  connectivity?: "CONNECTED" | "DISCONNECTED";
+  connectivityAt?: Timestamp;
   containerInstanceArn?: string;
   containers?: Container[];
   cpu?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   desiredStatus?: string;
   enableExecuteCommand?: boolean;
   ephemeralStorage?: EphemeralStorage;
-  executionStoppedAt?: number;
+  executionStoppedAt?: Timestamp;
   fargateEphemeralStorage?: TaskEphemeralStorage;
   group?: string;
-  healthStatus?: string;
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
   inferenceAccelerators?: InferenceAccelerator[];
   lastStatus?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   memory?: string;
   overrides?: TaskOverride;
   platformFamily?: string;
   platformVersion?: string;
-  pullStartedAt?: number;
-  pullStoppedAt?: number;
-  startedAt?: number;
+  pullStartedAt?: Timestamp;
+  pullStoppedAt?: Timestamp;
+  startedAt?: Timestamp;
   startedBy?: string;
-  stopCode?: string;
-  stoppedAt?: number;
+  stopCode?: "TaskFailedToStart" | "EssentialContainerExited" | "UserInitiated" | "ServiceSchedulerInitiated" | "SpotInterruption" | "TerminationNotice";
+  stoppedAt?: Timestamp;
   stoppedReason?: string;
-  stoppingAt?: number;
+  stoppingAt?: Timestamp;
   tags?: Tag[];
   taskArn?: string;
   taskDefinitionArn?: string;
@@ -2270,29 +2273,29 @@ export type Task = {
 };
 
 export type TaskDefinition = {
-  compatibilities?: string[];
+  compatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   containerDefinitions?: ContainerDefinition[];
   cpu?: string;
-  deleteRequestedAt?: number;
-  deregisteredAt?: number;
+  deleteRequestedAt?: Timestamp;
+  deregisteredAt?: Timestamp;
   enableFaultInjection?: boolean;
   ephemeralStorage?: EphemeralStorage;
   executionRoleArn?: string;
   family?: string;
   inferenceAccelerators?: InferenceAccelerator[];
-  ipcMode?: string;
+  ipcMode?: "host" | "task" | "none";
   memory?: string;
-  networkMode?: string;
-  pidMode?: string;
+  networkMode?: "bridge" | "host" | "awsvpc" | "none";
+  pidMode?: "host" | "task";
   placementConstraints?: TaskDefinitionPlacementConstraint[];
   proxyConfiguration?: ProxyConfiguration;
-  registeredAt?: number;
+  registeredAt?: Timestamp;
   registeredBy?: string;
   requiresAttributes?: Attribute[];
-  requiresCompatibilities?: string[];
+  requiresCompatibilities?: ("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")[];
   revision?: number;
   runtimePlatform?: RuntimePlatform;
-  status?: string;
+  status?: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
   taskDefinitionArn?: string;
   taskRoleArn?: string;
   volumes?: Volume[];
@@ -2300,7 +2303,7 @@ export type TaskDefinition = {
 
 export type TaskDefinitionPlacementConstraint = {
   expression?: string;
-  type?: string;
+  type?: "memberOf";
 };
 
 export type TaskEphemeralStorage = {
@@ -2310,7 +2313,7 @@ export type TaskEphemeralStorage = {
 
 export type TaskManagedEBSVolumeConfiguration = {
   encrypted?: boolean;
-  filesystemType?: string;
+  filesystemType?: "ext3" | "ext4" | "xfs" | "ntfs";
   iops?: number;
   kmsKeyId?: string;
   roleArn: string;
@@ -2341,11 +2344,11 @@ export type TaskSet = {
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   clusterArn?: string;
   computedDesiredCount?: number;
-  createdAt?: number;
+  createdAt?: Timestamp;
   externalId?: string;
   fargateEphemeralStorage?: DeploymentEphemeralStorage;
   id?: string;
-  launchType?: string;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES";
   loadBalancers?: LoadBalancer[];
   networkConfiguration?: NetworkConfiguration;
   pendingCount?: number;
@@ -2355,14 +2358,14 @@ export type TaskSet = {
   scale?: Scale;
   serviceArn?: string;
   serviceRegistries?: ServiceRegistry[];
-  stabilityStatus?: string;
-  stabilityStatusAt?: number;
+  stabilityStatus?: "STEADY_STATE" | "STABILIZING";
+  stabilityStatusAt?: Timestamp;
   startedBy?: string;
   status?: string;
   tags?: Tag[];
   taskDefinition?: string;
   taskSetArn?: string;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type TaskVolumeConfiguration = {
@@ -2388,7 +2391,7 @@ export type TotalLocalStorageGBRequest = {
 
 export type Ulimit = {
   hardLimit: number;
-  name: string;
+  name: "core" | "cpu" | "data" | "fsize" | "locks" | "memlock" | "msgqueue" | "nice" | "nofile" | "nproc" | "rss" | "rtprio" | "rttime" | "sigpending" | "stack";
   softLimit: number;
 };
 
@@ -2442,7 +2445,7 @@ export type UpdateContainerAgentResponse = {
 export type UpdateContainerInstancesStateRequest = {
   cluster?: string;
   containerInstances: string[];
-  status: string;
+  status: "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED";
 };
 
 export type UpdateContainerInstancesStateResponse = {
@@ -2457,25 +2460,25 @@ export type UpdateDaemonRequest = {
   deploymentConfiguration?: DaemonDeploymentConfiguration;
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
-  propagateTags?: string;
+  propagateTags?: "DAEMON" | "NONE";
 };
 
 export type UpdateDaemonResponse = {
-  createdAt?: number;
+  createdAt?: Timestamp;
   daemonArn?: string;
   deploymentArn?: string;
-  status?: string;
-  updatedAt?: number;
+  status?: "ACTIVE" | "DELETE_IN_PROGRESS";
+  updatedAt?: Timestamp;
 };
 
 export type UpdatedExpressGatewayService = {
   cluster?: string;
-  createdAt?: number;
+  createdAt?: Timestamp;
   serviceArn?: string;
   serviceName?: string;
   status?: ExpressGatewayServiceStatus;
   targetConfiguration?: ExpressGatewayServiceConfiguration;
-  updatedAt?: number;
+  updatedAt?: Timestamp;
 };
 
 export type UpdateExpressGatewayServiceRequest = {
@@ -2499,7 +2502,7 @@ export type UpdateManagedInstancesProviderConfiguration = {
   infrastructureOptimization?: InfrastructureOptimization;
   infrastructureRoleArn: string;
   instanceLaunchTemplate: InstanceLaunchTemplateUpdate;
-  propagateTags?: string;
+  propagateTags?: "CAPACITY_PROVIDER" | "NONE";
 };
 
 export type UpdateServicePrimaryTaskSetRequest = {
@@ -2513,7 +2516,7 @@ export type UpdateServicePrimaryTaskSetResponse = {
 };
 
 export type UpdateServiceRequest = {
-  availabilityZoneRebalancing?: string;
+  availabilityZoneRebalancing?: "ENABLED" | "DISABLED";
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   cluster?: string;
   deploymentConfiguration?: DeploymentConfiguration;
@@ -2528,7 +2531,7 @@ export type UpdateServiceRequest = {
   placementConstraints?: PlacementConstraint[];
   placementStrategy?: PlacementStrategy[];
   platformVersion?: string;
-  propagateTags?: string;
+  propagateTags?: "TASK_DEFINITION" | "SERVICE" | "NONE";
   service: string;
   serviceConnectConfiguration?: ServiceConnectConfiguration;
   serviceRegistries?: ServiceRegistry[];

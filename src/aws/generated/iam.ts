@@ -2,19 +2,22 @@
 // Handler-side types: timestamps are epoch seconds, blobs Buffers (see src/aws/model.ts).
 /* eslint-disable */
 
+/** Epoch seconds as the protocol layer parses them; a Date too when a handler returns one. */
+export type Timestamp = number | Date;
+
 /** Every operation of the model: the input its handler gets and the output it returns. */
 export interface Operations {
-  AcceptDelegationRequest: { input: AcceptDelegationRequestRequest; output: void };
-  AddClientIDToOpenIDConnectProvider: { input: AddClientIDToOpenIDConnectProviderRequest; output: void };
-  AddRoleToInstanceProfile: { input: AddRoleToInstanceProfileRequest; output: void };
-  AddUserToGroup: { input: AddUserToGroupRequest; output: void };
-  AssociateDelegationRequest: { input: AssociateDelegationRequestRequest; output: void };
-  AttachGroupPolicy: { input: AttachGroupPolicyRequest; output: void };
-  AttachRolePolicy: { input: AttachRolePolicyRequest; output: void };
-  AttachUserPolicy: { input: AttachUserPolicyRequest; output: void };
-  ChangePassword: { input: ChangePasswordRequest; output: void };
+  AcceptDelegationRequest: { input: AcceptDelegationRequestRequest; output: Record<string, never> };
+  AddClientIDToOpenIDConnectProvider: { input: AddClientIDToOpenIDConnectProviderRequest; output: Record<string, never> };
+  AddRoleToInstanceProfile: { input: AddRoleToInstanceProfileRequest; output: Record<string, never> };
+  AddUserToGroup: { input: AddUserToGroupRequest; output: Record<string, never> };
+  AssociateDelegationRequest: { input: AssociateDelegationRequestRequest; output: Record<string, never> };
+  AttachGroupPolicy: { input: AttachGroupPolicyRequest; output: Record<string, never> };
+  AttachRolePolicy: { input: AttachRolePolicyRequest; output: Record<string, never> };
+  AttachUserPolicy: { input: AttachUserPolicyRequest; output: Record<string, never> };
+  ChangePassword: { input: ChangePasswordRequest; output: Record<string, never> };
   CreateAccessKey: { input: CreateAccessKeyRequest; output: CreateAccessKeyResponse };
-  CreateAccountAlias: { input: CreateAccountAliasRequest; output: void };
+  CreateAccountAlias: { input: CreateAccountAliasRequest; output: Record<string, never> };
   CreateDelegationRequest: { input: CreateDelegationRequestRequest; output: CreateDelegationRequestResponse };
   CreateGroup: { input: CreateGroupRequest; output: CreateGroupResponse };
   CreateInstanceProfile: { input: CreateInstanceProfileRequest; output: CreateInstanceProfileResponse };
@@ -28,37 +31,37 @@ export interface Operations {
   CreateServiceSpecificCredential: { input: CreateServiceSpecificCredentialRequest; output: CreateServiceSpecificCredentialResponse };
   CreateUser: { input: CreateUserRequest; output: CreateUserResponse };
   CreateVirtualMFADevice: { input: CreateVirtualMFADeviceRequest; output: CreateVirtualMFADeviceResponse };
-  DeactivateMFADevice: { input: DeactivateMFADeviceRequest; output: void };
-  DeleteAccessKey: { input: DeleteAccessKeyRequest; output: void };
-  DeleteAccountAlias: { input: DeleteAccountAliasRequest; output: void };
-  DeleteAccountPasswordPolicy: { input: Record<string, never>; output: void };
-  DeleteGroup: { input: DeleteGroupRequest; output: void };
-  DeleteGroupPolicy: { input: DeleteGroupPolicyRequest; output: void };
-  DeleteInstanceProfile: { input: DeleteInstanceProfileRequest; output: void };
-  DeleteLoginProfile: { input: DeleteLoginProfileRequest; output: void };
-  DeleteOpenIDConnectProvider: { input: DeleteOpenIDConnectProviderRequest; output: void };
-  DeletePolicy: { input: DeletePolicyRequest; output: void };
-  DeletePolicyVersion: { input: DeletePolicyVersionRequest; output: void };
-  DeleteRole: { input: DeleteRoleRequest; output: void };
-  DeleteRolePermissionsBoundary: { input: DeleteRolePermissionsBoundaryRequest; output: void };
-  DeleteRolePolicy: { input: DeleteRolePolicyRequest; output: void };
-  DeleteSAMLProvider: { input: DeleteSAMLProviderRequest; output: void };
-  DeleteSSHPublicKey: { input: DeleteSSHPublicKeyRequest; output: void };
-  DeleteServerCertificate: { input: DeleteServerCertificateRequest; output: void };
+  DeactivateMFADevice: { input: DeactivateMFADeviceRequest; output: Record<string, never> };
+  DeleteAccessKey: { input: DeleteAccessKeyRequest; output: Record<string, never> };
+  DeleteAccountAlias: { input: DeleteAccountAliasRequest; output: Record<string, never> };
+  DeleteAccountPasswordPolicy: { input: Record<string, never>; output: Record<string, never> };
+  DeleteGroup: { input: DeleteGroupRequest; output: Record<string, never> };
+  DeleteGroupPolicy: { input: DeleteGroupPolicyRequest; output: Record<string, never> };
+  DeleteInstanceProfile: { input: DeleteInstanceProfileRequest; output: Record<string, never> };
+  DeleteLoginProfile: { input: DeleteLoginProfileRequest; output: Record<string, never> };
+  DeleteOpenIDConnectProvider: { input: DeleteOpenIDConnectProviderRequest; output: Record<string, never> };
+  DeletePolicy: { input: DeletePolicyRequest; output: Record<string, never> };
+  DeletePolicyVersion: { input: DeletePolicyVersionRequest; output: Record<string, never> };
+  DeleteRole: { input: DeleteRoleRequest; output: Record<string, never> };
+  DeleteRolePermissionsBoundary: { input: DeleteRolePermissionsBoundaryRequest; output: Record<string, never> };
+  DeleteRolePolicy: { input: DeleteRolePolicyRequest; output: Record<string, never> };
+  DeleteSAMLProvider: { input: DeleteSAMLProviderRequest; output: Record<string, never> };
+  DeleteSSHPublicKey: { input: DeleteSSHPublicKeyRequest; output: Record<string, never> };
+  DeleteServerCertificate: { input: DeleteServerCertificateRequest; output: Record<string, never> };
   DeleteServiceLinkedRole: { input: DeleteServiceLinkedRoleRequest; output: DeleteServiceLinkedRoleResponse };
-  DeleteServiceSpecificCredential: { input: DeleteServiceSpecificCredentialRequest; output: void };
-  DeleteSigningCertificate: { input: DeleteSigningCertificateRequest; output: void };
-  DeleteUser: { input: DeleteUserRequest; output: void };
-  DeleteUserPermissionsBoundary: { input: DeleteUserPermissionsBoundaryRequest; output: void };
-  DeleteUserPolicy: { input: DeleteUserPolicyRequest; output: void };
-  DeleteVirtualMFADevice: { input: DeleteVirtualMFADeviceRequest; output: void };
-  DetachGroupPolicy: { input: DetachGroupPolicyRequest; output: void };
-  DetachRolePolicy: { input: DetachRolePolicyRequest; output: void };
-  DetachUserPolicy: { input: DetachUserPolicyRequest; output: void };
+  DeleteServiceSpecificCredential: { input: DeleteServiceSpecificCredentialRequest; output: Record<string, never> };
+  DeleteSigningCertificate: { input: DeleteSigningCertificateRequest; output: Record<string, never> };
+  DeleteUser: { input: DeleteUserRequest; output: Record<string, never> };
+  DeleteUserPermissionsBoundary: { input: DeleteUserPermissionsBoundaryRequest; output: Record<string, never> };
+  DeleteUserPolicy: { input: DeleteUserPolicyRequest; output: Record<string, never> };
+  DeleteVirtualMFADevice: { input: DeleteVirtualMFADeviceRequest; output: Record<string, never> };
+  DetachGroupPolicy: { input: DetachGroupPolicyRequest; output: Record<string, never> };
+  DetachRolePolicy: { input: DetachRolePolicyRequest; output: Record<string, never> };
+  DetachUserPolicy: { input: DetachUserPolicyRequest; output: Record<string, never> };
   DisableOrganizationsRootCredentialsManagement: { input: DisableOrganizationsRootCredentialsManagementRequest; output: DisableOrganizationsRootCredentialsManagementResponse };
   DisableOrganizationsRootSessions: { input: DisableOrganizationsRootSessionsRequest; output: DisableOrganizationsRootSessionsResponse };
-  DisableOutboundWebIdentityFederation: { input: Record<string, never>; output: void };
-  EnableMFADevice: { input: EnableMFADeviceRequest; output: void };
+  DisableOutboundWebIdentityFederation: { input: Record<string, never>; output: Record<string, never> };
+  EnableMFADevice: { input: EnableMFADeviceRequest; output: Record<string, never> };
   EnableOrganizationsRootCredentialsManagement: { input: EnableOrganizationsRootCredentialsManagementRequest; output: EnableOrganizationsRootCredentialsManagementResponse };
   EnableOrganizationsRootSessions: { input: EnableOrganizationsRootSessionsRequest; output: EnableOrganizationsRootSessionsResponse };
   EnableOutboundWebIdentityFederation: { input: Record<string, never>; output: EnableOutboundWebIdentityFederationResponse };
@@ -130,53 +133,53 @@ export interface Operations {
   ListUserTags: { input: ListUserTagsRequest; output: ListUserTagsResponse };
   ListUsers: { input: ListUsersRequest; output: ListUsersResponse };
   ListVirtualMFADevices: { input: ListVirtualMFADevicesRequest; output: ListVirtualMFADevicesResponse };
-  PutGroupPolicy: { input: PutGroupPolicyRequest; output: void };
-  PutRolePermissionsBoundary: { input: PutRolePermissionsBoundaryRequest; output: void };
-  PutRolePolicy: { input: PutRolePolicyRequest; output: void };
-  PutUserPermissionsBoundary: { input: PutUserPermissionsBoundaryRequest; output: void };
-  PutUserPolicy: { input: PutUserPolicyRequest; output: void };
-  RejectDelegationRequest: { input: RejectDelegationRequestRequest; output: void };
-  RemoveClientIDFromOpenIDConnectProvider: { input: RemoveClientIDFromOpenIDConnectProviderRequest; output: void };
-  RemoveRoleFromInstanceProfile: { input: RemoveRoleFromInstanceProfileRequest; output: void };
-  RemoveUserFromGroup: { input: RemoveUserFromGroupRequest; output: void };
+  PutGroupPolicy: { input: PutGroupPolicyRequest; output: Record<string, never> };
+  PutRolePermissionsBoundary: { input: PutRolePermissionsBoundaryRequest; output: Record<string, never> };
+  PutRolePolicy: { input: PutRolePolicyRequest; output: Record<string, never> };
+  PutUserPermissionsBoundary: { input: PutUserPermissionsBoundaryRequest; output: Record<string, never> };
+  PutUserPolicy: { input: PutUserPolicyRequest; output: Record<string, never> };
+  RejectDelegationRequest: { input: RejectDelegationRequestRequest; output: Record<string, never> };
+  RemoveClientIDFromOpenIDConnectProvider: { input: RemoveClientIDFromOpenIDConnectProviderRequest; output: Record<string, never> };
+  RemoveRoleFromInstanceProfile: { input: RemoveRoleFromInstanceProfileRequest; output: Record<string, never> };
+  RemoveUserFromGroup: { input: RemoveUserFromGroupRequest; output: Record<string, never> };
   ResetServiceSpecificCredential: { input: ResetServiceSpecificCredentialRequest; output: ResetServiceSpecificCredentialResponse };
-  ResyncMFADevice: { input: ResyncMFADeviceRequest; output: void };
-  SendDelegationToken: { input: SendDelegationTokenRequest; output: void };
-  SetDefaultPolicyVersion: { input: SetDefaultPolicyVersionRequest; output: void };
-  SetSecurityTokenServicePreferences: { input: SetSecurityTokenServicePreferencesRequest; output: void };
+  ResyncMFADevice: { input: ResyncMFADeviceRequest; output: Record<string, never> };
+  SendDelegationToken: { input: SendDelegationTokenRequest; output: Record<string, never> };
+  SetDefaultPolicyVersion: { input: SetDefaultPolicyVersionRequest; output: Record<string, never> };
+  SetSecurityTokenServicePreferences: { input: SetSecurityTokenServicePreferencesRequest; output: Record<string, never> };
   SimulateCustomPolicy: { input: SimulateCustomPolicyRequest; output: SimulatePolicyResponse };
   SimulatePrincipalPolicy: { input: SimulatePrincipalPolicyRequest; output: SimulatePolicyResponse };
-  TagInstanceProfile: { input: TagInstanceProfileRequest; output: void };
-  TagMFADevice: { input: TagMFADeviceRequest; output: void };
-  TagOpenIDConnectProvider: { input: TagOpenIDConnectProviderRequest; output: void };
-  TagPolicy: { input: TagPolicyRequest; output: void };
-  TagRole: { input: TagRoleRequest; output: void };
-  TagSAMLProvider: { input: TagSAMLProviderRequest; output: void };
-  TagServerCertificate: { input: TagServerCertificateRequest; output: void };
-  TagUser: { input: TagUserRequest; output: void };
-  UntagInstanceProfile: { input: UntagInstanceProfileRequest; output: void };
-  UntagMFADevice: { input: UntagMFADeviceRequest; output: void };
-  UntagOpenIDConnectProvider: { input: UntagOpenIDConnectProviderRequest; output: void };
-  UntagPolicy: { input: UntagPolicyRequest; output: void };
-  UntagRole: { input: UntagRoleRequest; output: void };
-  UntagSAMLProvider: { input: UntagSAMLProviderRequest; output: void };
-  UntagServerCertificate: { input: UntagServerCertificateRequest; output: void };
-  UntagUser: { input: UntagUserRequest; output: void };
-  UpdateAccessKey: { input: UpdateAccessKeyRequest; output: void };
-  UpdateAccountPasswordPolicy: { input: UpdateAccountPasswordPolicyRequest; output: void };
-  UpdateAssumeRolePolicy: { input: UpdateAssumeRolePolicyRequest; output: void };
-  UpdateDelegationRequest: { input: UpdateDelegationRequestRequest; output: void };
-  UpdateGroup: { input: UpdateGroupRequest; output: void };
-  UpdateLoginProfile: { input: UpdateLoginProfileRequest; output: void };
-  UpdateOpenIDConnectProviderThumbprint: { input: UpdateOpenIDConnectProviderThumbprintRequest; output: void };
+  TagInstanceProfile: { input: TagInstanceProfileRequest; output: Record<string, never> };
+  TagMFADevice: { input: TagMFADeviceRequest; output: Record<string, never> };
+  TagOpenIDConnectProvider: { input: TagOpenIDConnectProviderRequest; output: Record<string, never> };
+  TagPolicy: { input: TagPolicyRequest; output: Record<string, never> };
+  TagRole: { input: TagRoleRequest; output: Record<string, never> };
+  TagSAMLProvider: { input: TagSAMLProviderRequest; output: Record<string, never> };
+  TagServerCertificate: { input: TagServerCertificateRequest; output: Record<string, never> };
+  TagUser: { input: TagUserRequest; output: Record<string, never> };
+  UntagInstanceProfile: { input: UntagInstanceProfileRequest; output: Record<string, never> };
+  UntagMFADevice: { input: UntagMFADeviceRequest; output: Record<string, never> };
+  UntagOpenIDConnectProvider: { input: UntagOpenIDConnectProviderRequest; output: Record<string, never> };
+  UntagPolicy: { input: UntagPolicyRequest; output: Record<string, never> };
+  UntagRole: { input: UntagRoleRequest; output: Record<string, never> };
+  UntagSAMLProvider: { input: UntagSAMLProviderRequest; output: Record<string, never> };
+  UntagServerCertificate: { input: UntagServerCertificateRequest; output: Record<string, never> };
+  UntagUser: { input: UntagUserRequest; output: Record<string, never> };
+  UpdateAccessKey: { input: UpdateAccessKeyRequest; output: Record<string, never> };
+  UpdateAccountPasswordPolicy: { input: UpdateAccountPasswordPolicyRequest; output: Record<string, never> };
+  UpdateAssumeRolePolicy: { input: UpdateAssumeRolePolicyRequest; output: Record<string, never> };
+  UpdateDelegationRequest: { input: UpdateDelegationRequestRequest; output: Record<string, never> };
+  UpdateGroup: { input: UpdateGroupRequest; output: Record<string, never> };
+  UpdateLoginProfile: { input: UpdateLoginProfileRequest; output: Record<string, never> };
+  UpdateOpenIDConnectProviderThumbprint: { input: UpdateOpenIDConnectProviderThumbprintRequest; output: Record<string, never> };
   UpdateRole: { input: UpdateRoleRequest; output: UpdateRoleResponse };
   UpdateRoleDescription: { input: UpdateRoleDescriptionRequest; output: UpdateRoleDescriptionResponse };
   UpdateSAMLProvider: { input: UpdateSAMLProviderRequest; output: UpdateSAMLProviderResponse };
-  UpdateSSHPublicKey: { input: UpdateSSHPublicKeyRequest; output: void };
-  UpdateServerCertificate: { input: UpdateServerCertificateRequest; output: void };
-  UpdateServiceSpecificCredential: { input: UpdateServiceSpecificCredentialRequest; output: void };
-  UpdateSigningCertificate: { input: UpdateSigningCertificateRequest; output: void };
-  UpdateUser: { input: UpdateUserRequest; output: void };
+  UpdateSSHPublicKey: { input: UpdateSSHPublicKeyRequest; output: Record<string, never> };
+  UpdateServerCertificate: { input: UpdateServerCertificateRequest; output: Record<string, never> };
+  UpdateServiceSpecificCredential: { input: UpdateServiceSpecificCredentialRequest; output: Record<string, never> };
+  UpdateSigningCertificate: { input: UpdateSigningCertificateRequest; output: Record<string, never> };
+  UpdateUser: { input: UpdateUserRequest; output: Record<string, never> };
   UploadSSHPublicKey: { input: UploadSSHPublicKeyRequest; output: UploadSSHPublicKeyResponse };
   UploadServerCertificate: { input: UploadServerCertificateRequest; output: UploadServerCertificateResponse };
   UploadSigningCertificate: { input: UploadSigningCertificateRequest; output: UploadSigningCertificateResponse };
@@ -188,7 +191,7 @@ export type AcceptDelegationRequestRequest = {
 
 export type AccessDetail = {
   EntityPath?: string;
-  LastAuthenticatedTime?: number;
+  LastAuthenticatedTime?: Timestamp;
   Region?: string;
   ServiceName: string;
   ServiceNamespace: string;
@@ -197,22 +200,22 @@ export type AccessDetail = {
 
 export type AccessKey = {
   AccessKeyId: string;
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   SecretAccessKey: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName: string;
 };
 
 export type AccessKeyLastUsed = {
-  LastUsedDate?: number;
+  LastUsedDate?: Timestamp;
   Region: string;
   ServiceName: string;
 };
 
 export type AccessKeyMetadata = {
   AccessKeyId?: string;
-  CreateDate?: number;
-  Status?: string;
+  CreateDate?: Timestamp;
+  Status?: "Active" | "Inactive" | "Expired";
   UserName?: string;
 };
 
@@ -237,7 +240,7 @@ export type AssociateDelegationRequestRequest = {
 
 export type AttachedPermissionsBoundary = {
   PermissionsBoundaryArn?: string;
-  PermissionsBoundaryType?: string;
+  PermissionsBoundaryType?: "PermissionsBoundaryPolicy";
 };
 
 export type AttachedPolicy = {
@@ -267,7 +270,7 @@ export type ChangePasswordRequest = {
 
 export type ContextEntry = {
   ContextKeyName?: string;
-  ContextKeyType?: string;
+  ContextKeyType?: "string" | "stringList" | "numeric" | "numericList" | "boolean" | "booleanList" | "ip" | "ipList" | "binary" | "binaryList" | "date" | "dateList";
   ContextKeyValues?: string[];
 };
 
@@ -379,7 +382,7 @@ export type CreateRoleResponse = {
 
 export type CreateSAMLProviderRequest = {
   AddPrivateKey?: string;
-  AssertionEncryptionMode?: string;
+  AssertionEncryptionMode?: "Required" | "Allowed";
   Name: string;
   SAMLMetadataDocument: string;
   Tags?: Tag[];
@@ -443,10 +446,10 @@ export type DelegationPermission = {
 
 export type DelegationRequest = {
   ApproverId?: string;
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   DelegationRequestId?: string;
   Description?: string;
-  ExpirationTime?: number;
+  ExpirationTime?: Timestamp;
   Notes?: string;
   OnlySendByOwner?: boolean;
   OwnerAccountId?: string;
@@ -460,8 +463,8 @@ export type DelegationRequest = {
   RequestorName?: string;
   RolePermissionRestrictionArns?: string[];
   SessionDuration?: number;
-  State?: string;
-  UpdatedTime?: number;
+  State?: "UNASSIGNED" | "ASSIGNED" | "PENDING_APPROVAL" | "FINALIZED" | "ACCEPTED" | "REJECTED" | "EXPIRED";
+  UpdatedTime?: Timestamp;
 };
 
 export type DeleteAccessKeyRequest = {
@@ -587,14 +590,14 @@ export type DetachUserPolicyRequest = {
 export type DisableOrganizationsRootCredentialsManagementRequest = Record<string, never>;
 
 export type DisableOrganizationsRootCredentialsManagementResponse = {
-  EnabledFeatures?: string[];
+  EnabledFeatures?: ("RootCredentialsManagement" | "RootSessions")[];
   OrganizationId?: string;
 };
 
 export type DisableOrganizationsRootSessionsRequest = Record<string, never>;
 
 export type DisableOrganizationsRootSessionsResponse = {
-  EnabledFeatures?: string[];
+  EnabledFeatures?: ("RootCredentialsManagement" | "RootSessions")[];
   OrganizationId?: string;
 };
 
@@ -608,14 +611,14 @@ export type EnableMFADeviceRequest = {
 export type EnableOrganizationsRootCredentialsManagementRequest = Record<string, never>;
 
 export type EnableOrganizationsRootCredentialsManagementResponse = {
-  EnabledFeatures?: string[];
+  EnabledFeatures?: ("RootCredentialsManagement" | "RootSessions")[];
   OrganizationId?: string;
 };
 
 export type EnableOrganizationsRootSessionsRequest = Record<string, never>;
 
 export type EnableOrganizationsRootSessionsResponse = {
-  EnabledFeatures?: string[];
+  EnabledFeatures?: ("RootCredentialsManagement" | "RootSessions")[];
   OrganizationId?: string;
 };
 
@@ -625,7 +628,7 @@ export type EnableOutboundWebIdentityFederationResponse = {
 
 export type EntityDetails = {
   EntityInfo: EntityInfo;
-  LastAuthenticated?: number;
+  LastAuthenticated?: Timestamp;
 };
 
 export type EntityInfo = {
@@ -633,7 +636,7 @@ export type EntityInfo = {
   Id: string;
   Name: string;
   Path?: string;
-  Type: string;
+  Type: "USER" | "ROLE" | "GROUP";
 };
 
 export type ErrorDetails = {
@@ -643,8 +646,8 @@ export type ErrorDetails = {
 
 export type EvaluationResult = {
   EvalActionName: string;
-  EvalDecision: string;
-  EvalDecisionDetails?: Record<string, string>;
+  EvalDecision: "allowed" | "explicitDeny" | "implicitDeny";
+  EvalDecisionDetails?: Record<string, "allowed" | "explicitDeny" | "implicitDeny">;
   EvalResourceName?: string;
   MatchedStatements?: Statement[];
   MissingContextValues?: string[];
@@ -655,7 +658,7 @@ export type EvaluationResult = {
 
 export type GenerateCredentialReportResponse = {
   Description?: string;
-  State?: string;
+  State?: "STARTED" | "INPROGRESS" | "COMPLETE";
 };
 
 export type GenerateOrganizationsAccessReportRequest = {
@@ -669,7 +672,7 @@ export type GenerateOrganizationsAccessReportResponse = {
 
 export type GenerateServiceLastAccessedDetailsRequest = {
   Arn: string;
-  Granularity?: string;
+  Granularity?: "SERVICE_LEVEL" | "ACTION_LEVEL";
 };
 
 export type GenerateServiceLastAccessedDetailsResponse = {
@@ -686,7 +689,7 @@ export type GetAccessKeyLastUsedResponse = {
 };
 
 export type GetAccountAuthorizationDetailsRequest = {
-  Filter?: string[];
+  Filter?: ("User" | "Role" | "Group" | "LocalManagedPolicy" | "AWSManagedPolicy")[];
   Marker?: string;
   MaxItems?: number;
 };
@@ -723,8 +726,8 @@ export type GetContextKeysForPrincipalPolicyRequest = {
 
 export type GetCredentialReportResponse = {
   Content?: Buffer;
-  GeneratedTime?: number;
-  ReportFormat?: string;
+  GeneratedTime?: Timestamp;
+  ReportFormat?: "text/csv";
 };
 
 export type GetDelegationRequestRequest = {
@@ -734,8 +737,8 @@ export type GetDelegationRequestRequest = {
 
 export type GetDelegationRequestResponse = {
   DelegationRequest?: DelegationRequest;
-  PermissionCheckResult?: string;
-  PermissionCheckStatus?: string;
+  PermissionCheckResult?: "ALLOWED" | "DENIED" | "UNSURE";
+  PermissionCheckStatus?: "COMPLETE" | "IN_PROGRESS" | "FAILED";
 };
 
 export type GetGroupPolicyRequest = {
@@ -770,7 +773,7 @@ export type GetHumanReadableSummaryRequest = {
 export type GetHumanReadableSummaryResponse = {
   Locale?: string;
   SummaryContent?: string;
-  SummaryState?: string;
+  SummaryState?: "AVAILABLE" | "NOT_AVAILABLE" | "NOT_SUPPORTED" | "FAILED";
 };
 
 export type GetInstanceProfileRequest = {
@@ -796,7 +799,7 @@ export type GetMFADeviceRequest = {
 
 export type GetMFADeviceResponse = {
   Certifications?: Record<string, string>;
-  EnableDate?: number;
+  EnableDate?: Timestamp;
   SerialNumber: string;
   UserName?: string;
 };
@@ -807,7 +810,7 @@ export type GetOpenIDConnectProviderRequest = {
 
 export type GetOpenIDConnectProviderResponse = {
   ClientIDList?: string[];
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   Tags?: Tag[];
   ThumbprintList?: string[];
   Url?: string;
@@ -817,16 +820,16 @@ export type GetOrganizationsAccessReportRequest = {
   JobId: string;
   Marker?: string;
   MaxItems?: number;
-  SortKey?: string;
+  SortKey?: "SERVICE_NAMESPACE_ASCENDING" | "SERVICE_NAMESPACE_DESCENDING" | "LAST_AUTHENTICATED_TIME_ASCENDING" | "LAST_AUTHENTICATED_TIME_DESCENDING";
 };
 
 export type GetOrganizationsAccessReportResponse = {
   AccessDetails?: AccessDetail[];
   ErrorDetails?: ErrorDetails;
   IsTruncated?: boolean;
-  JobCompletionDate?: number;
-  JobCreationDate: number;
-  JobStatus: string;
+  JobCompletionDate?: Timestamp;
+  JobCreationDate: Timestamp;
+  JobStatus: "IN_PROGRESS" | "COMPLETED" | "FAILED";
   Marker?: string;
   NumberOfServicesAccessible?: number;
   NumberOfServicesNotAccessed?: number;
@@ -878,13 +881,13 @@ export type GetSAMLProviderRequest = {
 };
 
 export type GetSAMLProviderResponse = {
-  AssertionEncryptionMode?: string;
-  CreateDate?: number;
+  AssertionEncryptionMode?: "Required" | "Allowed";
+  CreateDate?: Timestamp;
   PrivateKeyList?: SAMLPrivateKey[];
   SAMLMetadataDocument?: string;
   SAMLProviderUUID?: string;
   Tags?: Tag[];
-  ValidUntil?: number;
+  ValidUntil?: Timestamp;
 };
 
 export type GetServerCertificateRequest = {
@@ -904,10 +907,10 @@ export type GetServiceLastAccessedDetailsRequest = {
 export type GetServiceLastAccessedDetailsResponse = {
   Error?: ErrorDetails;
   IsTruncated?: boolean;
-  JobCompletionDate: number;
-  JobCreationDate: number;
-  JobStatus: string;
-  JobType?: string;
+  JobCompletionDate: Timestamp;
+  JobCreationDate: Timestamp;
+  JobStatus: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  JobType?: "SERVICE_LEVEL" | "ACTION_LEVEL";
   Marker?: string;
   ServicesLastAccessed: ServiceLastAccessed[];
 };
@@ -923,9 +926,9 @@ export type GetServiceLastAccessedDetailsWithEntitiesResponse = {
   EntityDetailsList: EntityDetails[];
   Error?: ErrorDetails;
   IsTruncated?: boolean;
-  JobCompletionDate: number;
-  JobCreationDate: number;
-  JobStatus: string;
+  JobCompletionDate: Timestamp;
+  JobCreationDate: Timestamp;
+  JobStatus: "IN_PROGRESS" | "COMPLETED" | "FAILED";
   Marker?: string;
 };
 
@@ -935,11 +938,11 @@ export type GetServiceLinkedRoleDeletionStatusRequest = {
 
 export type GetServiceLinkedRoleDeletionStatusResponse = {
   Reason?: DeletionTaskFailureReasonType;
-  Status: string;
+  Status: "SUCCEEDED" | "IN_PROGRESS" | "FAILED" | "NOT_STARTED";
 };
 
 export type GetSSHPublicKeyRequest = {
-  Encoding: string;
+  Encoding: "SSH" | "PEM";
   SSHPublicKeyId: string;
   UserName: string;
 };
@@ -969,7 +972,7 @@ export type GetUserResponse = {
 
 export type Group = {
   Arn: string;
-  CreateDate: number;
+  CreateDate: Timestamp;
   GroupId: string;
   GroupName: string;
   Path: string;
@@ -978,7 +981,7 @@ export type Group = {
 export type GroupDetail = {
   Arn?: string;
   AttachedManagedPolicies?: AttachedPolicy[];
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   GroupId?: string;
   GroupName?: string;
   GroupPolicyList?: PolicyDetail[];
@@ -987,7 +990,7 @@ export type GroupDetail = {
 
 export type InstanceProfile = {
   Arn: string;
-  CreateDate: number;
+  CreateDate: Timestamp;
   InstanceProfileId: string;
   InstanceProfileName: string;
   Path: string;
@@ -1070,12 +1073,12 @@ export type ListDelegationRequestsResponse = {
 };
 
 export type ListEntitiesForPolicyRequest = {
-  EntityFilter?: string;
+  EntityFilter?: "User" | "Role" | "Group" | "LocalManagedPolicy" | "AWSManagedPolicy";
   Marker?: string;
   MaxItems?: number;
   PathPrefix?: string;
   PolicyArn: string;
-  PolicyUsageFilter?: string;
+  PolicyUsageFilter?: "PermissionsPolicy" | "PermissionsBoundary";
 };
 
 export type ListEntitiesForPolicyResponse = {
@@ -1203,7 +1206,7 @@ export type ListOpenIDConnectProviderTagsResponse = {
 export type ListOrganizationsFeaturesRequest = Record<string, never>;
 
 export type ListOrganizationsFeaturesResponse = {
-  EnabledFeatures?: string[];
+  EnabledFeatures?: ("RootCredentialsManagement" | "RootSessions")[];
   OrganizationId?: string;
 };
 
@@ -1229,8 +1232,8 @@ export type ListPoliciesRequest = {
   MaxItems?: number;
   OnlyAttached?: boolean;
   PathPrefix?: string;
-  PolicyUsageFilter?: string;
-  Scope?: string;
+  PolicyUsageFilter?: "PermissionsPolicy" | "PermissionsBoundary";
+  Scope?: "All" | "AWS" | "Local";
 };
 
 export type ListPoliciesResponse = {
@@ -1416,7 +1419,7 @@ export type ListUserTagsResponse = {
 };
 
 export type ListVirtualMFADevicesRequest = {
-  AssignmentStatus?: string;
+  AssignmentStatus?: "Assigned" | "Unassigned" | "Any";
   Marker?: string;
   MaxItems?: number;
 };
@@ -1428,7 +1431,7 @@ export type ListVirtualMFADevicesResponse = {
 };
 
 export type LoginProfile = {
-  CreateDate: number;
+  CreateDate: Timestamp;
   PasswordResetRequired?: boolean;
   UserName: string;
 };
@@ -1436,7 +1439,7 @@ export type LoginProfile = {
 export type ManagedPolicyDetail = {
   Arn?: string;
   AttachmentCount?: number;
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   DefaultVersionId?: string;
   Description?: string;
   IsAttachable?: boolean;
@@ -1445,11 +1448,11 @@ export type ManagedPolicyDetail = {
   PolicyId?: string;
   PolicyName?: string;
   PolicyVersionList?: PolicyVersion[];
-  UpdateDate?: number;
+  UpdateDate?: Timestamp;
 };
 
 export type MFADevice = {
-  EnableDate: number;
+  EnableDate: Timestamp;
   SerialNumber: string;
   UserName: string;
 };
@@ -1482,7 +1485,7 @@ export type PermissionsBoundaryDecisionDetail = {
 export type Policy = {
   Arn?: string;
   AttachmentCount?: number;
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   DefaultVersionId?: string;
   Description?: string;
   IsAttachable?: boolean;
@@ -1491,7 +1494,7 @@ export type Policy = {
   PolicyId?: string;
   PolicyName?: string;
   Tags?: Tag[];
-  UpdateDate?: number;
+  UpdateDate?: Timestamp;
 };
 
 export type PolicyDetail = {
@@ -1501,10 +1504,10 @@ export type PolicyDetail = {
 
 export type PolicyGrantingServiceAccess = {
   EntityName?: string;
-  EntityType?: string;
+  EntityType?: "USER" | "ROLE" | "GROUP";
   PolicyArn?: string;
   PolicyName: string;
-  PolicyType: string;
+  PolicyType: "INLINE" | "MANAGED";
 };
 
 export type PolicyGroup = {
@@ -1514,7 +1517,7 @@ export type PolicyGroup = {
 
 export type PolicyParameter = {
   Name?: string;
-  Type?: string;
+  Type?: "string" | "stringList";
   Values?: string[];
 };
 
@@ -1529,7 +1532,7 @@ export type PolicyUser = {
 };
 
 export type PolicyVersion = {
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   Document?: string;
   IsDefaultVersion?: boolean;
   VersionId?: string;
@@ -1598,8 +1601,8 @@ export type ResetServiceSpecificCredentialResponse = {
 };
 
 export type ResourceSpecificResult = {
-  EvalDecisionDetails?: Record<string, string>;
-  EvalResourceDecision: string;
+  EvalDecisionDetails?: Record<string, "allowed" | "explicitDeny" | "implicitDeny">;
+  EvalResourceDecision: "allowed" | "explicitDeny" | "implicitDeny";
   EvalResourceName: string;
   MatchedStatements?: Statement[];
   MissingContextValues?: string[];
@@ -1616,7 +1619,7 @@ export type ResyncMFADeviceRequest = {
 export type Role = {
   Arn: string;
   AssumeRolePolicyDocument?: string;
-  CreateDate: number;
+  CreateDate: Timestamp;
   Description?: string;
   MaxSessionDuration?: number;
   Path: string;
@@ -1631,7 +1634,7 @@ export type RoleDetail = {
   Arn?: string;
   AssumeRolePolicyDocument?: string;
   AttachedManagedPolicies?: AttachedPolicy[];
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   InstanceProfileList?: InstanceProfile[];
   Path?: string;
   PermissionsBoundary?: AttachedPermissionsBoundary;
@@ -1643,7 +1646,7 @@ export type RoleDetail = {
 };
 
 export type RoleLastUsed = {
-  LastUsedDate?: number;
+  LastUsedDate?: Timestamp;
   Region?: string;
 };
 
@@ -1654,13 +1657,13 @@ export type RoleUsageType = {
 
 export type SAMLPrivateKey = {
   KeyId?: string;
-  Timestamp?: number;
+  Timestamp?: Timestamp;
 };
 
 export type SAMLProviderListEntry = {
   Arn?: string;
-  CreateDate?: number;
-  ValidUntil?: number;
+  CreateDate?: Timestamp;
+  ValidUntil?: Timestamp;
 };
 
 export type SendDelegationTokenRequest = {
@@ -1676,15 +1679,15 @@ export type ServerCertificate = {
 
 export type ServerCertificateMetadata = {
   Arn: string;
-  Expiration?: number;
+  Expiration?: Timestamp;
   Path: string;
   ServerCertificateId: string;
   ServerCertificateName: string;
-  UploadDate?: number;
+  UploadDate?: Timestamp;
 };
 
 export type ServiceLastAccessed = {
-  LastAuthenticated?: number;
+  LastAuthenticated?: Timestamp;
   LastAuthenticatedEntity?: string;
   LastAuthenticatedRegion?: string;
   ServiceName: string;
@@ -1694,26 +1697,26 @@ export type ServiceLastAccessed = {
 };
 
 export type ServiceSpecificCredential = {
-  CreateDate: number;
-  ExpirationDate?: number;
+  CreateDate: Timestamp;
+  ExpirationDate?: Timestamp;
   ServiceCredentialAlias?: string;
   ServiceCredentialSecret?: string;
   ServiceName: string;
   ServicePassword?: string;
   ServiceSpecificCredentialId: string;
   ServiceUserName?: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName: string;
 };
 
 export type ServiceSpecificCredentialMetadata = {
-  CreateDate: number;
-  ExpirationDate?: number;
+  CreateDate: Timestamp;
+  ExpirationDate?: Timestamp;
   ServiceCredentialAlias?: string;
   ServiceName: string;
   ServiceSpecificCredentialId: string;
   ServiceUserName?: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName: string;
 };
 
@@ -1723,14 +1726,14 @@ export type SetDefaultPolicyVersionRequest = {
 };
 
 export type SetSecurityTokenServicePreferencesRequest = {
-  GlobalEndpointTokenVersion: string;
+  GlobalEndpointTokenVersion: "v1Token" | "v2Token";
 };
 
 export type SigningCertificate = {
   CertificateBody: string;
   CertificateId: string;
-  Status: string;
-  UploadDate?: number;
+  Status: "Active" | "Inactive" | "Expired";
+  UploadDate?: Timestamp;
   UserName: string;
 };
 
@@ -1773,22 +1776,22 @@ export type SSHPublicKey = {
   Fingerprint: string;
   SSHPublicKeyBody: string;
   SSHPublicKeyId: string;
-  Status: string;
-  UploadDate?: number;
+  Status: "Active" | "Inactive" | "Expired";
+  UploadDate?: Timestamp;
   UserName: string;
 };
 
 export type SSHPublicKeyMetadata = {
   SSHPublicKeyId: string;
-  Status: string;
-  UploadDate: number;
+  Status: "Active" | "Inactive" | "Expired";
+  UploadDate: Timestamp;
   UserName: string;
 };
 
 export type Statement = {
   EndPosition?: Position;
   SourcePolicyId?: string;
-  SourcePolicyType?: string;
+  SourcePolicyType?: "user" | "group" | "role" | "aws-managed" | "user-managed" | "resource" | "none";
   StartPosition?: Position;
 };
 
@@ -1841,7 +1844,7 @@ export type TrackedActionLastAccessed = {
   ActionName?: string;
   LastAccessedEntity?: string;
   LastAccessedRegion?: string;
-  LastAccessedTime?: number;
+  LastAccessedTime?: Timestamp;
 };
 
 export type UntagInstanceProfileRequest = {
@@ -1886,7 +1889,7 @@ export type UntagUserRequest = {
 
 export type UpdateAccessKeyRequest = {
   AccessKeyId: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName?: string;
 };
 
@@ -1948,7 +1951,7 @@ export type UpdateRoleResponse = Record<string, never>;
 
 export type UpdateSAMLProviderRequest = {
   AddPrivateKey?: string;
-  AssertionEncryptionMode?: string;
+  AssertionEncryptionMode?: "Required" | "Allowed";
   RemovePrivateKey?: string;
   SAMLMetadataDocument?: string;
   SAMLProviderArn: string;
@@ -1966,19 +1969,19 @@ export type UpdateServerCertificateRequest = {
 
 export type UpdateServiceSpecificCredentialRequest = {
   ServiceSpecificCredentialId: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName?: string;
 };
 
 export type UpdateSigningCertificateRequest = {
   CertificateId: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName?: string;
 };
 
 export type UpdateSSHPublicKeyRequest = {
   SSHPublicKeyId: string;
-  Status: string;
+  Status: "Active" | "Inactive" | "Expired";
   UserName: string;
 };
 
@@ -2022,8 +2025,8 @@ export type UploadSSHPublicKeyResponse = {
 
 export type User = {
   Arn: string;
-  CreateDate: number;
-  PasswordLastUsed?: number;
+  CreateDate: Timestamp;
+  PasswordLastUsed?: Timestamp;
   Path: string;
   PermissionsBoundary?: AttachedPermissionsBoundary;
   Tags?: Tag[];
@@ -2034,7 +2037,7 @@ export type User = {
 export type UserDetail = {
   Arn?: string;
   AttachedManagedPolicies?: AttachedPolicy[];
-  CreateDate?: number;
+  CreateDate?: Timestamp;
   GroupList?: string[];
   Path?: string;
   PermissionsBoundary?: AttachedPermissionsBoundary;
@@ -2046,7 +2049,7 @@ export type UserDetail = {
 
 export type VirtualMFADevice = {
   Base32StringSeed?: Buffer;
-  EnableDate?: number;
+  EnableDate?: Timestamp;
   QRCodePNG?: Buffer;
   SerialNumber: string;
   Tags?: Tag[];

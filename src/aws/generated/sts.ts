@@ -2,6 +2,9 @@
 // Handler-side types: timestamps are epoch seconds, blobs Buffers (see src/aws/model.ts).
 /* eslint-disable */
 
+/** Epoch seconds as the protocol layer parses them; a Date too when a handler returns one. */
+export type Timestamp = number | Date;
+
 /** Every operation of the model: the input its handler gets and the output it returns. */
 export interface Operations {
   AssumeRole: { input: AssumeRoleRequest; output: AssumeRoleResponse };
@@ -98,7 +101,7 @@ export type AssumeRootResponse = {
 
 export type Credentials = {
   AccessKeyId: string;
-  Expiration: number;
+  Expiration: Timestamp;
   SecretAccessKey: string;
   SessionToken: string;
 };
@@ -174,7 +177,7 @@ export type GetWebIdentityTokenRequest = {
 };
 
 export type GetWebIdentityTokenResponse = {
-  Expiration?: number;
+  Expiration?: Timestamp;
   WebIdentityToken?: string;
 };
 
