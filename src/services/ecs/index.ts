@@ -42,7 +42,7 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
   };
 }
 
-/** ECS handlers, typed by the model's operations (src/aws/generated/ecs.ts); other modules contribute some (container instances). */
+/** ECS handlers, typed by the model's operations (src/aws/generated/ecs.ts); `extra` brings the container instances' (container-instance-operations.ts). */
 export type EcsOperations = OperationHandlers<Operations>;
 
 export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): ServiceModule {

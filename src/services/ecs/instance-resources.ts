@@ -7,9 +7,10 @@ import type { TaskDoc } from '../../store/collections.js';
 import type { Resource } from './instance-records.js';
 
 /**
- * What one live task holds on its instance: the reservation RunTask computed with the scheduler's
- * taskReservation and stored with the task (the one rule; the scheduler's snapshot reads the same
- * fields), plus the host ports Docker bound for its dynamic port mappings once it runs.
+ * What one live task holds on its instance: the reservation stored with the task when it was
+ * created (task-state.ts, with the scheduler's taskReservation: the one rule; the scheduler's
+ * snapshot reads the same fields), plus the host ports Docker bound for its dynamic port mappings
+ * once it runs.
  */
 export function taskUsage(task: TaskDoc): { cpu: number; memory: number; tcpPorts: string[]; udpPorts: string[] } {
   const tcpPorts: string[] = [];
