@@ -145,6 +145,10 @@ describe('repositories', () => {
     assert.deepEqual((await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags, [{ Key: 'b', Value: '2' }]);
     await rejects(ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [{ Key: 'aws:x', Value: '1' }] })), 'InvalidTagParameterException');
     await rejects(ecr.send(new ListTagsForResourceCommand({ resourceArn: 'arn:aws:ecr:us-east-1:000000000000:repository/none' })), 'RepositoryNotFoundException');
+    // Exclusion filters are not implemented: refused, not stored and treated as MUTABLE.
+    await rejects(ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'settings', imageTagMutability: 'MUTABLE_WITH_EXCLUSION' })), 'InvalidParameterException');
+    await rejects(ecr.send(new CreateRepositoryCommand({ repositoryName: 'excluding', imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' })), 'InvalidParameterException');
+    await rejects(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['excluding'] })), 'RepositoryNotFoundException');
     const described = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['settings'] }));
     assert.equal(described.repositories![0]!.imageTagMutability, 'IMMUTABLE');
   });

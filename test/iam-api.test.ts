@@ -163,6 +163,9 @@ describe('access keys', () => {
     const after1 = (await iam.send(new ListAccessKeysCommand({ UserName: 'keyed' }))).AccessKeyMetadata!;
     assert.equal(after1.find((k) => k.AccessKeyId === k1.AccessKeyId)!.Status, 'Inactive');
     await rejects(iam.send(new UpdateAccessKeyCommand({ UserName: 'keyed', AccessKeyId: k1.AccessKeyId!, Status: 'Paused' as never })), 'ValidationError', 400, /enum/);
+    // Expired is in the model's enum, but only AWS sets it: a caller cannot.
+    await rejects(iam.send(new UpdateAccessKeyCommand({ UserName: 'keyed', AccessKeyId: k1.AccessKeyId!, Status: 'Expired' })), 'ValidationError', 400, /Value 'Expired' at 'status'/);
+    assert.equal((await iam.send(new ListAccessKeysCommand({ UserName: 'keyed' }))).AccessKeyMetadata!.find((k) => k.AccessKeyId === k1.AccessKeyId)!.Status, 'Inactive');
 
     await rejects(iam.send(new DeleteUserCommand({ UserName: 'keyed' })), 'DeleteConflictException', 409, /must delete access keys first/);
     await iam.send(new CreateUserCommand({ UserName: 'other' }));

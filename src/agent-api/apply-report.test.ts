@@ -1,9 +1,9 @@
-/** Applying agent reports to task documents (pure), and building assignments from them. */
+/** Applying agent reports to task documents (pure, the ECS task writer's rule), and building assignments from them. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TaskReport } from '../protocol/index.js';
 import type { TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
-import { applyReport } from './apply-report.js';
+import { applyReport } from '../services/ecs/task-state.js';
 import { assignmentsDigest, toAssignment } from './assignments.js';
 
 const NOW = 1_800_000_000;

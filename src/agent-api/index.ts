@@ -1,5 +1,4 @@
-/** The control-plane side of the agent protocol: routes, authentication, liveness, and the pure report/assignment logic. */
-export { applyReport, REPORT_SEQ_FIELD } from './apply-report.js';
+/** The control-plane side of the agent protocol: routes, authentication, liveness, and the pure assignment logic (reports are applied by the ECS task writer, services/ecs/task-state.ts). */
 export { assignmentsDigest, toAssignment, DEFAULT_STOP_TIMEOUT_SEC } from './assignments.js';
 export { AgentAuth, AgentAuthError, type JoinTokenInput, type JoinTokenView } from './auth.js';
 export { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, registerJoinTokenApi, type JoinTokenApiDeps, type CallerAuthenticator } from './join-token-api.js';

@@ -28,10 +28,10 @@ import {
 } from '../protocol/index.js';
 import { AwsError } from '../aws/errors.js';
 import type { ContainerInstances } from '../services/ecs/container-instances.js';
+import { recordReport } from '../services/ecs/task-state.js';
 import * as c from '../store/collections.js';
 import type { AgentCredentialDoc, AgentResourceLimits, ContainerInstanceDoc, TaskDefinitionDoc, TaskDoc } from '../store/collections.js';
-import type { Store } from '../store/store.js';
-import { applyReport } from './apply-report.js';
+import type { Row, Store } from '../store/store.js';
 import { assignmentsDigest, toAssignment } from './assignments.js';
 import { AgentAuthError, isJoinToken, type AgentAuth } from './auth.js';
 import type { AgentLiveness } from './liveness.js';
@@ -323,8 +323,7 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
                 result.unknown.push(report.taskArn);
                 continue;
               }
-              const next = applyReport(row.data as TaskDoc, report, deps.clock.now());
-              if (next) await tx.update(c.tasks, row, next);
+              await recordReport(tx, row as Row<TaskDoc>, report, deps.clock.now());
               result.acknowledged.push(report.taskArn);
             }
           });

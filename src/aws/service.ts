@@ -5,6 +5,7 @@
  */
 import type { Caller } from '../iam/principal.js';
 import type { ServiceModel, ValidationProblem } from './model.js';
+import type { RawJson } from './raw-json.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -25,7 +26,31 @@ export interface RequestContext {
  */
 export type OperationAuthorizer = (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => Promise<void>;
 
-export type OperationHandler = (ctx: RequestContext, input: any) => Promise<unknown> | unknown;
+/** One operation's handler: the model-validated input in, the output (before shaping) out. */
+export type OperationHandler<Input = any, Output = unknown> = (ctx: RequestContext, input: Input) => Promise<Output> | Output;
+
+/**
+ * Handlers for some of a service's operations, typed by the `Operations` generated from its
+ * model (src/aws/generated/<service>.ts, tools/gen-handler-types.ts).
+ */
+export type OperationHandlers<Ops> = {
+  [K in keyof Ops]?: Ops[K] extends { input: infer I; output: infer O } ? OperationHandler<I, HandlerOutput<O>> : never;
+};
+
+/**
+ * An output as a handler may return it: any top-level member may come already serialized
+ * (RawJson), and enums are plain strings (the output is shaped, not validated).
+ */
+export type HandlerOutput<O> = O extends object ? { [K in keyof O]: Widened<O[K]> | RawJson } : O;
+type Widened<T> = T extends string
+  ? string
+  : T extends Date | Buffer
+    ? T
+    : T extends readonly (infer U)[]
+      ? Widened<U>[]
+      : T extends object
+        ? { [K in keyof T]: Widened<T[K]> }
+        : T;
 
 export interface ServiceModule {
   /** Signing name, also used in logs and /health. */

@@ -11,7 +11,7 @@ import type { ContainerDefinitionView, HostPortBinding, TaskDefinitionView, Task
  *   on which the container is placed. Otherwise, the value of memory is used."
  * - hostPorts: one binding per port mapping; hostPort 0 means dynamic (bridge mode without a
  *   host port). Host mode binds containerPort itself; awsvpc and none use no host ports.
- * RunTask stores the result with the task (reservedCpu/Memory/Ports), and both the scheduler's
+ * The ECS task writer stores the result with the task (reservedCpu/Memory/Ports), and both the scheduler's
  * snapshot and DescribeContainerInstances' remainingResources read that stored reservation.
  */
 export function taskReservation(td: TaskDefinitionView, overrides?: TaskOverridesView): TaskReservation {

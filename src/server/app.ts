@@ -14,7 +14,9 @@ import { CredentialResolverChain } from '../iam/credential-chain.js';
 import { loadOrCreateRootKey, rootKeyResolver, type AccessKey } from '../iam/root-key.js';
 import { createRegistry, registerRegistryRoutes } from '../registry/index.js';
 import { createEcrDomain, ecrService, mintRegistryCredential, RegistryMaintenance } from '../services/ecr/index.js';
-import { ContainerInstances, containerInstanceOperations } from '../services/ecs/container-instances.js';
+import { containerInstanceOperations } from '../services/ecs/container-instance-operations.js';
+import { ContainerInstances } from '../services/ecs/container-instances.js';
+import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
@@ -120,7 +122,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances)), ecrService(ecr), iamService(iam), stsService(sts)];
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
   http = buildHttpServer({
     config,
     authenticator,

@@ -4,6 +4,7 @@
  * (InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload) that shares the registry's
  * upload sessions, so both paths verify digests and store blobs the same way.
  */
+import type { Image, ImageFailure, Layer, LayerFailure } from '../../aws/generated/ecr.js';
 import { Readable } from 'node:stream';
 import { AwsError } from '../../aws/errors.js';
 import { paginate } from '../../core/pagination.js';
@@ -119,8 +120,8 @@ export class EcrImages {
 
   async batchGet(scope: Scope, input: { repositoryName: string; registryId?: string; imageIds: ImageId[]; acceptedMediaTypes?: string[] }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
-    const images: unknown[] = [];
-    const failures: unknown[] = [];
+    const images: Image[] = [];
+    const failures: ImageFailure[] = [];
     await this.store.read(async (tx) => {
       for (const id of input.imageIds) {
         const failure = checkImageId(id);
@@ -156,7 +157,7 @@ export class EcrImages {
   async batchDelete(scope: Scope, input: { repositoryName: string; registryId?: string; imageIds: ImageId[] }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     const imageIds: ImageId[] = [];
-    const failures: unknown[] = [];
+    const failures: ImageFailure[] = [];
     await this.store.write(async (tx) => {
       for (const id of input.imageIds) {
         const failure = checkImageId(id);
@@ -241,8 +242,8 @@ export class EcrImages {
 
   async checkLayers(scope: Scope, input: { repositoryName: string; registryId?: string; layerDigests: string[] }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
-    const layers: unknown[] = [];
-    const failures: unknown[] = [];
+    const layers: Layer[] = [];
+    const failures: LayerFailure[] = [];
     for (const layerDigest of input.layerDigests) {
       if (!SHA256_DIGEST.test(layerDigest)) {
         failures.push({ layerDigest, failureCode: 'InvalidLayerDigest', failureReason: `Invalid layer digest` });

@@ -5,7 +5,8 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import { loadModel } from '../../aws/model.js';
-import { translatingErrors, type OperationHandler, type ServiceModule } from '../../aws/service.js';
+import type { Operations } from '../../aws/generated/ecr.js';
+import { translatingErrors, type OperationHandlers, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
@@ -122,7 +123,7 @@ export function mintRegistryCredential(
 
 export function ecrService(domain: EcrDomain): ServiceModule {
   const { repositories: repos, images, lifecycle, settings, scans } = domain;
-  const operations: Record<string, OperationHandler> = {
+  const operations: OperationHandlers<Operations> = {
     CreateRepository: (ctx, input) => repos.create(ctx, input),
     DescribeRepositories: (ctx, input) => repos.describe(ctx, input),
     DeleteRepository: (ctx, input) => repos.delete(ctx, input),

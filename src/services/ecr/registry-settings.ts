@@ -4,6 +4,7 @@
  * DescribeRegistry) and the registry scanning configuration (Put/GetRegistryScanningConfiguration,
  * BatchGetRepositoryScanningConfiguration). Replication and scan-on-push read their rules here.
  */
+import type { RepositoryScanningConfiguration, RepositoryScanningConfigurationFailure } from '../../aws/generated/ecr.js';
 import * as c from '../../store/collections.js';
 import type { EcrRegistryDoc } from '../../store/collections.js';
 import type { Store } from '../../store/store.js';
@@ -118,7 +119,9 @@ export class RegistrySettings {
 
   async describe(scope: Scope) {
     const doc = await this.read(scope);
-    return { registryId: scope.accountId, replicationConfiguration: doc.replicationConfiguration ?? { rules: [] } };
+    // Stored as PutReplicationConfiguration validated it.
+    const replicationConfiguration = (doc.replicationConfiguration ?? { rules: [] }) as { rules: ReplicationRule[] };
+    return { registryId: scope.accountId, replicationConfiguration };
   }
 
   /** Where an image pushed to `repositoryName` goes: each destination once, same account only. */
@@ -159,7 +162,7 @@ export class RegistrySettings {
   }
 
   /** A repository's effective scanning: the registry's rules, else its own scanOnPush flag. */
-  effectiveScanning(registry: EcrRegistryDoc, repo: RepositoryRecord) {
+  effectiveScanning(registry: EcrRegistryDoc, repo: RepositoryRecord): Omit<RepositoryScanningConfiguration, 'repositoryArn' | 'repositoryName'> {
     const rules = ((registry.scanningConfiguration as ScanningConfiguration | undefined) ?? DEFAULT_SCANNING).rules;
     for (const frequency of ['CONTINUOUS_SCAN', 'SCAN_ON_PUSH'] as const) {
       for (const rule of rules.filter((r) => r.scanFrequency === frequency)) {
@@ -172,13 +175,13 @@ export class RegistrySettings {
   }
 
   async scanOnPush(scope: Scope, repo: RepositoryRecord): Promise<boolean> {
-    return this.effectiveScanning(await this.read(scope), repo).scanOnPush;
+    return this.effectiveScanning(await this.read(scope), repo).scanOnPush ?? false;
   }
 
   async batchGetRepositoryScanning(scope: Scope, input: { repositoryNames: string[] }) {
     const registry = await this.read(scope);
-    const scanningConfigurations: unknown[] = [];
-    const failures: unknown[] = [];
+    const scanningConfigurations: RepositoryScanningConfiguration[] = [];
+    const failures: RepositoryScanningConfigurationFailure[] = [];
     for (const name of input.repositoryNames) {
       let repo: RepositoryRecord;
       try {

@@ -3,6 +3,7 @@
  * repository policy and resource tags. A repository document also carries its lifecycle
  * policy (see lifecycle.ts). The registry data plane finds repositories through `lookup()`.
  */
+import type { CreateRepositoryRequest, Tag as EcrTag } from '../../aws/generated/ecr.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { InvalidTokenError, keysetPage, tokenPosition } from '../../core/pagination.js';
@@ -14,10 +15,8 @@ import { parseRepositoryArn, REPOSITORY_NAME, repositoryArn, type Scope } from '
 import * as err from './errors.js';
 import { checkPolicyDocument } from './policy-document.js';
 
-export interface EcrTag {
-  Key?: string;
-  Value?: string;
-}
+export type { Tag as EcrTag } from '../../aws/generated/ecr.js';
+type ImageTagMutability = NonNullable<CreateRepositoryRequest['imageTagMutability']>;
 
 export interface LifecyclePreview {
   status: 'IN_PROGRESS' | 'COMPLETE' | 'EXPIRED' | 'FAILED';
@@ -78,7 +77,7 @@ export class Repositories {
     repositoryName: string;
     registryId?: string;
     tags?: EcrTag[];
-    imageTagMutability?: 'MUTABLE' | 'IMMUTABLE';
+    imageTagMutability?: ImageTagMutability;
     imageScanningConfiguration?: { scanOnPush?: boolean };
     encryptionConfiguration?: { encryptionType: string; kmsKey?: string };
   }) {
@@ -98,7 +97,7 @@ export class Repositories {
       repositoryName: input.repositoryName,
       registryId: scope.accountId,
       createdAt: this.clock.now(),
-      imageTagMutability: input.imageTagMutability ?? 'MUTABLE',
+      imageTagMutability: supportedMutability(input.imageTagMutability ?? 'MUTABLE'),
       imageScanningConfiguration: { scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false },
       encryptionConfiguration: enc,
       tags: input.tags ?? [],
@@ -178,8 +177,9 @@ export class Repositories {
     });
   }
 
-  async putTagMutability(scope: Scope, input: { repositoryName: string; registryId?: string; imageTagMutability: 'MUTABLE' | 'IMMUTABLE' }) {
-    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, imageTagMutability: input.imageTagMutability }));
+  async putTagMutability(scope: Scope, input: { repositoryName: string; registryId?: string; imageTagMutability: ImageTagMutability }) {
+    const mutability = supportedMutability(input.imageTagMutability);
+    const r = await this.change(scope, input.repositoryName, input.registryId, (r) => ({ ...r, imageTagMutability: mutability }));
     return { registryId: r.registryId, repositoryName: r.repositoryName, imageTagMutability: r.imageTagMutability };
   }
 
@@ -299,3 +299,12 @@ function checkTags(tags: EcrTag[] | undefined) {
 export class InvalidTagParameter extends Error {}
 
 export { InvalidTokenError };
+
+/**
+ * The tag mutabilities Dockyard enforces. The *_WITH_EXCLUSION settings need exclusion filters,
+ * which it does not implement: refused rather than stored and silently treated as MUTABLE.
+ */
+function supportedMutability(value: ImageTagMutability): 'MUTABLE' | 'IMMUTABLE' {
+  if (value === 'MUTABLE' || value === 'IMMUTABLE') return value;
+  throw err.invalidParameter(`Invalid parameter at 'imageTagMutability' failed to satisfy constraint: '${value}' is not supported by this registry (tag mutability exclusion filters are not implemented); use MUTABLE or IMMUTABLE`);
+}

@@ -16,7 +16,7 @@ import { SnapshotMemo, type InstanceView, type TaskView } from '../../scheduler/
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { IndexValue, Store, StoreTx, TouchedRow } from '../../store/store.js';
-import { InstanceViewCache } from './container-instances.js';
+import { InstanceViewCache } from './instance-views.js';
 
 /** The task columns the snapshot needs (no document is parsed). */
 const TASK_COLUMNS = ['cluster', 'instance', 'family', 'task_group', 'last_status', 'reserved_cpu', 'reserved_memory', 'host_ports'] as const;

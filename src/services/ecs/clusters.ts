@@ -3,6 +3,14 @@
  * list, update, capacity providers, delete (refused while services, tasks or instances remain).
  * A deleted cluster stays describable as INACTIVE, as in ECS; creating it again reactivates it.
  */
+import type {
+  ClusterConfiguration,
+  ClusterSetting,
+  CreateClusterRequest,
+  PutClusterCapacityProvidersRequest,
+  UpdateClusterRequest,
+  UpdateClusterSettingsRequest,
+} from '../../aws/generated/ecs.js';
 import type { Clock } from '../../core/clock.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
@@ -30,7 +38,7 @@ interface StrategyItem {
 
 export interface ClusterRecord extends ClusterDoc {
   settings: Setting[];
-  configuration?: unknown;
+  configuration?: ClusterConfiguration;
   serviceConnectDefaults?: { namespace: string };
   capacityProviders: string[];
   defaultCapacityProviderStrategy: StrategyItem[];
@@ -44,15 +52,7 @@ export class Clusters {
     private readonly clock: Clock,
   ) {}
 
-  async create(scope: Scope, input: {
-    clusterName?: string;
-    tags?: Tag[];
-    settings?: Setting[];
-    configuration?: unknown;
-    capacityProviders?: string[];
-    defaultCapacityProviderStrategy?: StrategyItem[];
-    serviceConnectDefaults?: { namespace: string };
-  }) {
+  async create(scope: Scope, input: CreateClusterRequest) {
     const name = input.clusterName ?? DEFAULT_CLUSTER;
     if (!CLUSTER_NAME.test(name)) {
       throw err.invalidParameter('Cluster name can only contain letters, numbers, hyphens and underscores, and be up to 255 characters long.');
@@ -115,7 +115,7 @@ export class Clusters {
     return { clusterArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
   }
 
-  async update(scope: Scope, input: { cluster: string; settings?: Setting[]; configuration?: unknown; serviceConnectDefaults?: { namespace: string } }) {
+  async update(scope: Scope, input: UpdateClusterRequest) {
     return this.mutate(scope, input.cluster, (doc) => {
       if (input.settings) doc.settings = mergeSettings(doc.settings, input.settings);
       if (input.configuration !== undefined) doc.configuration = input.configuration;
@@ -123,13 +123,13 @@ export class Clusters {
     });
   }
 
-  async updateSettings(scope: Scope, input: { cluster: string; settings: Setting[] }) {
+  async updateSettings(scope: Scope, input: UpdateClusterSettingsRequest) {
     return this.mutate(scope, input.cluster, (doc) => {
       doc.settings = mergeSettings(doc.settings, input.settings);
     });
   }
 
-  async putCapacityProviders(scope: Scope, input: { cluster: string; capacityProviders: string[]; defaultCapacityProviderStrategy: StrategyItem[] }) {
+  async putCapacityProviders(scope: Scope, input: PutClusterCapacityProvidersRequest) {
     checkCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
     return this.mutate(scope, input.cluster, (doc) => {
       doc.capacityProviders = input.capacityProviders;
@@ -234,14 +234,15 @@ async function statistics(tx: StoreTx, arn: string): Promise<Setting[]> {
   ];
 }
 
-function mergeSettings(current: Setting[], changes: Setting[] | undefined): Setting[] {
+function mergeSettings(current: Setting[], changes: ClusterSetting[] | undefined): Setting[] {
   const out = new Map(current.map((s) => [s.name, s.value]));
   for (const s of changes ?? []) {
     if (s.name !== 'containerInsights') throw err.invalidParameter(`Unsupported cluster setting: ${s.name}`);
-    if (!['enabled', 'disabled', 'enhanced'].includes(s.value)) {
+    const value = s.value ?? '';
+    if (!['enabled', 'disabled', 'enhanced'].includes(value)) {
       throw err.invalidParameter(`Invalid value for cluster setting containerInsights: ${s.value}. Valid values are enabled, disabled and enhanced.`);
     }
-    out.set(s.name, s.value);
+    out.set(s.name, value);
   }
   return [...out].map(([name, value]) => ({ name, value }));
 }

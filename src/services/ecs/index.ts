@@ -4,7 +4,8 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import { loadModel, shapeOutput } from '../../aws/model.js';
-import { translatingErrors, type OperationHandler, type ServiceModule } from '../../aws/service.js';
+import type { Operations } from '../../aws/generated/ecs.js';
+import { translatingErrors, type OperationHandler, type OperationHandlers, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
@@ -41,8 +42,8 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
   };
 }
 
-/** Extra operations other modules contribute (tasks, container instances, services). */
-export type EcsOperations = Record<string, OperationHandler>;
+/** ECS handlers, typed by the model's operations (src/aws/generated/ecs.ts); `extra` brings the container instances' (container-instance-operations.ts). */
+export type EcsOperations = OperationHandlers<Operations>;
 
 export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): ServiceModule {
   const d = domain;

@@ -6,6 +6,7 @@
  * fields, so every member the caller sends comes back from Describe. Task-level cpu and memory
  * are normalised to units the way ECS does ("1 vCPU" → "1024", "3GB" → "3072").
  */
+import type { ContainerDefinition, RegisterTaskDefinitionRequest, Volume } from '../../aws/generated/ecs.js';
 import type { Clock } from '../../core/clock.js';
 import { cpuUnits, memoryMiB } from '../../scheduler/index.js';
 import { keysetPage, positionToken, tokenPosition, type Position } from '../../core/pagination.js';
@@ -44,63 +45,10 @@ const FARGATE_SIZES: Record<number, (mem: number) => boolean> = {
   16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
 };
 
-export interface PortMapping {
-  containerPort?: number;
-  hostPort?: number;
-  protocol?: string;
-  name?: string;
-  containerPortRange?: string;
-}
-
-export interface ContainerDefinition {
-  name?: string;
-  image?: string;
-  cpu?: number;
-  memory?: number;
-  memoryReservation?: number;
-  essential?: boolean;
-  portMappings?: PortMapping[];
-  links?: string[];
-  hostname?: string;
-  dependsOn?: { containerName: string; condition: string }[];
-  mountPoints?: { sourceVolume?: string; containerPath?: string; readOnly?: boolean }[];
-  volumesFrom?: { sourceContainer?: string; readOnly?: boolean }[];
-  secrets?: { name: string; valueFrom: string }[];
-  logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: unknown[] };
-  healthCheck?: unknown;
-  dockerLabels?: Record<string, string>;
-  privileged?: boolean;
-  linuxParameters?: Record<string, unknown>;
-  repositoryCredentials?: { credentialsParameter: string };
-  environmentFiles?: unknown[];
-  [k: string]: unknown;
-}
-
-export interface Volume {
-  name?: string;
-  host?: { sourcePath?: string };
-  dockerVolumeConfiguration?: { scope?: string; autoprovision?: boolean; driver?: string };
-  efsVolumeConfiguration?: unknown;
-  [k: string]: unknown;
-}
-
-/** What RegisterTaskDefinition accepts (after model validation); other members pass through. */
-export interface TaskDefinitionInput {
-  family: string;
-  containerDefinitions: ContainerDefinition[];
-  networkMode?: string;
-  volumes?: Volume[];
-  cpu?: string;
-  memory?: string;
-  requiresCompatibilities?: string[];
-  placementConstraints?: { type?: string; expression?: string }[];
-  taskRoleArn?: string;
-  executionRoleArn?: string;
-  pidMode?: string;
-  ipcMode?: string;
-  tags?: Tag[];
-  [k: string]: unknown;
-}
+// RegisterTaskDefinition's shapes as the model defines them (src/aws/generated/ecs.ts).
+export type { ContainerDefinition, PortMapping, Volume } from '../../aws/generated/ecs.js';
+/** What RegisterTaskDefinition accepts (after model validation). */
+export type TaskDefinitionInput = RegisterTaskDefinitionRequest;
 
 type Normalised = TaskDefinitionInput & {
   volumes: Volume[];

@@ -6,8 +6,10 @@
  * write transaction, so two concurrent RunTasks cannot over-commit an instance (the store
  * serialises writers; a PostgreSQL store must re-check per instance, as Nomad's plan applier
  * does). Agents then pick the tasks up through the agent protocol and report their progress.
+Every task document is written by task-state.ts (the one writer, shared with the agent API).
  * RunTask's clientToken is recalled and remembered in that same transaction (client-tokens.ts).
  */
+import type { ListTasksRequest, RunTaskRequest, StartTaskRequest, StopTaskRequest, DescribeTasksRequest } from '../../aws/generated/ecs.js';
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
@@ -15,7 +17,6 @@ import {
   schedule,
   SchedulerInputError,
   SnapshotMemo,
-  taskReservation,
   type ClusterSnapshot,
   type PlacementRequest,
   type TaskDefinitionView,
@@ -27,6 +28,7 @@ import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } fr
 import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
 import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
+import { createTask, requestStop } from './task-state.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
@@ -35,51 +37,10 @@ import { pageSize } from './validation.js';
 /** Instances carrying this attribute provide the capacity FARGATE tasks run on. */
 export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
 
-interface ContainerOverride {
-  name?: string;
-  command?: string[];
-  environment?: { name?: string; value?: string }[];
-  cpu?: number;
-  memory?: number;
-  memoryReservation?: number;
-  [k: string]: unknown;
-}
-interface TaskOverride {
-  containerOverrides?: ContainerOverride[];
-  cpu?: string;
-  memory?: string;
-  taskRoleArn?: string;
-  executionRoleArn?: string;
-  [k: string]: unknown;
-}
-interface NetworkConfiguration {
-  awsvpcConfiguration?: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: string };
-}
-
-export interface RunTaskInput {
-  cluster?: string;
-  taskDefinition: string;
-  count?: number;
-  launchType?: string;
-  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
-  overrides?: TaskOverride;
-  startedBy?: string;
-  group?: string;
-  tags?: Tag[];
-  placementConstraints?: { type?: string; expression?: string }[];
-  placementStrategy?: { type?: string; field?: string }[];
-  networkConfiguration?: NetworkConfiguration;
-  enableExecuteCommand?: boolean;
-  propagateTags?: string;
-  referenceId?: string;
-  platformVersion?: string;
-  clientToken?: string;
-}
-
+/** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
+export type RunTaskInput = RunTaskRequest;
 /** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
-export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'launchType' | 'capacityProviderStrategy' | 'placementConstraints' | 'placementStrategy' | 'clientToken'> {
-  containerInstances: string[];
-}
+export type StartTaskInput = StartTaskRequest;
 
 /** A task as the ECS API shows it: internal fields are dropped by the model's output shape. */
 export function taskView(doc: TaskDoc, includeTags = false): Record<string, unknown> {
@@ -143,7 +104,7 @@ export class Tasks {
       const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
       const tasks: TaskDoc[] = [];
       for (const placement of plan.placements) {
-        tasks.push(await this.insertTask(tx, scope, cluster, td, input, placement.instanceArn, launch));
+        tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
       }
       if (token !== undefined) {
         const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
@@ -183,7 +144,7 @@ export class Tasks {
         );
         failures.push(...plan.failures);
         for (const p of plan.placements) {
-          const doc = await this.insertTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' });
+          const doc = await createTask(tx, scope, cluster, td, input, p.instanceArn, { launchType: 'EC2' }, this.clock.now());
           tasks.push(doc);
           // The same instance may be named again: it now holds this task too.
           all[at] = { ...instance, tasks: [...instance.tasks, liveTaskView(doc)] };
@@ -194,7 +155,7 @@ export class Tasks {
     return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
   }
 
-  async stop(scope: Scope, input: { cluster?: string; task: string; reason?: string }) {
+  async stop(scope: Scope, input: StopTaskRequest) {
     if (input.reason !== undefined && input.reason.length > MAX_STOP_REASON_LENGTH) {
       throw err.invalidParameter(`reason must be at most ${MAX_STOP_REASON_LENGTH} characters.`);
     }
@@ -203,22 +164,12 @@ export class Tasks {
       await activeCluster(tx, clusterArn);
       const row = await findTask(tx, scope, clusterArn, input.task);
       if (!row) throw err.invalidParameter('The referenced task was not found.');
-      if (row.data.desiredStatus === 'STOPPED') return row.data;
-      const next: TaskDoc = {
-        ...row.data,
-        desiredStatus: 'STOPPED',
-        stopCode: row.data.stopCode ?? 'UserInitiated',
-        stoppedReason: row.data.stoppedReason ?? input.reason ?? 'Task stopped by user',
-        stoppingAt: this.clock.now(),
-        version: row.data.version + 1,
-      };
-      await tx.update(c.tasks, row, next);
-      return next;
+      return requestStop(tx, row, input.reason, this.clock.now());
     });
     return { task: taskView(doc) };
   }
 
-  async describe(scope: Scope, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+  async describe(scope: Scope, input: DescribeTasksRequest) {
     if (input.tasks.length === 0) throw err.invalidParameter('Tasks cannot be empty.');
     if (input.tasks.length > 100) throw err.invalidParameter('A maximum of 100 tasks can be described at once.');
     const clusterArn = resolveArn(scope, input.cluster);
@@ -236,17 +187,7 @@ export class Tasks {
     });
   }
 
-  async list(scope: Scope, input: {
-    cluster?: string;
-    containerInstance?: string;
-    family?: string;
-    startedBy?: string;
-    serviceName?: string;
-    desiredStatus?: string;
-    launchType?: string;
-    maxResults?: number;
-    nextToken?: string;
-  }) {
+  async list(scope: Scope, input: ListTasksRequest) {
     const clusterArn = resolveArn(scope, input.cluster);
     const clusterName = clusterNameOf(clusterArn);
     const where: Record<string, string> = { cluster: clusterArn, desired_status: input.desiredStatus ?? 'RUNNING' };
@@ -267,77 +208,6 @@ export class Tasks {
       return keysetPage((after, limit) => tx.select(c.tasks, [], { where, orderBy: [['pk', 'asc']], after, limit }), (r) => [r.pk], size, start);
     });
     return { taskArns: page.items.map((r) => r.pk), nextToken: page.nextToken };
-  }
-
-  private async insertTask(
-    tx: StoreTx,
-    scope: Scope,
-    cluster: ClusterRecord,
-    td: TaskDefinitionRecord,
-    input: RunTaskInput | StartTaskInput,
-    instanceArn: string,
-    launch: { launchType: string; capacityProviderName?: string },
-  ): Promise<TaskDoc> {
-    const id = hexId();
-    const arn = taskArn(scope, cluster.clusterName, id);
-    const overrides = input.overrides ?? {};
-    const reservation = taskReservation(td as unknown as TaskDefinitionView, overrides);
-    const awsvpc = td.networkMode === 'awsvpc';
-    const containers = td.containerDefinitions.map((ct) => {
-      const o = overrides.containerOverrides?.find((x) => x.name === ct.name) ?? {};
-      const memory = o.memory ?? ct.memory;
-      const memoryReservation = o.memoryReservation ?? ct.memoryReservation;
-      return {
-        containerArn: `arn:aws:ecs:${scope.region}:${scope.accountId}:container/${cluster.clusterName}/${id}/${hexId()}`,
-        taskArn: arn,
-        name: ct.name,
-        image: ct.image,
-        lastStatus: 'PENDING',
-        networkBindings: [],
-        networkInterfaces: [],
-        cpu: String(o.cpu ?? ct.cpu ?? 0),
-        memory: memory === undefined ? undefined : String(memory),
-        memoryReservation: memoryReservation === undefined ? undefined : String(memoryReservation),
-        essential: ct.essential,
-      };
-    });
-    const now = this.clock.now();
-    const doc: TaskDoc = {
-      accountId: scope.accountId,
-      region: scope.region,
-      taskArn: arn,
-      clusterArn: cluster.clusterArn,
-      taskDefinitionArn: td.taskDefinitionArn,
-      containerInstanceArn: instanceArn,
-      placedOn: instanceArn,
-      lastStatus: awsvpc ? 'PROVISIONING' : 'PENDING',
-      desiredStatus: 'RUNNING',
-      launchType: launch.launchType,
-      capacityProviderName: launch.capacityProviderName,
-      platformVersion: launch.launchType === 'FARGATE' ? input.platformVersion ?? '1.4.0' : undefined,
-      platformFamily: launch.launchType === 'FARGATE' ? 'Linux' : undefined,
-      ephemeralStorage: launch.launchType === 'FARGATE' ? { sizeInGiB: 20 } : undefined,
-      family: td.family,
-      startedBy: input.startedBy,
-      group: input.group ?? `family:${td.family}`,
-      containers,
-      overrides: { containerOverrides: overrides.containerOverrides ?? [], inferenceAcceleratorOverrides: [], ...overrides },
-      cpu: overrides.cpu ?? td.cpu ?? String(reservation.cpu),
-      memory: overrides.memory ?? td.memory ?? String(reservation.memory),
-      attachments: [],
-      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-      enableExecuteCommand: input.enableExecuteCommand ?? false,
-      healthStatus: 'UNKNOWN',
-      version: 1,
-      createdAt: now,
-      tags: input.tags ?? [],
-      networkConfiguration: input.networkConfiguration,
-      reservedCpu: reservation.cpu,
-      reservedMemory: reservation.memory,
-      reservedPorts: reservation.hostPorts.filter((p) => p.hostPort > 0).map((p) => `${p.hostPort}/${p.protocol}`),
-    };
-    await tx.insert(c.tasks, arn, doc);
-    return doc;
   }
 }
 

@@ -3,6 +3,7 @@
  * once, in CreateAccessKey's answer; it is stored sealed (SecretBox) so the SigV4 gate can
  * verify signatures, and never returned again.
  */
+import type { UpdateAccessKeyRequest } from '../../aws/generated/iam.js';
 import type { RequestContext } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import type { SecretBox } from '../../core/secret-box.js';
@@ -11,7 +12,7 @@ import * as c from '../../store/collections.js';
 import type { IamAccessKeyDoc } from '../../store/collections.js';
 import type { Store } from '../../store/store.js';
 import { iamPage } from './common.js';
-import { accessKeyNotFound, limitExceeded } from './errors.js';
+import { accessKeyNotFound, limitExceeded, validationError } from './errors.js';
 import { accessKeyId, secretAccessKey, wholeSeconds } from './ids.js';
 import type { Users } from './users.js';
 
@@ -58,12 +59,17 @@ export class AccessKeys {
     });
   }
 
-  async update(ctx: RequestContext, input: { UserName?: string; AccessKeyId: string; Status: 'Active' | 'Inactive' }) {
+  async update(ctx: RequestContext, input: UpdateAccessKeyRequest) {
+    // The model's status type also lists Expired, which only AWS itself sets on a key.
+    if (input.Status === 'Expired') {
+      throw validationError("1 validation error detected: Value 'Expired' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]");
+    }
+    const status = input.Status;
     await this.store.write(async (tx) => {
       const user = (await this.users.resolve(tx, ctx, input.UserName)).data;
       const row = await tx.get(c.iamAccessKeys, input.AccessKeyId);
       if (!row || row.data.userId !== user.userId) throw accessKeyNotFound(input.AccessKeyId);
-      if (row.data.status !== input.Status) await tx.update(c.iamAccessKeys, row, { ...row.data, status: input.Status });
+      if (row.data.status !== status) await tx.update(c.iamAccessKeys, row, { ...row.data, status });
     });
     return {};
   }

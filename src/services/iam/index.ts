@@ -3,7 +3,8 @@
  * domain classes. IAM is global: everything is scoped by the caller's account only.
  */
 import { loadModel } from '../../aws/model.js';
-import { translatingErrors, type OperationHandler, type ServiceModule } from '../../aws/service.js';
+import type { GetUserResponse, Operations } from '../../aws/generated/iam.js';
+import { translatingErrors, type OperationHandlers, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
@@ -42,9 +43,10 @@ export function createIamDomain(deps: { store: Store; clock: Clock; secrets: Sec
 
 export function iamService(domain: IamDomain): ServiceModule {
   const { users, accessKeys: keys, roles, groups, policies } = domain;
-  const operations: Record<string, OperationHandler> = {
+  const operations: OperationHandlers<Operations> = {
     CreateUser: (ctx, input) => users.create(ctx, input),
-    GetUser: (ctx, input) => users.getUser(ctx, input),
+    // The model requires UserName and Path, but AWS leaves both out for the root user (so does getUser).
+    GetUser: (ctx, input) => users.getUser(ctx, input) as Promise<GetUserResponse>,
     ListUsers: (ctx, input) => users.list(ctx, input),
     UpdateUser: (ctx, input) => users.update(ctx, input),
     DeleteUser: (ctx, input) => users.delete(ctx, input),

@@ -1,12 +1,13 @@
 /** The STS service module (awsQuery): GetCallerIdentity, AssumeRole, GetSessionToken, GetAccessKeyInfo. */
 import { loadModel } from '../../aws/model.js';
-import type { OperationHandler, ServiceModule } from '../../aws/service.js';
+import type { Operations } from '../../aws/generated/sts.js';
+import type { OperationHandlers, ServiceModule } from '../../aws/service.js';
 import type { StsSessions } from './sessions.js';
 
 export { StsSessions } from './sessions.js';
 
 export function stsService(sessions: StsSessions): ServiceModule {
-  const operations: Record<string, OperationHandler> = {
+  const operations: OperationHandlers<Operations> = {
     GetCallerIdentity: (ctx) => sessions.getCallerIdentity(ctx),
     AssumeRole: (ctx, input) => sessions.assumeRole(ctx, input),
     GetSessionToken: (ctx, input) => sessions.getSessionToken(ctx, input),
