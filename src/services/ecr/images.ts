@@ -128,8 +128,8 @@ export class EcrImages {
           failures.push(failure);
           continue;
         }
-        const image = await this.images.findImage(tx, repo.repositoryArn, id.imageDigest ?? id.imageTag!);
-        if (!image || (id.imageDigest && id.imageTag && !(await this.hasTag(tx, repo.repositoryArn, id.imageTag, image.digest)))) {
+        const image = await imageById(this.images, tx, repo.repositoryArn, id);
+        if (!image) {
           failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
           continue;
         }
@@ -334,6 +334,13 @@ function declaredMediaType(manifest: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The image `id` names, by digest or by tag; with both, only when the tag names that digest. */
+export async function imageById(images: RegistryImages, tx: StoreTx, repositoryArn: string, id: ImageId): Promise<EcrImageDoc | undefined> {
+  const image = await images.findImage(tx, repositoryArn, id.imageDigest ?? id.imageTag ?? '');
+  if (image && id.imageDigest && id.imageTag && (await images.findImage(tx, repositoryArn, id.imageTag))?.digest !== image.digest) return undefined;
+  return image;
 }
 
 function matches(id: ImageId, digest: string, tags: string[]): boolean {
