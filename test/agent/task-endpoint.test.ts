@@ -18,26 +18,7 @@ import type { EmbeddedAgentConfig } from '../../src/server/config.js';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { credentials, startDockyard } from '../helpers/dockyard.js';
-import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
-
-const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
-const TRUST_ECS_TASKS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-
-/** Waits (bounded) for a file the container writes, and returns its text once `done` holds. */
-async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      text = '';
-    }
-    if (done(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${file}; last content: ${text}`);
-}
+import { describe as describeTask, FAST_AGENT, isRunning, isStopped, readWhen, register, run, sh, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
 describe('task metadata endpoint v4 (real containers)', () => {
   let d: TestDockyard;
