@@ -17,8 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import { Agent as UndiciAgent, request } from 'undici';
 import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
 import { AdminClient } from '../src/cli/admin-client.js';
-import { FAST_AGENT, httpGet, isRunning, register, run, simulatedAgent, waitTask } from './agent/helpers.js';
-import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { httpGet, isRunning, register, run, simulatedAgent, startWithAgent, waitTask } from './agent/helpers.js';
+import { credentials, type TestDockyard } from './helpers/dockyard.js';
 import { buildHttpdImage } from './helpers/images.js';
 import { freePort } from './helpers/net.js';
 
@@ -45,7 +45,7 @@ describe('TLS on the port (generated CA)', () => {
 
   before(async () => {
     buildHttpdImage();
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, tls: { mode: 'self-signed' } });
+    d = await startWithAgent({ config: { tls: { mode: 'self-signed' } } });
     host = `127.0.0.1:${d.port}`;
   });
 
@@ -166,7 +166,7 @@ test("--tls-cert/--tls-key: the operator's certificate is served, and the embedd
   let d: TestDockyard | undefined;
   const dispatcher = new UndiciAgent({ connect: { ca: readFileSync(cert), servername: 'dockyard.example.test' } });
   try {
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, tls: { mode: 'files', certFile: cert, keyFile: key } });
+    d = await startWithAgent({ config: { tls: { mode: 'files', certFile: cert, keyFile: key } } });
     assert.ok(d.app.agent?.containerInstanceArn, 'the embedded agent registered over https');
     const res = await request(`${d.endpoint}/health`, { dispatcher });
     assert.equal(res.statusCode, 200);

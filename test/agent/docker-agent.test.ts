@@ -26,7 +26,7 @@ describe('agent on Docker', () => {
   before(async () => {
     image = buildHttpdImage();
     // Host bind mounts are refused unless allow-listed: this test's scratch dir is.
-    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
+    d = await startWithAgent({ agent: { hostSafety: { allowHostPaths: [hostDir] } } });
     instanceId = d.app.agent!.instanceId;
   });
 

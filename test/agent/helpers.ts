@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { readFileSync } from 'node:fs';
 import { Agent, SimulatedRuntime, type AgentOptions } from '../../src/agent/index.js';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
+import type { AppOptions } from '../../src/server/app.js';
+import type { EmbeddedAgentConfig, ServerConfig } from '../../src/server/config.js';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
 import { docker } from '../helpers/docker.js';
 
@@ -25,9 +26,14 @@ export const FAST_AGENT = {
   agentHeartbeatTtlMs: 3000,
 } as const;
 
-/** `agent` adds to the embedded agent's settings, e.g. `hostSafety: { allowHostPaths: [dir] }`. */
-export async function startWithAgent(dataDir?: string, agent: Partial<EmbeddedAgentConfig> = {}): Promise<TestDockyard> {
-  return startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...agent } }, dataDir);
+/**
+ * A test Dockyard whose embedded agent runs on FAST_AGENT's timers. `agent` adds to the embedded
+ * agent's settings (e.g. `hostSafety: { allowHostPaths: [dir] }`), `config` to the server's.
+ */
+export async function startWithAgent(
+  o: { dataDir?: string; agent?: Partial<EmbeddedAgentConfig>; config?: Partial<ServerConfig>; app?: Pick<AppOptions, 'clock' | 'agentRuntime'> } = {},
+): Promise<TestDockyard> {
+  return startDockyard({ ...FAST_AGENT, ...o.config, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...o.agent } }, o.dataDir, o.app);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

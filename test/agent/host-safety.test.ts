@@ -25,7 +25,7 @@ describe('host safety on Docker', () => {
   before(async () => {
     image = buildHttpdImage();
     // Only hostDir is allow-listed; everything else is at its default.
-    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
+    d = await startWithAgent({ agent: { hostSafety: { allowHostPaths: [hostDir] } } });
     // A link inside the allowed dir that leads into Dockyard's data dir.
     symlinkSync(d.dataDir, join(hostDir, 'looks-harmless'));
   });

@@ -14,11 +14,10 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { credentials, startDockyard } from '../helpers/dockyard.js';
-import { describe as describeTask, FAST_AGENT, isRunning, isStopped, readWhen, register, run, sh, TRUST_ECS_TASKS, waitTask } from './helpers.js';
+import { credentials } from '../helpers/dockyard.js';
+import { describe as describeTask, isRunning, isStopped, readWhen, register, run, sh, startWithAgent, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
 describe('task metadata endpoint v4 (real containers)', () => {
   let d: TestDockyard;
@@ -29,8 +28,7 @@ describe('task metadata endpoint v4 (real containers)', () => {
   before(async () => {
     image = buildHttpdImage();
     // Explicit: the containers write their findings to `out`, a host directory.
-    const embeddedAgent = { ...FAST_AGENT.embeddedAgent, taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } satisfies EmbeddedAgentConfig;
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
+    d = await startWithAgent({ agent: { taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } });
     assert.ok(d.app.agent?.taskEndpoint?.url.startsWith('http://169.254.170.2:'), 'the embedded agent serves the task endpoints');
   });
 

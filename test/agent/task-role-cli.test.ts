@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
-import { credentials, startDockyard, type TestDockyard } from '../helpers/dockyard.js';
+import { credentials, type TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { FAST_AGENT, isRunning, isStopped, readWhen, register, run, TRUST_ECS_TASKS, waitTask } from './helpers.js';
+import { isRunning, isStopped, readWhen, register, run, startWithAgent, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
 const HOST_DIRS = ['/usr', '/lib', '/lib64', '/etc/ssl'];
 
@@ -29,12 +28,7 @@ describe('AWS CLI in a task container, with the task role', () => {
   before(async () => {
     image = buildHttpdImage();
     // Explicit: this test needs host networking and these host paths, whatever the defaults become.
-    const embeddedAgent = {
-      ...FAST_AGENT.embeddedAgent,
-      taskEndpoint: {},
-      hostSafety: { allowHostNetwork: true, allowHostPaths: [...HOST_DIRS, out] },
-    } satisfies EmbeddedAgentConfig;
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
+    d = await startWithAgent({ agent: { taskEndpoint: {}, hostSafety: { allowHostNetwork: true, allowHostPaths: [...HOST_DIRS, out] } } });
   });
 
   after(async () => {
