@@ -70,7 +70,10 @@ export abstract class IamEntities<D extends EntityDoc, N extends string> {
   /** Writes `next` for `row`, moving it to its new key when the name changed (`message` if that name is taken). */
   protected async rename(tx: StoreTx, row: Row<D>, next: D, name: string, message: string): Promise<void> {
     const newKey = entityKey(next.accountId, name);
-    if (newKey === row.pk) return void (await tx.update(this.kind.collection, row, next));
+    if (newKey === row.pk) {
+      await tx.update(this.kind.collection, row, next);
+      return;
+    }
     if (await tx.get(this.kind.collection, newKey)) throw alreadyExists(message);
     await tx.delete(this.kind.collection, row.pk);
     await tx.insert(this.kind.collection, newKey, next);
