@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAST_AGENT, isRunning, register, run, waitTask, httpGet } from './agent/helpers.js';
+import { httpGet, isRunning, register, run, startWithAgent, waitTask } from './agent/helpers.js';
 import { removeAgentLeftovers } from './helpers/docker.js';
-import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { credentials, type TestDockyard } from './helpers/dockyard.js';
 import { buildBusyboxImage, buildHttpdImage } from './helpers/images.js';
 
 const dockerConfig = mkdtempSync(join(tmpdir(), 'dockyard-docker-config-'));
@@ -69,7 +69,7 @@ before(async () => {
   buildBusyboxImage(RANDOM_IMAGE, 'FROM dockyard-test/bb-httpd:1\nCOPY random.bin /data/random.bin\n', { 'random.bin': randomBytes(24 * 1024 * 1024) });
   buildBusyboxImage(CHILD_IMAGE, 'FROM dockyard-test/bb-httpd:1\nCOPY child.txt /www/child.txt\n', { 'child.txt': `child ${suffix}\n` });
   buildBusyboxImage(OTHER_IMAGE, 'FROM dockyard-test/bb-httpd:1\nCOPY other.txt /www/other.txt\n', { 'other.txt': `other ${suffix}\n` });
-  d = await startDockyard({ ...FAST_AGENT } as never);
+  d = await startWithAgent();
   for (const ref of [RANDOM_IMAGE, CHILD_IMAGE, OTHER_IMAGE]) builtIds.push(await imageId(ref));
   host = `127.0.0.1:${d.port}`;
   ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });

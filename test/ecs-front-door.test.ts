@@ -7,16 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { signedJsonHeaders } from './helpers/sign.js';
+import { ECS_TARGET as PREFIX, signedJsonHeaders } from './helpers/sign.js';
+import { rawPost, type RawResponse } from './helpers/signed-http.js';
 
-const PREFIX = 'AmazonEC2ContainerServiceV20141113';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: Record<string, unknown> | undefined;
-}
 
 describe('front door (raw HTTP)', () => {
   let t: TestDockyard;
@@ -25,17 +18,7 @@ describe('front door (raw HTTP)', () => {
   });
   after(() => t.stop());
 
-  async function post(body: string | undefined, headers: Record<string, string>): Promise<RawResponse> {
-    const res = await request(`${t.endpoint}/`, { method: 'POST', headers, body });
-    const text = await res.body.text();
-    let json: Record<string, unknown> | undefined;
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.statusCode, headers: res.headers, text, json };
-  }
+  const post = (body: string | undefined, headers: Record<string, string>) => rawPost(t.endpoint, body, headers);
 
   /** A raw call signed for `region` (the signature covers the target and the body). */
   const signedPost = async (target: string | undefined, body: string, region = 'us-east-1') => {

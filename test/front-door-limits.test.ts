@@ -137,12 +137,14 @@ describe('front door limits', () => {
       /pattern/,
     );
     // ScanningRepositoryFilterValue is (?:[a-z0-9*]?[a-z0-9*]+)*: exponential for a backtracking engine.
-    // PutRegistryScanningConfiguration is not implemented yet, so the validator is called directly.
-    const ecrModel = t.app.services.find((s) => s.name === 'ecr')!.model;
+    // Through the API (the front door validates before the handler), and through the validator alone, timed.
     const evil = 'a'.repeat(250) + '!';
+    const input = { rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: evil, filterType: 'WILDCARD' }] }] };
+    assertAwsError(await ecr('PutRegistryScanningConfiguration', input), 400, 'InvalidParameterException', /filter.*pattern/);
+    const ecrModel = t.app.services.find((s) => s.name === 'ecr')!.model;
     const started = performance.now();
     assert.throws(
-      () => validateInput(ecrModel, 'PutRegistryScanningConfigurationRequest', { rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: evil, filterType: 'WILDCARD' }] }] }, 'InvalidParameterException'),
+      () => validateInput(ecrModel, 'PutRegistryScanningConfigurationRequest', input, 'InvalidParameterException'),
       (e: AwsError) => e.code === 'InvalidParameterException' && /rules\.1\.member\.repositoryFilters\.1\.member\.filter.*pattern/.test(e.message),
     );
     assert.ok(performance.now() - started < 50, `validated in ${performance.now() - started} ms`);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { credentials as rootCredentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { BB_HTTPD, buildHttpdImage } from './helpers/images.js';
+import { AdminClient } from '../src/cli/admin-client.js';
 
 let d: TestDockyard;
 let iam: IAMClient;
@@ -329,3 +330,26 @@ describe('authorization matrix: every service, one allowed and one denied call',
   });
 });
 
+
+describe('the join-token API: dockyard:* actions, as the ECS and ECR APIs answer them', () => {
+  test('a user allowed dockyard:CreateJoinToken creates a token but may not list them; a user with no policy may not create one', async () => {
+    const admin = (creds: Creds) => new AdminClient({ endpoint: d.endpoint, region, credentials: creds });
+    const maker = admin(await user(`token-maker-${suffix}`, { tokens: policy({ Effect: 'Allow', Action: 'dockyard:CreateJoinToken', Resource: '*' }) }));
+    const nobody = admin(await user(`no-tokens-${suffix}`));
+    try {
+      assert.match((await maker.createJoinToken({ description: 'by a user' })).token, /^dyjt\./);
+      const denied = (action: string, name: string) => (e: Error & { code?: string; status?: number }) => {
+        assert.equal(e.code, 'AccessDeniedException');
+        assert.equal(e.status, 400);
+        // The admin client's message leads with the code.
+        assert.equal(e.message, `AccessDeniedException: User: ${arnOf(name)} is not authorized to perform: dockyard:${action} on resource: * because no identity-based policy allows the dockyard:${action} action`);
+        return true;
+      };
+      await assert.rejects(maker.listJoinTokens(), denied('ListJoinTokens', `token-maker-${suffix}`));
+      await assert.rejects(nobody.createJoinToken({ description: 'denied' }), denied('CreateJoinToken', `no-tokens-${suffix}`));
+    } finally {
+      await maker.close();
+      await nobody.close();
+    }
+  });
+});

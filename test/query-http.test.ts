@@ -3,13 +3,11 @@
  * signed service, authentication failures and unknown actions in the ErrorResponse shape,
  * form edge cases (charset, empty lists, out-of-order members, escaping) on real IAM operations.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { XMLParser } from 'fast-xml-parser';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { FORM_CONTENT_TYPE, signedFormHeaders } from './helpers/sign.js';
 
 let d: TestDockyard;
 before(async () => {
@@ -22,26 +20,16 @@ after(async () => {
 const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => name === 'member' });
 
 async function post(body: string, opts: { service?: string; sign?: boolean; contentType?: string; secret?: string } = {}) {
-  const url = new URL(d.endpoint);
-  let request = new HttpRequest({
-    method: 'POST',
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    headers: { host: url.host, 'content-type': opts.contentType ?? 'application/x-www-form-urlencoded; charset=utf-8' },
-    body,
-  });
-  if (opts.sign !== false) {
-    const signer = new SignatureV4({
-      service: opts.service ?? 'iam',
-      region: 'us-east-1',
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: opts.secret ?? credentials.secretAccessKey },
-      sha256: Sha256,
-    });
-    request = (await signer.sign(request)) as HttpRequest;
-  }
-  const res = await fetch(d.endpoint, { method: 'POST', headers: request.headers, body });
+  const contentType = { 'content-type': opts.contentType ?? FORM_CONTENT_TYPE };
+  const headers =
+    opts.sign === false
+      ? contentType
+      : await signedFormHeaders(d.endpoint, body, {
+          service: opts.service ?? 'iam',
+          credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: opts.secret ?? credentials.secretAccessKey },
+          headers: contentType,
+        });
+  const res = await fetch(d.endpoint, { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, contentType: res.headers.get('content-type'), text, xml: parser.parse(text) };
 }

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SimulatedRuntime } from '../src/agent/index.js';
 import { requestReset } from '../src/cli/reset.js';
-import { FAST_AGENT, httpGet, isRunning, register, run, waitTask } from './agent/helpers.js';
+import { httpGet, isRunning, register, run, startWithAgent, waitTask } from './agent/helpers.js';
 import { docker } from './helpers/docker.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { BB_HTTPD, buildHttpdImage } from './helpers/images.js';
@@ -63,7 +63,7 @@ describe('reset on the simulated runtime (100 tasks)', () => {
   let ecr: ECRClient;
   before(async () => {
     const runtime = new SimulatedRuntime({ cpus: 64, memoryMiB: 65536 });
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, enableReset: true, accountId: ACCOUNT }, undefined, { agentRuntime: runtime });
+    d = await startWithAgent({ config: { enableReset: true, accountId: ACCOUNT }, app: { agentRuntime: runtime } });
     west = new ECSClient({ endpoint: d.endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 });
     ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   });
@@ -149,7 +149,7 @@ describe('reset with real containers (Docker)', () => {
   let d: TestDockyard;
   before(async () => {
     buildHttpdImage();
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, enableReset: true });
+    d = await startWithAgent({ config: { enableReset: true } });
     assert.ok(d.app.agent, 'the embedded agent must start (Docker Engine running)');
   });
   after(() => d.stop());

@@ -15,14 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent as UndiciAgent, request } from 'undici';
-import { Agent, SimulatedRuntime } from '../src/agent/index.js';
+import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
 import { AdminClient } from '../src/cli/admin-client.js';
-import { FAST_AGENT, httpGet, isRunning, register, run, waitTask } from './agent/helpers.js';
-import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { httpGet, isRunning, register, run, simulatedAgent, startWithAgent, waitTask } from './agent/helpers.js';
+import { credentials, type TestDockyard } from './helpers/dockyard.js';
 import { buildHttpdImage } from './helpers/images.js';
 import { freePort } from './helpers/net.js';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const BIN = new URL('../bin/dockyard.mjs', import.meta.url).pathname;
 
 function sh(file: string, args: string[], opts: { env: NodeJS.ProcessEnv; input?: string }): Promise<{ code: number; out: string }> {
@@ -46,7 +45,7 @@ describe('TLS on the port (generated CA)', () => {
 
   before(async () => {
     buildHttpdImage();
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, tls: { mode: 'self-signed' } });
+    d = await startWithAgent({ config: { tls: { mode: 'self-signed' } } });
     host = `127.0.0.1:${d.port}`;
   });
 
@@ -115,18 +114,18 @@ describe('TLS on the port (generated CA)', () => {
     const admin = new AdminClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, ca: readFileSync(join(d.dataDir, 'tls', 'ca.crt')) });
     const { token } = await admin.createJoinToken({ description: 'tls agents' });
     await admin.close();
-    const agent = (name: string, ca?: Buffer) => {
-      const a = new Agent({ endpoint: d.endpoint, cluster: 'default', stateDir: join(stateRoot, name), runtime: new SimulatedRuntime(), log: quiet, joinToken: token, tls: ca ? { ca } : undefined });
+    const agent = async (name: string, ca?: Buffer) => {
+      const a = await simulatedAgent(d, { cluster: 'default', stateDir: join(stateRoot, name), runtime: new SimulatedRuntime(), joinToken: token, tls: ca ? { ca } : undefined });
       agents.push(a);
       return a;
     };
-    const unpinned = agent('unpinned');
+    const unpinned = await agent('unpinned');
     await assert.rejects(unpinned.start(), (e: Error & { code?: string }) => e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     assert.equal(unpinned.containerInstanceArn, undefined);
     // Pinning another CA (a certificate that did not sign the server's) is refused as well.
-    const other = agent('other-ca', readFileSync(join(d.dataDir, 'tls', 'server.crt')));
+    const other = await agent('other-ca', readFileSync(join(d.dataDir, 'tls', 'server.crt')));
     await assert.rejects(other.start(), (e: Error & { code?: string }) => /CERT|SIGNATURE/.test(e.code ?? ''));
-    const pinned = agent('pinned', readFileSync(join(d.dataDir, 'tls', 'ca.crt')));
+    const pinned = await agent('pinned', readFileSync(join(d.dataDir, 'tls', 'ca.crt')));
     await pinned.start();
     assert.match(pinned.containerInstanceArn!, /:container-instance\/default\//);
   });
@@ -167,7 +166,7 @@ test("--tls-cert/--tls-key: the operator's certificate is served, and the embedd
   let d: TestDockyard | undefined;
   const dispatcher = new UndiciAgent({ connect: { ca: readFileSync(cert), servername: 'dockyard.example.test' } });
   try {
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent }, tls: { mode: 'files', certFile: cert, keyFile: key } });
+    d = await startWithAgent({ config: { tls: { mode: 'files', certFile: cert, keyFile: key } } });
     assert.ok(d.app.agent?.containerInstanceArn, 'the embedded agent registered over https');
     const res = await request(`${d.endpoint}/health`, { dispatcher });
     assert.equal(res.statusCode, 200);

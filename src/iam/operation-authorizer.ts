@@ -11,7 +11,7 @@ import type { OperationAuthorizer, RequestContext, ServiceModule } from '../aws/
 import type { Clock } from '../core/clock.js';
 import { AUTHORIZATION_TABLES, type OperationEntry, type ResourceType, type ServiceTable } from './authorization-tables.js';
 import type { PoliciesInForce } from './identity-policies.js';
-import { evaluate, parsePolicy, PolicyError, type ContextValues, type Policy, type RequestPrincipal } from './policy.js';
+import { evaluate, parsePolicy, PolicyError, principalOf, type ContextValues, type Policy } from './policy.js';
 import type { AuthorizationRequest, Authorizer, Caller } from './principal.js';
 
 /** What the authorizer may look up about resources (each optional: without it, the key is absent). */
@@ -63,7 +63,7 @@ export class PolicyAuthorizer implements Authorizer {
     const inForce = await this.deps.policies.forCaller(caller);
     const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
-    const principal = requestPrincipal(caller);
+    const principal = principalOf(caller);
     const base: Record<string, string | readonly string[] | undefined> = { ...this.globalContext(caller), ...request.context };
     for (const [k, v] of Object.entries((await this.deps.facts?.principalTags?.(caller)) ?? {})) base[`aws:PrincipalTag/${k}`] = v;
     const resources = request.resources.length ? request.resources : ['*'];
@@ -214,10 +214,6 @@ export function accessDeniedIn(protocol: string, message: string): AwsError {
 function accessDenied(action: string, message: string): AwsError {
   const prefix = action.slice(0, action.indexOf(':'));
   return accessDeniedIn(prefix === 'iam' || prefix === 'sts' ? 'awsQuery' : 'awsJson1_1', message);
-}
-
-function requestPrincipal(caller: Caller): RequestPrincipal {
-  return { type: 'AWS', id: caller.arn, accountId: caller.accountId, roleArn: caller.roleArn, isRoot: caller.kind === 'root' };
 }
 
 function connectionContext(ctx: ConnectionFacts): Record<string, string> {

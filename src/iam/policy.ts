@@ -5,14 +5,17 @@
  *                                  throws PolicyError with IAM's MalformedPolicyDocument wording.
  *   evaluate(request, policies)    explicit Deny wins, then an Allow from an identity-based or a
  *                                  resource-based policy (same account), else implicit deny.
+ *   trustAllows(trust, request)    a role's trust policy on its own (sts:AssumeRole).
  *
  * Matching rules follow the IAM JSON policy reference: actions case-insensitively with `*` and
  * `?`; resources case-sensitively, ARN segment by segment; condition operators AND-ed, keys
  * within an operator AND-ed, values of one key OR-ed (NOR for negated operators); a missing key
  * makes a condition false, except for negated operators, …IfExists, Null and ForAllValues.
- * Permissions boundaries, session policies and SCPs are not modelled.
+ * Session policies are a second evaluation by the operation authorizer; permissions boundaries
+ * and SCPs are not modelled.
  */
 import { BlockList, isIP } from 'node:net';
+import type { Caller } from './principal.js';
 
 export type PolicyKind = 'identity' | 'resource' | 'trust';
 export type Effect = 'Allow' | 'Deny';
@@ -222,6 +225,11 @@ export interface RequestPrincipal {
   readonly isRoot?: boolean;
 }
 
+/** An IAM caller as a policy's Principal element sees it. */
+export function principalOf(caller: Caller): RequestPrincipal {
+  return { type: 'AWS', id: caller.arn, accountId: caller.accountId, roleArn: caller.roleArn, isRoot: caller.kind === 'root' };
+}
+
 export interface EvaluationRequest {
   readonly action: string;
   /** One resource ARN ('*' for actions without resource-level permissions). */
@@ -274,9 +282,11 @@ export function evaluate(
 }
 
 /**
- * Whether a role's trust policy lets `principal` perform `action` (sts:AssumeRole) on the role.
- * An account principal admits the account's users and roles (their own identity policies must
- * allow sts:AssumeRole too, which the operation authorizer checks before).
+ * Whether a role's trust policy lets `principal` perform `action` (sts:AssumeRole) on the role:
+ * the one trust evaluation (STS AssumeRole and task-role vending both ask it). A statement naming
+ * the caller (its ARN, its role, `*`) allows it; an account principal admits the account's users
+ * and roles (their own identity policies must allow sts:AssumeRole too, which the operation
+ * authorizer checks before); an explicit Deny for the caller always wins.
  */
 export function trustAllows(trust: Policy, request: Omit<EvaluationRequest, 'resource'> & { resource?: string }): boolean {
   return evaluate({ resource: '*', ...request }, { resource: [trust] }, { accountPrincipalMatchesMembers: true }).decision === 'Allow';

@@ -21,9 +21,8 @@ import {
 import { Agent, SimulatedRuntime } from '../../src/agent/index.js';
 import { AdminClient } from '../../src/cli/admin-client.js';
 import { credentials, startDockyard, type TestDockyard } from '../helpers/dockyard.js';
-import { describe as describeTask, isRunning, register, sleep, waitTask } from './helpers.js';
+import { describe as describeTask, isRunning, register, simulatedAgent, sleep, waitTask } from './helpers.js';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const CLUSTER = 'guarded';
 const BIN = new URL('../../bin/dockyard.mjs', import.meta.url).pathname;
 
@@ -65,12 +64,10 @@ describe('authenticated agents', () => {
   const stateDirs = new Map<Agent, string>();
   const savedCredential = (agent: Agent) => JSON.parse(readFileSync(join(stateDirs.get(agent)!, 'credential.json'), 'utf8')).credential as string;
   const startAgent = async (name: string, o: { joinToken?: string; role?: string; memoryMiB?: number } = {}) => {
-    const agent = new Agent({
-      endpoint: d.endpoint,
+    const agent = await simulatedAgent(d, {
       cluster: CLUSTER,
       stateDir: join(root, name),
       runtime: new SimulatedRuntime({ cpus: 2, memoryMiB: o.memoryMiB ?? 4096 }),
-      log: quiet,
       pollWaitMs: 5000,
       cleanupDelayMs: 60_000,
       joinToken: 'joinToken' in o ? o.joinToken : joinToken,

@@ -21,11 +21,10 @@ import {
   StopTaskCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-import { Agent, SimulatedRuntime } from '../../src/agent/index.js';
+import { SimulatedRuntime, type Agent } from '../../src/agent/index.js';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
-import { describe as describeTask, isRunning, isStopped, register, sleep, waitTask } from './helpers.js';
+import { describe as describeTask, isRunning, isStopped, register, simulatedAgent, sleep, waitTask } from './helpers.js';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const CLUSTER = 'sim';
 
 describe('container instances and the agent protocol (simulated runtime)', () => {
@@ -34,8 +33,8 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   const agents: Agent[] = [];
   const runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 });
   let joinToken: string;
-  const newAgent = (dir = stateDir, runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 })) => {
-    const a = new Agent({ endpoint: d.endpoint, cluster: CLUSTER, stateDir: dir, runtime, log: quiet, pollWaitMs: 5000, cleanupDelayMs: 100, joinToken });
+  const newAgent = async (dir = stateDir, runtime = new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 })) => {
+    const a = await simulatedAgent(d, { cluster: CLUSTER, stateDir: dir, runtime, pollWaitMs: 5000, cleanupDelayMs: 100, joinToken });
     agents.push(a);
     return a;
   };
@@ -55,7 +54,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   });
 
   it('registers an agent with its resources, attributes and version, idempotently by instance id', async () => {
-    const a = newAgent(stateDir, runtime);
+    const a = await newAgent(stateDir, runtime);
     await a.start();
     const ci = await describeInstance(a.containerInstanceArn!, ['CONTAINER_INSTANCE_HEALTH']);
     assert.equal(ci.status, 'ACTIVE');
@@ -74,7 +73,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
     assert.equal(ci.healthStatus!.overallStatus, 'OK');
     assert.equal(ci.runningTasksCount, 0);
 
-    const again = newAgent();
+    const again = await newAgent();
     await again.start();
     assert.equal(again.containerInstanceArn, a.containerInstanceArn, 'same state dir, same instance');
     await again.close();
@@ -83,7 +82,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
   });
 
   it('fails registration into a cluster that does not exist', async () => {
-    const a = new Agent({ endpoint: d.endpoint, cluster: 'no-such-cluster', stateDir: join(stateDir, 'no-cluster'), runtime: new SimulatedRuntime(), log: quiet, joinToken });
+    const a = await simulatedAgent(d, { cluster: 'no-such-cluster', stateDir: join(stateDir, 'no-cluster'), runtime: new SimulatedRuntime(), joinToken });
     await assert.rejects(a.start(), /Cluster not found/);
     await a.close();
   });
@@ -182,7 +181,7 @@ describe('container instances and the agent protocol (simulated runtime)', () =>
       ci = await describeInstance(arn);
     }
     assert.equal(ci.agentConnected, false);
-    const back = newAgent();
+    const back = await newAgent();
     await back.start();
     ci = await describeInstance(arn);
     assert.equal(ci.agentConnected, true);

@@ -4,7 +4,7 @@
  * to 127.0.0.1 only; everything the agent created is removed by id at the end.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,10 +12,9 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { OOM_REASON } from '../../src/agent/index.js';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { describe as describeTask, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
+import { describe as describeTask, httpGet, inspect, isRunning, isStopped, readWhen, register, run, sh, startWithAgent, waitTask } from './helpers.js';
 import { docker } from '../helpers/docker.js';
 
-const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 
 describe('agent on Docker', () => {
   let d: TestDockyard;
@@ -27,7 +26,7 @@ describe('agent on Docker', () => {
   before(async () => {
     image = buildHttpdImage();
     // Host bind mounts are refused unless allow-listed: this test's scratch dir is.
-    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
+    d = await startWithAgent({ agent: { hostSafety: { allowHostPaths: [hostDir] } } });
     instanceId = d.app.agent!.instanceId;
   });
 
@@ -156,17 +155,7 @@ describe('agent on Docker', () => {
     );
     const arn = await run(d, family);
     await waitTask(d, arn, isRunning);
-    let result = '';
-    for (let i = 0; i < 50 && !result.includes('read-only'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      result = (() => {
-        try {
-          return readFileSync(join(hostDir, 'result'), 'utf8');
-        } catch {
-          return '';
-        }
-      })();
-    }
+    const result = await readWhen(join(hostDir, 'result'), (text) => text.includes('read-only'), 5000);
     assert.equal(result, 'shared-data\nshared-data\nread-only\n');
     await stop(arn);
     await waitTask(d, arn, isStopped);
@@ -249,15 +238,7 @@ describe('agent on Docker', () => {
     const binding = web.networkBindings![0]!;
     assert.equal(binding.bindIP, '127.0.0.1');
     assert.equal(await httpGet(binding.hostPort!), 'hello from dockyard\n');
-    let got = '';
-    for (let i = 0; i < 50 && !got; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      try {
-        got = readFileSync(join(hostDir, 'awsvpc'), 'utf8');
-      } catch {
-        got = '';
-      }
-    }
+    const got = await readWhen(join(hostDir, 'awsvpc'), (text) => text !== '', 5000);
     assert.equal(got, 'hello from dockyard\n');
     await stop(arn);
     const s = await waitTask(d, arn, isStopped);
@@ -290,15 +271,7 @@ describe('agent on Docker', () => {
     );
     const arn = await run(d, family);
     const t = await waitTask(d, arn, isRunning);
-    let got = '';
-    for (let i = 0; i < 50 && !got.includes('ro\n'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      try {
-        got = readFileSync(join(hostDir, 'probe'), 'utf8');
-      } catch {
-        got = '';
-      }
-    }
+    const got = await readWhen(join(hostDir, 'probe'), (text) => text.includes('ro\n'), 5000);
     assert.equal(got, 'hi there\n/www\n1234\n777\n1\n10.9.8.7\nro\n');
     const probe = t.containers!.find((c) => c.name === 'probe')!;
     const labels = JSON.parse(docker('inspect', probe.runtimeId!))[0].Config.Labels;

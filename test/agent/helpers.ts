@@ -1,6 +1,8 @@
 /**
- * Helpers for agent tests: a Dockyard with its embedded agent on fast timers, task runs through
- * the ECS API, bounded polling, and removal of everything the test's agent created (by id).
+ * Helpers for agent tests: a Dockyard with its embedded agent on fast timers, agents on the
+ * SIMULATED runtime joining it with a join token, task runs through the ECS API, bounded
+ * polling (of tasks and of files containers write), and removal of everything the test's agent
+ * created (by id).
  */
 import {
   DescribeTasksCommand,
@@ -11,7 +13,10 @@ import {
   type RunTaskCommandInput,
   type Task,
 } from '@aws-sdk/client-ecs';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
+import { readFileSync } from 'node:fs';
+import { Agent, SimulatedRuntime, type AgentOptions } from '../../src/agent/index.js';
+import type { AppOptions } from '../../src/server/app.js';
+import type { EmbeddedAgentConfig, ServerConfig } from '../../src/server/config.js';
 import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
 import { docker } from '../helpers/docker.js';
 
@@ -21,12 +26,52 @@ export const FAST_AGENT = {
   agentHeartbeatTtlMs: 3000,
 } as const;
 
-/** `agent` adds to the embedded agent's settings, e.g. `hostSafety: { allowHostPaths: [dir] }`. */
-export async function startWithAgent(dataDir?: string, agent: Partial<EmbeddedAgentConfig> = {}): Promise<TestDockyard> {
-  return startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...agent } }, dataDir);
+/**
+ * A test Dockyard whose embedded agent runs on FAST_AGENT's timers. `agent` adds to the embedded
+ * agent's settings (e.g. `hostSafety: { allowHostPaths: [dir] }`), `config` to the server's.
+ */
+export async function startWithAgent(
+  o: { dataDir?: string; agent?: Partial<EmbeddedAgentConfig>; config?: Partial<ServerConfig>; app?: Pick<AppOptions, 'clock' | 'agentRuntime'> } = {},
+): Promise<TestDockyard> {
+  return startDockyard({ ...FAST_AGENT, ...o.config, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...o.agent } }, o.dataDir, o.app);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An agent logger that says nothing. */
+export const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** A container definition's entry point and command that run `script` in /bin/sh. */
+export const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
+
+/** A trust policy that lets ECS tasks assume the role (task and execution roles). */
+export const TRUST_ECS_TASKS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+/**
+ * An agent (not started) on the SIMULATED runtime (2 vCPU, 4 GiB unless `runtime` is given)
+ * that joins `d` as a new host would: with a join token, a fresh one unless `joinToken` is
+ * given (`joinToken: undefined` joins with none).
+ */
+export async function simulatedAgent(d: TestDockyard, opts: Partial<AgentOptions> & Pick<AgentOptions, 'cluster' | 'stateDir'>): Promise<Agent> {
+  const joinToken = 'joinToken' in opts ? opts.joinToken : (await d.app.agentAuth.createJoinToken({ description: `test agent ${opts.stateDir}` }, 'test')).token;
+  return new Agent({ endpoint: d.endpoint, runtime: new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 }), log: quiet, ...opts, joinToken });
+}
+
+/** Waits (bounded) for a file a container writes, and returns its text once `done` holds. */
+export async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      text = '';
+    }
+    if (done(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${file}; last content: ${text}`);
+}
 
 let families = 0;
 export async function register(d: TestDockyard, containerDefinitions: ContainerDefinition[], extra: Partial<RegisterTaskDefinitionCommandInput> = {}): Promise<string> {

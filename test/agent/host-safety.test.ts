@@ -4,7 +4,7 @@
  * mapped Linux parameters take effect inside the container. Everything is removed by label/id.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,9 +12,8 @@ import { DescribeContainerInstancesCommand, ListContainerInstancesCommand, StopT
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { docker } from '../helpers/docker.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { isRunning, isStopped, register, run, sleep, startWithAgent, waitTask } from './helpers.js';
+import { isRunning, isStopped, readWhen, register, run, sh, startWithAgent, waitTask } from './helpers.js';
 
-const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
 const containersOfTask = (arn: string) => docker('ps', '-aq', '--filter', `label=com.amazonaws.ecs.task-arn=${arn}`);
 
 describe('host safety on Docker', () => {
@@ -26,7 +25,7 @@ describe('host safety on Docker', () => {
   before(async () => {
     image = buildHttpdImage();
     // Only hostDir is allow-listed; everything else is at its default.
-    d = await startWithAgent(undefined, { hostSafety: { allowHostPaths: [hostDir] } });
+    d = await startWithAgent({ agent: { hostSafety: { allowHostPaths: [hostDir] } } });
     // A link inside the allowed dir that leads into Dockyard's data dir.
     symlinkSync(d.dataDir, join(hostDir, 'looks-harmless'));
   });
@@ -36,18 +35,7 @@ describe('host safety on Docker', () => {
     rmSync(hostDir, { recursive: true, force: true });
   });
 
-  async function readOut(name: string, until: string): Promise<string> {
-    let got = '';
-    for (let i = 0; i < 100 && !got.includes(until); i++) {
-      await sleep(100);
-      try {
-        got = readFileSync(join(hostDir, name), 'utf8');
-      } catch {
-        got = '';
-      }
-    }
-    return got;
-  }
+  const readOut = (name: string, until: string) => readWhen(join(hostDir, name), (text) => text.includes(until), 10_000);
 
   it('does not advertise the privileged-container capability while privileged containers are disabled', async () => {
     const arns = (await d.ecs.send(new ListContainerInstancesCommand({ cluster: 'default' }))).containerInstanceArns!;

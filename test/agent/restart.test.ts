@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DescribeContainerInstancesCommand, ListContainerInstancesCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { startDockyard, type TestDockyard } from '../helpers/dockyard.js';
+import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { describe as describeTask, FAST_AGENT, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
+import { describe as describeTask, httpGet, inspect, isRunning, isStopped, register, run, startWithAgent, waitTask } from './helpers.js';
 import { containersOf, docker } from '../helpers/docker.js';
 
 describe('control-plane restart with tasks running', () => {
@@ -37,7 +37,7 @@ describe('control-plane restart with tasks running', () => {
     const dataDir = d.dataDir;
     await d.stop({ keepData: true });
     docker('kill', doomedBefore.runtimeId!);
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent: { ...FAST_AGENT.embeddedAgent } }, dataDir);
+    d = await startWithAgent({ dataDir });
     assert.equal(d.app.agent!.instanceId, instanceId);
 
     const doomedAfter = await waitTask(d, doomed, isStopped);

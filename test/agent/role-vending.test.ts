@@ -12,14 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { CreateClusterCommand, DescribeContainerInstancesCommand, DescribeTasksCommand, RunTaskCommand, StartTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { Agent, SimulatedRuntime } from '../../src/agent/index.js';
+import type { Agent } from '../../src/agent/index.js';
 import { credentials, startDockyard, type TestDockyard } from '../helpers/dockyard.js';
-import { isRunning, isStopped, register, sleep, waitTask } from './helpers.js';
+import { isRunning, isStopped, quiet, register, simulatedAgent, sleep, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const CLUSTER = 'roles';
 const ACCOUNT = '000000000000';
-const TRUST_ECS_TASKS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 const TRUST_NOBODY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 async function until<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -38,16 +36,7 @@ describe('task roles over the agent protocol (simulated runtime)', () => {
   const agents: Agent[] = [];
 
   const newAgent = async (name: string) => {
-    const a = new Agent({
-      endpoint: d.endpoint,
-      cluster: CLUSTER,
-      stateDir: join(dir, name),
-      runtime: new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 }),
-      log: quiet,
-      pollWaitMs: 2000,
-      taskEndpoint: { host: '127.0.0.1' },
-      joinToken: (await d.app.agentAuth.createJoinToken({ description: `role-vending ${name}` }, 'test')).token,
-    });
+    const a = await simulatedAgent(d, { cluster: CLUSTER, stateDir: join(dir, name), pollWaitMs: 2000, taskEndpoint: { host: '127.0.0.1' } });
     agents.push(a);
     await a.start();
     return a;
@@ -114,15 +103,12 @@ describe('task roles over the agent protocol (simulated runtime)', () => {
     const cluster = `no-endpoint-${process.pid}`;
     await d.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
     const errors: string[] = [];
-    const a = new Agent({
-      endpoint: d.endpoint,
+    const a = await simulatedAgent(d, {
       cluster,
       stateDir: join(dir, 'no-endpoint'),
-      runtime: new SimulatedRuntime({ cpus: 2, memoryMiB: 4096 }),
       log: { ...quiet, error: (o: object, msg?: string) => errors.push(`${msg} ${JSON.stringify(o)}`) },
       pollWaitMs: 2000,
       taskEndpoint: { host: '198.51.100.7' }, // not an address of this host
-      joinToken: (await d.app.agentAuth.createJoinToken({ description: 'role-vending no-endpoint' }, 'test')).token,
     });
     agents.push(a);
     await a.start();

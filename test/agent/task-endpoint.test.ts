@@ -14,30 +14,10 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
 import { docker } from '../helpers/docker.js';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { credentials, startDockyard } from '../helpers/dockyard.js';
-import { describe as describeTask, FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
-
-const sh = (script: string) => ({ entryPoint: ['/bin/sh', '-c'], command: [script] });
-const TRUST_ECS_TASKS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-
-/** Waits (bounded) for a file the container writes, and returns its text once `done` holds. */
-async function readWhen(file: string, done: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      text = '';
-    }
-    if (done(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${file}; last content: ${text}`);
-}
+import { credentials } from '../helpers/dockyard.js';
+import { describe as describeTask, isRunning, isStopped, readWhen, register, run, sh, startWithAgent, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
 describe('task metadata endpoint v4 (real containers)', () => {
   let d: TestDockyard;
@@ -48,8 +28,7 @@ describe('task metadata endpoint v4 (real containers)', () => {
   before(async () => {
     image = buildHttpdImage();
     // Explicit: the containers write their findings to `out`, a host directory.
-    const embeddedAgent = { ...FAST_AGENT.embeddedAgent, taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } satisfies EmbeddedAgentConfig;
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
+    d = await startWithAgent({ agent: { taskEndpoint: {}, hostSafety: { allowHostPaths: [out] } } });
     assert.ok(d.app.agent?.taskEndpoint?.url.startsWith('http://169.254.170.2:'), 'the embedded agent serves the task endpoints');
   });
 

@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { EmbeddedAgentConfig } from '../../src/server/config.js';
-import { credentials, startDockyard, type TestDockyard } from '../helpers/dockyard.js';
+import { credentials, type TestDockyard } from '../helpers/dockyard.js';
 import { buildHttpdImage } from '../helpers/images.js';
-import { FAST_AGENT, isRunning, isStopped, register, run, sleep, waitTask } from './helpers.js';
+import { isRunning, isStopped, readWhen, register, run, startWithAgent, TRUST_ECS_TASKS, waitTask } from './helpers.js';
 
 const HOST_DIRS = ['/usr', '/lib', '/lib64', '/etc/ssl'];
 
@@ -29,12 +28,7 @@ describe('AWS CLI in a task container, with the task role', () => {
   before(async () => {
     image = buildHttpdImage();
     // Explicit: this test needs host networking and these host paths, whatever the defaults become.
-    const embeddedAgent = {
-      ...FAST_AGENT.embeddedAgent,
-      taskEndpoint: {},
-      hostSafety: { allowHostNetwork: true, allowHostPaths: [...HOST_DIRS, out] },
-    } satisfies EmbeddedAgentConfig;
-    d = await startDockyard({ ...FAST_AGENT, embeddedAgent });
+    d = await startWithAgent({ agent: { taskEndpoint: {}, hostSafety: { allowHostNetwork: true, allowHostPaths: [...HOST_DIRS, out] } } });
   });
 
   after(async () => {
@@ -44,8 +38,7 @@ describe('AWS CLI in a task container, with the task role', () => {
 
   it('sts get-caller-identity answers the task role session (assumed-role/<role>/<task id>)', async () => {
     const iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
-    const role = (await iam.send(new CreateRoleCommand({ RoleName: `cli-task-role-${process.pid}`, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!;
+    const role = (await iam.send(new CreateRoleCommand({ RoleName: `cli-task-role-${process.pid}`, AssumeRolePolicyDocument: TRUST_ECS_TASKS }))).Role!;
     iam.destroy();
 
     const script = [
@@ -83,17 +76,8 @@ describe('AWS CLI in a task container, with the task role', () => {
     );
     const arn = await run(d, family);
     await waitTask(d, arn, isRunning);
-    let rc = '';
-    for (let i = 0; i < 300 && !rc; i++) {
-      await sleep(100);
-      try {
-        rc = readFileSync(join(out, 'identity.rc'), 'utf8').trim();
-      } catch {
-        rc = '';
-      }
-    }
-    const err = () => readFileSync(join(out, 'identity.err'), 'utf8');
-    assert.equal(rc, '0', `the CLI failed: ${rc ? err() : 'no answer within 30 s'}`);
+    const rc = (await readWhen(join(out, 'identity.rc'), (text) => text.trim() !== '', 30_000)).trim();
+    assert.equal(rc, '0', `the CLI failed: ${readFileSync(join(out, 'identity.err'), 'utf8')}`);
     const identity = JSON.parse(readFileSync(join(out, 'identity.json'), 'utf8'));
     const taskId = arn.split('/').pop();
     assert.equal(identity.Arn, `arn:aws:sts::000000000000:assumed-role/${role.RoleName}/${taskId}`);

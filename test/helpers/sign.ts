@@ -1,6 +1,8 @@
 /**
- * Signs raw HTTP requests to Dockyard's AWS APIs with SigV4 (the AWS SDK's own signer), for
- * tests that bypass the SDK clients. Defaults: the test root key, us-east-1, ECS.
+ * Signs raw HTTP requests to Dockyard's AWS APIs with SigV4 (@smithy/signature-v4, the SDKs' own
+ * signer), for tests that must send what no SDK would (wrong JSON types, nulls, odd targets, raw
+ * forms) and still pass signature verification. Defaults: the test root key, us-east-1, ECS.
+ * signed-http.ts sends such requests and reads the answers.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -23,17 +25,17 @@ export interface SignOptions {
   applyChecksum?: boolean;
 }
 
-function jsonRequest(endpoint: string, target: string, body: string, headers: Record<string, string> = {}): HttpRequest {
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
+
+/** POST / with `body` and `headers` (content-type included), as the signer sees it. */
+function postRequest(endpoint: string, body: string, headers: Record<string, string>): HttpRequest {
   const url = new URL(endpoint);
-  return new HttpRequest({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, ...headers },
-    body,
-  });
+  return new HttpRequest({ method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', headers: { host: url.host, ...headers }, body });
+}
+
+function jsonRequest(endpoint: string, target: string, body: string, headers: Record<string, string> = {}): HttpRequest {
+  return postRequest(endpoint, body, { 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': target, ...headers });
 }
 
 function signer(opts: SignOptions): SignatureV4 {
@@ -49,6 +51,13 @@ function signer(opts: SignOptions): SignatureV4 {
 /** Headers for POST / with `X-Amz-Target: target` and `body`, signed in the Authorization header. */
 export async function signedJsonHeaders(endpoint: string, target: string, body: string, opts: SignOptions = {}): Promise<Record<string, string>> {
   const signed = await signer(opts).sign(jsonRequest(endpoint, target, body, opts.headers), { signingDate: opts.date ?? new Date() });
+  return signed.headers;
+}
+
+/** Headers for an awsQuery POST / of the form `body` (IAM, STS: give `service`), signed in the Authorization header. */
+export async function signedFormHeaders(endpoint: string, body: string, opts: SignOptions = {}): Promise<Record<string, string>> {
+  const request = postRequest(endpoint, body, { 'content-type': FORM_CONTENT_TYPE, ...opts.headers });
+  const signed = await signer(opts).sign(request, { signingDate: opts.date ?? new Date() });
   return signed.headers;
 }
 

@@ -1,14 +1,10 @@
 /**
- * Raw awsJson1_1 requests signed with SigV4 (@smithy/signature-v4, the SDKs' own signer) using
- * the test credentials, for tests that must send what no SDK would (wrong JSON types, nulls,
- * odd targets) and still pass signature verification.
+ * Raw awsJson1_1 requests, signed with the test credentials (sign.ts), and their answers as
+ * they came: status, headers, text and, when it parses, the JSON body.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
 import type { ServiceModule } from '../../src/aws/service.js';
-import { credentials } from './dockyard.js';
+import { signedJsonHeaders } from './sign.js';
 
 export interface RawResponse {
   status: number;
@@ -17,40 +13,12 @@ export interface RawResponse {
   json: Record<string, unknown> | undefined;
 }
 
-const signers = new Map<string, SignatureV4>();
-
-function signer(service: string, region: string): SignatureV4 {
-  const key = `${service}/${region}`;
-  let s = signers.get(key);
-  if (!s) signers.set(key, (s = new SignatureV4({ service, region, credentials, sha256: Sha256, applyChecksum: true })));
-  return s;
-}
-
 /** The SigV4 signing name of a service module (what its SDK client signs with). */
 export const signingName = (service: ServiceModule) => service.model.metadata.signingName ?? service.model.metadata.endpointPrefix;
 
-/** POST / with `X-Amz-Target: target` and `body` as is, signed for `service` (its signing name). */
-export async function postSigned(
-  endpoint: string,
-  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string> },
-): Promise<RawResponse> {
-  const url = new URL(endpoint);
-  const unsigned = new HttpRequest({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    headers: {
-      host: url.host,
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': opts.target,
-      ...opts.headers,
-    },
-    body: opts.body,
-  });
-  const signed = await signer(opts.service, opts.region ?? 'us-east-1').sign(unsigned);
-  const res = await request(`${endpoint}/`, { method: 'POST', headers: signed.headers, body: opts.body });
+/** POST / with `headers` and `body` as given (signed or not), and the answer. */
+export async function rawPost(endpoint: string, body: string | undefined, headers: Record<string, string>): Promise<RawResponse> {
+  const res = await request(`${endpoint}/`, { method: 'POST', headers, body });
   const text = await res.body.text();
   let json: Record<string, unknown> | undefined;
   try {
@@ -59,4 +27,13 @@ export async function postSigned(
     json = undefined;
   }
   return { status: res.statusCode, headers: res.headers, text, json };
+}
+
+/** POST / with `X-Amz-Target: target` and `body` as is, signed for `service` (its signing name). */
+export async function postSigned(
+  endpoint: string,
+  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string> },
+): Promise<RawResponse> {
+  const headers = await signedJsonHeaders(endpoint, opts.target, opts.body, { service: opts.service, region: opts.region, headers: opts.headers });
+  return rawPost(endpoint, opts.body, headers);
 }

@@ -15,7 +15,6 @@ import {
   sha256Digest,
   TAG_PATTERN,
   LAYER_DOWNLOAD_LIFETIME_SECONDS,
-  type BlobStore,
   type RegistryImages,
   type RegistryTokens,
   type Uploads,
@@ -43,7 +42,6 @@ export class EcrImages {
     private readonly clock: Clock,
     private readonly repos: Repositories,
     private readonly images: RegistryImages,
-    private readonly blobs: BlobStore,
     private readonly uploads: Uploads,
     private readonly tokens: RegistryTokens,
     private readonly registryHost: () => string,
@@ -129,8 +127,8 @@ export class EcrImages {
           failures.push(failure);
           continue;
         }
-        const image = await this.images.findImage(tx, repo.repositoryArn, id.imageDigest ?? id.imageTag!);
-        if (!image || (id.imageDigest && id.imageTag && !(await this.hasTag(tx, repo.repositoryArn, id.imageTag, image.digest)))) {
+        const image = await imageById(this.images, tx, repo.repositoryArn, id);
+        if (!image) {
           failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
           continue;
         }
@@ -335,6 +333,13 @@ function declaredMediaType(manifest: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The image `id` names, by digest or by tag; with both, only when the tag names that digest. */
+export async function imageById(images: RegistryImages, tx: StoreTx, repositoryArn: string, id: ImageId): Promise<EcrImageDoc | undefined> {
+  const image = await images.findImage(tx, repositoryArn, id.imageDigest ?? id.imageTag ?? '');
+  if (image && id.imageDigest && id.imageTag && (await images.findImage(tx, repositoryArn, id.imageTag))?.digest !== image.digest) return undefined;
+  return image;
 }
 
 function matches(id: ImageId, digest: string, tags: string[]): boolean {

@@ -60,7 +60,7 @@ export function createEcrDomain(deps: EcrDeps): EcrDomain {
   const log = deps.log ?? { error: () => undefined };
   const repositories = new Repositories(store, clock, registry.images, registryHost);
   const registryScheme = deps.registryScheme ?? 'http';
-  const images = new EcrImages(store, clock, repositories, registry.images, registry.blobs, registry.uploads, registry.tokens, registryHost, registryScheme);
+  const images = new EcrImages(store, clock, repositories, registry.images, registry.uploads, registry.tokens, registryHost, registryScheme);
   const settings = new RegistrySettings(store, repositories);
   const replication = new Replication(settings, repositories, registry.images, registry.blobs);
   const scans = new ImageScans(store, clock, repositories, registry.images, registry.blobs, new OsvDatabaseCache(deps.vulnerabilityDb), log);

@@ -1,4 +1,4 @@
-/** What IAM's principals (users, roles) share: Marker/MaxItems listing, tags and inline policies. */
+/** What IAM's users, roles and groups share: Marker/MaxItems listing and the rules for tags and inline policies (entities.ts applies them). */
 import { paginate } from '../../core/pagination.js';
 import type { Tag } from './types.js';
 import { invalidInput, limitExceeded, noSuchEntity } from './errors.js';

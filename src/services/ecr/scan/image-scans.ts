@@ -13,6 +13,7 @@ import type { Store } from '../../../store/store.js';
 import { AwsError } from '../../../aws/errors.js';
 import type { Scope } from '../arns.js';
 import * as err from '../errors.js';
+import { imageById, type ImageId } from '../images.js';
 import type { Repositories } from '../repositories.js';
 import { inventory, type Layer } from './inventory.js';
 import type { OsvDatabaseCache } from './osv.js';
@@ -23,11 +24,6 @@ export interface ScanLog {
 
 const scanKey = (repositoryArn: string, digest: string) => `${repositoryArn}@${digest}`;
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
-
-interface ImageIdInput {
-  imageDigest?: string;
-  imageTag?: string;
-}
 
 export class ImageScans {
   private readonly running = new Set<Promise<void>>();
@@ -44,18 +40,13 @@ export class ImageScans {
     private readonly log: ScanLog,
   ) {}
 
-  private async image(repo: EcrRepositoryDoc, id: ImageIdInput): Promise<EcrImageDoc> {
-    const image = await this.store.read(async (tx) => {
-      const found = await this.images.findImage(tx, repo.repositoryArn, id.imageDigest ?? id.imageTag ?? '');
-      // Both given: the tag must name that digest.
-      if (found && id.imageDigest && id.imageTag && (await this.images.findImage(tx, repo.repositoryArn, id.imageTag))?.digest !== found.digest) return undefined;
-      return found;
-    });
+  private async image(repo: EcrRepositoryDoc, id: ImageId): Promise<EcrImageDoc> {
+    const image = await this.store.read((tx) => imageById(this.images, tx, repo.repositoryArn, id));
     if (!image) throw err.imageNotFound(id, repo.repositoryName, repo.registryId);
     return image;
   }
 
-  async start(scope: Scope, input: { repositoryName: string; registryId?: string; imageId: ImageIdInput }) {
+  async start(scope: Scope, input: { repositoryName: string; registryId?: string; imageId: ImageId }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     if (!input.imageId.imageDigest && !input.imageId.imageTag) {
       throw err.invalidParameter(`Invalid parameter at 'imageId' failed to satisfy constraint: 'Either imageDigest or imageTag must be specified'`);
@@ -182,7 +173,7 @@ export class ImageScans {
     return out;
   }
 
-  async findings(scope: Scope, input: { repositoryName: string; registryId?: string; imageId: ImageIdInput; maxResults?: number; nextToken?: string }) {
+  async findings(scope: Scope, input: { repositoryName: string; registryId?: string; imageId: ImageId; maxResults?: number; nextToken?: string }) {
     const repo = await this.repos.require(scope, input.repositoryName, input.registryId);
     const image = await this.image(repo, input.imageId);
     const scan = await this.stored(repo.repositoryArn, image.digest);
