@@ -119,7 +119,8 @@ export abstract class IamEntities<D extends EntityDoc, N extends string> {
 
   async getPolicy(ctx: RequestContext, input: Named<N> & { PolicyName: string }) {
     const doc = await this.read(ctx, this.nameIn(input));
-    return { [this.kind.nameMember]: this.owner(doc).name, ...getInlinePolicy(doc.inlinePolicies, input.PolicyName, this.owner(doc)) };
+    // A computed key widens to string: say the name member is there (GetUserPolicy answers UserName, …).
+    return { [this.kind.nameMember]: this.owner(doc).name, ...getInlinePolicy(doc.inlinePolicies, input.PolicyName, this.owner(doc)) } as Named<N> & ReturnType<typeof getInlinePolicy>;
   }
 
   async listPolicies(ctx: RequestContext, input: Named<N> & { Marker?: string; MaxItems?: number }) {
