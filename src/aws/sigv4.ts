@@ -283,22 +283,24 @@ export function readCredentialScope(req: Pick<IncomingRequest, 'headers' | 'quer
 
 /** `yyyymmddThhmmssZ` → epoch milliseconds; impossible dates (month 13, Feb 30, 25:00) are not dates. */
 function parseAmzDate(text: string): number {
-  const digits = (from: number, count: number) => {
-    let n = 0;
-    for (let i = from; i < from + count; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      n = n * 10 + d;
-    }
-    return n;
-  };
-  const [year, month, day, hour, minute, second] = [digits(0, 4), digits(4, 2), digits(6, 2), digits(9, 2), digits(11, 2), digits(13, 2)];
+  const [year, month, day, hour, minute, second] = [digits(text, 0, 4), digits(text, 4, 2), digits(text, 6, 2), digits(text, 9, 2), digits(text, 11, 2), digits(text, 13, 2)];
   const wellFormed = text.length === 16 && text[8] === 'T' && text[15] === 'Z' && year >= 0 && month >= 1 && month <= 12;
   // Day 0 of the next month is this month's last day.
   if (!wellFormed || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
     throw incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${text}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
   return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/** The decimal number in text[from, from + count), or -1 if any of it is not a digit. */
+function digits(text: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** 20260101T120000Z */
