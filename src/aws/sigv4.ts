@@ -446,8 +446,9 @@ class SigningKeyCache {
 
 function header(headers: IncomingRequest['headers'], name: string): string | undefined {
   const value = headers[name];
-  // Repeated headers are joined with commas, as SigV4's canonical form does.
-  return value === undefined ? undefined : typeof value === 'string' ? value : value.join(',');
+  // Repeated headers are joined with commas, as SigV4's canonical form does. Anything else (a
+  // signed header named `__proto__` finds the prototype) is no header.
+  return typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : undefined;
 }
 
 function query1(query: IncomingRequest['query'], name: string): string | undefined {
