@@ -7,18 +7,20 @@
  *
  * The signature the client should have sent is computed from the request as received and
  * compared in constant time. The SigV4 pieces come from @smithy/signature-v4 (the AWS SDK's
- * signer): canonical headers and query, URI escaping, the credential scope and the signing-key
+ * signer): the canonical query, URI escaping, the credential scope and the signing-key
  * derivation (HMAC chain); the derived keys are cached per credential, day, region and service,
- * so a verification costs two SHA-256 and one HMAC, natively (node:crypto). Re-signing the whole
- * request through SignatureV4.sign() cost more CPU than the API call it guards (see
- * bench/api.ts --compare-verification); test/sigv4-equivalence.test.ts checks that whatever
- * SignatureV4 signs, this verifies.
+ * so a verification costs two one-shot SHA-256 (body, canonical request) and one HMAC, natively
+ * (node:crypto). The common shapes (path `/`, no query, header values without folding
+ * whitespace, SignedHeaders already canonical) skip the general helpers; what they would have
+ * built is the same text (bench/sigv4-cost.ts measures each piece). Re-signing the whole
+ * request through SignatureV4.sign() cost more CPU than the API call it guards;
+ * test/sigv4-equivalence.test.ts checks that whatever SignatureV4 signs, this verifies.
  */
 import { partition } from '@aws-sdk/core/client';
 import { escapeUri } from '@smithy/core/protocols';
 import { Hash } from '@smithy/core/serde';
 import { createScope, getCanonicalHeaders, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
-import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Caller, CredentialResolver, SigningCredential } from '../iam/principal.js';
 import {
   expiredToken,
@@ -112,7 +114,7 @@ export class SigV4Verifier {
     if (authorization === undefined && !presigned) throw missingAuthenticationToken();
     const auth = presigned ? parsePresigned(req.query) : parseAuthorizationHeader(authorization!, header(req.headers, 'x-amz-date'));
     // The endpoint is part of what is signed: a signature for another host does not travel here.
-    if (!auth.signedHeaders.some((h) => h.toLowerCase() === 'host')) throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+    if (!auth.signedHeaders.includes('host')) throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     const scope = parseCredential(auth.credential);
     const signedAt = parseAmzDate(auth.amzDate);
     this.checkTime(signedAt, auth);
@@ -125,21 +127,23 @@ export class SigV4Verifier {
     if ((credential.sessionToken !== undefined || requestToken !== undefined) && !sameText(credential.sessionToken ?? '', requestToken ?? '')) throw unrecognizedClient();
     if (credential.expiresAt !== undefined && credential.expiresAt <= this.now()) throw expiredToken();
 
-    const expected = await computeSignature(req, auth, scope, credential, this.signingKeys);
-    if (!sameText(expected, auth.signature.toLowerCase())) throw signatureDoesNotMatch();
+    const key = this.signingKeys.get(scope, credential);
+    const expected = computeSignature(req, auth, scope, key instanceof Promise ? await key : key);
+    if (!sameSignature(expected, auth.signature)) throw signatureDoesNotMatch();
     return { caller: credential.caller, scope, presigned };
   }
 
-  private checkTime(signedAt: Date, auth: ParsedAuth): void {
+  /** `signedAt`: epoch milliseconds. */
+  private checkTime(signedAt: number, auth: ParsedAuth): void {
     const now = this.now();
     if (auth.expiresSeconds !== undefined) {
       // Presigned: valid from X-Amz-Date (give or take the clock skew) for X-Amz-Expires seconds.
-      const expiresAt = signedAt.getTime() + auth.expiresSeconds * 1000;
+      const expiresAt = signedAt + auth.expiresSeconds * 1000;
       if (expiresAt < now) throw invalidSignature(`Signature expired: ${amzDate(expiresAt)} is now earlier than ${amzDate(now)}`);
-    } else if (signedAt.getTime() < now - MAX_CLOCK_SKEW_MS) {
+    } else if (signedAt < now - MAX_CLOCK_SKEW_MS) {
       throw invalidSignature(`Signature expired: ${auth.amzDate} is now earlier than ${amzDate(now - MAX_CLOCK_SKEW_MS)} (${amzDate(now)} - 15 min.)`);
     }
-    if (signedAt.getTime() > now + MAX_CLOCK_SKEW_MS) {
+    if (signedAt > now + MAX_CLOCK_SKEW_MS) {
       throw invalidSignature(`Signature not yet current: ${auth.amzDate} is still later than ${amzDate(now + MAX_CLOCK_SKEW_MS)} (${amzDate(now)} + 15 min.)`);
     }
   }
@@ -156,20 +160,21 @@ export class SigV4Verifier {
 
 interface ParsedAuth {
   credential: string;
+  /** SignedHeaders as sent, split at ';' and lower-cased. */
   signedHeaders: string[];
+  /** SignedHeaders as sent (when already canonical, it is the canonical request's line). */
+  signedHeadersText: string;
   signature: string;
   amzDate: string;
   /** Presigned requests only. */
   expiresSeconds?: number;
 }
 
-const WELL_FORMED = /^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)$/;
-
 /** `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`, with AWS's complaints when it is not. */
 function parseAuthorizationHeader(authorization: string, amzDateHeader: string | undefined): ParsedAuth {
-  // What every SDK sends, in one match; anything else takes the long way to its error message.
-  const m = amzDateHeader !== undefined ? WELL_FORMED.exec(authorization) : null;
-  if (m) return { credential: m[1]!, signedHeaders: m[2]!.split(';'), signature: m[3]!, amzDate: amzDateHeader! };
+  // What every SDK sends, in one pass; anything else takes the long way to its error message.
+  const wellFormed = amzDateHeader !== undefined ? parseWellFormed(authorization, amzDateHeader) : undefined;
+  if (wellFormed) return wellFormed;
   const space = authorization.indexOf(' ');
   const algorithm = space < 0 ? authorization : authorization.slice(0, space);
   const params = new Map<string, string>();
@@ -191,10 +196,54 @@ function parseAuthorizationHeader(authorization: string, amzDateHeader: string |
   if (missing.length > 0) throw incompleteSignature(`${missing.join(' ')} Authorization=${authorization}`);
   return {
     credential: params.get('Credential')!,
-    signedHeaders: params.get('SignedHeaders')!.split(';'),
+    signedHeaders: signedHeaderNames(params.get('SignedHeaders')!),
+    signedHeadersText: params.get('SignedHeaders')!,
     signature: params.get('Signature')!,
     amzDate: amzDateHeader!,
   };
+}
+
+const CREDENTIAL_PREFIX = 'AWS4-HMAC-SHA256 Credential=';
+
+/**
+ * `AWS4-HMAC-SHA256 Credential=<c>,[ ]SignedHeaders=<h>,[ ]Signature=<s>` exactly, each value
+ * non-empty and free of commas and whitespace (what the SDKs, botocore and the CLI send), or
+ * undefined. indexOf scans only: no backtracking.
+ */
+function parseWellFormed(authorization: string, amzDateHeader: string): ParsedAuth | undefined {
+  if (!authorization.startsWith(CREDENTIAL_PREFIX)) return undefined;
+  const credentialEnd = authorization.indexOf(',', CREDENTIAL_PREFIX.length);
+  if (credentialEnd < 0) return undefined;
+  let at = credentialEnd + 1;
+  if (authorization.charCodeAt(at) === 32) at++;
+  if (!authorization.startsWith('SignedHeaders=', at)) return undefined;
+  const headersStart = at + 'SignedHeaders='.length;
+  const headersEnd = authorization.indexOf(',', headersStart);
+  if (headersEnd < 0) return undefined;
+  at = headersEnd + 1;
+  if (authorization.charCodeAt(at) === 32) at++;
+  if (!authorization.startsWith('Signature=', at)) return undefined;
+  const signatureStart = at + 'Signature='.length;
+  const credential = authorization.slice(CREDENTIAL_PREFIX.length, credentialEnd);
+  const signedHeadersText = authorization.slice(headersStart, headersEnd);
+  const signature = authorization.slice(signatureStart);
+  if (!plainValue(credential) || !plainValue(signedHeadersText) || !plainValue(signature)) return undefined;
+  return { credential, signedHeaders: signedHeaderNames(signedHeadersText), signedHeadersText, signature, amzDate: amzDateHeader };
+}
+
+/** Non-empty, and no comma or whitespace (the well-formed header's values). */
+function plainValue(text: string): boolean {
+  if (text === '') return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // ',' and what \s matches in ASCII, and anything beyond ASCII (Unicode spaces) to be safe.
+    if (c === 44 || c <= 32 || c >= 127) return false;
+  }
+  return true;
+}
+
+function signedHeaderNames(text: string): string[] {
+  return text.toLowerCase().split(';');
 }
 
 function parsePresigned(query: IncomingRequest['query']): ParsedAuth {
@@ -209,7 +258,7 @@ function parsePresigned(query: IncomingRequest['query']): ParsedAuth {
   if (!/^[1-9]\d{0,6}$/.test(expires!) || expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
     throw incompleteSignature(`X-Amz-Expires must be a number of seconds between 1 and ${MAX_PRESIGNED_EXPIRES_SECONDS} (one week), not '${expires}'.`);
   }
-  return { credential: credential!, signedHeaders: signedHeaders!.split(';'), signature: signature!, amzDate: amzDate!, expiresSeconds };
+  return { credential: credential!, signedHeaders: signedHeaderNames(signedHeaders!), signedHeadersText: signedHeaders!, signature: signature!, amzDate: amzDate!, expiresSeconds };
 }
 
 function parseCredential(credential: string): CredentialScope & { terminator: string } {
@@ -232,17 +281,26 @@ export function readCredentialScope(req: Pick<IncomingRequest, 'headers' | 'quer
   return { accessKeyId: parts[0]!, date: parts[1]!, region: parts[2]!, service: parts[3]! };
 }
 
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-
-function parseAmzDate(text: string): Date {
-  const m = AMZ_DATE.exec(text);
-  const [year, month, day, hour, minute, second] = m ? m.slice(1).map(Number) : [];
-  const date = m ? new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second!)) : undefined;
-  // Date.UTC rolls impossible dates over (month 13, Feb 30, 25:00): those are not dates.
-  if (!date || date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second) {
+/** `yyyymmddThhmmssZ` → epoch milliseconds; impossible dates (month 13, Feb 30, 25:00) are not dates. */
+function parseAmzDate(text: string): number {
+  const [year, month, day, hour, minute, second] = [digits(text, 0, 4), digits(text, 4, 2), digits(text, 6, 2), digits(text, 9, 2), digits(text, 11, 2), digits(text, 13, 2)];
+  const wellFormed = text.length === 16 && text[8] === 'T' && text[15] === 'Z' && year >= 0 && month >= 1 && month <= 12;
+  // Day 0 of the next month is this month's last day.
+  if (!wellFormed || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
     throw incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${text}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
-  return date;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/** The decimal number in text[from, from + count), or -1 if any of it is not a digit. */
+function digits(text: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** 20260101T120000Z */
@@ -251,42 +309,67 @@ export function amzDate(ms: number): string {
 }
 
 /**
- * The signature the client should have sent: SigV4's canonical request over exactly what the
- * client signed (its SignedHeaders, its query, the body received), the string to sign, and the
- * HMAC under the derived signing key. Canonical headers and query, URI escaping and the signing
- * key derivation are @smithy/signature-v4's (the SDK signer's own functions); the derived key is
- * cached per credential, day, region and service.
+ * The signature the client should have sent, as the raw HMAC: SigV4's canonical request over
+ * exactly what the client signed (its SignedHeaders, its query, the body received), the string
+ * to sign, and the HMAC under the derived signing key.
  */
-async function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, credential: SigningCredential, signingKeys: SigningKeyCache): Promise<string> {
-  const payloadHash = createHash('sha256').update(req.body ?? EMPTY).digest('hex');
+function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, key: SigningKey): Buffer {
+  // The body is hashed once: for the canonical request and for a client's own claim.
+  const payloadHash = hash('sha256', req.body ?? EMPTY, 'hex');
   // A client's own payload hash (the JS SDK sends one) must be the body's.
   const claimed = header(req.headers, CONTENT_SHA256);
   if (claimed !== undefined && claimed !== payloadHash) throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
 
-  const signedHeaders = auth.signedHeaders.map((h) => h.toLowerCase());
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders) headers[name] = header(req.headers, name) ?? '';
-  const canonicalHeaders = getCanonicalHeaders({ headers } as never, undefined, new Set(signedHeaders));
-  const names = Object.keys(canonicalHeaders).sort();
-  const canonicalRequest = [
-    req.method,
-    canonicalPath(req.path),
-    getCanonicalQuery({ query: req.query } as never), // leaves X-Amz-Signature out
-    ...names.map((name) => `${name}:${canonicalHeaders[name]}`),
-    '',
-    names.join(';'),
-    payloadHash,
-  ].join('\n');
-  const credentialScope = createScope(scope.date, scope.region, scope.service);
-  const stringToSign = `${ALGORITHM}\n${auth.amzDate}\n${credentialScope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
-  const key = await signingKeys.get(scope, credential);
-  return createHmac('sha256', key).update(stringToSign).digest('hex');
+  const canonicalRequest = `${req.method}\n${canonicalPath(req.path)}\n${canonicalQuery(req.query)}\n${canonicalHeaders(req.headers, auth)}${payloadHash}`;
+  const stringToSign = `${ALGORITHM}\n${auth.amzDate}\n${createScope(scope.date, scope.region, scope.service)}\n${hash('sha256', canonicalRequest, 'hex')}`;
+  return key.hmac(stringToSign);
 }
 
 const EMPTY = new Uint8Array();
 
+/**
+ * The canonical headers' lines, a blank line and the signed-header list (each line ends in \n).
+ * When SignedHeaders is already lower case, sorted and without repeats (as every signer sends
+ * it) and the values need no whitespace folding, the text is built straight; otherwise
+ * @smithy/signature-v4's getCanonicalHeaders builds it.
+ */
+function canonicalHeaders(headers: IncomingRequest['headers'], auth: ParsedAuth): string {
+  const names = auth.signedHeaders;
+  let lines = '';
+  let ordered = auth.signedHeadersText === names.join(';');
+  for (let i = 0; ordered && i < names.length; i++) {
+    const value = header(headers, names[i]!) ?? '';
+    ordered = (i === 0 || names[i - 1]! < names[i]!) && !needsFolding(value);
+    lines += `${names[i]}:${value}\n`;
+  }
+  if (ordered) return `${lines}\n${auth.signedHeadersText}\n`;
+  const values: Record<string, string> = {};
+  for (const name of names) values[name] = header(headers, name) ?? '';
+  const canonical = getCanonicalHeaders({ headers: values } as never, undefined, new Set(names));
+  const sorted = Object.keys(canonical).sort();
+  return `${sorted.map((name) => `${name}:${canonical[name]}\n`).join('')}\n${sorted.join(';')}\n`;
+}
+
+/** Would SigV4's value canonicalization (CR/LF to space, runs of space/tab to one, trim) change `value`? */
+function needsFolding(value: string): boolean {
+  let previous = 32; // a leading space counts as folding
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 9 || c === 10 || c === 13 || (c === 32 && previous === 32)) return true;
+    previous = c;
+  }
+  return previous === 32 && value.length > 0;
+}
+
+/** SigV4's canonical query: @smithy/signature-v4's (without X-Amz-Signature); none is the empty line. */
+function canonicalQuery(query: IncomingRequest['query']): string {
+  for (const _ in query) return getCanonicalQuery({ query } as never);
+  return '';
+}
+
 /** SigV4's canonical URI as the SDK signer builds it: dot-segments resolved, each segment URI-escaped again. */
 function canonicalPath(path: string): string {
+  if (path === '/') return path; // every awsJson and awsQuery request
   const segments: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -297,35 +380,87 @@ function canonicalPath(path: string): string {
   return escapeUri(normalized).replace(/%2F/g, '/');
 }
 
-/** Derived signing keys (kSigning), per credential, day, region and service; a bounded map. */
+/**
+ * A derived signing key (kSigning), ready for HMAC-SHA256 (RFC 2104: H(K^opad || H(K^ipad || m)))
+ * as two one-shot hashes over its padded blocks, computed once. node:crypto's createHmac gives
+ * the same bytes, but each call builds a native HMAC object that the GC must then finalize: in
+ * the front door that cost more than the hashing (bench/sigv4-cost.ts, src/aws/sigv4.test.ts
+ * checks the two agree).
+ */
+export class SigningKey {
+  /** K^ipad, then room for the message. */
+  private inner = Buffer.alloc(SHA256_BLOCK + 512);
+  /** K^opad, then the inner digest. */
+  private readonly outer = Buffer.alloc(SHA256_BLOCK + 32);
+
+  constructor(key: Uint8Array) {
+    // SigV4's kSigning is a SHA-256 output (32 bytes); a key longer than a block would be hashed first.
+    const k = key.length > SHA256_BLOCK ? hash('sha256', key, 'buffer') : key;
+    for (let i = 0; i < SHA256_BLOCK; i++) {
+      this.inner[i] = (k[i] ?? 0) ^ 0x36;
+      this.outer[i] = (k[i] ?? 0) ^ 0x5c;
+    }
+  }
+
+  hmac(message: string): Buffer {
+    const length = Buffer.byteLength(message);
+    if (SHA256_BLOCK + length > this.inner.length) {
+      const grown = Buffer.alloc(SHA256_BLOCK + length);
+      this.inner.copy(grown, 0, 0, SHA256_BLOCK);
+      this.inner = grown;
+    }
+    this.inner.write(message, SHA256_BLOCK, 'utf8');
+    hash('sha256', this.inner.subarray(0, SHA256_BLOCK + length), 'buffer').copy(this.outer, SHA256_BLOCK);
+    return hash('sha256', this.outer, 'buffer');
+  }
+}
+
+const SHA256_BLOCK = 64;
+
+/**
+ * Derived signing keys (kSigning), per credential, day, region and service; a bounded map. A
+ * hit answers the key itself (no promise to await); a miss derives it with the SDK's
+ * getSigningKey (asynchronous).
+ */
 class SigningKeyCache {
-  private readonly keys = new Map<string, { credential: SigningCredential; key: Promise<KeyObject> }>();
+  private readonly keys = new Map<string, { secretAccessKey: string; key: SigningKey | Promise<SigningKey> }>();
 
   constructor(private readonly max = 1000) {}
 
-  get(scope: CredentialScope, credential: SigningCredential): Promise<KeyObject> {
+  get(scope: CredentialScope, credential: SigningCredential): SigningKey | Promise<SigningKey> {
     const id = `${scope.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
     const hit = this.keys.get(id);
     // The same key id with another secret (rotated, re-seeded) derives anew.
-    if (hit && hit.credential.secretAccessKey === credential.secretAccessKey) return hit.key;
+    if (hit && hit.secretAccessKey === credential.secretAccessKey) return hit.key;
     if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
-    const key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service).then((k) =>
-      createSecretKey(k),
-    );
-    this.keys.set(id, { credential, key });
-    return key;
+    const entry: { secretAccessKey: string; key: SigningKey | Promise<SigningKey> } = { secretAccessKey: credential.secretAccessKey, key: undefined! };
+    entry.key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service).then((k) => {
+      const key = new SigningKey(k);
+      entry.key = key;
+      return key;
+    });
+    this.keys.set(id, entry);
+    return entry.key;
   }
 }
 
 function header(headers: IncomingRequest['headers'], name: string): string | undefined {
   const value = headers[name];
-  // Repeated headers are joined with commas, as SigV4's canonical form does.
-  return value === undefined ? undefined : typeof value === 'string' ? value : value.join(',');
+  // Repeated headers are joined with commas, as SigV4's canonical form does. Anything else (a
+  // signed header named `__proto__` finds the prototype) is no header.
+  return typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : undefined;
 }
 
 function query1(query: IncomingRequest['query'], name: string): string | undefined {
   const value = query[name];
   return value === undefined ? undefined : typeof value === 'string' ? value : value[0];
+}
+
+const SIGNATURE_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** The HMAC against the signature sent (64 hex digits, either case), in constant time. */
+function sameSignature(expected: Buffer, sent: string): boolean {
+  return SIGNATURE_HEX.test(sent) && timingSafeEqual(expected, Buffer.from(sent, 'hex'));
 }
 
 function sameText(a: string, b: string): boolean {
