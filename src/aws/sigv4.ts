@@ -20,7 +20,7 @@ import { partition } from '@aws-sdk/core/client';
 import { escapeUri } from '@smithy/core/protocols';
 import { Hash } from '@smithy/core/serde';
 import { createScope, getCanonicalHeaders, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
-import { hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Caller, CredentialResolver, SigningCredential } from '../iam/principal.js';
 import {
   expiredToken,
@@ -313,7 +313,7 @@ export function amzDate(ms: number): string {
  * exactly what the client signed (its SignedHeaders, its query, the body received), the string
  * to sign, and the HMAC under the derived signing key.
  */
-function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, key: SigningKey): Buffer {
+function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, key: KeyObject): Buffer {
   // The body is hashed once: for the canonical request and for a client's own claim.
   const payloadHash = hash('sha256', req.body ?? EMPTY, 'hex');
   // A client's own payload hash (the JS SDK sends one) must be the body's.
@@ -322,7 +322,7 @@ function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: Credent
 
   const canonicalRequest = `${req.method}\n${canonicalPath(req.path)}\n${canonicalQuery(req.query)}\n${canonicalHeaders(req.headers, auth)}${payloadHash}`;
   const stringToSign = `${ALGORITHM}\n${auth.amzDate}\n${createScope(scope.date, scope.region, scope.service)}\n${hash('sha256', canonicalRequest, 'hex')}`;
-  return key.hmac(stringToSign);
+  return createHmac('sha256', key).update(stringToSign).digest();
 }
 
 const EMPTY = new Uint8Array();
@@ -381,61 +381,24 @@ function canonicalPath(path: string): string {
 }
 
 /**
- * A derived signing key (kSigning), ready for HMAC-SHA256 (RFC 2104: H(K^opad || H(K^ipad || m)))
- * as two one-shot hashes over its padded blocks, computed once. node:crypto's createHmac gives
- * the same bytes, but each call builds a native HMAC object that the GC must then finalize: in
- * the front door that cost more than the hashing (bench/sigv4-cost.ts, src/aws/sigv4.test.ts
- * checks the two agree).
- */
-export class SigningKey {
-  /** K^ipad, then room for the message. */
-  private inner = Buffer.alloc(SHA256_BLOCK + 512);
-  /** K^opad, then the inner digest. */
-  private readonly outer = Buffer.alloc(SHA256_BLOCK + 32);
-
-  constructor(key: Uint8Array) {
-    // SigV4's kSigning is a SHA-256 output (32 bytes); a key longer than a block would be hashed first.
-    const k = key.length > SHA256_BLOCK ? hash('sha256', key, 'buffer') : key;
-    for (let i = 0; i < SHA256_BLOCK; i++) {
-      this.inner[i] = (k[i] ?? 0) ^ 0x36;
-      this.outer[i] = (k[i] ?? 0) ^ 0x5c;
-    }
-  }
-
-  hmac(message: string): Buffer {
-    const length = Buffer.byteLength(message);
-    if (SHA256_BLOCK + length > this.inner.length) {
-      const grown = Buffer.alloc(SHA256_BLOCK + length);
-      this.inner.copy(grown, 0, 0, SHA256_BLOCK);
-      this.inner = grown;
-    }
-    this.inner.write(message, SHA256_BLOCK, 'utf8');
-    hash('sha256', this.inner.subarray(0, SHA256_BLOCK + length), 'buffer').copy(this.outer, SHA256_BLOCK);
-    return hash('sha256', this.outer, 'buffer');
-  }
-}
-
-const SHA256_BLOCK = 64;
-
-/**
  * Derived signing keys (kSigning), per credential, day, region and service; a bounded map. A
  * hit answers the key itself (no promise to await); a miss derives it with the SDK's
  * getSigningKey (asynchronous).
  */
 class SigningKeyCache {
-  private readonly keys = new Map<string, { secretAccessKey: string; key: SigningKey | Promise<SigningKey> }>();
+  private readonly keys = new Map<string, { secretAccessKey: string; key: KeyObject | Promise<KeyObject> }>();
 
   constructor(private readonly max = 1000) {}
 
-  get(scope: CredentialScope, credential: SigningCredential): SigningKey | Promise<SigningKey> {
+  get(scope: CredentialScope, credential: SigningCredential): KeyObject | Promise<KeyObject> {
     const id = `${scope.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
     const hit = this.keys.get(id);
     // The same key id with another secret (rotated, re-seeded) derives anew.
     if (hit && hit.secretAccessKey === credential.secretAccessKey) return hit.key;
     if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
-    const entry: { secretAccessKey: string; key: SigningKey | Promise<SigningKey> } = { secretAccessKey: credential.secretAccessKey, key: undefined! };
+    const entry: { secretAccessKey: string; key: KeyObject | Promise<KeyObject> } = { secretAccessKey: credential.secretAccessKey, key: undefined! };
     entry.key = getSigningKey(Sha256, { accessKeyId: scope.accessKeyId, secretAccessKey: credential.secretAccessKey }, scope.date, scope.region, scope.service).then((k) => {
-      const key = new SigningKey(k);
+      const key = createSecretKey(k);
       entry.key = key;
       return key;
     });
