@@ -60,3 +60,20 @@ export async function postSigned(
   }
   return { status: res.statusCode, headers: res.headers, text, json };
 }
+
+/** POST / with a form-encoded awsQuery `body` as is (IAM, STS), signed for `service` (its signing name). */
+export async function postSignedForm(endpoint: string, opts: { service: string; body: string; region?: string }): Promise<RawResponse> {
+  const url = new URL(endpoint);
+  const unsigned = new HttpRequest({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: opts.body,
+  });
+  const signed = await signer(opts.service, opts.region ?? 'us-east-1').sign(unsigned);
+  const res = await request(`${endpoint}/`, { method: 'POST', headers: signed.headers, body: opts.body });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text(), json: undefined };
+}
