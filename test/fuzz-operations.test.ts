@@ -448,6 +448,8 @@ describe('model-driven fuzzing of every implemented operation', () => {
         stats.requests += 1;
         if (process.env.FUZZ_VERBOSE && Date.now() - sent > 50) console.log(`slow: ${Date.now() - sent} ms ${service.name} ${op} ${body.length} bytes ${body.slice(0, 120)}`);
         const what = `${service.name} ${op} ${body.slice(0, 500)}`;
+        // The server runs in this process: a `__proto__` or `constructor.prototype` key must not have reached a prototype.
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, `${what}: Object.prototype was polluted`);
         assert.ok(res.status < 500, `${what}: answered ${res.status} ${res.text.slice(0, 300)}`);
         if (res.status === 200) {
           stats.ok += 1;
