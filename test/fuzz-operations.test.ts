@@ -65,6 +65,7 @@ const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/fuzz`;
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/fuzz`;
 const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecs:List*', Resource: '*' }] });
 const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const TRUST_ACCOUNT = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] });
 /** Well-formed values by member name (ECS types most strings as plain String: the name says what it is). */
 const KNOWN: Record<string, readonly string[]> = {
   cluster: ['fuzz', CLUSTER_ARN, 'default'],
@@ -104,7 +105,7 @@ const KNOWN: Record<string, readonly string[]> = {
   PermissionsBoundary: [POLICY_ARN],
   PolicyDocument: [POLICY],
   Policy: [POLICY],
-  AssumeRolePolicyDocument: [TRUST],
+  AssumeRolePolicyDocument: [TRUST, TRUST_ACCOUNT],
   RoleArn: [ROLE_ARN],
   RoleSessionName: ['fuzz'],
   Path: ['/', '/fuzz/'],
@@ -117,6 +118,41 @@ const KNOWN: Record<string, readonly string[]> = {
 const ANY_KNOWN = [...new Set(Object.values(KNOWN).flat())];
 /** Members whose well-formed value cannot be guessed: left out of well-formed inputs. */
 const UNGUESSABLE = new Set(['nextToken', 'Marker']);
+
+/** Members that hold an IAM policy document (identity, trust or session policy) in IAM and STS. */
+const POLICY_MEMBER = /^(PolicyDocument|AssumeRolePolicyDocument|Policy)$/;
+/** Policy documents built from the grammar's parts, right and wrong: what the policy parser and engine get to chew on. */
+const POLICY_DOCUMENTS: fc.Arbitrary<string> = (() => {
+  const text = fc.oneof(fc.constantFrom('*', 'ecs:*', 'ecs:List*', 'iam:PassRole', 'sts:AssumeRole', 'ecr:Get?uthorizationToken', 'arn:aws:ecs:*:*:cluster/*', `arn:aws:iam::${ACCOUNT}:root`, 'ecs-tasks.amazonaws.com', '', '${aws:username}', 'a:b:c:d:e:f'), fc.string({ maxLength: 12 }));
+  const texts = fc.oneof(text, fc.array(text, { maxLength: 4 }));
+  const conditionValue = fc.oneof(texts, fc.constantFrom<unknown>('10.0.0.0/8', '::1/128', '999.1.1.1/33', '2024-01-01T00:00:00Z', 'true', 1, true, null, [], {}, 1e308));
+  const condition = fc.dictionary(
+    fc.constantFrom('StringEquals', 'StringLike', 'StringNotEquals', 'IpAddress', 'NotIpAddress', 'DateGreaterThan', 'NumericLessThan', 'Bool', 'ArnLike', 'Null', 'ForAnyValue:StringEquals', 'ForAllValues:StringLike', 'StringEqualsIfExists', 'Bogus', '__proto__'),
+    fc.dictionary(fc.constantFrom('aws:SourceIp', 'aws:CurrentTime', 'aws:ResourceTag/env', 'ecs:cluster', 'iam:PassedToService', 'aws:SecureTransport', 'constructor', 'x'), conditionValue, { maxKeys: 2 }),
+    { maxKeys: 3 },
+  );
+  const principal = fc.oneof(fc.constant('*'), fc.dictionary(fc.constantFrom('AWS', 'Service', 'Federated', 'CanonicalUser', 'x'), texts, { maxKeys: 2 }));
+  const statement = fc.record(
+    {
+      Sid: fc.string({ maxLength: 8 }),
+      Effect: fc.constantFrom<unknown>('Allow', 'Deny', 'allow', 'Maybe', null),
+      Action: texts,
+      NotAction: texts,
+      Resource: texts,
+      NotResource: texts,
+      Principal: principal,
+      NotPrincipal: principal,
+      Condition: condition,
+    },
+    { requiredKeys: [] },
+  );
+  const document = fc.record({ Version: fc.constantFrom<unknown>('2012-10-17', '2008-10-17', '2099-01-01', 1), Id: fc.string({ maxLength: 8 }), Statement: fc.oneof(statement, fc.array(statement, { maxLength: 3 })) }, { requiredKeys: ['Statement'] });
+  return fc.oneof(
+    { weight: 8, arbitrary: document.map((d) => JSON.stringify(d)) },
+    { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
+    { weight: 1, arbitrary: fc.constantFrom('['.repeat(5000), '{"Statement":'.repeat(2000), '{"Version":"2012-10-17","Statement":[]}', '{"__proto__":{"polluted":1},"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}', '{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"},"Statement":{"Effect":"Deny"}}', '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}} trailing') },
+  );
+})();
 
 const WRONG_TYPES = fc.constantFrom<unknown>(null, 0, -1, 1.5, '', 'x', true, [], {}, [null], { a: 1 });
 
@@ -210,8 +246,8 @@ class ShapeArbitraries {
     if (shape.max !== undefined) lengths.push(shape.max, shape.max + 1);
     // Well-formed strings are names that exist or short lowercase words (most name patterns accept them).
     const known = Object.hasOwn(KNOWN, member) ? KNOWN[member]! : undefined;
-    const word = fc.stringMatching(/^[a-z][a-z0-9-]{1,15}$/);
-    const wellFormed = known ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: word }) : word;
+    const word = POLICY_MEMBER.test(member) ? POLICY_DOCUMENTS : fc.stringMatching(/^[a-z][a-z0-9-]{1,15}$/);
+    const wellFormed = known ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...known) }, { weight: 2, arbitrary: word }) : word;
     return this.edged(
       4,
       wellFormed,
@@ -385,7 +421,7 @@ describe('model-driven fuzzing of every implemented operation', () => {
       postSignedForm(t.endpoint, { service: 'iam', body: formEncode([['Action', action], ['Version', '2010-05-08'], ...Object.entries(params)]) });
     await iam('CreateUser', { UserName: 'fuzz' });
     await iam('CreateGroup', { GroupName: 'fuzz' });
-    await iam('CreateRole', { RoleName: 'fuzz', AssumeRolePolicyDocument: TRUST });
+    await iam('CreateRole', { RoleName: 'fuzz', AssumeRolePolicyDocument: TRUST_ACCOUNT });
     await iam('CreatePolicy', { PolicyName: 'fuzz', PolicyDocument: POLICY });
   }
 
