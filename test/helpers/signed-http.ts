@@ -19,10 +19,16 @@ export interface RawResponse {
 
 const signers = new Map<string, SignatureV4>();
 
-function signer(service: string, region: string): SignatureV4 {
-  const key = `${service}/${region}`;
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A signer for `service` in `region` with `keys` (default: the test server's root key). */
+function signer(service: string, region: string, keys: Credentials = credentials): SignatureV4 {
+  const key = `${service}/${region}/${keys.accessKeyId}`;
   let s = signers.get(key);
-  if (!s) signers.set(key, (s = new SignatureV4({ service, region, credentials, sha256: Sha256, applyChecksum: true })));
+  if (!s) signers.set(key, (s = new SignatureV4({ service, region, credentials: keys, sha256: Sha256, applyChecksum: true })));
   return s;
 }
 
@@ -32,7 +38,7 @@ export const signingName = (service: ServiceModule) => service.model.metadata.si
 /** POST / with `X-Amz-Target: target` and `body` as is, signed for `service` (its signing name). */
 export async function postSigned(
   endpoint: string,
-  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string> },
+  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string>; credentials?: Credentials },
 ): Promise<RawResponse> {
   const url = new URL(endpoint);
   const unsigned = new HttpRequest({
@@ -49,7 +55,7 @@ export async function postSigned(
     },
     body: opts.body,
   });
-  const signed = await signer(opts.service, opts.region ?? 'us-east-1').sign(unsigned);
+  const signed = await signer(opts.service, opts.region ?? 'us-east-1', opts.credentials).sign(unsigned);
   const res = await request(`${endpoint}/`, { method: 'POST', headers: signed.headers, body: opts.body });
   const text = await res.body.text();
   let json: Record<string, unknown> | undefined;
@@ -62,7 +68,7 @@ export async function postSigned(
 }
 
 /** POST / with a form-encoded awsQuery `body` as is (IAM, STS), signed for `service` (its signing name). */
-export async function postSignedForm(endpoint: string, opts: { service: string; body: string; region?: string }): Promise<RawResponse> {
+export async function postSignedForm(endpoint: string, opts: { service: string; body: string; region?: string; credentials?: Credentials }): Promise<RawResponse> {
   const url = new URL(endpoint);
   const unsigned = new HttpRequest({
     method: 'POST',
@@ -73,7 +79,7 @@ export async function postSignedForm(endpoint: string, opts: { service: string; 
     headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
     body: opts.body,
   });
-  const signed = await signer(opts.service, opts.region ?? 'us-east-1').sign(unsigned);
+  const signed = await signer(opts.service, opts.region ?? 'us-east-1', opts.credentials).sign(unsigned);
   const res = await request(`${endpoint}/`, { method: 'POST', headers: signed.headers, body: opts.body });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text(), json: undefined };
 }
