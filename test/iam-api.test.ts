@@ -32,6 +32,7 @@ import {
   DeleteUserPolicyCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
+  GetAccessKeyLastUsedCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetRoleCommand,
@@ -175,6 +176,23 @@ describe('access keys', () => {
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'keyed', AccessKeyId: k2.AccessKeyId! }));
     await iam.send(new DeleteUserCommand({ UserName: 'keyed' }));
     await iam.send(new DeleteUserCommand({ UserName: 'other' }));
+  });
+
+  test('GetAccessKeyLastUsed: N/A before use; an unknown key is AccessDenied (the operation models no NoSuchEntity)', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'lastused' }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'lastused' }))).AccessKey!;
+    const used = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId! }));
+    assert.equal(used.UserName, 'lastused');
+    assert.equal(used.AccessKeyLastUsed?.ServiceName, 'N/A');
+    // Found by the fuzzer: this answered NoSuchEntity, an error the operation does not model.
+    await rejects(
+      iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: 'AKIAAAAAAAAAAAAAAAAA' })),
+      'AccessDenied',
+      403,
+      new RegExp(`^User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key AKIAAAAAAAAAAAAAAAAA$`),
+    );
+    await iam.send(new DeleteAccessKeyCommand({ UserName: 'lastused', AccessKeyId: key.AccessKeyId! }));
+    await iam.send(new DeleteUserCommand({ UserName: 'lastused' }));
   });
 
   test('secrets are not stored in the clear', async () => {

@@ -124,3 +124,14 @@ test('form edge cases on IAM operations: empty lists, out-of-order members, esca
   assert.equal(notFound.status, 404);
   assert.deepEqual(notFound.xml.ErrorResponse.Error, { Type: 'Sender', Code: 'NoSuchEntity', Message: 'The user with name ghost cannot be found.' });
 });
+
+test('a form body over the size limit is refused in the awsQuery error shape, not JSON', async () => {
+  // Found reviewing the fuzzer's paths: the body-limit handler answered every protocol in JSON.
+  const body = `Action=ListUsers&Version=2010-05-08&Marker=${'a'.repeat(33 * 1024 * 1024)}`;
+  const res = await post(body, { sign: false });
+  assert.equal(res.status, 413);
+  assert.match(String(res.contentType), /text\/xml/);
+  assert.equal(res.xml.ErrorResponse.Error.Code, 'RequestEntityTooLarge');
+  assert.equal(res.xml.ErrorResponse.Error.Type, 'Sender');
+  assert.ok(res.xml.ErrorResponse.RequestId);
+});

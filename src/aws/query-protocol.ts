@@ -129,7 +129,14 @@ export function decodeInput(module: Pick<ServiceModule, 'model' | 'validationErr
     node.value = value;
   }
   const decoded = decodeShape(module.model, { shape: shapeName }, root, '', module.validationErrorCode);
-  return validateInput(module.model, shapeName, decoded, module.validationErrorCode);
+  try {
+    return validateInput(module.model, shapeName, decoded, module.validationErrorCode);
+  } catch (err) {
+    // The query protocol has no SerializationException: a value the form's text cannot stand for
+    // (an integer beyond 32 bits, a timestamp past year 275760) is the service's validation error.
+    if (err instanceof AwsError && err.code === 'SerializationException') throw new AwsError(module.validationErrorCode, err.message);
+    throw err;
+  }
 }
 
 /** Children with positive integer keys (`member.1`, `member.2`, …), in numeric order. */

@@ -98,20 +98,23 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     };
   };
 
+  const isForm = (req: FastifyRequest) => typeof req.headers['x-amz-target'] !== 'string' && (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_CONTENT_TYPE);
+
   // Failures before the handler runs (the body over the limit, a broken body stream) in AWS's shape.
   // The unread rest of an oversized body is not drained: the connection closes after the answer.
   const bodyErrors = (error: { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
     const ctx = context(req, undefined);
     const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
     const unreadable = error.code?.startsWith('FST_ERR_CTP') || error.statusCode === 400;
-    const res = json.errorResponse(
-      tooLarge
-        ? new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_JSON_BODY_BYTES} bytes.`, 413)
-        : unreadable
-          ? new AwsError('SerializationException', 'The request body could not be read.')
-          : error,
-      ctx,
-    );
+    const failure = tooLarge
+      ? new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_JSON_BODY_BYTES} bytes.`, 413, {}, { code: 'RequestEntityTooLarge', status: 413 })
+      : unreadable
+        ? new AwsError('SerializationException', 'The request body could not be read.', 400, {}, { code: 'MalformedQueryString', status: 400 })
+        : error;
+    // A form (awsQuery) request gets the ErrorResponse XML of the service its signature names.
+    const res = isForm(req)
+      ? query.errorResponse(query.modelFor(readCredentialScope({ headers: req.headers, query: {} })?.service), failure, ctx)
+      : json.errorResponse(failure, ctx);
     if (tooLarge) reply.header('connection', 'close');
     return reply.code(res.status).headers(res.headers).send(res.body);
   };
@@ -119,7 +122,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.post('/', { bodyLimit: MAX_JSON_BODY_BYTES, errorHandler: bodyErrors }, async (req, reply) => {
     const target = req.headers['x-amz-target'];
     const body = req.body as Buffer | undefined;
-    const form = typeof target !== 'string' && (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_CONTENT_TYPE);
+    const form = isForm(req);
     const service = typeof target === 'string' ? json.serviceFor(target) : undefined;
     let auth: Authenticated;
     try {

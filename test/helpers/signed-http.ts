@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import type { ServiceModule } from '../../src/aws/service.js';
-import { signedJsonHeaders } from './sign.js';
+import { signedFormHeaders, signedJsonHeaders } from './sign.js';
 
 export interface RawResponse {
   status: number;
@@ -29,11 +29,23 @@ export async function rawPost(endpoint: string, body: string | undefined, header
   return { status: res.statusCode, headers: res.headers, text, json };
 }
 
+/** Access keys to sign with (default: the test server's root key). */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
 /** POST / with `X-Amz-Target: target` and `body` as is, signed for `service` (its signing name). */
 export async function postSigned(
   endpoint: string,
-  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string> },
+  opts: { service: string; target: string; body: string; region?: string; headers?: Record<string, string>; credentials?: Credentials },
 ): Promise<RawResponse> {
-  const headers = await signedJsonHeaders(endpoint, opts.target, opts.body, { service: opts.service, region: opts.region, headers: opts.headers });
+  const headers = await signedJsonHeaders(endpoint, opts.target, opts.body, { service: opts.service, region: opts.region, headers: opts.headers, credentials: opts.credentials });
+  return rawPost(endpoint, opts.body, headers);
+}
+
+/** POST / with a form-encoded awsQuery `body` as is (IAM, STS), signed for `service` (its signing name). */
+export async function postSignedForm(endpoint: string, opts: { service: string; body: string; region?: string; credentials?: Credentials }): Promise<RawResponse> {
+  const headers = await signedFormHeaders(endpoint, opts.body, { service: opts.service, region: opts.region, credentials: opts.credentials });
   return rawPost(endpoint, opts.body, headers);
 }

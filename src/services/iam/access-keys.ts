@@ -12,7 +12,7 @@ import * as c from '../../store/collections.js';
 import type { IamAccessKeyDoc } from '../../store/collections.js';
 import type { Store } from '../../store/store.js';
 import { iamPage } from './common.js';
-import { accessKeyNotFound, limitExceeded, validationError } from './errors.js';
+import { accessKeyNotFound, accessKeyNotVisible, limitExceeded, validationError } from './errors.js';
 import { accessKeyId, secretAccessKey, wholeSeconds } from './ids.js';
 import type { Users } from './users.js';
 
@@ -87,7 +87,7 @@ export class AccessKeys {
   async lastUsed(ctx: RequestContext, input: { AccessKeyId: string }) {
     return this.store.read(async (tx) => {
       const key = (await tx.get(c.iamAccessKeys, input.AccessKeyId))?.data;
-      if (!key || key.accountId !== ctx.accountId) throw accessKeyNotFound(input.AccessKeyId);
+      if (!key || key.accountId !== ctx.accountId) throw accessKeyNotVisible(ctx.caller.arn, input.AccessKeyId);
       const [user] = await tx.find(c.iamUsers, { where: { user_id: key.userId }, limit: 1 });
       return {
         UserName: user?.data.userName,

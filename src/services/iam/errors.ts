@@ -20,4 +20,7 @@ export const userNotFound = (name: string) => noSuchEntity(`The user with name $
 export const roleNotFound = (name: string) => noSuchEntity(`The role with name ${name} cannot be found.`);
 export const policyNotFound = (arn: string) => noSuchEntity(`Policy ${arn} was not found.`);
 export const notAttachable = (arn: string) => noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
+/** GetAccessKeyLastUsed models no NoSuchEntity: IAM answers a key it cannot show (unknown, another account's) with AccessDenied. */
+export const accessKeyNotVisible = (callerArn: string, id: string) =>
+  new AwsError('AccessDenied', `User: ${callerArn} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key ${id}`, 403);
 export const accessKeyNotFound = (id: string) => noSuchEntity(`The Access Key with id ${id} cannot be found.`);
