@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark in one go (about 15 minutes), installing what they need: Docker Engine,
+# Every benchmark in one go (about 30 minutes), installing what they need: Docker Engine,
 # busybox-static, Debian's docker-registry (the CNCF Distribution reference) and wrk.
 # Results: one JSON line or document per benchmark in bench/results/<name>.json.
 # Run one alone with: node --import tsx bench/<name>.ts (see each file's header for options).
@@ -30,4 +30,7 @@ run api api --client wrk --connections 32 --seconds 5
 run api-describe-50 api --client wrk --connections 50 --seconds 10 --only describe,describe-uncached
 run api-list-tasks-256 api --client wrk --connections 256 --seconds 10 --only list-tasks,mixed --tasks 10000
 run simulated-agents simulated-agents 1000 10000 900
+# Signature verification on vs --accept-any-credentials (issue 8): over HTTP, and in process.
+run api-verification api --compare-verification --rounds 3 --seconds 5 --connections 32 --client wrk
+run sigv4-cost sigv4-cost --batches 21 --iterations 5000
 run startup startup --rounds 15
