@@ -29,12 +29,15 @@ async function server() {
   const port = await app.listen();
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
+  const stop = async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  // A client that failed or was killed leaves no server behind.
+  process.on('disconnect', stop);
   process.on('message', async (m: string) => {
-    if (m === 'stop') {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }
+    if (m === 'stop') await stop();
     if (m === 'reset') histogram.reset();
     process.send!({ maxMs: histogram.max / 1e6 });
   });
