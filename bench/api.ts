@@ -28,7 +28,7 @@
  */
 import { ECSClient, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,6 +77,10 @@ const selfCpuSeconds = () => {
 
 async function startServer(port: number, dataDir: string, extraArgs: string[] = []): Promise<ChildProcess> {
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  // DOCKYARD_BENCH_NODE_ARGS (e.g. "--trace-gc") go to the server's node; with DOCKYARD_BENCH_SERVER_OUT=FILE
+  // the server's stdout (its log, --trace-gc lines) is kept in FILE.
+  nodeArgs.push(...(process.env.DOCKYARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const out = process.env.DOCKYARD_BENCH_SERVER_OUT ? openSync(process.env.DOCKYARD_BENCH_SERVER_OUT, 'a') : 'ignore';
   const bin = join(ROOT, 'bin/dockyard.mjs');
   // The API is measured alone: no embedded agent (heartbeats, Docker) when `up` has one.
   const noAgent = execFileSync(process.execPath, [bin, 'up', '--help'], { encoding: 'utf8' }).includes('--no-agent') ? ['--no-agent'] : [];
@@ -84,7 +88,7 @@ async function startServer(port: number, dataDir: string, extraArgs: string[] = 
     process.execPath,
     [...nodeArgs, bin, 'up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...noAgent, ...extraArgs],
     // stdout is the server's JSON log, stderr its start-up banner (the root key): neither is part of the result.
-    { stdio: ['ignore', 'ignore', 'ignore'] },
+    { stdio: ['ignore', out, 'ignore'] },
   );
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

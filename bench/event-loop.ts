@@ -2,6 +2,7 @@
  * How long single requests hold the server's event loop. The server runs in a child process that
  * watches its own loop delay (perf_hooks histogram, reset before each call); this process is the
  * client (building, serializing and signing big bodies), so only the server's work is measured.
+ * The server's root key is the test credentials that postSigned signs with.
  * Calls: a RegisterTaskDefinition of ~62 KiB, DescribeTaskDefinition, the list operations over N
  * such definitions, ListTasks, and ECR's largest requests (a 20 MiB UploadLayerPart, a 4 MiB PutImage).
  *
@@ -15,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/server/app.js';
 import { defaultConfig } from '../src/server/config.js';
+import { credentials } from '../test/helpers/dockyard.js';
 import { postSigned } from '../test/helpers/signed-http.js';
 
 if (process.argv[2] === '--server') await server();
@@ -22,17 +24,20 @@ else await client(Number(process.argv[2] ?? 300));
 
 async function server() {
   const dir = mkdtempSync(join(tmpdir(), 'dockyard-bench-loop-'));
-  const config = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0 };
+  const config = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0 };
   const app = await createApp(config, { logger: false });
   const port = await app.listen();
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
+  const stop = async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  // A client that failed or was killed leaves no server behind.
+  process.on('disconnect', stop);
   process.on('message', async (m: string) => {
-    if (m === 'stop') {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }
+    if (m === 'stop') await stop();
     if (m === 'reset') histogram.reset();
     process.send!({ maxMs: histogram.max / 1e6 });
   });

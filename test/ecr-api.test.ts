@@ -244,6 +244,18 @@ describe('images', () => {
     await rejects(ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'img', layerDigest: sha('none') })), 'LayersNotFoundException');
   });
 
+  test('layer parts larger than the server writes at once (1 MiB slices, off-loop payload hash) arrive whole', async () => {
+    // 2.5 MiB of varied bytes in parts of 1.5 MiB: each part is several slices, the last a partial one.
+    const data = Buffer.alloc(5 * 512 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+    const digest = await uploadLayer('img', data, 3 * 512 * 1024);
+    assert.equal(digest, sha(data));
+    const url = await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'img', layerDigest: digest }));
+    const download = Buffer.from(await (await fetch(url.downloadUrl!)).arrayBuffer());
+    assert.equal(download.length, data.length);
+    assert.ok(download.equals(data));
+  });
+
   test('PutImage, ListImages, DescribeImages, BatchGetImage', async () => {
     const image = await put('img', 'one', 'v1');
     await rejects(ecr.send(new PutImageCommand({ repositoryName: 'img', imageManifest: image.manifest, imageTag: 'v1' })), 'ImageAlreadyExistsException');

@@ -20,7 +20,7 @@ import { partition } from '@aws-sdk/core/client';
 import { escapeUri } from '@smithy/core/protocols';
 import { Hash } from '@smithy/core/serde';
 import { createScope, getCanonicalHeaders, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
-import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Caller, CredentialResolver, SigningCredential } from '../iam/principal.js';
 import {
   expiredToken,
@@ -128,7 +128,10 @@ export class SigV4Verifier {
     if (credential.expiresAt !== undefined && credential.expiresAt <= this.now()) throw expiredToken();
 
     const key = this.signingKeys.get(scope, credential);
-    const expected = computeSignature(req, auth, scope, key instanceof Promise ? await key : key);
+    // The body is hashed once: for the canonical request and for a client's own claim.
+    const body = req.body ?? EMPTY;
+    const payloadHash = body.byteLength <= PAYLOAD_HASH_SLICE_BYTES ? hash('sha256', body, 'hex') : await payloadSha256(body); // no promise hop for small bodies
+    const expected = computeSignature(req, auth, scope, key instanceof Promise ? await key : key, payloadHash);
     if (!sameSignature(expected, auth.signature)) throw signatureDoesNotMatch();
     return { caller: credential.caller, scope, presigned };
   }
@@ -313,9 +316,7 @@ export function amzDate(ms: number): string {
  * exactly what the client signed (its SignedHeaders, its query, the body received), the string
  * to sign, and the HMAC under the derived signing key.
  */
-function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, key: KeyObject): Buffer {
-  // The body is hashed once: for the canonical request and for a client's own claim.
-  const payloadHash = hash('sha256', req.body ?? EMPTY, 'hex');
+function computeSignature(req: IncomingRequest, auth: ParsedAuth, scope: CredentialScope, key: KeyObject, payloadHash: string): Buffer {
   // A client's own payload hash (the JS SDK sends one) must be the body's.
   const claimed = header(req.headers, CONTENT_SHA256);
   if (claimed !== undefined && claimed !== payloadHash) throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
@@ -365,6 +366,25 @@ function needsFolding(value: string): boolean {
 function canonicalQuery(query: IncomingRequest['query']): string {
   for (const _ in query) return getCanonicalQuery({ query } as never);
   return '';
+}
+
+/** The payload is hashed this many bytes at a time, yielding to the event loop in between. */
+export const PAYLOAD_HASH_SLICE_BYTES = 1024 * 1024;
+
+/**
+ * The body's SHA-256 in hex. A 27 MiB UploadLayerPart body takes 20–40 ms to hash: in one call
+ * that stalls every other request, so a large body is hashed a slice at a time (~1 ms each)
+ * with the loop free in between.
+ */
+export async function payloadSha256(body: Uint8Array): Promise<string> {
+  // Small bodies (every API call but layer uploads): one one-shot hash, no promise hop.
+  if (body.byteLength <= PAYLOAD_HASH_SLICE_BYTES) return hash('sha256', body, 'hex');
+  const sha = createHash('sha256');
+  for (let at = 0; at < body.byteLength || at === 0; at += PAYLOAD_HASH_SLICE_BYTES) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    sha.update(body.subarray(at, at + PAYLOAD_HASH_SLICE_BYTES));
+  }
+  return sha.digest('hex');
 }
 
 /** SigV4's canonical URI as the SDK signer builds it: dot-segments resolved, each segment URI-escaped again. */
