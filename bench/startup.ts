@@ -3,12 +3,12 @@
  * (a fresh data dir each time; with the embedded agent, and with --no-agent) until GET /health
  * answers 200. Three builds of Dockyard, interleaved round by round so that load from other work
  * on the machine falls on all of them alike:
- *   before   a ref of this repository (default `main`) exported with `git archive` and run as it
+ *   before   a ref of this repository (default 7820b24, the last commit before the built artifact and issue 7) exported with `git archive` and run as it
  *            is there (bin/dockyard.mjs through tsx from the sources), sharing this tree's node_modules
  *   dev      this tree through tsx from the sources (DOCKYARD_DEV=1)
  *   after    this tree's built JavaScript in dist/ (./dockyard builds it before the first round)
  * Each figure is the median of the rounds, with min and max beside it. Output: JSON on stdout.
- *   node --import tsx bench/startup.ts [--rounds 7] [--before-ref main] > bench/results/startup.json
+ *   node --import tsx bench/startup.ts [--rounds 7] [--before-ref 7820b24] > bench/results/startup.json
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { removeAgentLeftovers } from '../test/helpers/docker.js';
 import { freePort } from '../test/helpers/net.js';
 import { percentiles, round } from './lib/stats.js';
 
-const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, 'before-ref': { type: 'string', default: 'main' } } });
+const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, 'before-ref': { type: 'string', default: '7820b24' } } });
 const rounds = Number(flags.rounds);
 const beforeRef = flags['before-ref']!;
 const here = new URL('..', import.meta.url).pathname;
