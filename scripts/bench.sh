@@ -29,6 +29,9 @@ run api api --client wrk --connections 32 --seconds 5
 # mixed load at 256 connections over 10,000 tasks.
 run api-describe-50 api --client wrk --connections 50 --seconds 10 --only describe,describe-uncached
 run api-list-tasks-256 api --client wrk --connections 256 --seconds 10 --only list-tasks,mixed --tasks 10000
+# The same with undici as the client: wrk shows a ~1 % tail of 1–2 s at 256 connections that the
+# server never sees (bench/results/list-tasks-tail-2026-11-30.md).
+run api-list-tasks-256-undici api --client undici --connections 256 --seconds 10 --only list-tasks,mixed --tasks 10000
 run simulated-agents simulated-agents 1000 10000 900
 # Signature verification on vs --accept-any-credentials (issue 8): over HTTP, and in process.
 run api-verification api --compare-verification --rounds 3 --seconds 5 --connections 32 --client wrk
