@@ -130,7 +130,8 @@ export class SigV4Verifier {
     const key = this.signingKeys.get(scope, credential);
     // The body is hashed once: for the canonical request and for a client's own claim.
     const body = req.body ?? EMPTY;
-    const payloadHash = body.byteLength <= PAYLOAD_HASH_SLICE_BYTES ? hash('sha256', body, 'hex') : await payloadSha256(body); // no promise hop for small bodies
+    const hashed = payloadSha256(body);
+    const payloadHash = typeof hashed === 'string' ? hashed : await hashed;
     const expected = computeSignature(req, auth, scope, key instanceof Promise ? await key : key, payloadHash);
     if (!sameSignature(expected, auth.signature)) throw signatureDoesNotMatch();
     return { caller: credential.caller, scope, presigned };
@@ -376,11 +377,15 @@ export const PAYLOAD_HASH_SLICE_BYTES = 1024 * 1024;
  * that stalls every other request, so a large body is hashed a slice at a time (~1 ms each)
  * with the loop free in between.
  */
-export async function payloadSha256(body: Uint8Array): Promise<string> {
-  // Small bodies (every API call but layer uploads): one one-shot hash, no promise hop.
+export function payloadSha256(body: Uint8Array): string | Promise<string> {
+  // Small bodies (every API call but layer uploads): one one-shot hash, answered without a promise.
   if (body.byteLength <= PAYLOAD_HASH_SLICE_BYTES) return hash('sha256', body, 'hex');
+  return slicedSha256(body);
+}
+
+async function slicedSha256(body: Uint8Array): Promise<string> {
   const sha = createHash('sha256');
-  for (let at = 0; at < body.byteLength || at === 0; at += PAYLOAD_HASH_SLICE_BYTES) {
+  for (let at = 0; at < body.byteLength; at += PAYLOAD_HASH_SLICE_BYTES) {
     if (at > 0) await new Promise((resolve) => setImmediate(resolve));
     sha.update(body.subarray(at, at + PAYLOAD_HASH_SLICE_BYTES));
   }
