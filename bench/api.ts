@@ -36,6 +36,7 @@ import { Pool } from 'undici';
 import { loadOrCreateRootKey, type AccessKey } from '../src/iam/root-key.js';
 import { freePort } from '../test/helpers/net.js';
 import { signedJsonHeaders } from '../test/helpers/sign.js';
+import { untilHealthy } from './lib/dockyard-process.js';
 import { latencySummary } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -90,19 +91,13 @@ async function startServer(port: number, dataDir: string, extraArgs: string[] = 
     // stdout is the server's JSON log, stderr its start-up banner (the root key): neither is part of the result.
     { stdio: ['ignore', out, 'ignore'] },
   );
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dockyard exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await untilHealthy(child, `http://127.0.0.1:${port}`);
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
   }
-  child.kill('SIGTERM');
-  throw new Error('dockyard did not become healthy within 60 s');
+  return child;
 }
 
 /** One request, signed once (SigV4 signatures stay valid for 15 minutes and may be replayed). */

@@ -11,12 +11,12 @@
  *   node --import tsx bench/startup.ts [--rounds 7] [--before-ref 7820b24] > bench/results/startup.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { removeAgentLeftovers } from '../test/helpers/docker.js';
 import { freePort } from '../test/helpers/net.js';
+import { stopAndRemove, untilHealthy } from './lib/dockyard-process.js';
 import { percentiles, round } from './lib/stats.js';
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, 'before-ref': { type: 'string', default: '7820b24' } } });
@@ -69,25 +69,13 @@ async function upMs(v: Variant, extra: string[]): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dockyard-startup-'));
   const start = now();
   const child = spawn(join(v.root, 'dockyard'), ['up', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extra], { env: v.env, stdio: ['ignore', 'ignore', 'ignore'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${v.name}: dockyard up exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`${v.name}: dockyard up was not healthy within 60 s`);
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
-      if (ok) return now() - start;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await untilHealthy(child, `http://127.0.0.1:${port}`, 5).catch((e: Error) => {
+      throw new Error(`${v.name}: ${e.message}`);
+    });
+    return now() - start;
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-    const instanceFile = join(dataDir, 'agent', 'instance.json');
-    if (existsSync(instanceFile)) removeAgentLeftovers((JSON.parse(readFileSync(instanceFile, 'utf8')) as { instanceId: string }).instanceId);
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopAndRemove(child, dataDir);
   }
 }
 

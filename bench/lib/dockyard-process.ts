@@ -32,20 +32,11 @@ export async function startDockyardProcess(args: string[] = [], env: NodeJS.Proc
     env: { ...process.env, ...env },
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`dockyard exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error('dockyard did not become healthy within 60 s');
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await untilHealthy(child, endpoint);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
   }
   return {
     endpoint,
@@ -53,19 +44,37 @@ export async function startDockyardProcess(args: string[] = [], env: NodeJS.Proc
     pid: child.pid!,
     dataDir,
     credentials: loadOrCreateRootKey(dataDir),
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      // The embedded agent leaves stopped containers for its cleanup delay: remove them (by its instance label).
-      const instanceFile = join(dataDir, 'agent', 'instance.json');
-      if (existsSync(instanceFile)) removeAgentLeftovers((JSON.parse(readFileSync(instanceFile, 'utf8')) as { instanceId: string }).instanceId);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: () => stopAndRemove(child, dataDir),
   };
+}
+
+/**
+ * Waits until `dockyard up` (the child) answers GET /health 200, polling every `pollMs`; throws
+ * when the child exits first or 60 s pass (the caller decides how to end the child).
+ */
+export async function untilHealthy(child: ChildProcess, endpoint: string, pollMs = 100): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dockyard exited with ${child.exitCode}`);
+    const ok = await fetch(`${endpoint}/health`).then((r) => r.status === 200, () => false); // false: not listening yet
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('dockyard did not become healthy within 60 s');
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Stops a `dockyard up` (SIGTERM, SIGKILL after 20 s), removes what its embedded agent left in Docker, and its data dir. */
+export async function stopAndRemove(child: ChildProcess, dataDir: string): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  // The embedded agent leaves stopped containers for its cleanup delay: remove them (by its instance label).
+  const instanceFile = join(dataDir, 'agent', 'instance.json');
+  if (existsSync(instanceFile)) removeAgentLeftovers((JSON.parse(readFileSync(instanceFile, 'utf8')) as { instanceId: string }).instanceId);
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** Resident set size of a process in MiB (Linux /proc). */
