@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.js';
 import { AUTHORIZATION_TABLES, type OperationEntry, type ResourceType, type ServiceTable } from './authorization-tables.js';
 import type { PoliciesInForce } from './identity-policies.js';
 import { evaluate, parsePolicy, PolicyError, principalOf, type ContextValues, type Policy } from './policy.js';
-import type { AuthorizationRequest, Authorizer, Caller } from './principal.js';
+import { isUnevaluated, type AuthorizationRequest, type Authorizer, type Caller } from './principal.js';
 
 /** What the authorizer may look up about resources (each optional: without it, the key is absent). */
 export interface AuthorizationFacts {
@@ -59,7 +59,7 @@ export class PolicyAuthorizer implements Authorizer {
 
   /** May `caller` do `request.action` on every one of `request.resources`? Throws AccessDenied when not. */
   async authorize(caller: Caller, request: AuthorizationRequest): Promise<void> {
-    if (exempt(caller)) return;
+    if (isUnevaluated(caller)) return;
     const inForce = await this.deps.policies.forCaller(caller);
     const identity = inForce.identity.map((p) => this.parse(p.document, 'identity'));
     const session = inForce.session === undefined ? undefined : this.parse(inForce.session, 'identity');
@@ -94,7 +94,7 @@ export class PolicyAuthorizer implements Authorizer {
 
   /** The OperationAuthorizer JsonProtocol (and the awsQuery protocol) call before each handler. */
   readonly forOperation: OperationAuthorizer = async (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => {
-    if (exempt(ctx.caller)) return;
+    if (isUnevaluated(ctx.caller)) return;
     const requests = await this.requestsFor(ctx, service, operation, input);
     try {
       for (const r of requests) await this.authorize(ctx.caller, r);
@@ -198,11 +198,6 @@ export class PolicyAuthorizer implements Authorizer {
     this.parsed.set(key, policy);
     return policy;
   }
-}
-
-/** Callers IAM does not evaluate: the account root, Dockyard itself, accept-any mode. */
-function exempt(caller: Caller): boolean {
-  return caller.kind === 'root' || caller.kind === 'internal' || caller.kind === 'trusted';
 }
 
 /** ECS and ECR (awsJson) answer AccessDeniedException (400); IAM and STS (awsQuery) AccessDenied (403). */

@@ -58,6 +58,11 @@ export interface Authorizer {
   authorize(caller: Caller, request: AuthorizationRequest): Promise<void>;
 }
 
+/** Callers IAM does not evaluate: the account root, Dockyard itself, accept-any mode. */
+export function isUnevaluated(caller: Caller): boolean {
+  return caller.kind === 'root' || caller.kind === 'internal' || caller.kind === 'trusted';
+}
+
 /** The root principal of an account. */
 export function rootCaller(accountId: string, accessKeyId?: string): Caller {
   return { kind: 'root', accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId };
