@@ -4,10 +4,10 @@
  * `{"__type": "<Shape>", "message": ...}` with `x-amzn-ErrorType`; unknown failures become
  * InternalFailure without their details (which could carry secrets) reaching the caller.
  */
-import { AwsError, internalFailure, notImplemented, serializationError, unknownOperation } from './errors.js';
+import { serializationError, unknownOperation } from './errors.js';
 import { ownOperation, shapeOutput, validateInput } from './model.js';
 import { stringifyOutput } from './raw-json.js';
-import type { OperationAuthorizer, RequestContext, ServiceModule } from './service.js';
+import { awsErrorOf, operationHandler, type OperationAuthorizer, type RequestContext, type ServiceModule } from './service.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
@@ -52,12 +52,7 @@ export class JsonProtocol {
   }
 
   errorResponse(err: unknown, ctx: RequestContext): JsonResponse {
-    let error: AwsError;
-    if (err instanceof AwsError) error = err;
-    else {
-      this.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
-      error = internalFailure();
-    }
+    const error = awsErrorOf(err, this.log, ctx.requestId);
     const headers = { ...this.headers(ctx), 'x-amzn-ErrorType': error.code };
     return { status: error.status, headers, body: JSON.stringify({ ...error.fields, __type: error.code, message: error.message }) };
   }
@@ -73,8 +68,7 @@ export class JsonProtocol {
     // Own properties only: `constructor`, `__proto__` or `toString` name no operation.
     const operation = service && ownOperation(service.model, opName);
     if (!service || !operation) throw unknownOperation(target);
-    const handler = Object.hasOwn(service.operations, opName) ? service.operations[opName] : undefined;
-    if (!handler) throw notImplemented(service.name, opName);
+    const handler = operationHandler(service, opName);
 
     let raw: unknown = {};
     const text = body === undefined ? '' : body.toString();

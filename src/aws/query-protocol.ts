@@ -14,10 +14,10 @@
  * with the awsQueryError code and HTTP status the model gives the exception.
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { AwsError, internalFailure, notImplemented } from './errors.js';
+import { AwsError } from './errors.js';
 import type { Logger } from './json-protocol.js';
 import { validateInput, type ServiceModel, type Shape, type ShapeRef } from './model.js';
-import type { OperationAuthorizer, RequestContext, ServiceModule } from './service.js';
+import { awsErrorOf, operationHandler, type OperationAuthorizer, type RequestContext, type ServiceModule } from './service.js';
 
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
@@ -61,8 +61,7 @@ export class QueryProtocol {
       if (!action || !operation || (version !== null && version !== module.model.metadata.apiVersion)) {
         throw new AwsError('InvalidAction', `Could not find operation ${action ?? ''} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
       }
-      const handler = Object.hasOwn(module.operations, operation.name) ? module.operations[operation.name] : undefined;
-      if (!handler) throw notImplemented(module.name, operation.name);
+      const handler = operationHandler(module, operation.name);
       const input = operation.input ? decodeInput(module, operation.input.shape, params) : {};
       await this.authorize(ctx, module, operation.name, input);
       const output = await handler(ctx, input);
@@ -87,12 +86,7 @@ export class QueryProtocol {
 
   /** The ErrorResponse document for `err`, with the code and status the model gives its exception. */
   errorResponse(model: ServiceModel | undefined, err: unknown, ctx: RequestContext): QueryResponse {
-    let error: AwsError;
-    if (err instanceof AwsError) error = err;
-    else {
-      this.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
-      error = internalFailure();
-    }
+    const error = awsErrorOf(err, this.log, ctx.requestId);
     // Handlers throw the exception's shape name (NoSuchEntityException); the wire wants its code.
     // Authentication failures carry their awsQuery name (SignatureDoesNotMatch, …) in `query`.
     const modeled = model && Object.hasOwn(model.shapes, error.code) ? model.shapes[error.code] : undefined;

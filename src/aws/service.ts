@@ -4,6 +4,7 @@
  * return plain objects that the pipeline shapes with the model's output shape.
  */
 import type { Caller } from '../iam/principal.js';
+import { AwsError, internalFailure, notImplemented } from './errors.js';
 import type { ServiceModel, ValidationProblem } from './model.js';
 import type { RawJson } from './raw-json.js';
 
@@ -85,4 +86,21 @@ export function translatingErrors(
       },
     ]),
   );
+}
+
+/** The handler a service implements for a modeled operation (own properties only), else NotImplementedException. */
+export function operationHandler(service: ServiceModule, operation: string): OperationHandler {
+  const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
+  if (!handler) throw notImplemented(service.name, operation);
+  return handler;
+}
+
+/**
+ * What a protocol answers for a failure: AWS errors as they are; anything else is logged and
+ * becomes InternalFailure, so its details (which could carry secrets) never reach the caller.
+ */
+export function awsErrorOf(err: unknown, log: { error(obj: object, msg: string): void }, requestId: string): AwsError {
+  if (err instanceof AwsError) return err;
+  log.error({ err, requestId }, 'unhandled error');
+  return internalFailure();
 }
