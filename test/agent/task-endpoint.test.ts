@@ -44,7 +44,8 @@ describe('task metadata endpoint v4 (real containers)', () => {
     const fetchAll = [
       // The container may ask before the agent has seen its start: ask until it reads RUNNING.
       // The task's own KnownStatus follows its containers' a moment later (as on ECS): wait for both.
-      'for i in $(seq 200); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && grep -q \'"KnownStatus":"RUNNING"\' /out/c.json && wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task" && grep -q \'"DesiredStatus":"RUNNING","KnownStatus":"RUNNING"\' /out/t.json && break; sleep 0.1; done',
+      // The task's pair is the one followed by "Containers"; a container's pair alone would match too early.
+      'for i in $(seq 200); do wget -q -O /out/c.json "$ECS_CONTAINER_METADATA_URI_V4" && grep -q \'"KnownStatus":"RUNNING"\' /out/c.json && wget -q -O /out/t.json "$ECS_CONTAINER_METADATA_URI_V4/task" && grep -q \'"DesiredStatus":"RUNNING","KnownStatus":"RUNNING","Containers"\' /out/t.json && break; sleep 0.1; done',
       'wget -q -O /out/s.json "$ECS_CONTAINER_METADATA_URI_V4/stats"',
       'wget -q -O /out/ts.json "$ECS_CONTAINER_METADATA_URI_V4/task/stats"',
       'echo "$ECS_CONTAINER_METADATA_URI_V4" > /out/uri',
