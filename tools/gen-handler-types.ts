@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SERVICES = ['ecs', 'ecr', 'iam', 'sts'] as const;
+export const SERVICES = ['ecs', 'ecr', 'iam', 'sts', 'elbv2', 'acm', 'ssm', 'secretsmanager', 'logs', 'cloudwatch', 'application-autoscaling'] as const;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const modelPath = (service: string) => join(root, 'models', `${service}.json`);

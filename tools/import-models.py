@@ -7,7 +7,19 @@ Run again after a botocore upgrade: python3 tools/import-models.py
 import gzip, json, os, sys
 import botocore
 
-SERVICES = {"ecs": "2014-11-13", "ecr": "2015-09-21", "iam": "2010-05-08", "sts": "2011-06-15"}
+SERVICES = {
+    "ecs": "2014-11-13",
+    "ecr": "2015-09-21",
+    "iam": "2010-05-08",
+    "sts": "2011-06-15",
+    "elbv2": "2015-12-01",
+    "acm": "2015-12-08",
+    "ssm": "2014-11-06",
+    "secretsmanager": "2017-10-17",
+    "logs": "2014-03-28",
+    "cloudwatch": "2010-08-01",
+    "application-autoscaling": "2016-02-06",
+}
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
 
