@@ -20,6 +20,9 @@ import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { acmService, Certificates } from '../services/acm/index.js';
+import { createElbv2Domain, elbv2Service, type Elbv2Domain } from '../services/elbv2/index.js';
+import { LoadBalancerDataPlane } from '../lb/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -59,6 +62,10 @@ export interface App {
   authorizer: PolicyAuthorizer;
   /** Mints task-role credentials (STS). */
   roleCredentials: StsSessions;
+  /** ELBv2's domain (registerTargets, deregisterTargets, target health, waitForDeregistration for service controllers). */
+  elbv2: Elbv2Domain;
+  /** The load balancers' listeners and health checks (absent when config.loadBalancing.dataPlane is false). */
+  loadBalancing: LoadBalancerDataPlane | undefined;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -122,7 +129,10 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
+  // ACM's certificates serve HTTPS listeners; ELBv2 checks the ones listeners name, ACM asks which listeners use one.
+  const certificates: Certificates = new Certificates(store, clock, secrets, (arn) => elbv2.listeners.usingCertificate(arn));
+  const elbv2 = createElbv2Domain({ store, clock, certificateExists: (s, arn) => certificates.exists(s, arn), dnsSuffix: config.loadBalancing?.dnsSuffix });
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts), elbv2Service(elbv2), acmService(certificates)];
   http = buildHttpServer({
     config,
     authenticator,
@@ -177,6 +187,17 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Signature verified like any AWS call; mayReset then admits only the root (or accept-any mode).
     registerResetRoute(http, { reset, authenticate });
   }
+  const loadBalancing =
+    config.loadBalancing?.dataPlane === false
+      ? undefined
+      : new LoadBalancerDataPlane({
+          store,
+          bindHost: config.loadBalancing?.bindHost ?? '127.0.0.1',
+          tlsMaterial: (arn) => certificates.tlsMaterial(arn),
+          completeDrain: (tg, id, port) => elbv2.targets.completeDrain(tg, id, port),
+          log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
+        });
+  elbv2.targets.healthSource = loadBalancing;
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -207,12 +228,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     identityPolicies,
     authorizer,
     roleCredentials: sts,
+    elbv2,
+    loadBalancing,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       await liveness.start();
+      await loadBalancing?.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -250,6 +274,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     },
     async close() {
       await agent?.close();
+      await loadBalancing?.close();
       await liveness.stop();
       await registryMaintenance.stop();
       await http.close();
