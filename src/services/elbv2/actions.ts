@@ -6,7 +6,7 @@
  */
 import type { Action, RuleCondition } from '../../aws/generated/elbv2.js';
 import { LIMITS } from './catalog.js';
-import { invalidAction, invalidConfiguration, tooManyActions, validationError } from './errors.js';
+import { invalidAction, tooManyActions, validationError } from './errors.js';
 
 export type StoredAction = Record<string, unknown> & { Type: string; Order: number };
 
@@ -32,7 +32,7 @@ export async function normalizeActions(actions: readonly Action[] | undefined, t
   out.sort((a, b) => a.Order - b.Order);
   const terminal = out.filter((a) => TERMINAL.has(a.Type));
   if (terminal.length !== 1 || !TERMINAL.has(out[out.length - 1]!.Type)) {
-    throw invalidConfiguration('The last action must be a forward, redirect or fixed-response action, and there must be exactly one of them');
+    throw validationError('The last action must be a forward, redirect or fixed-response action, and there must be exactly one of them');
   }
   return out;
 }
@@ -42,7 +42,7 @@ async function normalizeAction(a: Action, order: number, targetGroupExists: (arn
     case 'forward': {
       if (a.FixedResponseConfig || a.RedirectConfig) throw validationError('A forward action cannot have a fixed-response or redirect configuration');
       const tuples = a.ForwardConfig?.TargetGroups ?? [];
-      if (tuples.length > LIMITS['target-groups-per-action-on-application-load-balancer']) throw invalidConfiguration('A forward action can have at most 5 target groups');
+      if (tuples.length > LIMITS['target-groups-per-action-on-application-load-balancer']) throw validationError('A forward action can have at most 5 target groups');
       const groups = tuples.map((t) => {
         if (!t.TargetGroupArn) throw validationError('A target group ARN must be specified');
         const weight = t.Weight ?? 1;
@@ -92,7 +92,7 @@ async function normalizeAction(a: Action, order: number, targetGroupExists: (arn
       if (!path.startsWith('/') || path.length > 128) throw validationError("Redirect path must start with '/' and be at most 128 characters");
       if (query.length > 128 || query.startsWith('?')) throw validationError("Redirect query must be at most 128 characters and must not start with '?'");
       if (protocol === '#{protocol}' && port === '#{port}' && host === '#{host}' && path === '/#{path}' && query === '#{query}') {
-        throw invalidConfiguration('The redirect must change at least one of protocol, port, host, path or query');
+        throw validationError('The redirect must change at least one of protocol, port, host, path or query');
       }
       return { Type: 'redirect', Order: order, RedirectConfig: { Protocol: protocol, Port: port, Host: host, Path: path, Query: query, StatusCode: c.StatusCode } };
     }

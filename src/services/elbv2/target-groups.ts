@@ -5,7 +5,7 @@ import * as c from '../../store/collections.js';
 import type { ElbHealthCheck, ElbTargetGroupDoc } from '../../store/collections.js';
 import type { Store, StoreTx } from '../../store/store.js';
 import { forwardedGroups } from './actions.js';
-import { elbId, targetGroupArn, type Scope } from './arns.js';
+import { elbId, ownArn, targetGroupArn, type Scope } from './arns.js';
 import { applyAttributes, asPairs, defaultAttributes } from './attributes.js';
 import { LIMITS } from './catalog.js';
 import { accountRegion, checkName, elbPage, getOwn, mergeTags } from './common.js';
@@ -90,7 +90,7 @@ export class TargetGroups {
     if (targetType !== 'instance' && targetType !== 'ip') throw err.invalidConfiguration(`Target type '${targetType}' is not supported by Dockyard (instance and ip are)`);
     const protocol = input.Protocol;
     if (protocol === undefined) throw err.validationError('A protocol must be specified');
-    if (protocol !== 'HTTP' && protocol !== 'HTTPS') throw err.unsupportedProtocol(`Protocol '${protocol}' is not supported by Dockyard's application load balancers (HTTP and HTTPS are)`);
+    if (protocol !== 'HTTP' && protocol !== 'HTTPS') throw err.invalidConfiguration(`Protocol '${protocol}' is not supported by Dockyard's application load balancers (HTTP and HTTPS are)`);
     if (input.Port === undefined) throw err.validationError('A port must be specified');
     if (input.Port < 1 || input.Port > 65535) throw err.validationError('Port must be between 1 and 65535');
     const protocolVersion = input.ProtocolVersion ?? 'HTTP1';
@@ -168,7 +168,9 @@ export class TargetGroups {
 
   async delete(scope: Scope, arn: string) {
     await this.store.write(async (tx) => {
-      const row = await getOwn(tx, c.elbTargetGroups, arn, 'targetgroup', scope, () => err.targetGroupNotFound());
+      // Deleting a target group that does not exist (any more) succeeds: the model gives DeleteTargetGroup no TargetGroupNotFound.
+      const row = ownArn(arn, 'targetgroup', scope) ? await tx.get(c.elbTargetGroups, arn) : undefined;
+      if (!row) return;
       if ((await targetGroupUsage(tx, scope)).has(arn)) throw err.resourceInUse(`Target group '${arn}' is currently in use by a listener or a rule`);
       for (const t of await tx.select(c.elbTargets, [], { where: { target_group: arn } })) await tx.delete(c.elbTargets, t.pk);
       await tx.delete(c.elbTargetGroups, row.pk);
