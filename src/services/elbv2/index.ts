@@ -79,6 +79,11 @@ export function elbv2Service(d: Elbv2Domain): ServiceModule {
     RemoveTags: (ctx, input) => d.tags.remove(ctx, input.ResourceArns, input.TagKeys),
     DescribeTags: (ctx, input) => d.tags.describe(ctx, input.ResourceArns),
 
+    // No capacity reservations here (Terraform reads this for every aws_lb): none, nothing pending.
+    DescribeCapacityReservation: async (ctx, input) => {
+      await d.loadBalancers.describeAttributes(ctx, input.LoadBalancerArn);
+      return { CapacityReservationState: [], DecreaseRequestsRemaining: 3 };
+    },
     DescribeAccountLimits: (_ctx, input) => {
       const limits = Object.entries(LIMITS).map(([Name, Max]) => ({ Name, Max: String(Max) }));
       const size = input.PageSize ?? 400;

@@ -93,7 +93,7 @@ export class TargetGroups {
     if (protocol !== 'HTTP' && protocol !== 'HTTPS') throw err.invalidConfiguration(`Protocol '${protocol}' is not supported by Dockyard's application load balancers (HTTP and HTTPS are)`);
     if (input.Port === undefined) throw err.validationError('A port must be specified');
     if (input.Port < 1 || input.Port > 65535) throw err.validationError('Port must be between 1 and 65535');
-    const protocolVersion = input.ProtocolVersion ?? 'HTTP1';
+    const protocolVersion = input.ProtocolVersion || 'HTTP1';
     if (protocolVersion !== 'HTTP1') throw err.validationError(`Protocol version '${protocolVersion.slice(0, 32)}' is not supported by Dockyard (HTTP1 is)`);
     if (input.VpcId !== undefined && !/^vpc-[0-9A-Za-z]{1,32}$/.test(input.VpcId)) throw err.validationError(`The VPC ID '${input.VpcId.slice(0, 64)}' is not valid`);
     if (input.TargetControlPort !== undefined) throw err.validationError('Target control ports are not supported by Dockyard');
