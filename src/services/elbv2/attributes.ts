@@ -3,6 +3,9 @@
  * application load balancer reports, and the values each accepts. Unknown keys and bad values are
  * ValidationErrors, as ELBv2 answers them.
  */
+import type { Collection, Store } from '../../store/store.js';
+import type { ElbResourceType, Scope } from './arns.js';
+import { getOwn } from './common.js';
 import { validationError } from './errors.js';
 
 type Check = (value: string) => boolean;
@@ -111,3 +114,25 @@ export function applyAttributes(kind: AttributeKind, current: Record<string, str
 }
 
 export const asPairs = (attributes: Record<string, string>) => Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
+
+/** Where one kind of resource keeps its attributes, for the Describe/Modify*Attributes pairs. */
+export interface AttributeHolder<T extends { attributes: Record<string, string> }> {
+  collection: Collection<T>;
+  type: ElbResourceType;
+  kind: AttributeKind;
+  notFound: () => Error;
+}
+
+export async function describeAttributes<T extends { attributes: Record<string, string> }>(store: Store, h: AttributeHolder<T>, scope: Scope, arn: string) {
+  const row = await store.read((tx) => getOwn(tx, h.collection, arn, h.type, scope, h.notFound));
+  return { Attributes: asPairs(row.data.attributes) };
+}
+
+export function modifyAttributes<T extends { attributes: Record<string, string> }>(store: Store, h: AttributeHolder<T>, scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
+  return store.write(async (tx) => {
+    const row = await getOwn(tx, h.collection, arn, h.type, scope, h.notFound);
+    const attributes = applyAttributes(h.kind, row.data.attributes, pairs);
+    await tx.update(h.collection, row, { ...row.data, attributes });
+    return { Attributes: asPairs(attributes) };
+  });
+}

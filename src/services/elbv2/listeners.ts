@@ -10,7 +10,7 @@ import type { ElbListenerDoc, ElbRuleDoc } from '../../store/collections.js';
 import type { Store, StoreTx } from '../../store/store.js';
 import { normalizeActions, normalizeConditions } from './actions.js';
 import { defaultRuleArn, elbId, listenerArn, ownArn, ruleArn, type Scope } from './arns.js';
-import { applyAttributes, asPairs, defaultAttributes } from './attributes.js';
+import { defaultAttributes, describeAttributes, modifyAttributes } from './attributes.js';
 import { DEFAULT_SSL_POLICY, LIMITS, sslPolicyNamed } from './catalog.js';
 import { elbPage, getOwn, mergeTags } from './common.js';
 import * as err from './errors.js';
@@ -155,18 +155,12 @@ export class Listeners {
     return [...new Set(listeners.filter((l) => l.data.certificates.some((x) => x.CertificateArn === certificateArn)).map((l) => l.data.loadBalancerArn))];
   }
 
-  async describeAttributes(scope: Scope, arn: string) {
-    const row = await this.store.read((tx) => getOwn(tx, c.elbListeners, arn, 'listener', scope, () => err.listenerNotFound()));
-    return { Attributes: asPairs(row.data.attributes) };
+  describeAttributes(scope: Scope, arn: string) {
+    return describeAttributes(this.store, { collection: c.elbListeners, type: 'listener', kind: 'listener', notFound: () => err.listenerNotFound() }, scope, arn);
   }
 
-  async modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
-    return this.store.write(async (tx) => {
-      const row = await getOwn(tx, c.elbListeners, arn, 'listener', scope, () => err.listenerNotFound());
-      const attributes = applyAttributes('listener', row.data.attributes, pairs);
-      await tx.update(c.elbListeners, row, { ...row.data, attributes });
-      return { Attributes: asPairs(attributes) };
-    });
+  modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
+    return modifyAttributes(this.store, { collection: c.elbListeners, type: 'listener', kind: 'listener', notFound: () => err.listenerNotFound() }, scope, arn, pairs);
   }
 
   // --- rules ---

@@ -5,7 +5,7 @@ import * as c from '../../store/collections.js';
 import type { ElbLoadBalancerDoc } from '../../store/collections.js';
 import type { Store } from '../../store/store.js';
 import { dnsName, elbId, loadBalancerArn, type Scope } from './arns.js';
-import { applyAttributes, asPairs, defaultAttributes } from './attributes.js';
+import { defaultAttributes, describeAttributes, modifyAttributes } from './attributes.js';
 import { LIMITS } from './catalog.js';
 import { accountRegion, checkName, elbPage, getOwn, mergeTags } from './common.js';
 import * as err from './errors.js';
@@ -124,18 +124,12 @@ export class LoadBalancers {
     return {};
   }
 
-  async describeAttributes(scope: Scope, arn: string) {
-    const row = await this.store.read((tx) => getOwn(tx, c.elbLoadBalancers, arn, 'loadbalancer', scope, () => err.loadBalancerNotFound()));
-    return { Attributes: asPairs(row.data.attributes) };
+  describeAttributes(scope: Scope, arn: string) {
+    return describeAttributes(this.store, { collection: c.elbLoadBalancers, type: 'loadbalancer', kind: 'load balancer', notFound: () => err.loadBalancerNotFound() }, scope, arn);
   }
 
-  async modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
-    return this.store.write(async (tx) => {
-      const row = await getOwn(tx, c.elbLoadBalancers, arn, 'loadbalancer', scope, () => err.loadBalancerNotFound());
-      const attributes = applyAttributes('load balancer', row.data.attributes, pairs);
-      await tx.update(c.elbLoadBalancers, row, { ...row.data, attributes });
-      return { Attributes: asPairs(attributes) };
-    });
+  modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
+    return modifyAttributes(this.store, { collection: c.elbLoadBalancers, type: 'loadbalancer', kind: 'load balancer', notFound: () => err.loadBalancerNotFound() }, scope, arn, pairs);
   }
 
   async setSecurityGroups(scope: Scope, arn: string, groups: string[]) {

@@ -6,7 +6,7 @@ import type { ElbHealthCheck, ElbTargetGroupDoc } from '../../store/collections.
 import type { Store, StoreTx } from '../../store/store.js';
 import { forwardedGroups } from './actions.js';
 import { elbId, ownArn, targetGroupArn, type Scope } from './arns.js';
-import { applyAttributes, asPairs, defaultAttributes } from './attributes.js';
+import { defaultAttributes, describeAttributes, modifyAttributes } from './attributes.js';
 import { LIMITS } from './catalog.js';
 import { accountRegion, checkName, elbPage, getOwn, mergeTags } from './common.js';
 import * as err from './errors.js';
@@ -178,17 +178,11 @@ export class TargetGroups {
     return {};
   }
 
-  async describeAttributes(scope: Scope, arn: string) {
-    const row = await this.store.read((tx) => getOwn(tx, c.elbTargetGroups, arn, 'targetgroup', scope, () => err.targetGroupNotFound()));
-    return { Attributes: asPairs(row.data.attributes) };
+  describeAttributes(scope: Scope, arn: string) {
+    return describeAttributes(this.store, { collection: c.elbTargetGroups, type: 'targetgroup', kind: 'target group', notFound: () => err.targetGroupNotFound() }, scope, arn);
   }
 
-  async modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
-    return this.store.write(async (tx) => {
-      const row = await getOwn(tx, c.elbTargetGroups, arn, 'targetgroup', scope, () => err.targetGroupNotFound());
-      const attributes = applyAttributes('target group', row.data.attributes, pairs);
-      await tx.update(c.elbTargetGroups, row, { ...row.data, attributes });
-      return { Attributes: asPairs(attributes) };
-    });
+  modifyAttributes(scope: Scope, arn: string, pairs: { Key?: string; Value?: string }[]) {
+    return modifyAttributes(this.store, { collection: c.elbTargetGroups, type: 'targetgroup', kind: 'target group', notFound: () => err.targetGroupNotFound() }, scope, arn, pairs);
   }
 }
