@@ -13,8 +13,9 @@
  * `wrk -t2 -c50 -d<seconds>s --latency`. Prints one JSON document with every run, the medians and
  * the ratios (Dockyard ÷ nginx).
  *
- *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--cpu-prof DIR]
+ *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--cpu-prof DIR]
  *
+ * `--nginx-workers 1` compares per core (Dockyard's listener runs on one).
  * `--cpu-prof DIR` profiles the Dockyard process (node --cpu-prof) for the whole run.
  */
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -32,11 +33,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
+    'nginx-workers': { type: 'string', default: '2' },
   },
 });
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
+const NGINX_WORKERS = Number(args['nginx-workers']);
 
 const TARGETS_SCRIPT = `
 const http = require('node:http');
@@ -49,7 +52,7 @@ for (const port of process.argv.slice(1).map(Number)) {
 
 function nginxConfig(dir: string, port: number, targets: number[]): string {
   return `
-worker_processes 2;
+worker_processes ${NGINX_WORKERS};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
@@ -186,7 +189,8 @@ async function main() {
         {
           benchmark: 'lb',
           date: new Date().toISOString(),
-          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS}`,
+          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}`,
+          nginxWorkers: NGINX_WORKERS,
           client: `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s --latency`,
           targets: 'two Node http servers on 127.0.0.1 (one process), keep-alive, 13-byte body',
           nginx: n,
