@@ -26,6 +26,7 @@ function traceId(): string {
 
 /** ALB's own error page. */
 export function sendAlbError(res: ServerResponse, status: number): void {
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;
