@@ -154,7 +154,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       g.configure(doc);
       g.inUse = false;
       const keepAliveMs = 4_000;
-      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, doc.targetType === 'ip' ? row.id : (this.opts.resolveInstance?.(row.id) ?? '127.0.0.1'), keepAliveMs));
+      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, doc.targetType === 'ip' ? row.id : (this.opts.resolveInstance?.(row.id) ?? '127.0.0.1'), keepAliveMs, doc.protocol === 'HTTPS'));
       // A target whose drain ended with requests still in flight had its delay run out: cut them.
       for (const t of removed) t.retire(t.inflight > 0 && t.draining);
     }
