@@ -20,6 +20,7 @@ import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { createSsmDomain, ssmService } from '../services/ssm/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -116,13 +117,20 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     vulnerabilityDb: config.ecrVulnerabilityDb,
     log: { error: (obj, msg) => http?.log.error(obj, msg) },
   });
-  const secrets = SecretBox.forDataDir(config.dataDir);
+  const secrets = SecretBox.forDataDir(config.dataDir, config.secretsKeyFile);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
+  const ssm = createSsmDomain({ store, clock, secrets });
+  const services = [
+    ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
+    ecrService(ecr),
+    iamService(iam),
+    stsService(sts),
+    ssmService(ssm),
+  ];
   http = buildHttpServer({
     config,
     authenticator,
