@@ -21,6 +21,7 @@ import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { createSsmDomain, ssmService } from '../services/ssm/index.js';
+import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -124,12 +125,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
   const ssm = createSsmDomain({ store, clock, secrets });
+  const secretsManager = createSecretsManagerDomain({ store, clock, secrets });
   const services = [
     ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
     ecrService(ecr),
     iamService(iam),
     stsService(sts),
     ssmService(ssm),
+    secretsManagerService(secretsManager),
   ];
   http = buildHttpServer({
     config,
