@@ -3,11 +3,13 @@
  * actions already in flight and the time. The supervisor executes the actions and feeds the
  * results back; nothing here does I/O. (The decision half of ECS's containerNextState.)
  */
-import type { ContainerSpec } from '../protocol/index.js';
+import { needsSecrets, type ContainerSpec } from '../protocol/index.js';
 import { allStopped, type LocalContainer, type LocalTask } from './task-state.js';
 
 export type Action =
   | { type: 'setup' }
+  /** Fetch the task's secrets (GET task-secrets) before anything of it is pulled or created. */
+  | { type: 'secrets' }
   | { type: 'pull'; container: string }
   | { type: 'create'; container: string }
   | { type: 'start'; container: string }
@@ -84,6 +86,11 @@ export function nextActions(task: LocalTask, inFlight: ReadonlySet<string>, now:
     if (c.known === 'STOPPED' && specs.get(c.name)?.essential) {
       return [{ type: 'stopTask', stopCode: 'EssentialContainerExited', reason: ESSENTIAL_EXITED }];
     }
+  }
+  if (task.secrets === 'FAILED') return [{ type: 'stopTask', stopCode: 'TaskFailedToStart', reason: task.secretsFailure ?? 'ResourceInitializationError: unable to pull secrets or registry auth' }];
+  if (task.secrets !== 'DONE' && needsSecrets(task.spec) && containers.some((c) => c.known === 'NONE' || c.known === 'PULLED')) {
+    push({ type: 'secrets' });
+    return out;
   }
   if (task.setup === 'FAILED') return [{ type: 'stopTask', stopCode: 'TaskFailedToStart', reason: 'ResourceInitializationError: failed to set up the task network or volumes' }];
   if (task.setup === 'NONE') push({ type: 'setup' });

@@ -32,6 +32,7 @@ import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
+import { taskSecretsResolver } from './task-secrets.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -167,6 +168,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    // Task secrets are read as the task's execution role, for the agent the task is placed on.
+    taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
