@@ -21,7 +21,7 @@ export class TaskSecrets {
         answer = await fetcher(task.spec);
       } catch {
         // The error text is not kept: the reason says what happened without the transport's details.
-        if (attempt < ATTEMPTS - 1) await new Promise((r) => setTimeout(r, 500 * 2 ** attempt).unref());
+        if (attempt < ATTEMPTS - 1) await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       }
     }
     if (!current()) return;
