@@ -124,9 +124,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
-  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
   const ssm = createSsmDomain({ store, clock, secrets });
   const secretsManager = createSecretsManagerDomain({ store, clock, secrets });
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
   const services = [
     ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
     ecrService(ecr),
