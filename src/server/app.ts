@@ -33,6 +33,7 @@ import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
 import { taskSecretsResolver } from './task-secrets.js';
+import { ecsRotationRunner } from './secret-rotation.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -125,7 +126,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const ssm = createSsmDomain({ store, clock, secrets });
-  const secretsManager = createSecretsManagerDomain({ store, clock, secrets });
+  const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
   const services = [
     ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
@@ -194,6 +195,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
+      // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
+      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
+      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
       { name: 'ecr-lifecycle', intervalMs: (config.ecrLifecycleIntervalSeconds ?? 3600) * 1000, run: () => ecr.lifecycle.applyAll() },
       {
         name: 'registry-gc',

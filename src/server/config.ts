@@ -73,6 +73,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
     regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
     secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
+    secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
   };
 }

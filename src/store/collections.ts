@@ -587,6 +587,8 @@ export interface SecretDoc extends Regional {
     rules?: { AutomaticallyAfterDays?: number; Duration?: string; ScheduleExpression?: string };
     lastRotatedDate?: number;
     nextRotationDate?: number;
+    /** A rotation in progress: the new version's id and the rotation task running it. */
+    pending?: { versionId: string; taskArn: string; startedAt: number };
   };
 }
 export const secrets: Collection<SecretDoc> = {
@@ -595,7 +597,8 @@ export const secrets: Collection<SecretDoc> = {
     account_region: text((d) => `${d.accountId}:${d.region}`),
     name: text((d) => d.name),
     purge_at: integer((d) => d.purgeAt),
-    next_rotation: integer((d) => (d.rotation?.enabled && d.deletedDate === undefined ? d.rotation.nextRotationDate : undefined)),
+    // What the rotation controller looks at: a rotation in progress (1: always), else the next scheduled one.
+    next_rotation: integer((d) => (d.rotation?.pending ? 1 : d.rotation?.enabled && d.deletedDate === undefined ? d.rotation.nextRotationDate : undefined)),
   },
   indexes: [['account_region', 'name']],
 };

@@ -11,23 +11,28 @@ import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
 import type { SecretBox } from '../../core/secret-box.js';
 import type { Store } from '../../store/store.js';
+import { Rotation, type RotationRunner } from './rotation.js';
 import { getRandomPassword, Secrets } from './secrets.js';
 
-export { Secrets };
+export { Secrets, Rotation, type RotationRunner };
 
 export interface SecretsManagerDeps {
   store: Store;
   clock: Clock;
   /** Seals every secret version (the data dir's key, outside the database). */
   secrets: SecretBox;
+  /** Runs rotation tasks (absent: RotateSecret cannot rotate now). */
+  rotationRunner?: RotationRunner;
 }
 
 export interface SecretsManagerDomain {
   secrets: Secrets;
+  rotation: Rotation;
 }
 
 export function createSecretsManagerDomain(deps: SecretsManagerDeps): SecretsManagerDomain {
-  return { secrets: new Secrets(deps.store, deps.clock, deps.secrets) };
+  const secrets = new Secrets(deps.store, deps.clock, deps.secrets);
+  return { secrets, rotation: new Rotation(deps.store, deps.clock, secrets, deps.rotationRunner) };
 }
 
 export function secretsManagerService(domain: SecretsManagerDomain, extra: OperationHandlers<Operations> = {}): ServiceModule {
@@ -51,6 +56,8 @@ export function secretsManagerService(domain: SecretsManagerDomain, extra: Opera
     PutResourcePolicy: (ctx, input) => s.putPolicy(ctx, input.SecretId, input.ResourcePolicy),
     GetResourcePolicy: (ctx, input) => s.getPolicy(ctx, input.SecretId),
     DeleteResourcePolicy: (ctx, input) => s.deletePolicy(ctx, input.SecretId),
+    RotateSecret: (ctx, input) => domain.rotation.rotate(ctx, input),
+    CancelRotateSecret: (ctx, input) => domain.rotation.cancel(ctx, input.SecretId),
     ...extra,
   };
   return {

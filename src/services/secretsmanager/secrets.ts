@@ -357,6 +357,18 @@ export class Secrets {
     return { arn: v.ARN, value: v.SecretString ?? v.SecretBinary?.toString('base64') ?? '' };
   }
 
+  /** The secret an id names, not deleted; else Secrets Manager's error. */
+  async liveRow(scope: Scope, secretId: string): Promise<Row<SecretDoc>> {
+    const row = await this.store.read((tx) => this.find(tx, scope, secretId));
+    this.live(row);
+    return row!;
+  }
+
+  /** Applies `change` to the secret (deleted or not) in one write: the rotation controller's writer. */
+  async change(scope: Scope, secretId: string, change: (doc: SecretDoc) => void): Promise<void> {
+    await this.mutate(scope, secretId, change, true);
+  }
+
   /** The ARN a secret id names, if the secret exists (for authorization before the value is read). */
   async arnOf(scope: Scope, secretId: string): Promise<string | undefined> {
     const row = await this.store.read((tx) => this.find(tx, scope, secretId));
@@ -525,7 +537,7 @@ function checkTags(tags: readonly { Key?: string; Value?: string }[]): { Key: st
 }
 
 /** Moves `stage` onto `to`; moving AWSCURRENT leaves AWSPREVIOUS on the version that had it. */
-function attachStage(doc: SecretDoc, stage: string, to: SecretVersionDoc): void {
+export function attachStage(doc: SecretDoc, stage: string, to: SecretVersionDoc): void {
   const from = doc.versions.find((v) => v.stages.includes(stage));
   if (from === to) return;
   if (from) from.stages = from.stages.filter((s) => s !== stage);
