@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SimulatedRuntime } from '../src/agent/index.js';
 import { credentials, type TestDockyard } from './helpers/dockyard.js';
+import { errorOf } from './helpers/errors.js';
 import { startWithAgent } from './agent/helpers.js';
 
 let d: TestDockyard;
@@ -34,14 +35,6 @@ after(async () => {
   await d.stop();
 });
 
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  assert.fail('expected an error');
-};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -5,12 +5,10 @@
  * policies, the service's errors, and values sealed at rest.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -33,9 +31,9 @@ import {
   paginateListSecrets,
 } from '@aws-sdk/client-secrets-manager';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
+import { errorOf } from './helpers/errors.js';
+import { AWS_CLI_V2, requireCliV1, runCli } from './helpers/aws-cli.js';
 
-const run = promisify(execFile);
 let d: TestDockyard;
 let sm: SecretsManagerClient;
 before(async () => {
@@ -47,14 +45,6 @@ after(async () => {
   await d.stop();
 });
 
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { name: string; $metadata: { httpStatusCode?: number } };
-  }
-  assert.fail('expected an error');
-};
 
 describe('Secrets Manager with the SDK v3', () => {
   test('create, get by stage and version id, put moves AWSCURRENT and leaves AWSPREVIOUS, describe', async () => {
@@ -220,15 +210,7 @@ describe('Secrets Manager with the AWS CLI', () => {
   ];
   for (const { name, bin } of clis) {
     test(`CLI ${name}: create-secret, get-secret-value, put-secret-value, list-secrets, delete-secret, errors`, async () => {
-      const cli = async (args: string[]) => {
-        try {
-          const { stdout } = await run(bin(), [...args, '--endpoint-url', d.endpoint, '--output', 'json'], { env: d.cliEnv, timeout: 60_000 });
-          return { code: 0, json: stdout.trim() ? JSON.parse(stdout) : {}, stderr: '' };
-        } catch (e) {
-          const err = e as { code?: number; stderr?: string };
-          return { code: err.code ?? -1, json: undefined, stderr: err.stderr ?? '' };
-        }
-      };
+      const cli = (args: string[]) => runCli(bin(), d.endpoint, d.cliEnv, args);
       const created = await cli(['secretsmanager', 'create-secret', '--name', `cli/${name}`, '--secret-string', `{"k":"cli-${name}"}`]);
       assert.equal(created.code, 0, created.stderr);
       const got = await cli(['secretsmanager', 'get-secret-value', '--secret-id', `cli/${name}`]);

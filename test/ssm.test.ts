@@ -4,11 +4,9 @@
  * SecureString values sealed at rest (a copy of the database alone does not reveal them).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import {
   AddTagsToResourceCommand,
@@ -27,9 +25,9 @@ import {
   paginateGetParametersByPath,
 } from '@aws-sdk/client-ssm';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
+import { errorOf } from './helpers/errors.js';
+import { AWS_CLI_V2, requireCliV1, runCli } from './helpers/aws-cli.js';
 
-const run = promisify(execFile);
 let d: TestDockyard;
 let ssm: SSMClient;
 before(async () => {
@@ -41,14 +39,6 @@ after(async () => {
   await d.stop();
 });
 
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { name: string; $metadata: { httpStatusCode?: number } };
-  }
-  assert.fail('expected an error');
-};
 
 describe('Parameter Store with the SDK v3', () => {
   test('String, StringList and SecureString: put, get, overwrite makes versions, selectors', async () => {
@@ -231,15 +221,7 @@ describe('Parameter Store with the AWS CLI', () => {
   ];
   for (const { name, bin } of clis) {
     test(`CLI ${name}: put-parameter, get-parameter --with-decryption, get-parameters-by-path, errors`, async () => {
-      const cli = async (args: string[]) => {
-        try {
-          const { stdout } = await run(bin(), [...args, '--endpoint-url', d.endpoint, '--output', 'json'], { env: d.cliEnv, timeout: 60_000 });
-          return { code: 0, json: stdout.trim() ? JSON.parse(stdout) : {}, stderr: '' };
-        } catch (e) {
-          const err = e as { code?: number; stderr?: string };
-          return { code: err.code ?? -1, json: undefined, stderr: err.stderr ?? '' };
-        }
-      };
+      const cli = (args: string[]) => runCli(bin(), d.endpoint, d.cliEnv, args);
       const put = await cli(['ssm', 'put-parameter', '--name', `/cli/${name}/pw`, '--value', `cli-secret-${name}`, '--type', 'SecureString']);
       assert.equal(put.code, 0, put.stderr);
       assert.equal(put.json.Version, 1);
