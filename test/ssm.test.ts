@@ -148,6 +148,7 @@ describe('Parameter Store with the SDK v3', () => {
       [new PutParameterCommand({ Name: 'pat', Value: 'abc', Type: 'String', AllowedPattern: '(' }), 'InvalidAllowedPatternException'],
       [new PutParameterCommand({ Name: 'redos', Value: 'a'.repeat(40) + '!', Type: 'String', AllowedPattern: '^(a+)+$' }), 'InvalidAllowedPatternException'],
       [new PutParameterCommand({ Name: 'notype', Value: 'v' }), 'ValidationException'],
+      [new PutParameterCommand({ Name: 'empty', Value: '', Type: 'String' }), 'ValidationException'],
       [new PutParameterCommand({ Name: 'tagged', Value: 'v', Type: 'String', Overwrite: true, Tags: [{ Key: 'a', Value: 'b' }] }), 'ValidationException'],
       [new PutParameterCommand({ Name: 'kms', Value: 'v', Type: 'String', KeyId: 'alias/x' }), 'ValidationException'],
     ];

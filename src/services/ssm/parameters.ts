@@ -106,6 +106,7 @@ export class Parameters {
     if (input.KeyId !== undefined && input.Type !== undefined && input.Type !== 'SecureString') {
       throw err.validation('KeyId is required for SecureString type parameter only.');
     }
+    if (input.Value.length === 0) throw err.validation("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1.");
     const dataType = input.DataType ?? 'text';
     if (!['text', 'aws:ec2:image', 'aws:ssm:integration'].includes(dataType)) {
       throw err.validation('The following data type is not supported: ' + dataType + ' (Data type names are all lowercase.)');
