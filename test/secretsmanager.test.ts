@@ -230,3 +230,43 @@ describe('Secrets Manager with the AWS CLI', () => {
     });
   }
 });
+
+describe('boto3', () => {
+  test('Parameter Store and Secrets Manager: paginators, binary secrets, modeled exceptions', async () => {
+    const script = `
+import boto3, json, botocore
+kw = dict(endpoint_url=${JSON.stringify(d.endpoint)}, region_name='us-east-1')
+ssm = boto3.client('ssm', **kw)
+sm = boto3.client('secretsmanager', **kw)
+out = {}
+for i in range(5):
+    ssm.put_parameter(Name='/py/p%d' % i, Value='v%d' % i, Type='SecureString')
+pages = ssm.get_paginator('get_parameters_by_path').paginate(Path='/py', WithDecryption=True, PaginationConfig={'PageSize': 2})
+out['params'] = [p['Value'] for page in pages for p in page['Parameters']]
+try:
+    ssm.get_parameter(Name='/py/none')
+except ssm.exceptions.ParameterNotFound as e:
+    out['missing'] = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+arn = sm.create_secret(Name='py/bin', SecretBinary=b'\\x00\\x01py')['ARN']
+out['binary'] = list(sm.get_secret_value(SecretId=arn)['SecretBinary'])
+sm.put_secret_value(SecretId='py/bin', SecretString='text now')
+out['stages'] = sorted(s for v in sm.list_secret_version_ids(SecretId='py/bin')['Versions'] for s in v['VersionStages'])
+out['listed'] = [s['Name'] for page in sm.get_paginator('list_secrets').paginate(Filters=[{'Key': 'name', 'Values': ['py/']}]) for s in page['SecretList']]
+try:
+    sm.get_secret_value(SecretId='py/none')
+except sm.exceptions.ResourceNotFoundException as e:
+    out['sm_missing'] = e.response['Error']['Code']
+print(json.dumps(out))
+`;
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: d.cliEnv, timeout: 60_000 });
+    const out = JSON.parse(stdout);
+    assert.deepEqual(out.params, ['v0', 'v1', 'v2', 'v3', 'v4']);
+    assert.deepEqual(out.missing, ['ParameterNotFound', 400]);
+    assert.deepEqual(out.binary, [0, 1, 112, 121]);
+    assert.deepEqual(out.stages, ['AWSCURRENT', 'AWSPREVIOUS']);
+    assert.deepEqual(out.listed, ['py/bin']);
+    assert.equal(out.sm_missing, 'ResourceNotFoundException');
+  });
+});
