@@ -195,9 +195,6 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
-      // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
-      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
-      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
       { name: 'ecr-lifecycle', intervalMs: (config.ecrLifecycleIntervalSeconds ?? 3600) * 1000, run: () => ecr.lifecycle.applyAll() },
       {
         name: 'registry-gc',
@@ -206,6 +203,19 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       },
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
+  );
+  // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
+  // Logged only when something happened (the rotation check runs every minute).
+  const busy = (result: unknown) => Object.values((result ?? {}) as Record<string, number>).some((n) => n > 0);
+  const secretsMaintenance = new RegistryMaintenance(
+    [
+      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
+      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
+    ],
+    {
+      info: (obj, _msg) => busy((obj as { result?: unknown }).result) && http.log.info(obj, 'secrets maintenance'),
+      error: (obj, _msg) => http.log.error(obj, 'secrets maintenance failed'),
+    },
   );
   return {
     config,
@@ -230,6 +240,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      secretsMaintenance.start();
       await liveness.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -270,6 +281,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
+      await secretsMaintenance.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
