@@ -408,7 +408,8 @@ export class Supervisor {
           this.advance(c!, 'CREATED');
         } catch (e) {
           if (e instanceof HostSafetyError) return this.refuse(task, e);
-          c!.failure = { kind: 'create', message: e instanceof Error ? e.message : String(e) };
+          // Docker may quote a malformed variable back: never a secret's value.
+          c!.failure = { kind: 'create', message: this.secrets.redact(task.arn, e instanceof Error ? e.message : String(e)) };
           c!.reason ??= `CannotCreateContainerError: ${c!.failure.message}`;
         }
         return;

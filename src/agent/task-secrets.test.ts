@@ -41,7 +41,7 @@ describe('task secrets: next action', () => {
 });
 
 describe('task secrets: the holder', () => {
-  const answer: TaskSecretsResponse = { taskArn: 'arn:aws:ecs:us-east-1:0:task/default/abc', containers: [{ name: 'app', environment: [{ name: 'DB', value: 's3cret' }], registryAuth: { username: 'u', password: 'p' } }] };
+  const answer: TaskSecretsResponse = { taskArn: 'arn:aws:ecs:us-east-1:0:task/default/abc', containers: [{ name: 'app', environment: [{ name: 'DB', value: 's3cret' }], registryAuth: { username: 'u', password: 'reg-pass-1' } }] };
 
   it('keeps the values until every container exists, outside the task state', async () => {
     const holder = new TaskSecrets();
@@ -50,8 +50,9 @@ describe('task secrets: the holder', () => {
     assert.equal(t.secrets, 'DONE');
     assert.ok(!JSON.stringify(t).includes('s3cret'), 'the reported task state holds no value');
     assert.deepEqual(holder.environment(t.arn, 'app'), [{ name: 'DB', value: 's3cret' }]);
-    assert.deepEqual(holder.registryAuth(t.arn, 'app'), { username: 'u', password: 'p' });
+    assert.deepEqual(holder.registryAuth(t.arn, 'app'), { username: 'u', password: 'reg-pass-1' });
     assert.deepEqual(holder.environment(t.arn, 'side'), []);
+    assert.equal(holder.redact(t.arn, 'invalid environment variable: DB=s3cret (password reg-pass-1)'), 'invalid environment variable: DB=*** (password ***)');
     t.containers.app!.known = 'CREATED';
     holder.forgetWhenCreated(t);
     assert.equal(holder.environment(t.arn, 'app').length, 1, 'side is still to be created');

@@ -42,6 +42,13 @@ export class TaskSecrets {
     return this.byTask.get(taskArn)?.containers.find((c) => c.name === container)?.registryAuth;
   }
 
+  /** `text` with every value of the task's secrets replaced by `***` (for error messages that might quote them). */
+  redact(taskArn: string, text: string): string {
+    const values = (this.byTask.get(taskArn)?.containers ?? []).flatMap((c) => [...c.environment.map((e) => e.value), c.registryAuth?.password ?? '']).filter((v) => v.length > 0);
+    // Longest first, so a value that contains another is replaced whole.
+    return values.sort((a, b) => b.length - a.length).reduce((t, v) => t.split(v).join('***'), text);
+  }
+
   /** Drops a task's values once no container of it waits to be pulled or created (or it stops). */
   forgetWhenCreated(task: LocalTask): void {
     if (!this.byTask.has(task.arn)) return;
