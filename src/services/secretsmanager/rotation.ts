@@ -94,9 +94,11 @@ export class Rotation {
     const out = { started: 0, finished: 0, failed: 0 };
     if (!this.runner) return out;
     const now = this.clock.now();
-    const due = await this.store.read((tx) => tx.find(c.secrets, { where: { next_rotation: { gt: 0 } }, limit: 500 }));
+    // Earliest first: rotations in progress (1), then the most overdue; stop at the first not yet due.
+    const due = await this.store.read((tx) => tx.find(c.secrets, { where: { next_rotation: { gt: 0 } }, orderBy: [['next_rotation', 'asc']], limit: 500 }));
     for (const r of due) {
       const d = r.data;
+      if (!d.rotation?.pending && (d.rotation?.nextRotationDate ?? Infinity) > now) break;
       const scope = { accountId: d.accountId, region: d.region };
       try {
         if (d.rotation?.pending) {

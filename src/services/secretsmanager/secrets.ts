@@ -217,9 +217,13 @@ export class Secrets {
   async purgeDue(): Promise<number> {
     const now = this.clock.now();
     return this.store.write(async (tx) => {
-      const due = await tx.select(c.secrets, ['purge_at'], { where: { purge_at: { gt: 0 } }, limit: 1000 });
+      // Earliest first, at most 1000 a run; stop at the first whose window is still open.
+      const due = await tx.select(c.secrets, ['purge_at'], { where: { purge_at: { gt: 0 } }, orderBy: [['purge_at', 'asc']], limit: 1000 });
       let n = 0;
-      for (const r of due) if (typeof r.purge_at === 'number' && r.purge_at <= now && (await tx.delete(c.secrets, r.pk))) n++;
+      for (const r of due) {
+        if (typeof r.purge_at !== 'number' || r.purge_at > now) break;
+        if (await tx.delete(c.secrets, r.pk)) n++;
+      }
       return n;
     });
   }
