@@ -60,6 +60,9 @@ describe('Parameter Store with the SDK v3', () => {
     const byArn = (await ssm.send(new GetParameterCommand({ Name: got.ARN }))).Parameter!;
     assert.equal(byArn.Value, 'db2.internal');
     assert.equal((await errorOf(ssm.send(new GetParameterCommand({ Name: '/app/db/host:9' })))).name, 'ParameterVersionNotFound');
+    const elsewhere = got.ARN!.replace('us-east-1', 'eu-west-1');
+    assert.equal((await errorOf(ssm.send(new GetParameterCommand({ Name: elsewhere })))).name, 'ParameterNotFound', 'another region\'s ARN');
+    assert.equal((await errorOf(ssm.send(new DeleteParameterCommand({ Name: elsewhere })))).name, 'ParameterNotFound');
     assert.equal((await errorOf(ssm.send(new GetParameterCommand({ Name: '/nope' })))).name, 'ParameterNotFound');
 
     await ssm.send(new PutParameterCommand({ Name: '/app/hosts', Value: 'a,b,c', Type: 'StringList' }));

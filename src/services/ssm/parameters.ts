@@ -55,21 +55,25 @@ export interface ParameterRef {
   shown: string;
   selector?: { version: number } | { label: string };
   selectorText?: string;
+  /** The region and account an ARN named (a parameter elsewhere is not found here). */
+  owner?: Scope;
 }
 
 export function parseRef(text: string): ParameterRef {
   let rest = text;
   let fromArn = false;
-  const arn = /^arn:aws[\w-]*:ssm:[^:]*:\d{12}:parameter\/(.+)$/.exec(text);
+  const arn = /^arn:aws[\w-]*:ssm:([^:]*):(\d{12}):parameter\/(.+)$/.exec(text);
+  let owner: Scope | undefined;
   if (arn) {
-    rest = arn[1]!;
+    rest = arn[3]!;
     fromArn = true;
+    owner = { region: arn[1]!, accountId: arn[2]! };
   }
   const colon = rest.indexOf(':');
   const name = colon >= 0 ? rest.slice(0, colon) : rest;
   const sel = colon >= 0 ? rest.slice(colon + 1) : undefined;
   const names = fromArn ? (name.includes('/') ? [`/${name}`] : [name, `/${name}`]) : [name];
-  const ref: ParameterRef = { names, shown: text };
+  const ref: ParameterRef = { names, shown: text, owner };
   if (sel !== undefined) {
     ref.selectorText = `:${sel}`;
     ref.selector = /^\d+$/.test(sel) ? { version: Number(sel) } : { label: sel };
@@ -272,6 +276,7 @@ export class Parameters {
   async delete(scope: Scope, text: string): Promise<void> {
     const ref = parseRef(text);
     const deleted = await this.store.write(async (tx) => {
+      if (!ownedBy(ref, scope)) return false;
       for (const name of ref.names) if (await tx.delete(c.ssmParameters, pk(scope, name))) return true;
       return false;
     });
@@ -285,7 +290,7 @@ export class Parameters {
       for (const n of names) {
         const ref = parseRef(n);
         let ok = false;
-        for (const name of ref.selector ? [] : ref.names) if (await tx.delete(c.ssmParameters, pk(scope, name))) ok = true;
+        for (const name of ref.selector || !ownedBy(ref, scope) ? [] : ref.names) if (await tx.delete(c.ssmParameters, pk(scope, name))) ok = true;
         (ok ? done : invalid).push(n);
       }
     });
@@ -368,6 +373,7 @@ export class Parameters {
   }
 
   private async findRow(tx: StoreTx, scope: Scope, ref: ParameterRef) {
+    if (!ownedBy(ref, scope)) return undefined;
     for (const name of ref.names) {
       const row = await tx.get(c.ssmParameters, pk(scope, name));
       if (row) return row;
@@ -427,6 +433,9 @@ export class Parameters {
     return withDecryption ? this.box.open(v.sealed) : Buffer.from(v.sealed).toString('base64');
   }
 }
+
+/** False for an ARN of another region or account (Parameter Store is regional). */
+const ownedBy = (ref: ParameterRef, scope: Scope) => !ref.owner || (ref.owner.region === scope.region && ref.owner.accountId === scope.accountId);
 
 function latest(doc: SsmParameterDoc): SsmParameterVersion {
   return doc.versions[doc.versions.length - 1]!;
