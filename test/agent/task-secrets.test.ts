@@ -168,7 +168,7 @@ describe('task secrets injected by the agent (real containers)', () => {
       t1.stoppedReason,
       'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid ssm parameters: /e2e/missing',
     );
-    const noKey = await register(d, [{ name: 'app', image, memory: 32, secrets: [{ name: 'X', valueFrom: `${secretArn}:nokey::` }], ...sh('exec sleep 3600') }]);
+    const noKey = await register(d, [{ name: 'app', image, memory: 32, secrets: [{ name: 'X', valueFrom: `${secretArn}:nokey::` }], ...sh('exec sleep 3600') }], { executionRoleArn: readerRole });
     const t2 = await waitTask(d, await run(d, noKey), isStopped);
     assert.equal(
       t2.stoppedReason,
@@ -177,8 +177,14 @@ describe('task secrets injected by the agent (real containers)', () => {
     for (const v of Object.values(VALUES)) assert.ok(!JSON.stringify([t1, t2]).includes(v));
   });
 
+  it('a definition with secrets needs an execution role, as in ECS', async () => {
+    await assert.rejects(register(d, [{ name: 'app', image, memory: 32, secrets: [] }]), (e: Error) =>
+      e.name === 'ClientException' && e.message === "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+    );
+  });
+
   it('GET task-secrets answers only the agent the task is placed on', async () => {
-    const family = await register(d, [{ name: 'app', image, memory: 32, stopTimeout: 2, secrets: secretsOf().slice(0, 1), ...sh('exec sleep 3600') }]);
+    const family = await register(d, [{ name: 'app', image, memory: 32, stopTimeout: 2, secrets: secretsOf().slice(0, 1), ...sh('exec sleep 3600') }], { executionRoleArn: readerRole });
     const arn = await run(d, family);
     await waitTask(d, arn, isRunning);
     const own = d.app.agent!.containerInstanceArn!;
