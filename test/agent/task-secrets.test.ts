@@ -161,7 +161,7 @@ describe('task secrets injected by the agent (real containers)', () => {
     assert.equal(t.containers![0]!.runtimeId, undefined, 'nothing was created');
   });
 
-  it('a missing parameter or JSON key stops the task with ResourceInitializationError', async () => {
+  it('a missing parameter or JSON key, or an execution role STS refuses, stops the task with ResourceInitializationError', async () => {
     const missing = await register(d, [{ name: 'app', image, memory: 32, secrets: [{ name: 'X', valueFrom: '/e2e/missing' }], ...sh('exec sleep 3600') }], { executionRoleArn: readerRole });
     const t1 = await waitTask(d, await run(d, missing), isStopped);
     assert.equal(
@@ -174,7 +174,22 @@ describe('task secrets injected by the agent (real containers)', () => {
       t2.stoppedReason,
       'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: retrieved secret from Secrets Manager did not contain json key nokey',
     );
-    for (const v of Object.values(VALUES)) assert.ok(!JSON.stringify([t1, t2]).includes(v));
+    // A role ECS tasks may not assume (its trust policy names another service).
+    const untrusted = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'secrets-untrusted',
+          AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+        }),
+      )
+    ).Role!.Arn!;
+    const noTrust = await register(d, [{ name: 'app', image, memory: 32, secrets: secretsOf().slice(0, 1), ...sh('exec sleep 3600') }], { executionRoleArn: untrusted });
+    const t3 = await waitTask(d, await run(d, noTrust), isStopped);
+    assert.equal(
+      t3.stoppedReason,
+      'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: the task execution role could not be assumed by ecs-tasks.amazonaws.com',
+    );
+    for (const v of Object.values(VALUES)) assert.ok(!JSON.stringify([t1, t2, t3]).includes(v));
   });
 
   it('a definition with secrets needs an execution role, as in ECS', async () => {
