@@ -13,29 +13,20 @@ import type { ListTasksRequest, RunTaskRequest, StartTaskRequest, StopTaskReques
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
-import {
-  schedule,
-  SchedulerInputError,
-  SnapshotMemo,
-  type ClusterSnapshot,
-  type PlacementRequest,
-  type TaskDefinitionView,
-} from '../../scheduler/index.js';
+import type { PlacementRequest, TaskDefinitionView } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
 import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
-import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
+import { placeTasks, resolveCapacity, scheduleOrThrow } from './capacity-placement.js';
+import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
 import { createTask, requestStop } from './task-state.js';
 import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
 import { pageSize } from './validation.js';
-
-/** Instances carrying this attribute provide the capacity FARGATE tasks run on. */
-export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
 
 /** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
 export type RunTaskInput = RunTaskRequest;
@@ -64,9 +55,6 @@ export class Tasks {
   async run(scope: Scope, input: RunTaskInput) {
     const count = input.count ?? 1;
     if (count < 1 || count > 10) throw err.invalidParameter('count must be between 1 and 10.');
-    if (input.launchType && input.capacityProviderStrategy?.length) {
-      throw err.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported.');
-    }
     checkTags(input.tags);
     if ((input.placementConstraints?.length ?? 0) > 10) throw err.invalidParameter('A maximum of 10 placement constraints may be specified.');
     if ((input.placementStrategy?.length ?? 0) > 5) throw err.invalidParameter('A maximum of 5 placement strategies may be specified.');
@@ -82,17 +70,9 @@ export class Tasks {
         if (earlier) return { tasks: await tasksByArn(tx, earlier.taskArns), failures: earlier.failures };
       }
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
-      const launch = launchTypeOf(input, cluster);
+      const capacity = await resolveCapacity(tx, scope, cluster, input);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
-      checkRunnable(td, launch.launchType, input);
-      // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
-      const fargate = launch.launchType === 'FARGATE';
-      const instances = await this.snapshots.instances(tx, clusterArn, (i) => !fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined);
-      if (instances.length === 0) {
-        throw err.invalidParameter(
-          launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
-        );
-      }
+      checkRunnable(td, capacity.launchType, input);
       const request: PlacementRequest = {
         count,
         taskDefinition: td as unknown as TaskDefinitionView,
@@ -101,11 +81,12 @@ export class Tasks {
         placementConstraints: input.placementConstraints,
         placementStrategy: input.placementStrategy,
       };
-      const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
-      const tasks: TaskDoc[] = [];
-      for (const placement of plan.placements) {
-        tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
-      }
+      // The placement path services share (capacity-placement.ts): launch type or capacity provider strategy.
+      const plan = await placeTasks(tx, this.snapshots, scope, clusterArn, capacity, request, {
+        seed: this.seed(),
+        create: (placement, launch) => createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()),
+      });
+      const tasks = plan.tasks;
       if (token !== undefined) {
         const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
         await rememberClientToken(tx, doc, this.clock.now());
@@ -138,7 +119,7 @@ export class Tasks {
         }
         // StartTask names the instance: the scheduler only checks that the task fits there.
         const plan = scheduleOrThrow(
-          { instances: [instance] },
+          [instance],
           { count: 1, taskDefinition: td as unknown as TaskDefinitionView, overrides: input.overrides, group: input.group ?? `family:${td.family}` },
           this.seed(),
         );
@@ -211,21 +192,6 @@ export class Tasks {
   }
 }
 
-function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType: string; capacityProviderName?: string } {
-  if (input.launchType) return { launchType: input.launchType };
-  const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
-  if (strategy.length > 0) {
-    for (const item of strategy) {
-      if (!FARGATE_PROVIDERS.has(item.capacityProvider)) throw err.capacityProviderNotFound(item.capacityProvider);
-      if (input.capacityProviderStrategy?.length && !cluster.capacityProviders.includes(item.capacityProvider)) {
-        throw err.capacityProviderNotAssociated();
-      }
-    }
-    return { launchType: 'FARGATE', capacityProviderName: strategy[0]!.capacityProvider };
-  }
-  return { launchType: 'EC2' };
-}
-
 async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
   const row = await findTaskDefinition(tx, scope, ref);
   if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('Unable to find task definition.');
@@ -261,16 +227,6 @@ function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunT
   if (input.startedBy !== undefined && input.startedBy.length > 128) throw err.invalidParameter('startedBy must be at most 128 characters.');
   if (input.group !== undefined && input.group.length > 255) throw err.invalidParameter('group must be at most 255 characters.');
 }
-
-function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string, memo?: SnapshotMemo) {
-  try {
-    return schedule(snapshot, request, { seed, memo });
-  } catch (e) {
-    if (e instanceof SchedulerInputError) throw err.invalidParameter(e.message);
-    throw e;
-  }
-}
-
 
 async function tasksByArn(tx: StoreTx, arns: readonly string[]): Promise<TaskDoc[]> {
   const out: TaskDoc[] = [];
