@@ -4,7 +4,7 @@
  * `join-token create` makes; `credentials` shows the account's root access key again (and can
  * write it as an AWS CLI profile); `reset` wipes a test instance's state.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,11 @@ program
     }
   });
 
+function providerName(v: string): string {
+  if (!/^[a-zA-Z0-9_-]{1,255}$/.test(v)) throw new InvalidArgumentError('a capacity provider name: letters, digits, _ and -, at most 255');
+  return v;
+}
+
 const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
@@ -124,7 +129,8 @@ const agentCommand = program
   .addOption(new Option('--docker-socket <path>', 'Docker Engine socket').default('/var/run/docker.sock'))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
-  .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
+  .option('--fargate-capacity', 'offer this host for FARGATE and FARGATE_SPOT tasks', false)
+  .addOption(new Option('--capacity-provider <name>', 'provide capacity for this capacity provider (one created with create-capacity-provider)').argParser(providerName))
   .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
   .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
@@ -132,7 +138,7 @@ const agentCommand = program
   .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
 withHostSafetyOptions(agentCommand)
   .action(
-    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; capacityProvider?: string; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
       const [{ pino }, { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId }] = await Promise.all([import('pino'), import('../agent/index.js')]);
       const log = pino(loggerOptions(opts.logLevel, opts.logFormat));
       const instanceId = loadInstanceId(opts.stateDir);
@@ -148,7 +154,7 @@ withHostSafetyOptions(agentCommand)
         tls: opts.caCert ? { ca: readFileSync(opts.caCert) } : undefined,
         runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
         log,
-        host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
+        host: { fargateCapacity: opts.fargateCapacity, capacityProvider: opts.capacityProvider, privilegedContainers: hostSafety.privilegedAllowed },
         cleanupDelayMs: opts.cleanupDelay * 1000,
         taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
       });

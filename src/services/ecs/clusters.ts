@@ -75,7 +75,7 @@ export class Clusters {
         configuration: input.configuration,
         serviceConnectDefaults: input.serviceConnectDefaults,
         capacityProviders: providers,
-        defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
+        defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy ?? []),
         tags: input.tags ?? [],
         createdAt: this.clock.now(),
       };
@@ -146,7 +146,7 @@ export class Clusters {
           }
         }
       }
-      const next: ClusterRecord = { ...structuredClone(current), capacityProviders: providers, defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy };
+      const next: ClusterRecord = { ...structuredClone(current), capacityProviders: providers, defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy) };
       await tx.update(c.clusters, row, next);
       return next;
     });
@@ -299,3 +299,6 @@ export function checkStrategy(strategy: readonly StrategyItem[]): void {
 }
 
 const MAX_CLUSTER_PROVIDERS = 20;
+
+/** ECS answers a strategy with base and weight filled in (0 when not given). */
+const withDefaults = (strategy: StrategyItem[]): StrategyItem[] => strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 }));
