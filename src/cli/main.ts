@@ -177,21 +177,23 @@ withHostSafetyOptions(agentCommand)
 
 const joinToken = program.command('join-token').description('manage the join tokens that let new hosts join (signed with your AWS credentials, as the AWS CLI finds them)');
 type AdminOpts = { endpoint: string; region?: string; profile?: string; caCert?: string };
-const adminCommand = (name: string, description: string) =>
-  joinToken
+/** A subcommand of `group` that signs admin requests with the caller's AWS credentials. */
+const signedCommand = (group: Command, name: string, description: string) =>
+  group
     .command(name)
     .description(description)
     .requiredOption('--endpoint <url>', 'the control plane, e.g. https://10.0.0.5:4600')
     .addOption(new Option('--region <region>', 'signing region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)'))
     .addOption(new Option('--profile <name>', 'AWS profile to sign with (default: environment credentials, then AWS_PROFILE or default)'))
     .addOption(new Option('--ca-cert <file>', "CA that signed the control plane's certificate"));
-const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>) => {
+const adminCommand = (name: string, description: string) => signedCommand(joinToken, name, description);
+const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>, command = 'join-token') => {
   const { AdminClient } = await import('./admin-client.js');
   const client = new AdminClient({ endpoint: opts.endpoint, region: opts.region, profile: opts.profile, ca: opts.caCert ? readFileSync(opts.caCert) : undefined });
   try {
     await fn(client);
   } catch (e) {
-    process.stderr.write(`dockyard join-token: ${(e as Error).message}\n`);
+    process.stderr.write(`dockyard ${command}: ${(e as Error).message}\n`);
     process.exitCode = 1;
   } finally {
     await client.close();
@@ -230,6 +232,24 @@ adminCommand('revoke', 'revoke a join token by its id: no host can join with it 
       process.stdout.write(`${JSON.stringify({ joinToken: await client.revokeJoinToken(tokenId) }, null, 2)}\n`);
     }),
   );
+
+const spot = program.command('spot').description('rehearse FARGATE_SPOT interruptions (signed with your AWS credentials, as the AWS CLI finds them)');
+signedCommand(spot, 'interrupt', "stop FARGATE_SPOT tasks as ECS does when it reclaims Spot capacity (stopCode SpotInterruption); prints what was interrupted as JSON")
+  .option('--cluster <name>', 'the cluster (default: default)')
+  .option('--task <arn>', 'a FARGATE_SPOT task to interrupt (ARN or id); repeatable', collect)
+  .option('--all', "every FARGATE_SPOT task of the cluster that is not already stopping")
+  .action((opts: AdminOpts & { cluster?: string; task?: string[]; all?: boolean }) => {
+    if (Boolean(opts.task?.length) === Boolean(opts.all)) program.error('dockyard spot interrupt: give --task ARN (one or more) or --all');
+    return withAdmin(
+      opts,
+      async (client) => {
+        const outcome = await client.interruptSpotTasks({ cluster: opts.cluster, ...(opts.all ? { all: true as const } : { taskArns: opts.task }) });
+        process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+        process.stderr.write(`${outcome.interrupted.length} spot task(s) interrupted${outcome.failures.length ? `, ${outcome.failures.length} failure(s)` : ''}\n`);
+      },
+      'spot interrupt',
+    );
+  });
 
 program
   .command('reset')

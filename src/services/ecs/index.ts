@@ -13,6 +13,7 @@ import type { Store } from '../../store/store.js';
 import { AccountSettings } from './account-settings.js';
 import { CapacityProviders } from './capacity-providers.js';
 import { Clusters } from './clusters.js';
+import { SpotInterruptions } from './spot-interruptions.js';
 import { Tags } from './tags.js';
 import { TaskDefinitionWireCache } from './task-definition-wire-cache.js';
 import { TaskDefinitions } from './task-definitions.js';
@@ -31,6 +32,7 @@ export interface EcsDomain {
   accountSettings: AccountSettings;
   tasks: Tasks;
   capacityProviders: CapacityProviders;
+  spotInterruptions: SpotInterruptions;
 }
 
 export function createEcsDomain(deps: EcsDeps): EcsDomain {
@@ -42,6 +44,7 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
     accountSettings: new AccountSettings(deps.store),
     tasks: new Tasks(deps.store, deps.clock),
     capacityProviders: new CapacityProviders(deps.store, deps.clock),
+    spotInterruptions: new SpotInterruptions(deps.store, deps.clock),
   };
 }
 

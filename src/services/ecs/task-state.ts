@@ -104,14 +104,15 @@ export async function createTask(
 
 /**
  * StopTask: desiredStatus STOPPED with the user's reason, unless a stop is already under way
- * (then the task keeps the stop it has). Returns the document as it now is.
+ * (then the task keeps the stop it has). Returns the document as it now is. `stopCode` is the
+ * user's by default; a spot interruption passes SpotInterruption.
  */
-export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string | undefined, now: number): Promise<TaskDoc> {
+export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string | undefined, now: number, stopCode = 'UserInitiated'): Promise<TaskDoc> {
   if (row.data.desiredStatus === 'STOPPED') return row.data;
   const next: TaskDoc = {
     ...row.data,
     desiredStatus: 'STOPPED',
-    stopCode: row.data.stopCode ?? 'UserInitiated',
+    stopCode: row.data.stopCode ?? stopCode,
     stoppedReason: row.data.stoppedReason ?? reason ?? 'Task stopped by user',
     stoppingAt: now,
     version: row.data.version + 1,

@@ -237,7 +237,8 @@ async function tasksByArn(tx: StoreTx, arns: readonly string[]): Promise<TaskDoc
   return out;
 }
 
-async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
+/** A task of the cluster by ARN or id. */
+export async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
   const arn = parseArn(ref) ? ref : taskArn(scope, clusterNameOf(clusterArn), ref);
   const row = await tx.get(c.tasks, arn);
   return row && row.data.clusterArn === clusterArn ? row : undefined;
