@@ -25,6 +25,7 @@ import {
   type SnapshotMemo,
   type TaskView,
 } from '../../scheduler/index.js';
+import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { StoreTx } from '../../store/store.js';
 import type { Scope } from './arns.js';
@@ -129,6 +130,20 @@ export async function placeTasks(
     }
   }
   return { tasks, failures };
+}
+
+/**
+ * How many tasks of `group` (e.g. `service:web`) the cluster runs per capacity provider, not
+ * counting those being stopped: what placeTasks' `running` wants for a service's next placements.
+ */
+export async function tasksPerProvider(tx: StoreTx, clusterArn: string, group: string): Promise<Record<string, number>> {
+  const rows = await tx.find(c.tasks, { where: { cluster: clusterArn, task_group: group, desired_status: 'RUNNING' } });
+  const out: Record<string, number> = {};
+  for (const r of rows) {
+    const provider = r.data.capacityProviderName;
+    if (provider) out[provider] = (out[provider] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** The scheduler's plan; its input errors are ECS's InvalidParameterException. */
