@@ -4,6 +4,7 @@
  * (and its signed API) stops the spot ones with ECS's SpotInterruption stop code and wording,
  * and leaves the on-demand task running.
  */
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { CreateClusterCommand, PutClusterCapacityProvidersCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -112,5 +113,21 @@ describe('FARGATE_SPOT interruption (simulated runtime)', () => {
     await assert.rejects(admin.interruptSpotTasks({ cluster: 'nope', all: true }), (e: unknown) => e instanceof AdminApiError && e.code === 'ClusterNotFoundException');
     await t.ecs.send(new CreateClusterCommand({ clusterName: 'empty' }));
     assert.deepEqual(await admin.interruptSpotTasks({ cluster: 'empty', all: true }), { interrupted: [], failures: [] });
+  });
+
+  test('an IAM user needs dockyard:InterruptSpotTasks', async () => {
+    const iam = new IAMClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await iam.send(new CreateUserCommand({ UserName: 'chaos' }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'chaos' }))).AccessKey!;
+    const user = new AdminClient({ endpoint: t.endpoint, region: 'us-east-1', credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });
+    try {
+      await assert.rejects(user.interruptSpotTasks({ cluster: 'empty', all: true }), (e: unknown) => e instanceof AdminApiError && e.code === 'AccessDeniedException' && /dockyard:InterruptSpotTasks/.test(e.message));
+      const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dockyard:InterruptSpotTasks', Resource: '*' }] };
+      await iam.send(new PutUserPolicyCommand({ UserName: 'chaos', PolicyName: 'chaos', PolicyDocument: JSON.stringify(policy) }));
+      assert.deepEqual(await user.interruptSpotTasks({ cluster: 'empty', all: true }), { interrupted: [], failures: [] });
+    } finally {
+      await user.close();
+      iam.destroy();
+    }
   });
 });
