@@ -7,6 +7,7 @@ import {
   CreateClusterCommand,
   DeleteCapacityProviderCommand,
   DescribeCapacityProvidersCommand,
+  DescribeClustersCommand,
   DescribeContainerInstancesCommand,
   ListContainerInstancesCommand,
   ListTagsForResourceCommand,
@@ -186,6 +187,33 @@ describe('capacity providers: API (SDK v3)', () => {
     // The name can be used again.
     const again = await t.ecs.send(new CreateCapacityProviderCommand({ name: 'api-cp', autoScalingGroupProvider: { autoScalingGroupArn: ASG('api2') } }));
     assert.equal(again.capacityProvider!.status, 'ACTIVE');
+  });
+
+  test("a service's strategy keeps its provider in use (the service as the services module stores it)", async () => {
+    await t.ecs.send(new CreateCapacityProviderCommand({ name: 'svc-cp', autoScalingGroupProvider: { autoScalingGroupArn: ASG('svc') } }));
+    await t.ecs.send(new CreateClusterCommand({ clusterName: 'svc-cluster' }));
+    await t.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'svc-cluster', capacityProviders: ['svc-cp'], defaultCapacityProviderStrategy: [] }));
+    const clusterArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/svc-cluster`;
+    const serviceArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:service/svc-cluster/web`;
+    await t.app.store.write((tx) =>
+      tx.insert(c.services, serviceArn, {
+        accountId: ACCOUNT,
+        region: 'us-east-1',
+        serviceArn,
+        serviceName: 'web',
+        clusterArn,
+        status: 'ACTIVE',
+        capacityProviderStrategy: [{ capacityProvider: 'svc-cp', weight: 1, base: 0 }],
+      }),
+    );
+    await rejectsWith(
+      t.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'svc-cluster', capacityProviders: [], defaultCapacityProviderStrategy: [] })),
+      'ResourceInUseException',
+      /svc-cp/,
+    );
+    const cluster = (await t.ecs.send(new DescribeClustersCommand({ clusters: ['svc-cluster'] }))).clusters![0]!;
+    assert.deepEqual(cluster.capacityProviders, ['svc-cp']);
+    await rejectsWith(t.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'svc-cp' })), 'ClientException', /in use/);
   });
 });
 
