@@ -27,12 +27,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
-import { placeTasks, resolveCapacity, tasksPerProvider } from '../src/services/ecs/capacity-placement.js';
-import { ClusterSnapshots } from '../src/services/ecs/cluster-snapshots.js';
+import { systemClock } from '../src/core/clock.js';
+import { splitAcrossProviders } from '../src/scheduler/index.js';
+import { resolveCapacity, tasksPerProvider } from '../src/services/ecs/capacity-placement.js';
 import type { ClusterRecord } from '../src/services/ecs/clusters.js';
 import { findTaskDefinition } from '../src/services/ecs/task-definitions.js';
-import { createTask } from '../src/services/ecs/task-state.js';
-import type { TaskDefinitionView } from '../src/scheduler/index.js';
+import { Tasks, type PlaceInput } from '../src/services/ecs/tasks.js';
 import * as c from '../src/store/collections.js';
 import { simulatedAgent } from './agent/helpers.js';
 import { rejectsWith } from './fixtures/aws-errors.js';
@@ -326,30 +326,45 @@ describe('capacity providers: RunTask with a strategy on simulated agents', () =
     for (const task of res.tasks!) await t.ecs.send(new StopTaskCommand({ task: task.taskArn! }));
   });
 
-  test('placeTasks, the path services place through, counts what the group already runs per provider', async () => {
+  test('Tasks.place, the path services place through, counts what the service already runs per provider', async () => {
     const strategy = [{ capacityProvider: 'on-demand', base: 2, weight: 1 }, { capacityProvider: 'spot-fleet', weight: 1 }];
     const group = 'service:shared-path';
     const first = await t.ecs.send(new RunTaskCommand({ taskDefinition: 'cp-web', count: 2, group, capacityProviderStrategy: strategy, networkConfiguration: network }));
     assert.deepEqual(byProvider(first.tasks!), { 'on-demand': 2 });
     const scope = { accountId: ACCOUNT, region: 'us-east-1' };
     const clusterArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/default`;
-    const store = t.app.store;
-    const placed = await store.write(async (tx) => {
+    const tasks = new Tasks(t.app.store, systemClock);
+    const place = (extra: Partial<PlaceInput>) =>
+      t.app.store.write(async (tx) => {
+        const cluster = (await tx.get(c.clusters, clusterArn))!.data as ClusterRecord;
+        const td = (await findTaskDefinition(tx, scope, 'cp-web'))!.data;
+        assert.deepEqual(await tasksPerProvider(tx, clusterArn, group), { 'on-demand': 2 });
+        return tasks.place(tx, scope, cluster, td, { taskDefinition: 'cp-web', count: 4, group, capacityProviderStrategy: strategy, networkConfiguration: network, ...extra });
+      });
+    // As RunTask (no service): the base applies to this call again → 2 + 1 and 1.
+    const asRunTask = await t.app.store.write(async (tx) => {
+      const cluster = (await tx.get(c.clusters, clusterArn))!.data as ClusterRecord;
+      const capacity = await resolveCapacity(tx, scope, cluster, { capacityProviderStrategy: strategy });
+      return splitAcrossProviders(capacity.strategy!.map((s) => s.item), 4);
+    });
+    assert.deepEqual(asRunTask.map((s) => s.count), [3, 1]);
+    // For a service, the 2 running tasks already meet the base: the 4 new ones split 1:1.
+    const placed = await place({ serviceName: 'shared-path' });
+    assert.deepEqual(byProvider(placed.tasks as unknown as Task[]), { 'on-demand': 2, 'spot-fleet': 2 });
+    assert.ok(placed.tasks.every((task) => task.serviceName === 'shared-path'));
+    for (const task of [...first.tasks!, ...(placed.tasks as unknown as Task[])]) await t.ecs.send(new StopTaskCommand({ task: task.taskArn! }));
+  });
+
+  test('Tasks.place with onInstance places only on that instance (a DAEMON task)', async () => {
+    const scope = { accountId: ACCOUNT, region: 'us-east-1' };
+    const clusterArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/default`;
+    const placed = await t.app.store.write(async (tx) => {
       const cluster = (await tx.get(c.clusters, clusterArn))!.data as ClusterRecord;
       const td = (await findTaskDefinition(tx, scope, 'cp-web'))!.data;
-      const running = await tasksPerProvider(tx, clusterArn, group);
-      assert.deepEqual(running, { 'on-demand': 2 });
-      const capacity = await resolveCapacity(tx, scope, cluster, { capacityProviderStrategy: strategy });
-      const input = { taskDefinition: 'cp-web', group, networkConfiguration: network };
-      return placeTasks(tx, new ClusterSnapshots(store), scope, clusterArn, capacity, { count: 4, group, taskDefinition: td as unknown as TaskDefinitionView }, {
-        seed: 'shared',
-        running,
-        create: (p, launch) => createTask(tx, scope, cluster, td, input, p.instanceArn, launch, 0),
-      });
+      return new Tasks(t.app.store, systemClock).place(tx, scope, cluster, td, { taskDefinition: 'cp-web', count: 1, launchType: 'EC2', onInstance: instanceOf['spot-fleet'], networkConfiguration: network });
     });
-    // The base is already met by the running tasks: the 4 new ones split 1:1 (without `running`, 3 and 1).
-    assert.deepEqual(byProvider(placed.tasks as unknown as Task[]), { 'on-demand': 2, 'spot-fleet': 2 });
-    for (const task of [...first.tasks!, ...(placed.tasks as unknown as Task[])]) await t.ecs.send(new StopTaskCommand({ task: task.taskArn! }));
+    assert.deepEqual(placed.tasks.map((task) => task.placedOn), [instanceOf['spot-fleet']]);
+    await t.ecs.send(new StopTaskCommand({ task: placed.tasks[0]!.taskArn }));
   });
 
   test('a provider whose instances are full reports failures; its share does not spill over', async () => {

@@ -29,7 +29,7 @@ import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { StoreTx } from '../../store/store.js';
 import type { Scope } from './arns.js';
-import { capacityProviderArn, FARGATE_CAPACITY_ATTRIBUTE, findProvider, instanceProvides, type ProviderRef } from './capacity-providers.js';
+import { capacityProviderArn, FARGATE_CAPACITY_ATTRIBUTE, FARGATE_PROVIDERS, findProvider, instanceProvides, providerNameOf, type ProviderRef } from './capacity-providers.js';
 import { checkStrategy, type ClusterRecord } from './clusters.js';
 import { liveTaskView, type ClusterSnapshots } from './cluster-snapshots.js';
 import * as err from './errors.js';
@@ -73,9 +73,22 @@ export async function resolveCapacity(
   return { launchType: strategy[0]!.provider.type === 'EC2_AUTOSCALING' ? 'EC2' : 'FARGATE', strategy };
 }
 
+/**
+ * The launch type a request's tasks will have, without checking the providers (resolveCapacity
+ * does): for checks made before placing, such as the task definition's compatibilities.
+ */
+export function launchTypeOf(input: { launchType?: string; capacityProviderStrategy?: CapacityProviderStrategyItem[] }, cluster: ClusterRecord): { launchType: string } {
+  if (input.launchType) return { launchType: input.launchType };
+  const items = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
+  if (items.length === 0) return { launchType: 'EC2' };
+  return { launchType: FARGATE_PROVIDERS.has(providerNameOf(items[0]!.capacityProvider)) ? 'FARGATE' : 'EC2' };
+}
+
 export interface PlaceTasksOptions {
   /** Seeds the scheduler's choices. */
   seed: string;
+  /** Only this container instance is a candidate (a DAEMON service's task for one instance). */
+  onInstance?: string;
   /** Tasks of the request's group already running per capacity provider (a service's; RunTask: none). */
   running?: Readonly<Record<string, number>>;
   /** Creates one placed task (the caller's task writer) and returns its document. */
@@ -94,11 +107,14 @@ export async function placeTasks(
 ): Promise<{ tasks: TaskDoc[]; failures: PlacementFailure[] }> {
   const tasks: TaskDoc[] = [];
   const failures: PlacementFailure[] = [];
+  const candidate = (i: InstanceView) => o.onInstance === undefined || i.arn === o.onInstance;
+  // A memo pays off for the same instance set call after call, not for one instance.
+  const memo = (kind: string) => (o.onInstance === undefined ? snapshots.memo(clusterArn, kind) : undefined);
   if (!capacity.strategy) {
     const fargate = capacity.launchType === 'FARGATE';
-    const instances = await snapshots.instances(tx, clusterArn, (i) => !fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined);
+    const instances = await snapshots.instances(tx, clusterArn, (i) => (!fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined) && candidate(i));
     if (instances.length === 0) throw noCapacity(fargate);
-    const plan = scheduleOrThrow(instances, request, o.seed, snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
+    const plan = scheduleOrThrow(instances, request, o.seed, memo(fargate ? 'FARGATE' : 'all'));
     for (const p of plan.placements) tasks.push(await o.create(p, { launchType: capacity.launchType }));
     return { tasks, failures: plan.failures };
   }
@@ -113,14 +129,14 @@ export async function placeTasks(
   for (const [i, share] of shares.entries()) {
     if (share.count === 0) continue;
     const provider = capacity.strategy[i]!.provider;
-    const instances = (await snapshots.instances(tx, clusterArn, (inst) => instanceProvides(provider, inst.attributes))).map((inst) => withPlaced(inst, placed));
+    const instances = (await snapshots.instances(tx, clusterArn, (inst) => instanceProvides(provider, inst.attributes) && candidate(inst))).map((inst) => withPlaced(inst, placed));
     if (!instances.some((inst) => inst.status === 'ACTIVE')) {
       if (provider.type !== 'EC2_AUTOSCALING') throw noCapacity(true);
       failures.push({ arn: capacityProviderArn(scope, provider.name), reason: 'Capacity is unavailable at this time.', detail: `No ACTIVE container instance provides the capacity provider ${provider.name}.` });
       continue;
     }
     const kind = provider.type === 'EC2_AUTOSCALING' ? `provider ${provider.name}` : 'FARGATE';
-    const plan = scheduleOrThrow(instances, { ...request, count: share.count }, `${o.seed}:${provider.name}`, snapshots.memo(clusterArn, kind));
+    const plan = scheduleOrThrow(instances, { ...request, count: share.count }, `${o.seed}:${provider.name}`, memo(kind));
     failures.push(...plan.failures);
     const launch = { launchType: capacity.launchType, capacityProviderName: provider.name };
     for (const p of plan.placements) {

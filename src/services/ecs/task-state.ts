@@ -22,7 +22,7 @@ import type { Row, StoreTx } from '../../store/store.js';
 import { taskArn, type Scope } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
-import type { RunTaskInput, StartTaskInput } from './tasks.js';
+import type { PlaceInput, StartTaskInput } from './tasks.js';
 
 /** The report sequence number last applied, kept in the task document. */
 export const REPORT_SEQ_FIELD = 'agentReportSeq';
@@ -36,7 +36,7 @@ export async function createTask(
   scope: Scope,
   cluster: ClusterRecord,
   td: TaskDefinitionRecord,
-  input: RunTaskInput | StartTaskInput,
+  input: Omit<PlaceInput, 'count'> | StartTaskInput,
   instanceArn: string,
   launch: { launchType: string; capacityProviderName?: string },
   now: number,
@@ -93,6 +93,7 @@ export async function createTask(
     version: 1,
     createdAt: now,
     tags: input.tags ?? [],
+    serviceName: 'serviceName' in input ? input.serviceName : undefined,
     networkConfiguration: input.networkConfiguration,
     reservedCpu: reservation.cpu,
     reservedMemory: reservation.memory,

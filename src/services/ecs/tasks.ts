@@ -19,7 +19,7 @@ import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
 import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
-import { placeTasks, resolveCapacity, scheduleOrThrow } from './capacity-placement.js';
+import { placeTasks, resolveCapacity, scheduleOrThrow, tasksPerProvider } from './capacity-placement.js';
 import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
 import { createTask, requestStop } from './task-state.js';
@@ -28,8 +28,19 @@ import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
 import { pageSize } from './validation.js';
 
+/** For checks made before placing (the services module's): the launch type a request resolves to. */
+export { launchTypeOf } from './capacity-placement.js';
+
 /** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
 export type RunTaskInput = RunTaskRequest;
+/** What Tasks.place needs: RunTask's parameters, any count, and what a service adds to its tasks. */
+export type PlaceInput = Omit<RunTaskInput, 'count'> & {
+  count: number;
+  /** Only this container instance is a candidate (a DAEMON service's task for one instance). */
+  onInstance?: string;
+  /** The service the task belongs to (tasks' `service` column); its tasks per capacity provider count toward its strategy's base and weights. */
+  serviceName?: string;
+};
 /** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
 export type StartTaskInput = StartTaskRequest;
 
@@ -55,6 +66,9 @@ export class Tasks {
   async run(scope: Scope, input: RunTaskInput) {
     const count = input.count ?? 1;
     if (count < 1 || count > 10) throw err.invalidParameter('count must be between 1 and 10.');
+    if (input.launchType && input.capacityProviderStrategy?.length) {
+      throw err.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported.');
+    }
     checkTags(input.tags);
     if ((input.placementConstraints?.length ?? 0) > 10) throw err.invalidParameter('A maximum of 10 placement constraints may be specified.');
     if ((input.placementStrategy?.length ?? 0) > 5) throw err.invalidParameter('A maximum of 5 placement strategies may be specified.');
@@ -70,30 +84,42 @@ export class Tasks {
         if (earlier) return { tasks: await tasksByArn(tx, earlier.taskArns), failures: earlier.failures };
       }
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
-      const capacity = await resolveCapacity(tx, scope, cluster, input);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
-      checkRunnable(td, capacity.launchType, input);
-      const request: PlacementRequest = {
-        count,
-        taskDefinition: td as unknown as TaskDefinitionView,
-        overrides: input.overrides,
-        group: input.group ?? `family:${td.family}`,
-        placementConstraints: input.placementConstraints,
-        placementStrategy: input.placementStrategy,
-      };
-      // The placement path services share (capacity-placement.ts): launch type or capacity provider strategy.
-      const plan = await placeTasks(tx, this.snapshots, scope, clusterArn, capacity, request, {
-        seed: this.seed(),
-        create: (placement, launch) => createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()),
-      });
-      const tasks = plan.tasks;
+      const { tasks, failures } = await this.place(tx, scope, cluster, td, { ...input, count });
       if (token !== undefined) {
-        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
+        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures };
         await rememberClientToken(tx, doc, this.clock.now());
       }
-      return { tasks, failures: plan.failures };
+      return { tasks, failures };
     });
     return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
+  }
+
+  /**
+   * The one placement path, RunTask's and the service scheduler's (capacity-placement.ts): launch
+   * type or capacity provider strategy (the cluster's default when neither is given), split across
+   * providers by base and weight, candidate instances (`onInstance` narrows them to one, for DAEMON
+   * tasks), the pure scheduler, and the placed tasks written in `tx`.
+   */
+  async place(tx: StoreTx, scope: Scope, cluster: ClusterRecord, td: TaskDefinitionRecord, input: PlaceInput) {
+    const capacity = await resolveCapacity(tx, scope, cluster, input);
+    checkRunnable(td, capacity.launchType, input);
+    const request: PlacementRequest = {
+      count: input.count,
+      taskDefinition: td as unknown as TaskDefinitionView,
+      overrides: input.overrides,
+      group: input.group ?? `family:${td.family}`,
+      placementConstraints: input.placementConstraints,
+      placementStrategy: input.placementStrategy,
+    };
+    // A service's base and weights count the tasks it already runs per provider (RunTask's apply per call).
+    const running = capacity.strategy && input.serviceName !== undefined ? await tasksPerProvider(tx, cluster.clusterArn, request.group!) : undefined;
+    return placeTasks(tx, this.snapshots, scope, cluster.clusterArn, capacity, request, {
+      seed: this.seed(),
+      onInstance: input.onInstance,
+      running,
+      create: (placement, launch) => createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()),
+    });
   }
 
   async start(scope: Scope, input: StartTaskInput) {
@@ -192,7 +218,7 @@ export class Tasks {
   }
 }
 
-async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
+export async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
   const row = await findTaskDefinition(tx, scope, ref);
   if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('Unable to find task definition.');
   if (row.data.status !== 'ACTIVE') throw err.clientException(`TaskDefinition is inactive: ${row.pk}`);
@@ -203,7 +229,7 @@ const MAX_OVERRIDES_LENGTH = 8192;
 const MAX_STOP_REASON_LENGTH = 255;
 
 /** The launch-type and network checks RunTask/StartTask make before placement. */
-function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunTaskInput | StartTaskInput) {
+export function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: PlaceInput | StartTaskInput) {
   if (!td.compatibilities.includes(launchType)) {
     throw err.invalidParameter(`Task definition does not support launch_type ${launchType}.`);
   }
