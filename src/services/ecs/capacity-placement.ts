@@ -124,12 +124,14 @@ export async function placeTasks(
     request.count,
     o.running,
   );
+  // One read of the cluster's instances; each provider's are picked from it.
+  const all = await snapshots.instances(tx, clusterArn, candidate);
   // Tasks this call placed, by instance: later providers' snapshots must see them.
   const placed = new Map<string, TaskView[]>();
   for (const [i, share] of shares.entries()) {
     if (share.count === 0) continue;
     const provider = capacity.strategy[i]!.provider;
-    const instances = (await snapshots.instances(tx, clusterArn, (inst) => instanceProvides(provider, inst.attributes) && candidate(inst))).map((inst) => withPlaced(inst, placed));
+    const instances = all.filter((inst) => instanceProvides(provider, inst.attributes)).map((inst) => withPlaced(inst, placed));
     if (!instances.some((inst) => inst.status === 'ACTIVE')) {
       if (provider.type !== 'EC2_AUTOSCALING') throw noCapacity(true);
       failures.push({ arn: capacityProviderArn(scope, provider.name), reason: 'Capacity is unavailable at this time.', detail: `No ACTIVE container instance provides the capacity provider ${provider.name}.` });
