@@ -205,10 +205,12 @@ export class CapacityProviders {
   }
 }
 
-/** Whether a service document's capacity provider strategy names `provider`. */
+type WithStrategy = { capacityProviderStrategy?: { capacityProvider?: string }[] };
+
+/** Whether a service document's capacity provider strategy, or one of its deployments' (a rollout still under way), names `provider`. */
 export function usesProvider(service: Record<string, unknown>, provider: string): boolean {
-  const strategy = service.capacityProviderStrategy as { capacityProvider?: string }[] | undefined;
-  return strategy?.some((i) => i.capacityProvider === provider) ?? false;
+  const names = (x: WithStrategy) => x.capacityProviderStrategy?.some((i) => i.capacityProvider === provider) ?? false;
+  return names(service as WithStrategy) || ((service.deployments as WithStrategy[] | undefined)?.some(names) ?? false);
 }
 
 async function activeProvider(tx: StoreTx, scope: Scope, name: string): Promise<Row<CapacityProviderRecord>> {
