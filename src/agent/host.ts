@@ -9,6 +9,8 @@ export const DEFAULT_RESERVED_PORTS = ['22', '2375', '2376', '51678', '51679'];
 export interface HostOptions {
   /** Marks this instance as Dockyard-managed capacity for the FARGATE launch type. */
   fargateCapacity: boolean;
+  /** The EC2_AUTOSCALING capacity provider this instance provides capacity for (attribute `dockyard.capacity-provider`). */
+  capacityProvider?: string;
   reservedPorts?: string[];
   reservedPortsUdp?: string[];
   /** MiB kept back for the host itself (ECS_RESERVED_MEMORY). */
@@ -65,6 +67,7 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
   }
   if (o.privilegedContainers) attrs.push({ name: 'com.amazonaws.ecs.capability.privileged-container' });
   if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
+  if (o.capacityProvider) attrs.push({ name: 'dockyard.capacity-provider', value: o.capacityProvider });
   return [...attrs, ...(o.extraAttributes ?? [])];
 }
 

@@ -143,6 +143,7 @@ export const ECS_TABLE: ServiceTable = {
     ListAccountSettings: {},
     CreateCapacityProvider: { resources: ['name'] },
     DescribeCapacityProviders: { resources: ['capacityProviders[]'] },
+    UpdateCapacityProvider: { resources: ['name'] },
     // Services
     CreateService: { resources: ['serviceName'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     UpdateService: { resources: ['service'], conditions: { 'ecs:task-definition': 'taskDefinition' } },

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -174,6 +174,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
+  registerSpotInterruptionApi(http, {
+    spot: ecs.spotInterruptions,
+    authenticate: async (req) => {
+      const signed = await authenticate(req, { service: ADMIN_SIGNING_NAME });
+      return { caller: signed.caller, region: signed.region };
+    },
+    authorizer: opts.authorizer ?? authorizer,
+  });
   // `up` always keeps a `default` cluster; so does an embedded agent that joins it.
   const keepsDefaultCluster = config.createDefaultCluster || (config.embeddedAgent !== undefined && (config.embeddedAgent.cluster ?? 'default') === 'default');
   const reset = () =>

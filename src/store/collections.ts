@@ -151,6 +151,25 @@ export const services: Collection<ServiceDoc> = {
   },
 };
 
+/**
+ * A capacity provider an account created (CreateCapacityProvider); key: its ARN. FARGATE and
+ * FARGATE_SPOT are built in and never stored. Deleted ones stay as INACTIVE, as ECS shows them.
+ */
+export interface CapacityProviderDoc extends Regional {
+  capacityProviderArn: string;
+  name: string;
+  status: string;
+  [k: string]: unknown;
+}
+export const capacityProviders: Collection<CapacityProviderDoc> = {
+  name: 'capacity_providers',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
+    status: text((d) => d.status),
+  },
+};
+
 export interface AccountSettingDoc extends Regional {
   principalArn: string;
   name: string;
