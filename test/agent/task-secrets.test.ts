@@ -16,6 +16,9 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { execFile } from 'node:child_process';
+import { docker } from '../helpers/docker.js';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { request } from 'undici';
@@ -190,6 +193,52 @@ describe('task secrets injected by the agent (real containers)', () => {
       'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: the task execution role could not be assumed by ecs-tasks.amazonaws.com',
     );
     for (const v of Object.values(VALUES)) assert.ok(!JSON.stringify([t1, t2, t3]).includes(v));
+  });
+
+  it('repositoryCredentials: the image is pulled with the secret\'s username and password (wrong ones fail the pull)', async () => {
+    const ecr = new ECRClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const dockerConfig = mkdtempSync(join(tmpdir(), 'dockyard-secrets-docker-'));
+    const ref = `127.0.0.1:${d.port}/secrets/app:${process.pid}`;
+    try {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'secrets/app' }));
+      const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
+      const password = Buffer.from(token, 'base64').toString('utf8').split(':')[1]!;
+      // Asynchronously: the registry answering docker runs in this process.
+      const dockerAs = (...args: string[]) =>
+        new Promise<void>((resolve, reject) => {
+          const child = execFile('docker', ['--config', dockerConfig, ...args], { timeout: 120_000 }, (e, _out, err) => (e ? reject(new Error(`docker ${args[0]}: ${err}`)) : resolve()));
+          child.stdin!.end(password);
+        });
+      await dockerAs('login', '--username', 'AWS', '--password-stdin', `127.0.0.1:${d.port}`);
+      docker('tag', image, ref);
+      await dockerAs('push', ref);
+      docker('rmi', ref);
+      const good = (await sm.send(new CreateSecretCommand({ Name: 'e2e/registry', SecretString: JSON.stringify({ username: 'AWS', password }) }))).ARN!;
+      const bad = (await sm.send(new CreateSecretCommand({ Name: 'e2e/registry-bad', SecretString: JSON.stringify({ username: 'AWS', password: 'not-a-token' }) }))).ARN!;
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'secrets-reader',
+          PolicyName: 'registry',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:e2e/registry*' }] }),
+        }),
+      );
+      const refused = await register(d, [{ name: 'app', image: ref, memory: 16, repositoryCredentials: { credentialsParameter: bad } }], { executionRoleArn: readerRole });
+      const failed = await waitTask(d, await run(d, refused), isStopped);
+      assert.match(failed.stoppedReason!, /^CannotPullContainerError: /);
+      assert.ok(!failed.stoppedReason!.includes('not-a-token'));
+      const allowed = await register(d, [{ name: 'app', image: ref, memory: 16, stopTimeout: 2, repositoryCredentials: { credentialsParameter: good } }], { executionRoleArn: readerRole });
+      const arn = await run(d, allowed);
+      await waitTask(d, arn, isRunning, 90_000);
+      await d.ecs.send(new StopTaskCommand({ cluster: 'default', task: arn }));
+    } finally {
+      ecr.destroy();
+      try {
+        docker('rmi', ref);
+      } catch {
+        // not pulled
+      }
+      rmSync(dockerConfig, { recursive: true, force: true });
+    }
   });
 
   it('a definition with secrets needs an execution role, as in ECS', async () => {
