@@ -64,6 +64,8 @@ describe('RotateSecret with a rotation task', () => {
     // The rotator's createSecret step.
     await sm.send(new PutSecretValueCommand({ SecretId: env.SECRETS_MANAGER_SECRET_ID, ClientRequestToken: env.SECRETS_MANAGER_CLIENT_REQUEST_TOKEN, SecretString: 'v2', VersionStages: ['AWSPENDING'] }));
     assert.equal((await errorOf(sm.send(new RotateSecretCommand({ SecretId: 'db/rotated' })))).name, 'InvalidRequestException', 'one rotation at a time');
+    const retried = await sm.send(new RotateSecretCommand({ SecretId: 'db/rotated', ClientRequestToken: rotated.VersionId }));
+    assert.equal(retried.VersionId, rotated.VersionId, 'a retry with the same token is the same rotation');
     assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: 'db/rotated' }))).SecretString, 'v1', 'AWSCURRENT waits for the task');
     await until('AWSCURRENT to move', async () => ((await sm.send(new GetSecretValueCommand({ SecretId: 'db/rotated' }))).SecretString === 'v2' ? true : undefined));
     assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: 'db/rotated', VersionStage: 'AWSPREVIOUS' }))).SecretString, 'v1');

@@ -52,6 +52,8 @@ export class Rotation {
   async rotate(scope: Scope, input: RotateSecretRequest) {
     const row = await this.secrets.liveRow(scope, input.SecretId);
     const doc = row.data;
+    // A retry of the call that started the running rotation (same token) answers as that call did.
+    if (doc.rotation?.pending && input.ClientRequestToken === doc.rotation.pending.versionId) return { ARN: doc.arn, Name: doc.name, VersionId: doc.rotation.pending.versionId };
     if (doc.rotation?.pending) throw err.invalidRequest("A previous rotation isn't complete. That rotation will be reattempted.");
     const task = input.RotationLambdaARN ?? doc.rotation?.lambdaArn;
     if (!task) throw err.invalidRequest('No rotation task is configured for this secret: give RotationLambdaARN (a task definition ARN or family).');
