@@ -15,17 +15,23 @@ const NOW = 1000;
 const withSecrets = () => task([spec('app', { secrets: [{ name: 'DB', valueFrom: '/db' }] }), spec('side')]);
 
 describe('task secrets: next action', () => {
-  it('fetches secrets before anything is pulled or set up, once', () => {
+  it('fetches secrets once, alongside setup and pulls; no container is created before they are in', () => {
     const t = withSecrets();
-    assert.deepEqual(nextActions(t, new Set(), NOW).map(actionKey), ['secrets']);
-    assert.deepEqual(nextActions(t, new Set(['secrets']), NOW), []);
+    assert.deepEqual(nextActions(t, new Set(), NOW).map(actionKey).sort(), ['pull:app', 'pull:side', 'secrets', 'setup']);
+    assert.deepEqual(nextActions(t, new Set(['secrets', 'setup', 'pull:app', 'pull:side']), NOW), []);
+    t.setup = 'DONE';
+    for (const c of Object.values(t.containers)) c.known = 'PULLED';
+    assert.deepEqual(nextActions(t, new Set(['secrets']), NOW), [], 'creates wait for the secrets');
     t.secrets = 'DONE';
-    assert.deepEqual(nextActions(t, new Set(), NOW).map(actionKey).sort(), ['pull:app', 'pull:side', 'setup']);
+    assert.deepEqual(nextActions(t, new Set(), NOW).map(actionKey).sort(), ['create:app', 'create:side']);
   });
 
-  it('a task without secrets or registry credentials does not ask', () => {
+  it('a pull with registry credentials waits for them; a task without secrets or registry credentials does not ask', () => {
     assert.ok(!nextActions(task([spec('a')]), new Set(), NOW).some((a) => a.type === 'secrets'));
-    assert.deepEqual(nextActions(task([spec('a', { repositoryCredentialsParameter: 'arn:x' })]), new Set(), NOW).map(actionKey), ['secrets']);
+    const t = task([spec('a', { repositoryCredentialsParameter: 'arn:x' }), spec('b')]);
+    assert.deepEqual(nextActions(t, new Set(), NOW).map(actionKey).sort(), ['pull:b', 'secrets', 'setup']);
+    t.secrets = 'DONE';
+    assert.deepEqual(nextActions(t, new Set(['setup', 'pull:b']), NOW).map(actionKey), ['pull:a']);
   });
 
   it('a failure stops the task with its reason; containers that already exist need no secrets', () => {
