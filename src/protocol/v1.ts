@@ -103,7 +103,7 @@ export const ContainerSpec = z.object({
   image: z.string(),
   /** Set by the control plane for registries it can mint credentials for (its own ECR). Never logged. */
   registryAuth: RegistryAuth.optional(),
-  /** The definition's `secrets` references (never values): the agent fetches their values with GET task-secrets before it pulls. Since 1.2. */
+  /** The definition's `secrets` references (never values): the agent fetches their values with GET task-secrets before it creates the containers. Since 1.2. */
   secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
   /** repositoryCredentials.credentialsParameter: a secret holding {username, password} for pulling `image`; resolved with the secrets. Since 1.2. */
   repositoryCredentialsParameter: z.string().optional(),
@@ -329,7 +329,7 @@ export function majorOf(version: string): number | undefined {
 export const taskStatusRank = (s: string): number => TASK_STATUSES.indexOf(s as TaskStatus);
 export const containerStatusRank = (s: string): number => CONTAINER_STATUSES.indexOf(s as ContainerStatus);
 
-/** Whether a task needs GET task-secrets before anything of it is pulled or created. */
+/** Whether a task needs GET task-secrets before its containers are created. */
 export function needsSecrets(a: Pick<TaskAssignment, 'containers'>): boolean {
   return a.containers.some((c) => (c.secrets?.length ?? 0) > 0 || c.repositoryCredentialsParameter !== undefined);
 }
