@@ -1,6 +1,6 @@
 /**
- * The agent's side of task secrets: fetches GET task-secrets once per task before anything of it
- * is pulled or created, keeps the values in memory only (never in LocalTask, which is reported,
+ * The agent's side of task secrets: fetches GET task-secrets once per task (alongside its setup
+ * and pulls; creates wait for it), keeps the values in memory only (never in LocalTask, which is reported,
  * nor in logs), hands them to the pull (registry credentials) and to container creation
  * (environment variables), and forgets them once every container of the task exists.
  */
