@@ -20,7 +20,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildHttpdImage } from '../test/helpers/images.js';
@@ -208,6 +208,8 @@ async function main() {
     const result = {
       benchmark: 'secrets',
       date: new Date().toISOString(),
+      // The machine is shared: its load over the run says how much to trust the figures.
+      loadAverageAtEnd: loadavg().map((x) => round(x)),
       settings: { seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, rounds: ROUNDS, client: 'wrk -t1' },
       reads,
       readRatiosToDescribeTaskDefinition: readRatios,
