@@ -31,3 +31,11 @@ export type {
   TaskReservation,
   TaskView,
 } from './types.js';
+export {
+  circuitBreakerThreshold,
+  decideService,
+  deploymentBounds,
+  DRAINING_STOP_REASON,
+  UNHEALTHY_STOP_REASON,
+} from './service-decisions.js';
+export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskStop } from './service-decisions.js';
