@@ -39,6 +39,14 @@ export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
 
 /** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
 export type RunTaskInput = RunTaskRequest;
+/** What Tasks.place needs: RunTask's parameters, any count, and what a service adds to its tasks. */
+export type PlaceInput = Omit<RunTaskInput, 'count'> & {
+  count: number;
+  /** Only this container instance is a candidate (a DAEMON service's task for one instance). */
+  onInstance?: string;
+  /** The service the task belongs to (tasks' `service` column). */
+  serviceName?: string;
+};
 /** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
 export type StartTaskInput = StartTaskRequest;
 
@@ -82,37 +90,53 @@ export class Tasks {
         if (earlier) return { tasks: await tasksByArn(tx, earlier.taskArns), failures: earlier.failures };
       }
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
-      const launch = launchTypeOf(input, cluster);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
-      checkRunnable(td, launch.launchType, input);
-      // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
-      const fargate = launch.launchType === 'FARGATE';
-      const instances = await this.snapshots.instances(tx, clusterArn, (i) => !fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined);
-      if (instances.length === 0) {
-        throw err.invalidParameter(
-          launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
-        );
-      }
-      const request: PlacementRequest = {
-        count,
-        taskDefinition: td as unknown as TaskDefinitionView,
-        overrides: input.overrides,
-        group: input.group ?? `family:${td.family}`,
-        placementConstraints: input.placementConstraints,
-        placementStrategy: input.placementStrategy,
-      };
-      const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
-      const tasks: TaskDoc[] = [];
-      for (const placement of plan.placements) {
-        tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
-      }
+      const { tasks, failures } = await this.place(tx, scope, cluster, td, { ...input, count });
       if (token !== undefined) {
-        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
+        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures };
         await rememberClientToken(tx, doc, this.clock.now());
       }
-      return { tasks, failures: plan.failures };
+      return { tasks, failures };
     });
     return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
+  }
+
+  /**
+   * The one placement path, RunTask's and the service scheduler's: launch type or capacity provider
+   * strategy (the cluster's default when neither is given), candidate instances (`onInstance`
+   * narrows them to one, for DAEMON tasks), the pure scheduler, and the placed tasks written in `tx`.
+   */
+  async place(tx: StoreTx, scope: Scope, cluster: ClusterRecord, td: TaskDefinitionRecord, input: PlaceInput) {
+    const launch = launchTypeOf(input, cluster);
+    checkRunnable(td, launch.launchType, input);
+    // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
+    const fargate = launch.launchType === 'FARGATE';
+    const clusterArn = cluster.clusterArn;
+    const instances = await this.snapshots.instances(
+      tx,
+      clusterArn,
+      (i) => (!fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined) && (input.onInstance === undefined || i.arn === input.onInstance),
+    );
+    if (instances.length === 0) {
+      throw err.invalidParameter(
+        launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
+      );
+    }
+    const request: PlacementRequest = {
+      count: input.count,
+      taskDefinition: td as unknown as TaskDefinitionView,
+      overrides: input.overrides,
+      group: input.group ?? `family:${td.family}`,
+      placementConstraints: input.placementConstraints,
+      placementStrategy: input.placementStrategy,
+    };
+    const memo = input.onInstance === undefined ? this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all') : undefined;
+    const plan = scheduleOrThrow({ instances }, request, this.seed(), memo);
+    const tasks: TaskDoc[] = [];
+    for (const placement of plan.placements) {
+      tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
+    }
+    return { tasks, failures: plan.failures };
   }
 
   async start(scope: Scope, input: StartTaskInput) {
@@ -211,7 +235,7 @@ export class Tasks {
   }
 }
 
-function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType: string; capacityProviderName?: string } {
+export function launchTypeOf(input: Pick<PlaceInput, "launchType" | "capacityProviderStrategy">, cluster: ClusterRecord): { launchType: string; capacityProviderName?: string } {
   if (input.launchType) return { launchType: input.launchType };
   const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
   if (strategy.length > 0) {
@@ -226,7 +250,7 @@ function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType
   return { launchType: 'EC2' };
 }
 
-async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
+export async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
   const row = await findTaskDefinition(tx, scope, ref);
   if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('Unable to find task definition.');
   if (row.data.status !== 'ACTIVE') throw err.clientException(`TaskDefinition is inactive: ${row.pk}`);
@@ -237,7 +261,7 @@ const MAX_OVERRIDES_LENGTH = 8192;
 const MAX_STOP_REASON_LENGTH = 255;
 
 /** The launch-type and network checks RunTask/StartTask make before placement. */
-function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunTaskInput | StartTaskInput) {
+export function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: PlaceInput | StartTaskInput) {
   if (!td.compatibilities.includes(launchType)) {
     throw err.invalidParameter(`Task definition does not support launch_type ${launchType}.`);
   }
