@@ -18,6 +18,7 @@ import { containerInstanceOperations } from '../services/ecs/container-instance-
 import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { SecretBox } from '../core/secret-box.js';
@@ -93,6 +94,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     now: () => clock.now() * 1000,
   });
   const ecs = createEcsDomain({ store, clock });
+  // Controllers run on the leader; one process on SQLite always is.
+  let serviceController: ServiceController | undefined;
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
   const liveness = new AgentLiveness(store, clock, {
@@ -221,6 +224,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       await liveness.start();
+      serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
+        idleMs: config.serviceControllerIdleMs,
+        log: { error: (obj, msg) => http.log.error(obj, msg) },
+      });
+      serviceController.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -257,6 +265,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return boundPort;
     },
     async close() {
+      await serviceController?.stop();
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
