@@ -51,6 +51,10 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
     { name: 'ecs.capability.docker-plugin.local' },
     { name: 'ecs.capability.pid-ipc-namespace-sharing' },
     { name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' },
+    // Container secrets and private registry credentials (GET task-secrets, protocol 1.2).
+    { name: 'ecs.capability.secrets.ssm.environment-variables' },
+    { name: 'ecs.capability.secrets.asm.environment-variables' },
+    { name: 'com.amazonaws.ecs.capability.private-registry-authentication.secretsmanager' },
   ];
   // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
   for (let v = 18; major === 1 && v <= minor; v++) attrs.push({ name: `com.amazonaws.ecs.capability.docker-remote-api.1.${v}` });

@@ -39,11 +39,12 @@ const up = program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
+  .addOption(new Option('--secrets-key-file <file>', 'key that seals secrets at rest (32 bytes, base64 or hex; default <data-dir>/keys/secrets.key)').default(defaults.secretsKeyFile))
   .option('--tls', 'serve https with a CA that Dockyard generates into <data-dir>/tls (agents pin its ca.crt)')
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; secretsKeyFile?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');

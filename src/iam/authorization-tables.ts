@@ -36,7 +36,9 @@ export type ResourceType =
   | 'iam:instance-profile'
   | 'iam:server-certificate'
   | 'iam:mfa'
-  | 'iam:policy-name';
+  | 'iam:policy-name'
+  | 'ssm:parameter'
+  | 'secretsmanager:secret';
 
 export interface OperationEntry {
   /** The IAM action, when not `<prefix>:<Operation>`; null: not authorized by IAM at all. */
@@ -264,4 +266,29 @@ export const STS_TABLE: ServiceTable = {
 };
 
 /** By signing name of the service module. */
-export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE };
+/** Parameter Store: parameters by name (`parameter/<name>`); DescribeParameters has no resource ('*'). */
+export const SSM_TABLE: ServiceTable = {
+  prefix: 'ssm',
+  members: { Name: 'ssm:parameter', Names: 'ssm:parameter', ResourceId: 'ssm:parameter', Path: 'ssm:parameter' },
+  primary: ['Name', 'Names', 'ResourceId', 'Path'],
+  conditions: {},
+  operations: {},
+};
+
+/** Secrets Manager: secrets by their full ARN (with the random suffix); ListSecrets and GetRandomPassword on '*'. */
+export const SECRETS_MANAGER_TABLE: ServiceTable = {
+  prefix: 'secretsmanager',
+  members: { SecretId: 'secretsmanager:secret', SecretIdList: 'secretsmanager:secret', Name: 'secretsmanager:secret' },
+  primary: ['SecretId', 'SecretIdList', 'Name'],
+  conditions: {},
+  operations: {},
+};
+
+export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
+  ecs: ECS_TABLE,
+  ecr: ECR_TABLE,
+  iam: IAM_TABLE,
+  sts: STS_TABLE,
+  ssm: SSM_TABLE,
+  secretsmanager: SECRETS_MANAGER_TABLE,
+};

@@ -21,6 +21,8 @@ import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { createSsmDomain, ssmService } from '../services/ssm/index.js';
+import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -31,6 +33,8 @@ import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
+import { taskSecretsResolver } from './task-secrets.js';
+import { ecsRotationRunner } from './secret-rotation.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -119,13 +123,22 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     vulnerabilityDb: config.ecrVulnerabilityDb,
     log: { error: (obj, msg) => http?.log.error(obj, msg) },
   });
-  const secrets = SecretBox.forDataDir(config.dataDir);
+  const secrets = SecretBox.forDataDir(config.dataDir, config.secretsKeyFile);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
-  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
+  const ssm = createSsmDomain({ store, clock, secrets });
+  const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
+  const services = [
+    ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
+    ecrService(ecr),
+    iamService(iam),
+    stsService(sts),
+    ssmService(ssm),
+    secretsManagerService(secretsManager),
+  ];
   http = buildHttpServer({
     config,
     authenticator,
@@ -159,6 +172,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    // Task secrets are read as the task's execution role, for the agent the task is placed on.
+    taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
@@ -200,6 +215,19 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
   );
+  // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
+  // Logged only when something happened (the rotation check runs every minute).
+  const busy = (result: unknown) => Object.values((result ?? {}) as Record<string, number>).some((n) => n > 0);
+  const secretsMaintenance = new RegistryMaintenance(
+    [
+      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
+      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
+    ],
+    {
+      info: (obj, _msg) => busy((obj as { result?: unknown }).result) && http.log.info(obj, 'secrets maintenance'),
+      error: (obj, _msg) => http.log.error(obj, 'secrets maintenance failed'),
+    },
+  );
   return {
     config,
     store,
@@ -223,6 +251,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      secretsMaintenance.start();
       await liveness.start();
       serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
         idleMs: config.serviceControllerIdleMs,
@@ -269,6 +298,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
+      await secretsMaintenance.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
