@@ -19,6 +19,7 @@ import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
+import { createLogs, logsService } from '../services/logs/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
@@ -122,7 +123,10 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
+  // Log data has its own SQLite file in the data dir, apart from the control-plane store.
+  const logs = createLogs({ dataDir: config.dataDir, clock });
+  store.onClear(() => logs.domain.events.clear());
+  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts), logsService(logs.domain)];
   http = buildHttpServer({
     config,
     authenticator,
@@ -212,6 +216,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      logs.retention.start();
       await liveness.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -255,6 +260,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
+      logs.close();
       await store.close();
     },
   };
