@@ -4,3 +4,4 @@ export { AgentAuth, AgentAuthError, type JoinTokenInput, type JoinTokenView } fr
 export { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, registerJoinTokenApi, type JoinTokenApiDeps, type CallerAuthenticator } from './join-token-api.js';
 export { AgentLiveness, type LivenessOptions } from './liveness.js';
 export { registerAgentApi, type AgentApiDeps, type RegistryCredentialsHook } from './routes.js';
+export { awslogsTarget, registerLogRoutes, type AwslogsTarget, type LogRoutesDeps, type LogSink } from './log-routes.js';

@@ -5,8 +5,12 @@ import {
   AGENT_API_PREFIX,
   AssignmentsResponse,
   HeartbeatResponse,
+  LogEventsResponse,
+  LogStreamResponse,
   RegisterResponse,
   ReportsResponse,
+  type LogEventsRequest,
+  type LogStreamRequest,
   type RegisterRequest,
   type TaskReport,
 } from '../protocol/index.js';
@@ -73,6 +77,14 @@ export class AgentClient {
 
   reports(containerInstanceArn: string, reports: TaskReport[]): Promise<ReportsResponse> {
     return this.call('POST', '/reports', ReportsResponse, { containerInstanceArn, reports });
+  }
+
+  openLogStream(body: LogStreamRequest): Promise<LogStreamResponse> {
+    return this.call('POST', '/logs/stream', LogStreamResponse, body);
+  }
+
+  shipLogs(body: LogEventsRequest): Promise<LogEventsResponse> {
+    return this.call('POST', '/logs/events', LogEventsResponse, body);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -161,6 +161,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
+  });
+  // awslogs containers' output, shipped by the agents into CloudWatch Logs.
+  registerLogRoutes(http, {
+    store,
+    auth: agentAuth,
+    logs: {
+      open: (t) => logs.domain.openShippingStream({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, t.createGroup),
+      ingest: (t, events) => logs.domain.ingestShipped({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, events),
+    },
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   // `up` always keeps a `default` cluster; so does an embedded agent that joins it.

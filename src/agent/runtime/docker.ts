@@ -256,6 +256,12 @@ export class DockerRuntime implements Runtime {
     return (await withTimeout(this.T.stats, 'stats', (abortSignal) => this.docker.getContainer(runtimeId).stats({ stream: false, abortSignal } as { stream: false }))) as unknown as Record<string, unknown>;
   }
 
+  /** Follows the container's output (not timed: it lasts as long as the container; `signal` ends it). */
+  async logs(runtimeId: string, since: string, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+    const opts = { follow: true as const, stdout: true, stderr: true, timestamps: true, since: since as unknown as number, abortSignal: signal };
+    return (await this.docker.getContainer(runtimeId).logs(opts)) as unknown as NodeJS.ReadableStream;
+  }
+
   async teardownTask(_task: TaskAssignment, setup: TaskSetupInfo | undefined): Promise<void> {
     if (!setup?.pauseId) return;
     await this.removeContainer(setup.pauseId);
