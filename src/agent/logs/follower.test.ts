@@ -107,6 +107,24 @@ describe('ContainerLogFollower', () => {
     assert.deepEqual(got, Array.from({ length: 5000 }, (_, i) => String(i).padStart(10, '0')));
   });
 
+  it('reads the rest without following when Docker ends the follow stream early at the container\'s exit', async () => {
+    const got: string[] = [];
+    const follower = new ContainerLogFollower({
+      mode: 'blocking',
+      maxBufferBytes: 64 * 1024,
+      open: async (_since, _signal, follow) => output(follow ? 400 : 1000, 40),
+      ship: async (events) => {
+        got.push(...events.map((e) => e.message.slice(0, 10)));
+      },
+      resumeAfter: async () => undefined,
+      saveCheckpoint: () => undefined,
+      exited: async () => true,
+      log: quiet,
+    });
+    await follower.done;
+    assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => String(i).padStart(10, '0')));
+  });
+
   it('100 MB of output with a slow shipper: the buffer never exceeds max-buffer-size and the heap stays flat (blocking)', async () => {
     const max = 1024 * 1024;
     const lineSize = 1000;

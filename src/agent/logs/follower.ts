@@ -10,8 +10,8 @@ import { compareCursors, DockerLogParser, sinceOf, type LogLine } from './docker
 export interface FollowerOptions {
   mode: 'blocking' | 'non-blocking';
   maxBufferBytes: number;
-  /** Opens the container's output from Docker's `since` (follows until the container stops). */
-  open: (since: string, signal: AbortSignal) => Promise<NodeJS.ReadableStream>;
+  /** Opens the container's output from Docker's `since`; `follow`: until the container stops, else what is there now. */
+  open: (since: string, signal: AbortSignal, follow: boolean) => Promise<NodeJS.ReadableStream>;
   /** Ships a batch; resolves once the control plane stored it. */
   ship: (events: LogLine[]) => Promise<void>;
   /** The cursor to resume after (the saved checkpoint, or the control plane's if later). */
@@ -88,10 +88,14 @@ export class ContainerLogFollower {
   private async readLoop(after: string | undefined): Promise<void> {
     let last = after;
     let failures = 0;
+    // Once the container has exited, the output is read once more without following: Docker can
+    // end a follow stream at the container's exit before it delivered every line.
+    let draining = false;
     while (!this.stop.signal.aborted) {
       const parser = new DockerLogParser();
+      const before = last;
       try {
-        const stream = await this.o.open(sinceOf(last), this.stop.signal);
+        const stream = await this.o.open(sinceOf(last), this.stop.signal, !draining);
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           for (const line of parser.push(chunk)) {
             if (compareCursors(line.cursor, last) <= 0) continue;
@@ -107,8 +111,13 @@ export class ContainerLogFollower {
         this.o.log.warn({ err: String(e) }, 'reading the container log stream failed; resuming');
         failures++;
       }
-      // The stream ended: final if the container stopped; else (daemon restart, network) follow again.
-      if (await this.o.exited().catch(() => false)) break;
+      if (draining && failures === 0 && last === before) break; // nothing more: the output is complete
+      // The stream ended: if the container stopped, drain what is left; else (daemon restart, network) follow again.
+      if (await this.o.exited().catch(() => false)) {
+        draining = true;
+        continue;
+      }
+      draining = false;
       await sleep(Math.min(5000, 200 * 2 ** failures), this.stop.signal);
     }
     this.readEnded = true;

@@ -132,7 +132,7 @@ export class LogShipper {
     const follower = new ContainerLogFollower({
       mode: options.mode === 'non-blocking' ? 'non-blocking' : 'blocking',
       maxBufferBytes: parseBufferSize(options['max-buffer-size']) ?? DEFAULT_MAX_BUFFER_BYTES,
-      open: (since, signal) => runtime.logs!(runtimeId, since, signal),
+      open: (since, signal, follow) => runtime.logs!(runtimeId, since, signal, follow),
       ship: async (events) => {
         await this.o.client.shipLogs({ ...this.ref(taskArn, spec.name, runtimeId), events });
       },
