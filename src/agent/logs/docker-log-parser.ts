@@ -13,6 +13,8 @@ export interface LogLine {
   cursor: string;
 }
 
+export { compareCursors } from '../../core/log-cursor.js';
+
 const HEADER = 8;
 const RESUME_MARGIN_NS = 10_000_000n;
 /** A frame larger than this is not Docker's (it splits lines at 16 KiB): the stream is not what we expect. */
@@ -37,18 +39,6 @@ export function sinceOf(cursor: string | undefined): string {
   let ns = BigInt(cursor.split('.')[0]!) - RESUME_MARGIN_NS;
   if (ns < 0n) ns = 0n;
   return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
-}
-
-/** -1, 0, 1 as cursor `a` is before, at or after `b` (undefined is before everything). */
-export function compareCursors(a: string | undefined, b: string | undefined): number {
-  if (a === b) return 0;
-  if (a === undefined) return -1;
-  if (b === undefined) return 1;
-  const [an, ai] = a.split('.') as [string, string];
-  const [bn, bi] = b.split('.') as [string, string];
-  const d = BigInt(an) - BigInt(bn);
-  if (d !== 0n) return d < 0n ? -1 : 1;
-  return Math.sign(Number(ai) - Number(bi));
 }
 
 export class DockerLogParser {

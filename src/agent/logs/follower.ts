@@ -26,6 +26,7 @@ const MAX_BATCH_EVENTS = 10_000;
 /** Under PutLogEvents' 1 MiB with room for JSON escaping. */
 const MAX_BATCH_BYTES = 768 * 1024;
 const OVERHEAD = 26;
+const CHECKPOINT_MS = 250;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -82,6 +83,7 @@ export class ContainerLogFollower {
       }
     }
     await Promise.all([this.readLoop(after), this.shipLoop()]);
+    this.checkpoint(undefined, true);
     this.finished = !this.stop.signal.aborted;
   }
 
@@ -141,6 +143,23 @@ export class ContainerLogFollower {
     this.wakeShipper?.();
   }
 
+  private unsaved: string | undefined;
+  private savedAt = 0;
+
+  /**
+   * Saves the cursor at most every CHECKPOINT_MS (a file write and rename per batch would cost
+   * more than the batch): an older checkpoint only means re-reading lines the control plane
+   * drops as already stored.
+   */
+  private checkpoint(cursor: string | undefined, force = false): void {
+    if (cursor !== undefined) this.unsaved = cursor;
+    const now = Date.now();
+    if (this.unsaved === undefined || (!force && now - this.savedAt < CHECKPOINT_MS)) return;
+    this.o.saveCheckpoint(this.unsaved);
+    this.unsaved = undefined;
+    this.savedAt = now;
+  }
+
   private takeBatch(): LogLine[] {
     const batch: LogLine[] = [];
     let bytes = 0;
@@ -181,7 +200,7 @@ export class ContainerLogFollower {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      this.o.saveCheckpoint(batch[batch.length - 1]!.cursor);
+      this.checkpoint(batch[batch.length - 1]!.cursor);
       this.wakeReader?.();
     }
   }

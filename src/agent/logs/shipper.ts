@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ContainerSpec, LogEventsRequest, LogStreamRequest, LogStreamResponse, TaskAssignment, TaskReport } from '../../protocol/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { LocalTask } from '../task-state.js';
-import { compareCursors } from './docker-log-parser.js';
+import { compareCursors } from '../../core/log-cursor.js';
 import { ContainerLogFollower } from './follower.js';
 
 /** The two log calls of the agent protocol (AgentClient implements them). */

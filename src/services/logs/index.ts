@@ -13,7 +13,7 @@ import { LogEventStore } from './event-store.js';
 import { LogsDomain } from './logs.js';
 import { RetentionSweeper } from './retention.js';
 
-export { LogsDomain, compareCursor } from './logs.js';
+export { LogsDomain } from './logs.js';
 export { LogEventStore } from './event-store.js';
 export { RetentionSweeper } from './retention.js';
 

@@ -4,6 +4,7 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import type { Clock } from '../../core/clock.js';
+import { compareCursors } from '../../core/log-cursor.js';
 import { positionToken, tokenPosition } from '../../core/pagination.js';
 import type {
   CreateLogGroupRequest,
@@ -391,7 +392,7 @@ export class LogsDomain {
       this.events.createStream(g.id, streamName, this.nowMs());
       st = this.events.stream(g.id, streamName)!;
     }
-    const fresh = events.filter((e) => st.ship_cursor === null || compareCursor(e.cursor, st.ship_cursor) > 0);
+    const fresh = events.filter((e) => st.ship_cursor === null || compareCursors(e.cursor, st.ship_cursor) > 0);
     let floor = st.last_event ?? 0;
     const rows = fresh.map((e) => {
       floor = Math.max(floor, e.timestamp);
@@ -401,17 +402,6 @@ export class LogsDomain {
     if (fresh.length) this.events.append(g.id, st.id, rows, this.nowMs(), cursor);
     return { accepted: fresh.length, cursor: cursor ?? st.ship_cursor ?? undefined };
   }
-}
-
-/**
- * Cursors are `<nanoseconds since the epoch>.<index among lines of that nanosecond>` (digits
- * only): compared as numbers, without floating point.
- */
-export function compareCursor(a: string, b: string): number {
-  const [an, ai] = a.split('.');
-  const [bn, bi] = b.split('.');
-  const byNs = an!.length - bn!.length || (an! < bn! ? -1 : an! > bn! ? 1 : 0);
-  return byNs || Number(ai ?? 0) - Number(bi ?? 0);
 }
 
 const eventId = (id: number) => String(id).padStart(20, '0');
