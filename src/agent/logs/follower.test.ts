@@ -125,6 +125,25 @@ describe('ContainerLogFollower', () => {
     assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => String(i).padStart(10, '0')));
   });
 
+  it('gives up reading a container that was removed, after a few attempts', async () => {
+    let opens = 0;
+    const follower = new ContainerLogFollower({
+      mode: 'blocking',
+      maxBufferBytes: 64 * 1024,
+      open: async () => {
+        opens++;
+        throw new Error('no such container');
+      },
+      ship: async () => undefined,
+      resumeAfter: async () => undefined,
+      saveCheckpoint: () => undefined,
+      exited: async () => true,
+      log: quiet,
+    });
+    await follower.done;
+    assert.ok(opens >= 3 && opens <= 5, `${opens} attempts`);
+  });
+
   it('100 MB of output with a slow shipper: the buffer never exceeds max-buffer-size and the heap stays flat (blocking)', async () => {
     const max = 1024 * 1024;
     const lineSize = 1000;

@@ -114,12 +114,15 @@ export class ContainerLogFollower {
         failures++;
       }
       if (draining && failures === 0 && last === before) break; // nothing more: the output is complete
+      // A container gone for good (removed): what could be read was read.
+      if (draining && failures >= 3) break;
       // The stream ended: if the container stopped, drain what is left; else (daemon restart, network) follow again.
-      if (await this.o.exited().catch(() => false)) {
+      const exited = await this.o.exited().catch(() => false);
+      if (exited && failures === 0) {
         draining = true;
         continue;
       }
-      draining = false;
+      draining = exited;
       await sleep(Math.min(5000, 200 * 2 ** failures), this.stop.signal);
     }
     this.readEnded = true;
