@@ -22,6 +22,7 @@ import {
   paginateFilterLogEvents,
   paginateGetLogEvents,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
@@ -233,5 +234,39 @@ describe('retention and tags', () => {
     await rejects(logs.send(new TagResourceCommand({ resourceArn: 'arn:aws:ecs:us-east-1:1:cluster/x', tags: { a: 'b' } })), 'InvalidParameterException');
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']));
     await rejects(logs.send(new TagResourceCommand({ resourceArn: arn, tags: many })), 'TooManyTagsException');
+  });
+});
+
+describe('IAM on log groups and streams', () => {
+  it('evaluates logs:<Operation> on the log group or stream ARN', async () => {
+    const iam = new IAMClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      await iam.send(new CreateUserCommand({ UserName: 'logs-writer' }));
+      const account = (await logs.send(new DescribeLogGroupsCommand({ limit: 1 }))).logGroups![0]!.arn!.split(':')[4]!;
+      const policy = {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:GetLogEvents'], Resource: `arn:aws:logs:us-east-1:${account}:log-group:/team-a/*` },
+          { Effect: 'Allow', Action: 'logs:DescribeLogGroups', Resource: '*' },
+        ],
+      };
+      await iam.send(new PutUserPolicyCommand({ UserName: 'logs-writer', PolicyName: 'p', PolicyDocument: JSON.stringify(policy) }));
+      const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'logs-writer' }))).AccessKey!;
+      const user = new CloudWatchLogsClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, maxAttempts: 1 });
+      try {
+        await user.send(new CreateLogGroupCommand({ logGroupName: '/team-a/app' }));
+        await user.send(new CreateLogStreamCommand({ logGroupName: '/team-a/app', logStreamName: 's' }));
+        await user.send(new PutLogEventsCommand({ logGroupName: '/team-a/app', logStreamName: 's', logEvents: [{ timestamp: Date.now(), message: 'ok' }] }));
+        assert.equal((await user.send(new GetLogEventsCommand({ logGroupName: '/team-a/app', logStreamName: 's' }))).events!.length, 1);
+        await user.send(new DescribeLogGroupsCommand({}));
+        await rejects(user.send(new CreateLogGroupCommand({ logGroupName: '/team-b/app' })), 'AccessDeniedException', /logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:\d+:log-group:\/team-b\/app/);
+        await rejects(user.send(new PutLogEventsCommand({ logGroupName: '/events/g', logStreamName: 's1', logEvents: [{ timestamp: Date.now(), message: 'no' }] })), 'AccessDeniedException', /log-group:\/events\/g:log-stream:s1/);
+        await rejects(user.send(new FilterLogEventsCommand({ logGroupName: '/team-a/app' })), 'AccessDeniedException');
+      } finally {
+        user.destroy();
+      }
+    } finally {
+      iam.destroy();
+    }
   });
 });

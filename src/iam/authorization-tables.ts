@@ -36,7 +36,9 @@ export type ResourceType =
   | 'iam:instance-profile'
   | 'iam:server-certificate'
   | 'iam:mfa'
-  | 'iam:policy-name';
+  | 'iam:policy-name'
+  | 'logs:log-group'
+  | 'logs:log-stream';
 
 export interface OperationEntry {
   /** The IAM action, when not `<prefix>:<Operation>`; null: not authorized by IAM at all. */
@@ -262,5 +264,18 @@ export const STS_TABLE: ServiceTable = {
   },
 };
 
+/** CloudWatch Logs: operations on a group act on `log-group:NAME`; on events, on the stream (`log-group:NAME:log-stream:S`). */
+export const LOGS_TABLE: ServiceTable = {
+  prefix: 'logs',
+  members: { logGroupName: 'logs:log-group', logGroupIdentifier: 'logs:log-group', logStreamName: 'logs:log-stream', resourceArn: 'arn' },
+  primary: ['logGroupName', 'logGroupIdentifier', 'resourceArn'],
+  conditions: {},
+  operations: {
+    PutLogEvents: { resources: ['logStreamName'] },
+    GetLogEvents: { resources: ['logStreamName'] },
+    DescribeLogGroups: {},
+  },
+};
+
 /** By signing name of the service module. */
-export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE };
+export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE, logs: LOGS_TABLE };

@@ -349,6 +349,13 @@ class ArnResolver {
         return value === undefined ? undefined : iam('policy', value);
       case 'iam:mfa':
         return value === undefined ? undefined : iam('mfa', value);
+      case 'logs:log-group':
+        return value === undefined ? undefined : this.underPrefix('logs', `log-group:${value}`);
+      case 'logs:log-stream': {
+        const g = this.input.logGroupName ?? this.input.logGroupIdentifier;
+        const group = typeof g === 'string' ? g.replace(/^arn:[^:]*:logs:[^:]*:[^:]*:log-group:/, '').replace(/:\*$/, '') : undefined;
+        return value === undefined || group === undefined ? undefined : this.underPrefix('logs', `log-group:${group}:log-stream:${value}`);
+      }
       case 'arn':
       case undefined:
         return value;
