@@ -32,6 +32,7 @@ const RESPONSE_BYTES = 1_048_576;
 const MAX_EVENTS = 10_000;
 /** Rows of a time range one FilterLogEvents call looks at, at most; the rest comes with nextToken (as AWS pages its scans). */
 export const FILTER_SCAN_BUDGET = 250_000;
+const FILTER_SCAN_SLICE = 50_000;
 const FAR_FUTURE = 8_640_000_000_000_000;
 
 export class LogsDomain {
@@ -345,20 +346,31 @@ export class LogsDomain {
     const events: { logStreamName: string; timestamp: number; message: string; ingestionTime: number; eventId: string }[] = [];
     let next: EventPosition | undefined;
     if (streamIds?.length !== 0) {
-      const { rows, end: budgetEnd } = this.events.scan({ groupId: g.id, streamIds, after: [Math.max(after[0], start), after[0] < start ? 0 : after[1]], endTs: end, required: pattern.required, budget: FILTER_SCAN_BUDGET });
+      // In slices of the range, so a query that fills its page early never walks the whole budget.
+      let from: EventPosition = [Math.max(after[0], start), after[0] < start ? 0 : after[1]];
       let bytes = 0;
-      let lastId = 0;
-      next = budgetEnd;
-      for (const r of rows) {
-        if (!pattern.matches(r.message)) continue;
-        bytes += Buffer.byteLength(r.message) + EVENT_OVERHEAD_BYTES;
-        if (events.length >= limit || (bytes > RESPONSE_BYTES && events.length > 0)) {
-          next = [events[events.length - 1]!.timestamp, lastId];
-          (rows as unknown as { return?: () => void }).return?.();
+      let full = false;
+      for (let scanned = 0; scanned < FILTER_SCAN_BUDGET && !full; scanned += FILTER_SCAN_SLICE) {
+        const { rows, end: sliceEnd } = this.events.scan({ groupId: g.id, streamIds, after: from, endTs: end, required: pattern.required, budget: FILTER_SCAN_SLICE });
+        for (const r of rows) {
+          if (!pattern.matches(r.message)) continue;
+          bytes += Buffer.byteLength(r.message) + EVENT_OVERHEAD_BYTES;
+          if (events.length >= limit || (bytes > RESPONSE_BYTES && events.length > 0)) {
+            full = true;
+            (rows as unknown as { return?: () => void }).return?.();
+            break;
+          }
+          events.push({ logStreamName: names.get(r.stream_id) ?? '', timestamp: r.ts, message: r.message, ingestionTime: r.ingested, eventId: eventId(r.id) });
+          next = [r.ts, r.id];
+        }
+        if (full) break;
+        // The range was read to its end: no next page.
+        if (!sliceEnd) {
+          next = undefined;
           break;
         }
-        lastId = r.id;
-        events.push({ logStreamName: names.get(r.stream_id) ?? '', timestamp: r.ts, message: r.message, ingestionTime: r.ingested, eventId: eventId(r.id) });
+        from = sliceEnd;
+        next = sliceEnd;
       }
     }
     return { events, searchedLogStreams: [], nextToken: next ? positionToken(next) : undefined };
