@@ -66,11 +66,20 @@ export class LogShipper {
    */
   async prepare(task: TaskAssignment, spec: ContainerSpec, runtimeId: string): Promise<void> {
     if (!usesAwslogs(spec) || !this.o.runtime.logs) return;
-    try {
-      await this.o.client.openLogStream(this.ref(task.taskArn, spec.name, runtimeId));
-    } catch (e) {
-      const message = e instanceof Error ? e.message.replace(/^POST \/logs\/stream: \d+ /, '') : String(e);
-      throw new Error(`Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ${message}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.client.openLogStream(this.ref(task.taskArn, spec.name, runtimeId));
+        return;
+      } catch (e) {
+        // A refusal (4xx) is final; a control plane out of reach gets two more tries, as the awslogs driver retries.
+        const status = (e as { status?: number }).status;
+        if ((status === undefined || status >= 500) && attempt < 3) {
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+          continue;
+        }
+        const message = e instanceof Error ? e.message.replace(/^POST \/logs\/stream: \d+ /, '') : String(e);
+        throw new Error(`Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ${message}`);
+      }
     }
   }
 
