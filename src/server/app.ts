@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -18,7 +18,9 @@ import { containerInstanceOperations } from '../services/ecs/container-instance-
 import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
+import { createLogs, logsService } from '../services/logs/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { createSsmDomain, ssmService } from '../services/ssm/index.js';
 import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
@@ -97,6 +99,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     now: () => clock.now() * 1000,
   });
   const ecs = createEcsDomain({ store, clock });
+  // Controllers run on the leader; one process on SQLite always is.
+  let serviceController: ServiceController | undefined;
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
   const liveness = new AgentLiveness(store, clock, {
@@ -125,6 +129,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
+  // Log data has its own SQLite file in the data dir, apart from the control-plane store.
+  const logs = createLogs({ dataDir: config.dataDir, clock });
+  store.onClear(() => logs.domain.events.clear());
   const ssm = createSsmDomain({ store, clock, secrets });
   const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
@@ -135,6 +142,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     stsService(sts),
     ssmService(ssm),
     secretsManagerService(secretsManager),
+    logsService(logs.domain),
   ];
   http = buildHttpServer({
     config,
@@ -172,6 +180,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Task secrets are read as the task's execution role, for the agent the task is placed on.
     taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
+  });
+  // awslogs containers' output, shipped by the agents into CloudWatch Logs.
+  registerLogRoutes(http, {
+    store,
+    auth: agentAuth,
+    logs: {
+      open: (t) => logs.domain.openShippingStream({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, t.createGroup),
+      ingest: (t, events) => logs.domain.ingestShipped({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, events),
+    },
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   registerSpotInterruptionApi(http, {
@@ -249,7 +266,13 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       secretsMaintenance.start();
+      logs.retention.start();
       await liveness.start();
+      serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
+        idleMs: config.serviceControllerIdleMs,
+        log: { error: (obj, msg) => http.log.error(obj, msg) },
+      });
+      serviceController.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -286,6 +309,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return boundPort;
     },
     async close() {
+      await serviceController?.stop();
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
@@ -293,6 +317,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
+      logs.close();
       await store.close();
     },
   };

@@ -28,6 +28,8 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** The service controller's longest sleep without a change (ms; default 2000). */
+  serviceControllerIdleMs?: number;
   /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
   tls?: TlsConfig;
   /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */

@@ -96,6 +96,11 @@ export const tasks: Collection<TaskDoc> = {
     started_by: text((d) => d.startedBy),
     task_group: text((d) => d.group),
     service: text((d) => d.serviceName as string | undefined),
+    // `<cluster>|<service>` while the service scheduler still has to account for the task: live, stopping,
+    // or stopped but not yet seen by it (serviceSeen); the scheduler's snapshot reads this column only.
+    service_open: text((d) =>
+      d.serviceName !== undefined && (d.lastStatus !== 'STOPPED' || d.serviceSeen !== true) ? `${d.clusterArn}|${String(d.serviceName)}` : null,
+    ),
     launch_type: text((d) => d.launchType),
     // What the task holds on its instance, for the scheduler's snapshot (see Store.select).
     reserved_cpu: integer((d) => d.reservedCpu as number | undefined),
@@ -135,11 +140,18 @@ export const containerInstances: Collection<ContainerInstanceDoc> = {
   indexes: [['cluster', 'status', 'pk']],
 };
 
+/**
+ * An ECS service (owned by services/ecs/services.ts), in ECS's `Service` wire shape plus internal
+ * fields: its live deployments (PRIMARY first) with the controller's bookkeeping, the last 100
+ * events (newest first), and `lastCompleted` (what a circuit-breaker rollback returns to).
+ */
 export interface ServiceDoc extends Regional {
   serviceArn: string;
   serviceName: string;
   clusterArn: string;
   status: string;
+  schedulingStrategy?: string;
+  launchType?: string;
   [k: string]: unknown;
 }
 export const services: Collection<ServiceDoc> = {
@@ -148,6 +160,45 @@ export const services: Collection<ServiceDoc> = {
     cluster: text((d) => d.clusterArn),
     name: text((d) => d.serviceName),
     status: text((d) => d.status),
+    scheduling: text((d) => d.schedulingStrategy),
+    launch_type: text((d) => d.launchType),
+    namespace: text((d) => (d.serviceConnectNamespace as string | undefined) ?? null),
+  },
+  // ListServices' pages (keyset on pk).
+  indexes: [['cluster', 'status', 'pk']],
+};
+
+/** One service deployment (ListServiceDeployments / DescribeServiceDeployments); key: its ARN. */
+export interface ServiceDeploymentDoc extends Regional {
+  serviceDeploymentArn: string;
+  serviceArn: string;
+  clusterArn: string;
+  status: string;
+  createdAt: number;
+  [k: string]: unknown;
+}
+export const serviceDeployments: Collection<ServiceDeploymentDoc> = {
+  name: 'service_deployments',
+  columns: {
+    service: text((d) => d.serviceArn),
+    status: text((d) => d.status),
+    created_at: integer((d) => Math.floor(d.createdAt * 1000)),
+  },
+  indexes: [['service', 'created_at']],
+};
+
+/** One service revision (DescribeServiceRevisions): what a deployment deploys; key: its ARN. */
+export interface ServiceRevisionDoc extends Regional {
+  serviceRevisionArn: string;
+  serviceArn: string;
+  clusterArn: string;
+  createdAt: number;
+  [k: string]: unknown;
+}
+export const serviceRevisions: Collection<ServiceRevisionDoc> = {
+  name: 'service_revisions',
+  columns: {
+    service: text((d) => d.serviceArn),
   },
 };
 

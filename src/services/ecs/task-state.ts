@@ -122,6 +122,15 @@ export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string
   return next;
 }
 
+/**
+ * The service scheduler has accounted for this stopped task of its service: it leaves the
+ * service's open tasks (the `service_open` column). Not a change ECS shows: `version` stays.
+ */
+export async function markSeenByService(tx: StoreTx, row: Row<TaskDoc>): Promise<void> {
+  if (row.data.serviceSeen === true) return;
+  await tx.update(c.tasks, row, { ...row.data, serviceSeen: true });
+}
+
 /** Records an agent's report on its task; false when the report was stale or changed nothing. */
 export async function recordReport(tx: StoreTx, row: Row<TaskDoc>, report: TaskReport, now: number): Promise<boolean> {
   const next = applyReport(row.data, report, now);
