@@ -12,6 +12,7 @@ ensure_busybox
 ensure_docker
 command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
 command -v wrk >/dev/null 2>&1 || apt_install wrk
+ensure_nginx
 mkdir -p bench/results
 # run <result name> <bench file> [args...]: the raw output of one benchmark in bench/results/<result name>.json.
 run() {
@@ -37,3 +38,5 @@ run simulated-agents simulated-agents 1000 10000 900
 run api-verification api --compare-verification --rounds 3 --seconds 5 --connections 32 --client wrk
 run sigv4-cost sigv4-cost --batches 21 --iterations 5000
 run startup startup --rounds 15
+# The load balancer's listener against nginx proxying the same two targets (issue 10).
+run lb lb --seconds 10 --rounds 2
