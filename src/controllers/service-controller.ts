@@ -10,6 +10,7 @@
  * cluster), so a busy cluster's agent reports do not make every service be re-read on every
  * pass; a full sweep every `sweepMs` is the safety net.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import { decideService } from '../scheduler/index.js';
 import type { ServiceScheduler } from '../services/ecs/service-scheduler.js';
@@ -114,8 +115,13 @@ export class ServiceController {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       const index = this.feed.changeIndex();
-      let wakeAt: number | undefined;
-      if (this.leadership.isLeader()) wakeAt = await this.pass().catch(() => undefined);
+      if (!this.leadership.isLeader()) {
+        // A follower only waits its turn.
+        this.everything = true;
+        await delay(this.idleMs, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      const wakeAt = await this.pass().catch(() => undefined);
       if (signal.aborted) break;
       // Changes noted during the pass (its own writes included) bring one more pass at once.
       if (!this.pending()) {
