@@ -31,6 +31,8 @@ export type {
   TaskReservation,
   TaskView,
 } from './types.js';
+export { splitAcrossProviders, validateStrategy, MAX_STRATEGY_ITEMS } from './capacity-split.js';
+export type { ProviderShare, StrategyItemView } from './capacity-split.js';
 export {
   circuitBreakerThreshold,
   decideService,

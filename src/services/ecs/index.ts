@@ -11,7 +11,9 @@ import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
 import type { Store } from '../../store/store.js';
 import { AccountSettings } from './account-settings.js';
+import { CapacityProviders } from './capacity-providers.js';
 import { Clusters } from './clusters.js';
+import { SpotInterruptions } from './spot-interruptions.js';
 import { Tags } from './tags.js';
 import { TaskDefinitionWireCache } from './task-definition-wire-cache.js';
 import { TaskDefinitions } from './task-definitions.js';
@@ -32,6 +34,8 @@ export interface EcsDomain {
   tags: Tags;
   accountSettings: AccountSettings;
   tasks: Tasks;
+  capacityProviders: CapacityProviders;
+  spotInterruptions: SpotInterruptions;
   services: Services;
   /** The write side of the service controller (src/controllers/). */
   serviceScheduler: ServiceScheduler;
@@ -46,6 +50,8 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
     tags: new Tags(deps.store),
     accountSettings: new AccountSettings(deps.store),
     tasks,
+    capacityProviders: new CapacityProviders(deps.store, deps.clock),
+    spotInterruptions: new SpotInterruptions(deps.store, deps.clock),
     services: new Services(deps.store, deps.clock),
     serviceScheduler: new ServiceScheduler(deps.store, deps.clock, tasks, deps.serviceScheduler),
   };
@@ -66,6 +72,10 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     UpdateCluster: (ctx, input) => d.clusters.update(ctx, input),
     UpdateClusterSettings: (ctx, input) => d.clusters.updateSettings(ctx, input),
     PutClusterCapacityProviders: (ctx, input) => d.clusters.putCapacityProviders(ctx, input),
+    CreateCapacityProvider: (ctx, input) => d.capacityProviders.create(ctx, input),
+    DescribeCapacityProviders: (ctx, input) => d.capacityProviders.describe(ctx, input),
+    UpdateCapacityProvider: (ctx, input) => d.capacityProviders.update(ctx, input),
+    DeleteCapacityProvider: (ctx, input) => d.capacityProviders.delete(ctx, input),
     DeleteCluster: (ctx, input) => d.clusters.delete(ctx, input),
     RegisterTaskDefinition: (ctx, input) => d.taskDefinitions.register(ctx, input),
     DescribeTaskDefinition: (ctx, input) => describedTaskDefinitions.describe(ctx, input),

@@ -105,7 +105,8 @@ export async function createTask(
 
 /**
  * StopTask: desiredStatus STOPPED with the user's reason, unless a stop is already under way
- * (then the task keeps the stop it has). Returns the document as it now is.
+ * (then the task keeps the stop it has). Returns the document as it now is. `stopCode` is the
+ * user's by default; a spot interruption passes SpotInterruption.
  */
 export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string | undefined, now: number, stopCode = 'UserInitiated'): Promise<TaskDoc> {
   if (row.data.desiredStatus === 'STOPPED') return row.data;
