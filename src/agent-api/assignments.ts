@@ -64,6 +64,7 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     containerArn,
     image,
     registryAuth: auth(image),
+    ...secretRefs(cd),
     essential: bool(cd.essential, true),
     command: (o.command as string[] | undefined) ?? (cd.command as string[] | undefined),
     entryPoint: cd.entryPoint as string[] | undefined,
@@ -105,7 +106,15 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     stopTimeoutSec: num(cd.stopTimeout) ?? DEFAULT_STOP_TIMEOUT_SEC,
     startTimeoutSec: num(cd.startTimeout),
     dependsOn: arr<{ containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY' }>(cd.dependsOn),
+    logConfiguration: logConfiguration(cd.logConfiguration),
   };
+}
+
+/** The container's secret references and private registry credentials parameter (values come from GET task-secrets). */
+function secretRefs(cd: Json): Pick<ContainerSpec, 'secrets' | 'repositoryCredentialsParameter'> {
+  const secrets = arr(cd.secrets).map((x) => ({ name: String(x.name), valueFrom: String(x.valueFrom) }));
+  const parameter = str((cd.repositoryCredentials as Json | undefined)?.credentialsParameter);
+  return { ...(secrets.length ? { secrets } : {}), ...(parameter ? { repositoryCredentialsParameter: parameter } : {}) };
 }
 
 const PERMISSIONS = ['read', 'write', 'mknod'] as const;
@@ -153,4 +162,11 @@ function volumeSpec(v: Json): VolumeSpec {
 export function assignmentsDigest(tasks: readonly TaskAssignment[]): string {
   const stable = tasks.map((t) => ({ ...t, lastStatus: undefined, containers: t.containers.map((c) => ({ ...c, registryAuth: c.registryAuth ? true : undefined })) }));
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 32);
+}
+
+function logConfiguration(v: unknown): ContainerSpec['logConfiguration'] {
+  const lc = v as { logDriver?: unknown; options?: Record<string, unknown> } | undefined;
+  if (!lc || typeof lc.logDriver !== 'string') return undefined;
+  const options = Object.fromEntries(Object.entries(lc.options ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { logDriver: lc.logDriver, options };
 }

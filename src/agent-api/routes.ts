@@ -25,6 +25,7 @@ import {
   type ReportsResponse,
   type RoleCredentials,
   type TaskAssignment,
+  type TaskSecretsResponse,
 } from '../protocol/index.js';
 import { AwsError } from '../aws/errors.js';
 import type { ContainerInstances } from '../services/ecs/container-instances.js';
@@ -46,6 +47,13 @@ import { assumedRoleArn, taskIdOf, type RoleCredentialsVendor } from './role-cre
  */
 export type RegistryCredentialsHook = (image: string, scope: { accountId: string; region: string; principal?: string }) => Promise<RegistryAuth | undefined>;
 
+/**
+ * Hook for GET task-secrets: the values of a task's container `secrets` and registry credentials,
+ * read as `principal` (the execution role's session ARN; undefined: the account; null: STS
+ * refused the execution role). Wired to SSM and Secrets Manager in server/task-secrets.ts.
+ */
+export type TaskSecretsHook = (task: TaskDoc, def: TaskDefinitionDoc, principal: string | undefined | null) => Promise<TaskSecretsResponse>;
+
 export interface AgentApiDeps {
   store: Store;
   clock: Clock;
@@ -58,13 +66,15 @@ export interface AgentApiDeps {
   registryCredentials?: RegistryCredentialsHook;
   /** Mints task-role and execution-role credentials (absent: tasks get no role credentials). */
   roleCredentials?: RoleCredentialsVendor;
+  /** Resolves task secrets for the agent a task is placed on (absent: tasks with secrets fail to start). */
+  taskSecrets?: TaskSecretsHook;
   /** Upper bound on one assignments long-poll. */
   maxWaitMs?: number;
 }
 
 const DEFAULT_WAIT_MS = 30_000;
 
-class ProtocolError extends Error {
+export class ProtocolError extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorResponse['error'],
@@ -74,7 +84,7 @@ class ProtocolError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   let value: unknown = body;
   if (Buffer.isBuffer(body)) {
     try {
@@ -88,7 +98,7 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return result.data;
 }
 
-function sendError(reply: FastifyReply, e: unknown) {
+export function sendError(reply: FastifyReply, e: unknown) {
   if (e instanceof AgentAuthError) e = new ProtocolError(401, 'Unauthorized', e.message);
   if (e instanceof ProtocolError) {
     if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="dockyard-agent"');
@@ -96,19 +106,20 @@ function sendError(reply: FastifyReply, e: unknown) {
   }
   const code = (e as { code?: string }).code;
   if (code === 'ClusterNotFoundException') return reply.code(404).send({ error: 'ClusterNotFound', message: 'Cluster not found.' } satisfies ErrorResponse);
+  if (code === 'ResourceNotFoundException' && e instanceof AwsError) return reply.code(404).send({ error: 'ResourceNotFound', message: `ResourceNotFoundException: ${e.message}` } satisfies ErrorResponse);
   if (e instanceof AwsError && e.status < 500) return reply.code(400).send({ error: 'BadRequest', message: e.message } satisfies ErrorResponse);
   throw e;
 }
 
 /** The bearer secret of a request; 401 without one. */
-function bearerOf(req: FastifyRequest): string {
+export function bearerOf(req: FastifyRequest): string {
   const m = /^Bearer +(\S+)$/.exec(req.headers.authorization ?? '');
   if (!m) throw new ProtocolError(401, 'Unauthorized', "This call needs the agent's credential (Authorization: Bearer …), or a join token to register.");
   return m[1]!;
 }
 
 /** A credential speaks for its own container instance only. */
-function ownInstance(credential: AgentCredentialDoc, containerInstanceArn: string): void {
+export function ownInstance(credential: AgentCredentialDoc, containerInstanceArn: string): void {
   if (credential.containerInstanceArn !== containerInstanceArn) {
     throw new ProtocolError(403, 'AccessDenied', `This agent's credential is for ${credential.containerInstanceArn}; it cannot act for another container instance.`);
   }
@@ -299,6 +310,34 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
           { collection: c.containerInstances, column: 'pk', value: instanceArn },
         ]);
       }
+    } catch (e) {
+      return sendError(reply, e);
+    }
+  });
+
+  // The secrets of one task, for the agent it is placed on only; never cached by anyone.
+  http.get(`${AGENT_API_PREFIX}/task-secrets`, async (req, reply) => {
+    try {
+      const credential = await authenticated(req);
+      const q = req.query as Record<string, string | undefined>;
+      const instanceArn = q.containerInstanceArn ?? '';
+      ownInstance(credential, instanceArn);
+      const taskArn = q.taskArn ?? '';
+      const found = await store.read(async (tx) => {
+        const task = await tx.get(c.tasks, taskArn);
+        const def = task && (await tx.get(c.taskDefinitions, task.data.taskDefinitionArn));
+        return task && def ? { task: task.data, def: def.data } : undefined;
+      });
+      if (!found || found.task.placedOn !== instanceArn || found.task.lastStatus === 'STOPPED') {
+        throw new ProtocolError(404, 'UnknownTask', 'No such task is placed on this container instance.');
+      }
+      reply.header('cache-control', 'no-store');
+      const { task, def } = found;
+      if (!deps.taskSecrets) {
+        return { taskArn, containers: [], failure: 'ResourceInitializationError: unable to pull secrets or registry auth: this control plane does not serve secrets' } satisfies TaskSecretsResponse;
+      }
+      const executionRoleArn = (task.overrides?.executionRoleArn as string | undefined) ?? (def.executionRoleArn as string | undefined);
+      return await deps.taskSecrets(task, def, await executionPrincipal(taskArn, executionRoleArn));
     } catch (e) {
       return sendError(reply, e);
     }

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
-export const PROTOCOL_VERSION = '1.1';
+export const PROTOCOL_VERSION = '1.2';
 export const PROTOCOL_MAJOR = 1;
 export const AGENT_API_PREFIX = '/agent/v1';
 
@@ -103,6 +103,10 @@ export const ContainerSpec = z.object({
   image: z.string(),
   /** Set by the control plane for registries it can mint credentials for (its own ECR). Never logged. */
   registryAuth: RegistryAuth.optional(),
+  /** The definition's `secrets` references (never values): the agent fetches their values with GET task-secrets before it creates the containers. Since 1.2. */
+  secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
+  /** repositoryCredentials.credentialsParameter: a secret holding {username, password} for pulling `image`; resolved with the secrets. Since 1.2. */
+  repositoryCredentialsParameter: z.string().optional(),
   essential: z.boolean(),
   command: z.array(z.string()).optional(),
   entryPoint: z.array(z.string()).optional(),
@@ -134,6 +138,8 @@ export const ContainerSpec = z.object({
   /** Seconds dependents wait for this container to reach their condition. */
   startTimeoutSec: z.number().int().positive().optional(),
   dependsOn: z.array(DependencySpec),
+  /** The container definition's logConfiguration; with `awslogs` the agent ships the output (see LogEventsRequest). Since 1.2. */
+  logConfiguration: z.object({ logDriver: z.string(), options: z.record(z.string(), z.string()) }).optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 
@@ -210,6 +216,25 @@ export const AssignmentsResponse = z.object({
 });
 export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
 
+/**
+ * GET task-secrets: the resolved values of one task's container `secrets` and private registry
+ * credentials, for the agent the task is placed on only, read as the task's execution role.
+ * Never logged, never stored by the agent. `failure` is ECS's stopped reason when they cannot
+ * be read (the agent stops the task with it). Since 1.2.
+ */
+export const TaskSecretsResponse = z.object({
+  taskArn: z.string(),
+  containers: z.array(
+    z.object({
+      name: z.string(),
+      environment: z.array(z.object({ name: z.string(), value: z.string() })),
+      registryAuth: RegistryAuth.optional(),
+    }),
+  ),
+  failure: z.string().optional(),
+});
+export type TaskSecretsResponse = z.infer<typeof TaskSecretsResponse>;
+
 export const NetworkBinding = z.object({
   bindIP: z.string(),
   containerPort: z.number().int(),
@@ -269,8 +294,48 @@ export const ReportsResponse = z.object({
 });
 export type ReportsResponse = z.infer<typeof ReportsResponse>;
 
+/**
+ * Which awslogs container a log call is about. The control plane derives the log group and
+ * stream from the task definition (never from the agent), for tasks placed on the caller's instance. Since 1.2.
+ */
+const LogContainerRef = {
+  containerInstanceArn: z.string(),
+  taskArn: z.string(),
+  container: z.string().max(255),
+  /** Docker's container id: the stream name when the definition has no awslogs-stream-prefix (ECS on EC2). */
+  runtimeId: z.string().regex(/^[0-9a-f]{12,64}$/),
+};
+
+/** Where a line stands in a container's output: `<ns since the epoch>.<index among that ns's lines>`. */
+const LogCursor = z.string().max(40).regex(/^\d{1,30}\.\d{1,9}$/);
+
+export const LogStreamRequest = z.object(LogContainerRef);
+export type LogStreamRequest = z.infer<typeof LogStreamRequest>;
+
+export const LogStreamResponse = z.object({
+  logGroupName: z.string(),
+  logStreamName: z.string(),
+  /** Where the last accepted batch of this container ended; absent before the first. */
+  cursor: z.string().optional(),
+});
+export type LogStreamResponse = z.infer<typeof LogStreamResponse>;
+
+/** At most 10,000 events and 1 MiB of messages, as PutLogEvents. */
+export const LogEventsRequest = z.object({
+  ...LogContainerRef,
+  events: z.array(z.object({ timestamp: z.number().int().nonnegative(), message: z.string().max(262_144), cursor: LogCursor })).min(1).max(10_000),
+});
+export type LogEventsRequest = z.infer<typeof LogEventsRequest>;
+
+export const LogEventsResponse = z.object({
+  /** Events stored by this call (the others were stored by an earlier call with the same lines). */
+  accepted: z.number().int().nonnegative(),
+  cursor: z.string().optional(),
+});
+export type LogEventsResponse = z.infer<typeof LogEventsResponse>;
+
 export const ErrorResponse = z.object({
-  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound']),
+  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask', 'ResourceNotFound']),
   message: z.string(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -287,12 +352,17 @@ export const protocolSchemas = {
   VolumeSpec,
   RegistryAuth,
   RoleCredentials,
+  TaskSecretsResponse,
   TaskReport,
   ContainerReport,
   NetworkBinding,
   EniAttachment,
   ReportsRequest,
   ReportsResponse,
+  LogStreamRequest,
+  LogStreamResponse,
+  LogEventsRequest,
+  LogEventsResponse,
   ErrorResponse,
 } as const;
 
@@ -304,3 +374,8 @@ export function majorOf(version: string): number | undefined {
 
 export const taskStatusRank = (s: string): number => TASK_STATUSES.indexOf(s as TaskStatus);
 export const containerStatusRank = (s: string): number => CONTAINER_STATUSES.indexOf(s as ContainerStatus);
+
+/** Whether a task needs GET task-secrets before its containers are created. */
+export function needsSecrets(a: Pick<TaskAssignment, 'containers'>): boolean {
+  return a.containers.some((c) => (c.secrets?.length ?? 0) > 0 || c.repositoryCredentialsParameter !== undefined);
+}
