@@ -36,8 +36,9 @@ const RULES: Record<string, Rule> = {
   'agent-api': { modules: ['aws', 'core', 'iam', 'protocol', 'store', 'services/ecs'], packages: ['fastify', 'zod'], why: 'the control-plane side of the protocol, writing through the ECS domain; the join-token admin API answers AWS-shaped errors to signed callers' },
   'services/ecs': { ...SERVICE, modules: [...SERVICE.modules, 'scheduler', 'protocol'], why: 'ECS asks the pure scheduler for placements; its task writer applies agents\' reports (the protocol\'s TaskReport and status order)' },
   'services/ecr': { ...SERVICE, modules: [...SERVICE.modules, 'registry'], packages: ['better-sqlite3', 'tar-stream'], why: 'ECR is the registry’s API; image scans read layers (tar) and rpm package databases (SQLite)' },
+  controllers: { modules: ['core', 'scheduler', 'services/*', 'store'], packages: [], why: 'control loops: read a snapshot, ask a pure decision function (scheduler), write through the service domains' },
+  server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   'services/logs': { ...SERVICE, packages: ['better-sqlite3', 'safe-regex2'], why: 'log events live in their own SQLite file, apart from the control-plane store; filter patterns may hold regular expressions (checked for backtracking)' },
-  server: { modules: ['agent', 'agent-api', 'aws', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   cli: { modules: ['agent', 'agent-api', 'core', 'iam', 'server'], packages: ['commander', 'pino', 'undici', '@smithy/', '@aws-crypto/', '@aws-sdk/credential-provider-env', '@aws-sdk/credential-provider-ini'], why: 'commands start the server or an agent, or sign admin requests with the caller\'s AWS credentials' },
 };
 

@@ -107,6 +107,7 @@ export class Agent {
       },
       acknowledged: (arn) => !this.outbox.has(arn),
       containerEnv: (task, name) => this.taskEndpoint?.containerEnv(task, name) ?? [],
+      fetchSecrets: (task) => this.client.taskSecrets(this.containerInstanceArn!, task.taskArn),
       beforeStart: (task, spec, runtimeId) => this.logs.prepare(task, spec, runtimeId),
     });
     this.logs = new LogShipper({

@@ -9,6 +9,7 @@ import {
   LogStreamResponse,
   RegisterResponse,
   ReportsResponse,
+  TaskSecretsResponse,
   type LogEventsRequest,
   type LogStreamRequest,
   type RegisterRequest,
@@ -77,6 +78,12 @@ export class AgentClient {
 
   reports(containerInstanceArn: string, reports: TaskReport[]): Promise<ReportsResponse> {
     return this.call('POST', '/reports', ReportsResponse, { containerInstanceArn, reports });
+  }
+
+  /** The resolved secrets of one of this instance's tasks. The answer is secret: never log it. */
+  taskSecrets(containerInstanceArn: string, taskArn: string): Promise<TaskSecretsResponse> {
+    const qs = new URLSearchParams({ containerInstanceArn, taskArn });
+    return this.call('GET', `/task-secrets?${qs}`, TaskSecretsResponse);
   }
 
   openLogStream(body: LogStreamRequest): Promise<LogStreamResponse> {

@@ -37,6 +37,8 @@ export type ResourceType =
   | 'iam:server-certificate'
   | 'iam:mfa'
   | 'iam:policy-name'
+  | 'ssm:parameter'
+  | 'secretsmanager:secret'
   | 'logs:log-group'
   | 'logs:log-stream';
 
@@ -143,6 +145,7 @@ export const ECS_TABLE: ServiceTable = {
     ListAccountSettings: {},
     CreateCapacityProvider: { resources: ['name'] },
     DescribeCapacityProviders: { resources: ['capacityProviders[]'] },
+    UpdateCapacityProvider: { resources: ['name'] },
     // Services
     CreateService: { resources: ['serviceName'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     UpdateService: { resources: ['service'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
@@ -278,4 +281,30 @@ export const LOGS_TABLE: ServiceTable = {
 };
 
 /** By signing name of the service module. */
-export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE, logs: LOGS_TABLE };
+/** Parameter Store: parameters by name (`parameter/<name>`); DescribeParameters has no resource ('*'). */
+export const SSM_TABLE: ServiceTable = {
+  prefix: 'ssm',
+  members: { Name: 'ssm:parameter', Names: 'ssm:parameter', ResourceId: 'ssm:parameter', Path: 'ssm:parameter' },
+  primary: ['Name', 'Names', 'ResourceId', 'Path'],
+  conditions: {},
+  operations: {},
+};
+
+/** Secrets Manager: secrets by their full ARN (with the random suffix); ListSecrets and GetRandomPassword on '*'. */
+export const SECRETS_MANAGER_TABLE: ServiceTable = {
+  prefix: 'secretsmanager',
+  members: { SecretId: 'secretsmanager:secret', SecretIdList: 'secretsmanager:secret', Name: 'secretsmanager:secret' },
+  primary: ['SecretId', 'SecretIdList', 'Name'],
+  conditions: {},
+  operations: {},
+};
+
+export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
+  ecs: ECS_TABLE,
+  ecr: ECR_TABLE,
+  iam: IAM_TABLE,
+  sts: STS_TABLE,
+  ssm: SSM_TABLE,
+  secretsmanager: SECRETS_MANAGER_TABLE,
+  logs: LOGS_TABLE,
+};

@@ -33,9 +33,11 @@ export {
   TASK_STATUSES,
   TaskAssignment,
   TaskReport,
+  TaskSecretsResponse,
   VolumeSpec,
   containerStatusRank,
   majorOf,
+  needsSecrets,
   protocolSchemas,
   taskStatusRank,
 } from './v1.js';

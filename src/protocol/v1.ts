@@ -103,6 +103,10 @@ export const ContainerSpec = z.object({
   image: z.string(),
   /** Set by the control plane for registries it can mint credentials for (its own ECR). Never logged. */
   registryAuth: RegistryAuth.optional(),
+  /** The definition's `secrets` references (never values): the agent fetches their values with GET task-secrets before it creates the containers. Since 1.2. */
+  secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
+  /** repositoryCredentials.credentialsParameter: a secret holding {username, password} for pulling `image`; resolved with the secrets. Since 1.2. */
+  repositoryCredentialsParameter: z.string().optional(),
   essential: z.boolean(),
   command: z.array(z.string()).optional(),
   entryPoint: z.array(z.string()).optional(),
@@ -212,6 +216,25 @@ export const AssignmentsResponse = z.object({
 });
 export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
 
+/**
+ * GET task-secrets: the resolved values of one task's container `secrets` and private registry
+ * credentials, for the agent the task is placed on only, read as the task's execution role.
+ * Never logged, never stored by the agent. `failure` is ECS's stopped reason when they cannot
+ * be read (the agent stops the task with it). Since 1.2.
+ */
+export const TaskSecretsResponse = z.object({
+  taskArn: z.string(),
+  containers: z.array(
+    z.object({
+      name: z.string(),
+      environment: z.array(z.object({ name: z.string(), value: z.string() })),
+      registryAuth: RegistryAuth.optional(),
+    }),
+  ),
+  failure: z.string().optional(),
+});
+export type TaskSecretsResponse = z.infer<typeof TaskSecretsResponse>;
+
 export const NetworkBinding = z.object({
   bindIP: z.string(),
   containerPort: z.number().int(),
@@ -312,7 +335,7 @@ export const LogEventsResponse = z.object({
 export type LogEventsResponse = z.infer<typeof LogEventsResponse>;
 
 export const ErrorResponse = z.object({
-  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'ResourceNotFound']),
+  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask', 'ResourceNotFound']),
   message: z.string(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -329,6 +352,7 @@ export const protocolSchemas = {
   VolumeSpec,
   RegistryAuth,
   RoleCredentials,
+  TaskSecretsResponse,
   TaskReport,
   ContainerReport,
   NetworkBinding,
@@ -350,3 +374,8 @@ export function majorOf(version: string): number | undefined {
 
 export const taskStatusRank = (s: string): number => TASK_STATUSES.indexOf(s as TaskStatus);
 export const containerStatusRank = (s: string): number => CONTAINER_STATUSES.indexOf(s as ContainerStatus);
+
+/** Whether a task needs GET task-secrets before its containers are created. */
+export function needsSecrets(a: Pick<TaskAssignment, 'containers'>): boolean {
+  return a.containers.some((c) => (c.secrets?.length ?? 0) > 0 || c.repositoryCredentialsParameter !== undefined);
+}

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -18,9 +18,12 @@ import { containerInstanceOperations } from '../services/ecs/container-instance-
 import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { createLogs, logsService } from '../services/logs/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { createSsmDomain, ssmService } from '../services/ssm/index.js';
+import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -31,6 +34,8 @@ import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
+import { taskSecretsResolver } from './task-secrets.js';
+import { ecsRotationRunner } from './secret-rotation.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -94,6 +99,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     now: () => clock.now() * 1000,
   });
   const ecs = createEcsDomain({ store, clock });
+  // Controllers run on the leader; one process on SQLite always is.
+  let serviceController: ServiceController | undefined;
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
   const liveness = new AgentLiveness(store, clock, {
@@ -117,16 +124,26 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     vulnerabilityDb: config.ecrVulnerabilityDb,
     log: { error: (obj, msg) => http?.log.error(obj, msg) },
   });
-  const secrets = SecretBox.forDataDir(config.dataDir);
+  const secrets = SecretBox.forDataDir(config.dataDir, config.secretsKeyFile);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
-  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
   // Log data has its own SQLite file in the data dir, apart from the control-plane store.
   const logs = createLogs({ dataDir: config.dataDir, clock });
   store.onClear(() => logs.domain.events.clear());
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts), logsService(logs.domain)];
+  const ssm = createSsmDomain({ store, clock, secrets });
+  const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
+  const services = [
+    ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
+    ecrService(ecr),
+    iamService(iam),
+    stsService(sts),
+    ssmService(ssm),
+    secretsManagerService(secretsManager),
+    logsService(logs.domain),
+  ];
   http = buildHttpServer({
     config,
     authenticator,
@@ -160,6 +177,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    // Task secrets are read as the task's execution role, for the agent the task is placed on.
+    taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   // awslogs containers' output, shipped by the agents into CloudWatch Logs.
@@ -172,6 +191,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     },
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
+  registerSpotInterruptionApi(http, {
+    spot: ecs.spotInterruptions,
+    authenticate: async (req) => {
+      const signed = await authenticate(req, { service: ADMIN_SIGNING_NAME });
+      return { caller: signed.caller, region: signed.region };
+    },
+    authorizer: opts.authorizer ?? authorizer,
+  });
   // `up` always keeps a `default` cluster; so does an embedded agent that joins it.
   const keepsDefaultCluster = config.createDefaultCluster || (config.embeddedAgent !== undefined && (config.embeddedAgent.cluster ?? 'default') === 'default');
   const reset = () =>
@@ -202,6 +229,19 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
   );
+  // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
+  // Logged only when something happened (the rotation check runs every minute).
+  const busy = (result: unknown) => Object.values((result ?? {}) as Record<string, number>).some((n) => n > 0);
+  const secretsMaintenance = new RegistryMaintenance(
+    [
+      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
+      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
+    ],
+    {
+      info: (obj, _msg) => busy((obj as { result?: unknown }).result) && http.log.info(obj, 'secrets maintenance'),
+      error: (obj, _msg) => http.log.error(obj, 'secrets maintenance failed'),
+    },
+  );
   return {
     config,
     store,
@@ -225,8 +265,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      secretsMaintenance.start();
       logs.retention.start();
       await liveness.start();
+      serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
+        idleMs: config.serviceControllerIdleMs,
+        log: { error: (obj, msg) => http.log.error(obj, msg) },
+      });
+      serviceController.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -263,9 +309,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return boundPort;
     },
     async close() {
+      await serviceController?.stop();
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
+      await secretsMaintenance.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();

@@ -29,7 +29,7 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, c.serviceDeployments, c.serviceRevisions, c.capacityProviders, c.ssmParameters, c.secrets];
 
 /**
  * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
@@ -73,5 +73,20 @@ export const migrations: readonly Migration[] = [
     id: 7,
     name: 'ecr-registry-settings-and-scans',
     statements: [c.ecrRegistries, c.ecrImageScans].flatMap(createCollection),
+  },
+  {
+    id: 8,
+    name: 'ecs-service-deployments',
+    statements: [c.serviceDeployments, c.serviceRevisions].flatMap(createCollection),
+  },
+  {
+    id: 9,
+    name: 'capacity-providers',
+    statements: [c.capacityProviders].flatMap(createCollection),
+  },
+  {
+    id: 10,
+    name: 'ssm-parameters-and-secrets',
+    statements: [c.ssmParameters, c.secrets].flatMap(createCollection),
   },
 ];
