@@ -129,6 +129,8 @@ export class LogEventStore {
       budgetEnd: p(`SELECT ts, id FROM events WHERE group_id = ? AND (ts, id) > (?, ?) AND ts <= ? ORDER BY ts, id LIMIT 1 OFFSET ?`),
       expired: p(`SELECT id, length(CAST(message AS BLOB)) + ${EVENT_OVERHEAD_BYTES} AS bytes FROM events WHERE group_id = ? AND ts < ? LIMIT 50000`),
       countEvents: p(`SELECT count(*) AS n FROM events`),
+      maxId: p(`SELECT coalesce(max(id), 0) AS id FROM events`),
+      newer: p(`SELECT id, group_id, stream_id, ts, ingested, message FROM events WHERE id > ? AND group_id IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`),
     };
     this.appendTx = this.db.transaction((groupId: number, streamId: number, events: readonly NewEvent[], ingested: number, cursor: string | undefined) => {
       let bytes = 0;
@@ -284,6 +286,16 @@ export class LogEventStore {
     }
     const sql = `SELECT id, stream_id, ts, ingested, message FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id`;
     return { rows: this.db.prepare(sql).iterate(...args) as IterableIterator<EventRow>, end };
+  }
+
+  /** The id of the newest event stored (0: none): live tails start after it. */
+  maxId(): number {
+    return (this.st.maxId!.get() as { id: number }).id;
+  }
+
+  /** Events stored after `afterId` in these groups, in the order they were stored (live tail). */
+  newer(afterId: number, groupIds: readonly number[], limit: number): (EventRow & { group_id: number })[] {
+    return this.st.newer!.all(afterId, JSON.stringify(groupIds), limit) as (EventRow & { group_id: number })[];
   }
 
   /** Deletes a group's events older than `cutoffTs`; returns how many. */
