@@ -31,12 +31,15 @@ const RULES: Record<string, Rule> = {
   agent: { modules: ['core', 'protocol'], packages: ['dockerode', 'undici', 'pino', 'zod'], why: 'the agent talks to the control plane only through the protocol' },
   store: { modules: ['core'], packages: ['better-sqlite3'], why: 'storage knows no service' },
   iam: { modules: ['core', 'aws'], packages: [], why: 'identity contracts and the pure policy engine; may raise AWS errors' },
-  aws: { modules: ['core', 'iam'], packages: ['@smithy/', '@aws-crypto/', '@aws-sdk/core', 'fast-xml-parser', 'safe-regex2'], why: 'the protocol layer: codecs, model validation, SigV4' },
+  aws: { modules: ['core', 'iam'], packages: ['@smithy/', '@aws-crypto/', '@aws-sdk/core', 'fast-xml-parser', 'safe-regex2', 'cbor2'], why: 'the protocol layer: codecs, model validation, SigV4' },
   registry: { modules: ['aws', 'core', 'iam', 'store'], packages: ['fastify'], why: 'the OCI data plane; ECR metadata reaches it through the store and hooks' },
   'agent-api': { modules: ['aws', 'core', 'iam', 'protocol', 'store', 'services/ecs'], packages: ['fastify', 'zod'], why: 'the control-plane side of the protocol, writing through the ECS domain; the join-token admin API answers AWS-shaped errors to signed callers' },
   'services/ecs': { ...SERVICE, modules: [...SERVICE.modules, 'scheduler', 'protocol'], why: 'ECS asks the pure scheduler for placements; its task writer applies agents\' reports (the protocol\'s TaskReport and status order)' },
   'services/ecr': { ...SERVICE, modules: [...SERVICE.modules, 'registry'], packages: ['better-sqlite3', 'tar-stream'], why: 'ECR is the registry’s API; image scans read layers (tar) and rpm package databases (SQLite)' },
-  server: { modules: ['agent', 'agent-api', 'aws', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
+  'services/cloudwatch': { ...SERVICE, packages: ['better-sqlite3'], why: 'CloudWatch keeps metric data points in their own SQLite file, apart from the control-plane store' },
+  'services/application-autoscaling': { ...SERVICE, packages: ['croner'], why: 'scheduled actions run on cron expressions (croner, with time zones)' },
+  controllers: { modules: ['core', 'store', 'services/*'], packages: [], why: 'control loops write through the same domain functions the API uses; their decisions are pure functions' },
+  server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   cli: { modules: ['agent', 'agent-api', 'core', 'iam', 'server'], packages: ['commander', 'pino', 'undici', '@smithy/', '@aws-crypto/', '@aws-sdk/credential-provider-env', '@aws-sdk/credential-provider-ini'], why: 'commands start the server or an agent, or sign admin requests with the caller\'s AWS credentials' },
 };
 

@@ -51,7 +51,17 @@ export interface Operation {
   errors?: ShapeRef[];
 }
 export interface ServiceModel {
-  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string; xmlNamespace?: string };
+  metadata: {
+    targetPrefix?: string;
+    signingName?: string;
+    endpointPrefix: string;
+    protocol: string;
+    apiVersion: string;
+    xmlNamespace?: string;
+    jsonVersion?: string;
+    /** Present on services that moved from awsQuery to JSON/CBOR and still name errors by their query codes (CloudWatch). */
+    awsQueryCompatible?: object;
+  };
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;
 }

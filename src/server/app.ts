@@ -20,6 +20,8 @@ import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
+import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -122,7 +124,20 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
-  const services = [ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))), ecrService(ecr), iamService(iam), stsService(sts)];
+  const metricsConfig = config.metrics ?? {};
+  const cloudwatch = createCloudWatchDomain({
+    store,
+    clock,
+    dataDir: config.dataDir,
+    retention: { minuteRetentionSeconds: metricsConfig.minuteRetentionSeconds, hourRetentionSeconds: metricsConfig.hourRetentionSeconds },
+  });
+  const services = [
+    ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
+    ecrService(ecr),
+    iamService(iam),
+    stsService(sts),
+    cloudWatchService(cloudwatch),
+  ];
   http = buildHttpServer({
     config,
     authenticator,
@@ -177,6 +192,13 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Signature verified like any AWS call; mayReset then admits only the root (or accept-any mode).
     registerResetRoute(http, { reset, authenticate });
   }
+  const alarmEvaluator = new AlarmEvaluator({
+    alarms: cloudwatch.alarms,
+    metrics: cloudwatch.metrics,
+    clock,
+    intervalMs: metricsConfig.alarmEvaluationIntervalMs ?? 60_000,
+    log: { error: (obj, msg) => http.log.error(obj, msg) },
+  });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -212,6 +234,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      alarmEvaluator.start();
       await liveness.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -252,9 +275,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
+      await alarmEvaluator.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
+      cloudwatch.metricStore.close();
       await store.close();
     },
   };

@@ -38,6 +38,21 @@ export interface ServerConfig {
   regions?: string[];
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
+  /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
+  metrics?: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** How often alarms are evaluated (default 60 000; 0 turns the evaluator off). */
+  alarmEvaluationIntervalMs?: number;
+  /** How often due scheduled actions are looked for (default 10 000; 0 turns it off). */
+  scheduledActionIntervalMs?: number;
+  /** How long one-minute metric data is kept (default 15 days) and hourly rollups (default 455 days). */
+  minuteRetentionSeconds?: number;
+  hourRetentionSeconds?: number;
+  /** Target tracking alarms: the evaluation periods of the high and low alarms (AWS: 3 and 15 one-minute periods). */
+  targetTrackingHighPeriods?: number;
+  targetTrackingLowPeriods?: number;
 }
 
 export interface EmbeddedAgentConfig {
@@ -69,5 +84,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
     regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
+    metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }

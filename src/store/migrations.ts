@@ -29,7 +29,10 @@ function createCollection(collection: Collection<any>): string[] {
   ];
 }
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans];
+/** CloudWatch alarms and Application Auto Scaling (migration 13). */
+const metricsCollections = [c.cloudwatchAlarms, c.cloudwatchAlarmHistory, c.scalableTargets, c.scalingPolicies, c.scheduledActions, c.scalingActivities];
+
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, ...metricsCollections];
 
 /**
  * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
@@ -73,5 +76,10 @@ export const migrations: readonly Migration[] = [
     id: 7,
     name: 'ecr-registry-settings-and-scans',
     statements: [c.ecrRegistries, c.ecrImageScans].flatMap(createCollection),
+  },
+  {
+    id: 13,
+    name: 'cloudwatch-alarms-and-application-autoscaling',
+    statements: metricsCollections.flatMap(createCollection),
   },
 ];
