@@ -22,6 +22,9 @@ import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
+import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
+import { applicationAutoScalingService, AutoScaling, type ScalableTargetDriver } from '../services/application-autoscaling/index.js';
+import { ecsServiceDriver } from './scaling-drivers.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -75,6 +78,8 @@ export interface AppOptions {
   authorizer?: Authorizer;
   /** Tests only: the embedded agent's runtime instead of Docker (e.g. the simulated one). */
   agentRuntime?: Runtime;
+  /** Tests only: Application Auto Scaling drivers by service namespace, instead of the ECS one. */
+  scalableTargetDrivers?: Record<string, ScalableTargetDriver>;
 }
 
 /** The address the embedded agent dials: loopback when listening on every interface. */
@@ -131,12 +136,25 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     dataDir: config.dataDir,
     retention: { minuteRetentionSeconds: metricsConfig.minuteRetentionSeconds, hourRetentionSeconds: metricsConfig.hourRetentionSeconds },
   });
+  // Scaling policies own CloudWatch alarms; alarms invoke scaling policies.
+  const autoscaling = new AutoScaling(
+    store,
+    clock,
+    opts.scalableTargetDrivers ?? { ecs: ecsServiceDriver({ store }) },
+    { put: (scope, alarm) => cloudwatch.alarms.put(scope, alarm as never), delete: (scope, names) => cloudwatch.alarms.deleteIfPresent(scope, names) },
+    { targetTrackingHighPeriods: metricsConfig.targetTrackingHighPeriods, targetTrackingLowPeriods: metricsConfig.targetTrackingLowPeriods },
+  );
+  cloudwatch.alarms.setActionInvoker(async (action, alarm, value) => {
+    if (!/^arn:aws[a-z-]*:autoscaling:[^:]*:[^:]*:scalingPolicy:/.test(action)) throw new Error(`Dockyard does not run ${action.split(':')[2] ?? 'these'} actions`);
+    return autoscaling.executePolicy(action, { AlarmName: alarm.AlarmName, Threshold: alarm.Threshold as number | undefined, StateValue: alarm.StateValue }, value);
+  });
   const services = [
     ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
     ecrService(ecr),
     iamService(iam),
     stsService(sts),
     cloudWatchService(cloudwatch),
+    applicationAutoScalingService(autoscaling),
   ];
   http = buildHttpServer({
     config,
@@ -199,6 +217,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     intervalMs: metricsConfig.alarmEvaluationIntervalMs ?? 60_000,
     log: { error: (obj, msg) => http.log.error(obj, msg) },
   });
+  const scheduledActions = new ScheduledActionRunner(autoscaling, metricsConfig.scheduledActionIntervalMs ?? 10_000, { error: (obj, msg) => http.log.error(obj, msg) });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -235,6 +254,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       alarmEvaluator.start();
+      scheduledActions.start();
       await liveness.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
@@ -276,6 +296,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await liveness.stop();
       await registryMaintenance.stop();
       await alarmEvaluator.stop();
+      await scheduledActions.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();

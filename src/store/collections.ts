@@ -570,6 +570,8 @@ export interface ScalableTargetDoc extends Regional {
   MinCapacity: number;
   MaxCapacity: number;
   ScalableTargetARN: string;
+  RoleARN: string;
+  CreationTime: number;
   SuspendedState: { DynamicScalingInSuspended: boolean; DynamicScalingOutSuspended: boolean; ScheduledScalingSuspended: boolean };
   /** Epoch seconds of the last scaling activity (cooldowns). */
   lastScaledAt?: number;
@@ -596,6 +598,7 @@ export interface ScalingPolicyDoc extends Regional {
   ResourceId: string;
   ScalableDimension: string;
   PolicyType: string;
+  CreationTime: number;
   /** Epoch seconds of this policy's last scaling activity (step scaling cooldown). */
   lastScaledAt?: number;
   [k: string]: unknown;
@@ -619,6 +622,7 @@ export interface ScheduledActionDoc extends Regional {
   ResourceId: string;
   ScalableDimension: string;
   Schedule: string;
+  CreationTime: number;
   /** Epoch seconds of the next run (absent: none left); indexed for the scheduler's sweep. */
   nextRunAt?: number;
   [k: string]: unknown;
