@@ -90,10 +90,25 @@ export const unenforcedPatterns = new Set<string>();
  * backtracking engine for patterns without nested quantifiers (safe-regex2, as fastify checks
  * route patterns), the linear engine for the others, and undefined when neither can take it.
  */
+/** Java's POSIX classes (ASCII), which JavaScript does not know: without the u flag `\p{Print}` would match the text "p{Print}". */
+const JAVA_POSIX: Record<string, string> = {
+  Print: '\\x20-\\x7E',
+  Graph: '\\x21-\\x7E',
+  Alnum: 'A-Za-z0-9',
+  Alpha: 'A-Za-z',
+  Digit: '0-9',
+  Upper: 'A-Z',
+  Lower: 'a-z',
+  Punct: '!-\\/:-@\\[-`{-~',
+  Space: ' \\t\\n\\x0B\\f\\r',
+};
+
 export function compilePattern(pattern: string): RegExp | undefined {
-  const source = `^(?:${pattern})$`;
-  // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it.
-  const attempts = isSafeRegex(source) ? ['u', ''] : ['l'];
+  const java = pattern.replace(/\\p\{(Print|Graph|Alnum|Alpha|Digit|Upper|Lower|Punct|Space)\}/g, (_m, name: string) => `[${JAVA_POSIX[name]}]`);
+  const source = `^(?:${java})$`;
+  // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it
+  // (but a `\p{…}` left over would then be a literal, so those go unenforced instead).
+  const attempts = isSafeRegex(source) ? (/\\p\{/.test(source) ? ['u'] : ['u', '']) : ['l'];
   for (const flags of attempts) {
     try {
       return new RegExp(source, flags);
