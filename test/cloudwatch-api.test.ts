@@ -15,17 +15,7 @@ import { encode, decode } from 'cbor2';
 import { request } from 'undici';
 import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
-
-/** Headers for a SigV4-signed POST of raw bytes to `target` (CloudWatch's signing name). */
-async function signRequest(o: { url: string; body: Buffer; headers: Record<string, string> }): Promise<Record<string, string>> {
-  const url = new URL(o.url);
-  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'monitoring', sha256: Sha256 });
-  const req = new HttpRequest({ method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, headers: { host: url.host, ...o.headers }, body: o.body });
-  return (await signer.sign(req)).headers;
-}
+import { postSignedCbor } from './helpers/signed-http.js';
 
 /** botocore made to resolve CloudWatch to smithy-rpc-v2-cbor (1.43 picks JSON 1.0 first); prints the JSON of one call's result. */
 const BOTOCORE_CBOR = `
@@ -179,11 +169,9 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
 
   it('answers broken CBOR framing with AWS-shaped 4xx errors in CBOR', async () => {
     const url = `${t.endpoint}/service/GraniteServiceVersion20100801/operation/ListMetrics`;
-    const send = async (body: Buffer, headers: Record<string, string>, target = url) => {
-      const signed = await signRequest({ url: target, body, headers: { 'content-type': 'application/cbor', ...headers } });
-      const res = await request(target, { method: 'POST', headers: signed, body });
-      const bytes = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers, doc: bytes.length ? (decode(bytes) as Record<string, string>) : {} };
+    const send = async (body: Buffer, headers: Record<string, string>, operation = 'ListMetrics') => {
+      const res = await postSignedCbor(t.endpoint, { service: 'monitoring', targetPrefix: 'GraniteServiceVersion20100801', operation, body, headers });
+      return { status: res.status, headers: res.headers, doc: (res.json ?? {}) as Record<string, string> };
     };
     const ok = await send(Buffer.from(encode({})), { 'smithy-protocol': 'rpc-v2-cbor' });
     assert.equal(ok.status, 200);
@@ -194,9 +182,9 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
     assert.equal(garbage.doc.__type, 'SerializationException');
     const deep = await send(Buffer.concat([Buffer.alloc(200, 0x81), Buffer.from([0xa0])]), { 'smithy-protocol': 'rpc-v2-cbor' });
     assert.equal(deep.status, 400);
-    const noHeader = await send(Buffer.from(encode({})), {});
+    const noHeader = await send(Buffer.from(encode({})), { 'smithy-protocol': 'json' });
     assert.equal(noHeader.status, 400);
-    const unknown = await send(Buffer.from(encode({})), { 'smithy-protocol': 'rpc-v2-cbor' }, `${t.endpoint}/service/GraniteServiceVersion20100801/operation/constructor`);
+    const unknown = await send(Buffer.from(encode({})), { 'smithy-protocol': 'rpc-v2-cbor' }, 'constructor');
     assert.equal(unknown.status, 400);
     assert.equal(unknown.doc.__type, 'UnknownOperationException');
     const wrongType = await send(Buffer.from(encode({ Namespace: 5 })), { 'smithy-protocol': 'rpc-v2-cbor' });

@@ -5,8 +5,8 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import type { Operations } from '../../aws/generated/cloudwatch.js';
-import { loadModel } from '../../aws/model.js';
-import { translatingErrors, type OperationHandlers, type ServiceModule } from '../../aws/service.js';
+import { loadModel, type ServiceModel } from '../../aws/model.js';
+import { translatingErrors, type OperationHandler, type OperationHandlers, type RequestContext, type ServiceModule } from '../../aws/service.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidTokenError } from '../../core/pagination.js';
 import type { Store } from '../../store/store.js';
@@ -48,12 +48,37 @@ export function cloudWatchService(d: CloudWatchDomain): ServiceModule {
     UntagResource: async (_ctx, input) => (await d.alarms.untag(input.ResourceARN, input.TagKeys), {}),
     ListTagsForResource: (_ctx, input) => d.alarms.tags(input.ResourceARN),
   };
+  const model = loadModel('cloudwatch');
   return {
     name: 'monitoring',
-    model: loadModel('cloudwatch'),
+    model,
     protocol: 'awsJson1_0',
     alsoServes: ['awsQuery', 'rpcv2Cbor'],
     validationErrorCode: 'InvalidParameterValueException',
-    operations: translatingErrors(operations, (e) => (e instanceof InvalidTokenError ? new AwsError('InvalidNextToken', e.message) : undefined)),
+    operations: modeledErrorsOnly(model, translatingErrors(operations, (e) => (e instanceof InvalidTokenError ? new AwsError('InvalidNextToken', e.message) : undefined))),
   };
+}
+
+/**
+ * CloudWatch models few errors per operation (PutMetricAlarm: only LimitExceededFault); the
+ * domain's other client errors (a missing or conflicting parameter, a bad token) reach callers of
+ * such operations as InvalidParameterValue, the error every CloudWatch operation may answer.
+ */
+function modeledErrorsOnly(model: ServiceModel, operations: Record<string, OperationHandler>): Record<string, OperationHandler> {
+  return Object.fromEntries(
+    Object.entries(operations).map(([name, fn]) => {
+      const modeled = new Set((model.operations[name]?.errors ?? []).map((e) => e.shape));
+      return [
+        name,
+        async (ctx: RequestContext, input: unknown) => {
+          try {
+            return await fn(ctx, input);
+          } catch (e) {
+            if (e instanceof AwsError && e.status < 500 && !modeled.has(e.code) && Object.hasOwn(model.shapes, e.code)) throw new AwsError('InvalidParameterValueException', e.message);
+            throw e;
+          }
+        },
+      ];
+    }),
+  );
 }

@@ -219,7 +219,8 @@ export class Metrics {
     let afterId: number | undefined;
     if (input.NextToken) {
       afterId = Number(Buffer.from(input.NextToken, 'base64url').toString());
-      if (!Number.isSafeInteger(afterId) || afterId < 0) throw new AwsError('InvalidNextToken', 'The service cannot complete the request: the next token is not valid.');
+      // ListMetrics models no InvalidNextToken: a bad token is a bad parameter value.
+      if (!Number.isSafeInteger(afterId) || afterId < 0) throw invalid('The value for parameter NextToken is invalid.');
     }
     const since = input.RecentlyActive === 'PT3H' ? this.clock.now() - 3 * 3600 : undefined;
     const filters = input.Dimensions ?? [];
