@@ -65,7 +65,10 @@ export function parseExpression(src: string): Node {
     const base = unary(depth);
     return peek() === '^' ? (take(), { t: 'bin', op: '^', a: base, b: power(depth + 1) }) : base;
   };
-  const unary = (depth: number): Node => (peek() === '-' ? (take(), { t: 'unary', arg: unary(depth + 1) }) : primary(depth));
+  const unary = (depth: number): Node => {
+    if (depth > MAX_DEPTH) throw new MathError('The expression is nested too deeply');
+    return peek() === '-' ? (take(), { t: 'unary', arg: unary(depth + 1) }) : primary(depth);
+  };
   const primary = (depth: number): Node => {
     const tok = take();
     if (/^[0-9]/.test(tok)) return { t: 'num', v: Number(tok) };

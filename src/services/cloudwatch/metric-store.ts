@@ -77,6 +77,9 @@ export class MetricStore {
   private readonly db: Database.Database;
   private readonly tables = new Set<string>();
   private readonly seriesIds = new Map<string, number>();
+  /** Prepared upserts per segment table (dropped with their table). */
+  private readonly upserts = new Map<string, Database.Statement>();
+  private seriesStatements: Record<'findSeries' | 'insertSeries' | 'touchSeries', Database.Statement> | undefined;
 
   constructor(
     dataDir: string,
@@ -97,9 +100,11 @@ export class MetricStore {
 
   /** Writes a batch of points in one transaction: the minute table and the hourly rollup of each. */
   put(points: readonly PointInput[]): void {
-    const findSeries = this.db.prepare('SELECT id FROM series WHERE scope = ? AND namespace = ? AND metric = ? AND dims = ?');
-    const insertSeries = this.db.prepare('INSERT INTO series (scope, namespace, metric, dims, unit, last_ts) VALUES (?, ?, ?, ?, ?, ?)');
-    const touchSeries = this.db.prepare('UPDATE series SET unit = coalesce(?, unit), last_ts = max(last_ts, ?) WHERE id = ?');
+    const { findSeries, insertSeries, touchSeries } = (this.seriesStatements ??= {
+      findSeries: this.db.prepare('SELECT id FROM series WHERE scope = ? AND namespace = ? AND metric = ? AND dims = ?'),
+      insertSeries: this.db.prepare('INSERT INTO series (scope, namespace, metric, dims, unit, last_ts) VALUES (?, ?, ?, ?, ?, ?)'),
+      touchSeries: this.db.prepare('UPDATE series SET unit = coalesce(?, unit), last_ts = max(last_ts, ?) WHERE id = ? AND (last_ts < ? OR (? IS NOT NULL AND unit IS NOT ?))'),
+    });
     this.db.transaction(() => {
       for (const p of points) {
         const dims = canonicalDimensions(p.key.dimensions);
@@ -110,7 +115,9 @@ export class MetricStore {
           id = row ? row.id : Number(insertSeries.run(p.key.scope, p.key.namespace, p.key.metricName, dims, p.unit ?? null, Math.floor(p.timestamp)).lastInsertRowid);
           this.seriesIds.set(cacheKey, id);
         }
-        touchSeries.run(p.unit ?? null, Math.floor(p.timestamp), id);
+        const ts = Math.floor(p.timestamp);
+        const unit = p.unit ?? null;
+        touchSeries.run(unit, ts, id, ts, unit, unit);
         for (const res of [MINUTE, HOUR]) this.upsert(res, id, p);
       }
     })();
@@ -120,13 +127,16 @@ export class MetricStore {
     const bucket = Math.floor(p.timestamp / res.bucket);
     const table = this.table(res, bucket * res.bucket, true)!;
     const single = p.count === 1 && p.min === p.sum && p.max === p.sum;
-    this.db
-      .prepare(
+    let upsert = this.upserts.get(table);
+    if (!upsert) {
+      upsert = this.db.prepare(
         `INSERT INTO ${table} (s, b, n, sum, mn, mx) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (s, b) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
            mn = min(coalesce(mn, sum), coalesce(excluded.mn, excluded.sum)), mx = max(coalesce(mx, sum), coalesce(excluded.mx, excluded.sum))`,
-      )
-      .run(id, bucket, p.count, p.sum, single ? null : p.min, single ? null : p.max);
+      );
+      this.upserts.set(table, upsert);
+    }
+    upsert.run(id, bucket, p.count, p.sum, single ? null : p.min, single ? null : p.max);
   }
 
   /** The table holding bucket time `t` (epoch seconds); created when `create`, else undefined if absent. */
@@ -200,6 +210,7 @@ export class MetricStore {
       const res = prefix === 'm' ? MINUTE : HOUR;
       const keep = prefix === 'm' ? this.retention.minuteRetentionSeconds : this.retention.hourRetentionSeconds;
       if ((Number(n) + 1) * res.segment < now - keep) {
+        this.upserts.delete(name);
         this.db.exec(`DROP TABLE ${name}`);
         this.tables.delete(name);
         dropped++;
@@ -210,6 +221,7 @@ export class MetricStore {
 
   /** Forgets everything (POST /_dockyard/reset). */
   clear(): void {
+    this.upserts.clear();
     for (const name of this.tables) this.db.exec(`DROP TABLE ${name}`);
     this.tables.clear();
     this.db.exec('DELETE FROM series');
