@@ -5,6 +5,7 @@
  * GetMetricData's math, alarms and their errors, and raw CBOR framing errors.
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmHistoryCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
+import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -165,6 +166,25 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
     await assert.rejects(cw.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' })), (e: Error & { Code?: string }) => e.name === 'ResourceNotFound');
     assert.match((await cliError(AWS_CLI_V2, ['put-metric-data', '--namespace', 'AWS/ECS', '--metric-name', 'x', '--value', '1'])), /\(InvalidParameterValue\).*AWS\/ECS/);
     assert.equal((await cbor('put_metric_data', { Namespace: 'AWS/ECS', MetricData: [{ MetricName: 'x', Value: 1 }] })).error.Code, 'InvalidParameterValue');
+  });
+
+  it('serves SDK v3 switched to Smithy RPC v2 CBOR (its own CBOR codec), errors included', async () => {
+    const sent: string[] = [];
+    const cborClient = new CloudWatchClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1, protocol: AwsSmithyRpcV2CborProtocol });
+    cborClient.middlewareStack.add((next) => async (args) => {
+      const req = args.request as { path: string; headers: Record<string, string> };
+      sent.push(`${req.path} ${req.headers['smithy-protocol']}`);
+      return next(args);
+    }, { step: 'finalizeRequest' });
+    try {
+      await cborClient.send(new PutMetricDataCommand({ Namespace: 'Sdk', MetricData: [{ MetricName: 'Hits', Value: 5, Timestamp: new Date((minute - 60) * 1000) }, { MetricName: 'Hits', Value: 7, Timestamp: new Date((minute - 60) * 1000) }] }));
+      const stats = await cborClient.send(new GetMetricStatisticsCommand({ Namespace: 'Sdk', MetricName: 'Hits', StartTime: new Date((minute - 300) * 1000), EndTime: new Date((minute + 60) * 1000), Period: 60, Statistics: ['Sum', 'Maximum'] }));
+      assert.deepEqual(stats.Datapoints, [{ Timestamp: new Date((minute - 60) * 1000), Sum: 12, Maximum: 7, Unit: 'None' }]);
+      await assert.rejects(cborClient.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' })), (e: Error) => e.name === 'ResourceNotFound');
+      assert.deepEqual(sent.slice(0, 2), ['/service/GraniteServiceVersion20100801/operation/PutMetricData rpc-v2-cbor', '/service/GraniteServiceVersion20100801/operation/GetMetricStatistics rpc-v2-cbor']);
+    } finally {
+      cborClient.destroy();
+    }
   });
 
   it('answers broken CBOR framing with AWS-shaped 4xx errors in CBOR', async () => {

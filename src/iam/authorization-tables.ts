@@ -263,4 +263,13 @@ export const STS_TABLE: ServiceTable = {
 };
 
 /** By signing name of the service module. */
-export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE };
+/** CloudWatch signs as `monitoring` but its IAM actions are `cloudwatch:*`; alarms are named by ARN when tagged. */
+export const CLOUDWATCH_TABLE: ServiceTable = {
+  prefix: 'cloudwatch',
+  members: { ResourceARN: 'arn' },
+  primary: ['ResourceARN'],
+  conditions: {},
+  operations: {},
+};
+
+export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE, monitoring: CLOUDWATCH_TABLE };
