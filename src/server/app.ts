@@ -227,6 +227,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         intervalMs: (config.registryGcIntervalSeconds ?? 3600) * 1000,
         run: async () => ({ uploads: await registry.collector.sweepUploads(24 * hour), blobs: (await registry.collector.collect({ graceMs: hour })).deleted.length }),
       },
+      // Metric data past retention goes a whole day (or 32-day rollup) table at a time.
+      { name: 'metric-retention', intervalMs: hour, run: async () => ({ droppedTables: cloudwatch.metricStore.enforceRetention(clock.now()) }) },
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
   );
