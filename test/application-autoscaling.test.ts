@@ -9,6 +9,7 @@ import {
   DeleteScalingPolicyCommand,
   DescribeScalableTargetsCommand,
   DescribeScalingActivitiesCommand,
+  DescribeScalingPoliciesCommand,
   DescribeScheduledActionsCommand,
   ListTagsForResourceCommand,
   PutScalingPolicyCommand,
@@ -158,6 +159,46 @@ describe('Application Auto Scaling', () => {
     await aas.send(new DeleteScalingPolicyCommand({ ...target, PolicyName: 'cpu40' }));
     assert.deepEqual((await cw.send(new DescribeAlarmsCommand({ AlarmNames: names }))).MetricAlarms, []);
     await assert.rejects(aas.send(new DeleteScalingPolicyCommand({ ...target, PolicyName: 'cpu40' })), (e: Error) => e.name === 'ObjectNotFoundException');
+  });
+
+  it('tracks ALB requests per target and customized metrics, and refuses a metric CloudWatch could not alarm on, writing nothing', async () => {
+    const alb = await aas.send(
+      new PutScalingPolicyCommand({
+        ...target,
+        PolicyName: 'rps',
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: { TargetValue: 100, DisableScaleIn: true, PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: 'app/web/0123456789abcdef/targetgroup/web-tg/fedcba9876543210' } },
+      }),
+    );
+    assert.equal(alb.Alarms!.length, 1, 'DisableScaleIn: no low alarm');
+    const [high] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [alb.Alarms![0]!.AlarmName!] }))).MetricAlarms!;
+    assert.deepEqual([high!.Namespace, high!.MetricName, high!.Statistic, high!.Dimensions], ['AWS/ApplicationELB', 'RequestCountPerTarget', 'Sum', [{ Name: 'TargetGroup', Value: 'targetgroup/web-tg/fedcba9876543210' }]]);
+    const custom = await aas.send(
+      new PutScalingPolicyCommand({
+        ...target,
+        PolicyName: 'backlog',
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: { TargetValue: 10, CustomizedMetricSpecification: { Namespace: 'Shop', MetricName: 'QueueDepth', Statistic: 'Average', Dimensions: [{ Name: 'Queue', Value: 'orders' }] } },
+      }),
+    );
+    assert.equal(custom.Alarms!.length, 2);
+    const before = (await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies!.map((p) => p.PolicyName).sort();
+    assert.deepEqual(before, ['backlog', 'rps', 'step-out']);
+    await assert.rejects(
+      aas.send(
+        new PutScalingPolicyCommand({
+          ...target,
+          PolicyName: 'broken',
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 10,
+            CustomizedMetricSpecification: { Metrics: [{ Id: 'a', Expression: '1', ReturnData: true }, { Id: 'b', Expression: '2', ReturnData: true }] },
+          },
+        }),
+      ),
+      (e: Error) => e.name === 'ValidationException' && /ReturnData/.test(e.message),
+    );
+    assert.deepEqual((await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies!.map((p) => p.PolicyName).sort(), before);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmHistoryCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -184,6 +185,25 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
       assert.deepEqual(sent.slice(0, 2), ['/service/GraniteServiceVersion20100801/operation/PutMetricData rpc-v2-cbor', '/service/GraniteServiceVersion20100801/operation/GetMetricStatistics rpc-v2-cbor']);
     } finally {
       cborClient.destroy();
+    }
+  });
+
+  it('asks IAM for cloudwatch:<Operation>, in JSON and in CBOR', async () => {
+    const iam = new IAMClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await iam.send(new CreateUserCommand({ UserName: 'publisher' }));
+    await iam.send(new PutUserPolicyCommand({ UserName: 'publisher', PolicyName: 'put', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*' }] }) }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'publisher' }))).AccessKey!;
+    iam.destroy();
+    const as = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+    const publisher = new CloudWatchClient({ endpoint: t.endpoint, region: 'us-east-1', credentials: as, maxAttempts: 1 });
+    try {
+      await publisher.send(new PutMetricDataCommand({ Namespace: 'Iam', MetricData: [{ MetricName: 'x', Value: 1 }] }));
+      await assert.rejects(publisher.send(new DescribeAlarmsCommand({})), (e: Error) => e.name === 'AccessDeniedException' && /not authorized to perform: cloudwatch:DescribeAlarms/.test(e.message));
+      const denied = await postSignedCbor(t.endpoint, { service: 'monitoring', targetPrefix: 'GraniteServiceVersion20100801', operation: 'ListMetrics', body: encode({}), credentials: as });
+      assert.equal(denied.status, 400);
+      assert.equal(denied.json?.__type, 'AccessDeniedException');
+    } finally {
+      publisher.destroy();
     }
   });
 

@@ -141,7 +141,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     store,
     clock,
     opts.scalableTargetDrivers ?? { ecs: ecsServiceDriver({ store }) },
-    { put: (scope, alarm) => cloudwatch.alarms.put(scope, alarm as never), delete: (scope, names) => cloudwatch.alarms.deleteIfPresent(scope, names) },
+    {
+      check: (alarm) => cloudwatch.alarms.check(alarm as never),
+      put: (scope, alarm) => cloudwatch.alarms.put(scope, alarm as never),
+      delete: (scope, names) => cloudwatch.alarms.deleteIfPresent(scope, names),
+    },
     { targetTrackingHighPeriods: metricsConfig.targetTrackingHighPeriods, targetTrackingLowPeriods: metricsConfig.targetTrackingLowPeriods },
   );
   cloudwatch.alarms.setActionInvoker(async (action, alarm, value) => {

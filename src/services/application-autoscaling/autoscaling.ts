@@ -29,6 +29,8 @@ export interface ScalableTargetDriver {
 
 /** The CloudWatch alarms target tracking policies own. */
 export interface AlarmsPort {
+  /** Throws when CloudWatch would refuse the alarm (checked before anything is written). */
+  check(alarm: Record<string, unknown> & { AlarmName: string }): void;
   put(scope: Scope, alarm: Record<string, unknown> & { AlarmName: string }): Promise<void>;
   delete(scope: Scope, names: readonly string[]): Promise<void>;
 }
@@ -178,6 +180,15 @@ export class AutoScaling {
     if (type === 'StepScaling') this.checkStep(input.StepScalingPolicyConfiguration);
     else if (!input.TargetTrackingScalingPolicyConfiguration) throw validation('TargetTrackingScalingPolicyConfiguration is required for a policy of type TargetTrackingScaling.');
     const alarmSpecs = type === 'TargetTrackingScaling' ? this.trackingAlarms(input) : undefined;
+    for (const spec of alarmSpecs ?? []) {
+      try {
+        this.alarms.check({ ...spec, AlarmActions: [] });
+      } catch (e) {
+        // A customized metric CloudWatch would refuse: the policy is refused, in this service's words.
+        if (e instanceof AwsError) throw validation(`The customized metric cannot be alarmed on: ${e.message}`);
+        throw e;
+      }
+    }
     const now = this.clock.now();
     const { doc, oldAlarms } = await this.store.write(async (tx) => {
       const target = await this.requireTarget(tx, scope, input.ServiceNamespace, input.ResourceId, input.ScalableDimension);

@@ -100,7 +100,8 @@ export class Alarms {
     });
   }
 
-  private check(input: cw.PutMetricAlarmInput): void {
+  /** Throws the AwsError PutMetricAlarm would answer for `input`; writes nothing. */
+  check(input: cw.PutMetricAlarmInput): void {
     if (input.EvaluationPeriods === undefined) throw new AwsError('MissingRequiredParameterException', 'The parameter EvaluationPeriods is required.');
     if (input.ComparisonOperator === undefined) throw new AwsError('MissingRequiredParameterException', 'The parameter ComparisonOperator is required.');
     const single = input.MetricName !== undefined || input.Namespace !== undefined || input.Statistic !== undefined || input.Period !== undefined;
