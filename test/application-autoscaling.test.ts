@@ -100,7 +100,8 @@ describe('Application Auto Scaling', () => {
       }),
     );
     assert.match(PolicyARN!, /^arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:[0-9a-f-]{36}:resource\/ecs\/service\/default\/web:policyName\/step-out$/);
-    await cw.send(new PutMetricAlarmCommand({ AlarmName: 'queue-high', Namespace: 'Shop', MetricName: 'QueueDepth', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 1, Threshold: 100, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [PolicyARN!] }));
+    // Two periods, one datapoint to alarm: the point's minute stays in the window if the clock turns a minute.
+    await cw.send(new PutMetricAlarmCommand({ AlarmName: 'queue-high', Namespace: 'Shop', MetricName: 'QueueDepth', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 2, DatapointsToAlarm: 1, Threshold: 100, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [PolicyARN!] }));
     assert.equal(driver.capacity.get(target.ResourceId), 1);
     await cw.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'QueueDepth', Value: 130 }] }));
     // 130 is 30 over the threshold: the second step, +2.
@@ -115,6 +116,30 @@ describe('Application Auto Scaling', () => {
     assert.match(alarm!.StateReason!, /^Threshold Crossed: 1 out of the last 1 datapoints \[130\.0 \(.*\)\] was greater than the threshold \(100\.0\)/);
     const history = (await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'queue-high', HistoryItemType: 'Action' }))).AlarmHistoryItems!;
     assert.ok(history.some((h) => h.HistorySummary === `Successfully executed action ${PolicyARN}`), JSON.stringify(history));
+  });
+
+  it('evaluates an alarm on metric math (the evaluator that drives the policies)', async () => {
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'error-rate',
+        // Two periods: the minute the points are in stays in the window even if the clock turns a minute.
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 1,
+        Threshold: 0.1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Metrics: [
+          { Id: 'errors', MetricStat: { Metric: { Namespace: 'Shop', MetricName: 'Errors' }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+          { Id: 'requests', MetricStat: { Metric: { Namespace: 'Shop', MetricName: 'Requests' }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+          { Id: 'rate', Expression: 'errors / requests', ReturnData: true },
+        ],
+      }),
+    );
+    const at = new Date();
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'Requests', Value: 100, Timestamp: at }, { MetricName: 'Errors', Value: 5, Timestamp: at }] }));
+    const stateOf = async () => (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['error-rate'] }))).MetricAlarms![0]!.StateValue;
+    await eventually(async () => (await stateOf()) === 'OK', 'error-rate OK at 5 %');
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'Errors', Value: 20, Timestamp: at }] }));
+    await eventually(async () => (await stateOf()) === 'ALARM', 'error-rate ALARM at 25 %');
   });
 
   it('runs a scheduled action on time: new min and max, and capacity brought into range', async () => {

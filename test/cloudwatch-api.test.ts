@@ -4,7 +4,7 @@
  * (its own CBOR serializer and parser): metrics written by one protocol are read by the others,
  * GetMetricData's math, alarms and their errors, and raw CBOR framing errors.
  */
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmHistoryCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmHistoryCommand, DescribeAlarmsForMetricCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
@@ -157,6 +157,10 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
     assert.deepEqual(described.MetricAlarms!.map((a) => a.AlarmName), ['latency-high']);
     const history = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'latency-high', HistoryItemType: 'StateUpdate' }));
     assert.equal(history.AlarmHistoryItems![0]!.HistorySummary, 'Alarm updated from INSUFFICIENT_DATA to ALARM');
+    const forMetric = await cw.send(new DescribeAlarmsForMetricCommand({ Namespace: 'Shop', MetricName: 'Latency', Dimensions: [{ Name: 'Service', Value: 'web' }] }));
+    assert.deepEqual(forMetric.MetricAlarms!.map((a) => a.AlarmName), ['latency-high']);
+    const otherDims = await cw.send(new DescribeAlarmsForMetricCommand({ Namespace: 'Shop', MetricName: 'Latency', Dimensions: [{ Name: 'Service', Value: 'api' }] }));
+    assert.deepEqual(otherDims.MetricAlarms, []);
     const tags = await cw.send(new ListTagsForResourceCommand({ ResourceARN: v1.AlarmArn }));
     assert.deepEqual(tags.Tags, [{ Key: 'team', Value: 'shop' }]);
 

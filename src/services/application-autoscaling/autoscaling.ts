@@ -10,7 +10,7 @@ import type * as aas from '../../aws/generated/application-autoscaling.js';
 import type { Clock } from '../../core/clock.js';
 import * as c from '../../store/collections.js';
 import type { ScalableTargetDoc, ScalingActivityDoc, ScalingPolicyDoc, ScheduledActionDoc } from '../../store/collections.js';
-import type { Store, StoreTx } from '../../store/store.js';
+import type { Collection, Store, StoreTx } from '../../store/store.js';
 import { stepDecision, targetTrackingDecision, type Decision, type StepConfig, type TargetState, type TargetTrackingConfig } from './decisions.js';
 import { checkSchedule, nextRun, ScheduleError } from './schedule.js';
 
@@ -298,19 +298,32 @@ export class AutoScaling {
   }
 
   async describePolicies(scope: Scope, input: aas.DescribeScalingPoliciesRequest) {
-    const rows = await this.store.read((tx) => tx.find(c.scalingPolicies, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['pk', 'asc']] }));
-    const names = input.PolicyNames && new Set(input.PolicyNames);
-    const items = rows
+    const p = page(await this.listed(c.scalingPolicies, scope, input, input.PolicyNames, (d) => d.PolicyName), input.MaxResults, input.NextToken);
+    return { ScalingPolicies: p.items.map(({ accountId: _a, region: _r, targetKey: _t, lastScaledAt: _l, ...rest }) => rest), NextToken: p.next };
+  }
+
+  /**
+   * A collection's documents in this scope for a Describe*: those of the namespace, optionally
+   * of one resource and dimension, and named in `names` when given.
+   */
+  private async listed<T extends { ServiceNamespace: string; ResourceId: string; ScalableDimension: string }>(
+    collection: Collection<T>,
+    scope: Scope,
+    input: { ServiceNamespace: string; ResourceId?: string; ScalableDimension?: string },
+    names: readonly string[] | undefined,
+    nameOf: (doc: T) => string,
+  ) {
+    const rows = await this.store.read((tx) => tx.find(collection, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['pk', 'asc']] }));
+    const wanted = names && new Set(names);
+    return rows
       .map((r) => r.data)
       .filter(
-        (p) =>
-          p.ServiceNamespace === input.ServiceNamespace &&
-          (!names || names.has(p.PolicyName)) &&
-          (!input.ResourceId || p.ResourceId === input.ResourceId) &&
-          (!input.ScalableDimension || p.ScalableDimension === input.ScalableDimension),
+        (d) =>
+          d.ServiceNamespace === input.ServiceNamespace &&
+          (!wanted || wanted.has(nameOf(d))) &&
+          (!input.ResourceId || d.ResourceId === input.ResourceId) &&
+          (!input.ScalableDimension || d.ScalableDimension === input.ScalableDimension),
       );
-    const p = page(items, input.MaxResults, input.NextToken);
-    return { ScalingPolicies: p.items.map(({ accountId: _a, region: _r, targetKey: _t, lastScaledAt: _l, ...rest }) => rest), NextToken: p.next };
   }
 
   async deletePolicy(scope: Scope, input: aas.DeleteScalingPolicyRequest) {
@@ -396,12 +409,8 @@ export class AutoScaling {
   }
 
   async activities(scope: Scope, input: aas.DescribeScalingActivitiesRequest) {
-    const rows = await this.store.read((tx) => tx.find(c.scalingActivities, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['pk', 'asc']] }));
-    const items = rows
-      .map((r) => r.data)
-      .filter((a) => a.ServiceNamespace === input.ServiceNamespace && (!input.ResourceId || a.ResourceId === input.ResourceId) && (!input.ScalableDimension || a.ScalableDimension === input.ScalableDimension))
-      .sort((a, b) => b.StartTime - a.StartTime);
-    const p = page(items, input.MaxResults, input.NextToken);
+    const items = await this.listed(c.scalingActivities, scope, input, undefined, () => '');
+    const p = page(items.sort((a, b) => b.StartTime - a.StartTime), input.MaxResults, input.NextToken);
     return { ScalingActivities: p.items.map(({ accountId: _a, region: _r, targetKey: _t, ...rest }) => rest), NextToken: p.next };
   }
 
@@ -450,18 +459,7 @@ export class AutoScaling {
   }
 
   async describeScheduled(scope: Scope, input: aas.DescribeScheduledActionsRequest) {
-    const rows = await this.store.read((tx) => tx.find(c.scheduledActions, { where: { account_region: `${scope.accountId}:${scope.region}` }, orderBy: [['pk', 'asc']] }));
-    const names = input.ScheduledActionNames && new Set(input.ScheduledActionNames);
-    const items = rows
-      .map((r) => r.data)
-      .filter(
-        (a) =>
-          a.ServiceNamespace === input.ServiceNamespace &&
-          (!names || names.has(a.ScheduledActionName)) &&
-          (!input.ResourceId || a.ResourceId === input.ResourceId) &&
-          (!input.ScalableDimension || a.ScalableDimension === input.ScalableDimension),
-      );
-    const p = page(items, input.MaxResults, input.NextToken);
+    const p = page(await this.listed(c.scheduledActions, scope, input, input.ScheduledActionNames, (d) => d.ScheduledActionName), input.MaxResults, input.NextToken);
     return { ScheduledActions: p.items.map(({ accountId: _a, region: _r, targetKey: _t, nextRunAt: _n, ...rest }) => rest), NextToken: p.next };
   }
 
