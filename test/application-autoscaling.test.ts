@@ -19,11 +19,16 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, DescribeAlarmHistoryCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsError } from '../src/aws/errors.js';
 import type { ScalableTargetDriver } from '../src/services/application-autoscaling/index.js';
+import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+
+const run = promisify(execFile);
 
 /** ECS services as a map: what the ECS driver will do once services exist. */
 class TestDriver implements ScalableTargetDriver {
@@ -224,6 +229,39 @@ describe('Application Auto Scaling', () => {
       (e: Error) => e.name === 'ValidationException' && /ReturnData/.test(e.message),
     );
     assert.deepEqual((await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies!.map((p) => p.PolicyName).sort(), before);
+  });
+});
+
+describe('Application Auto Scaling from the AWS CLI (v1 and v2), as the seeds configure it', () => {
+  it('registers a target and a CPU target tracking policy, and describes them', async () => {
+    const cliV1 = requireCliV1();
+    const driver = new TestDriver();
+    const t = await startDockyard({ metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0 } }, undefined, { scalableTargetDrivers: { ecs: driver } });
+    // The server runs in this process: the CLIs run asynchronously.
+    const cli = async (bin: string, args: string[]) => JSON.parse((await run(bin, ['application-autoscaling', ...args, '--endpoint-url', t.endpoint, '--output', 'json'], { env: t.cliEnv, encoding: 'utf8' })).stdout || '{}');
+    try {
+      const target = ['--service-namespace', 'ecs', '--scalable-dimension', 'ecs:service:DesiredCount', '--resource-id', 'service/default/web'];
+      await cli(AWS_CLI_V2, ['register-scalable-target', ...target, '--min-capacity', '1', '--max-capacity', '2']);
+      const policy = await cli(AWS_CLI_V2, [
+        'put-scaling-policy',
+        ...target,
+        '--policy-name',
+        'cpu40',
+        '--policy-type',
+        'TargetTrackingScaling',
+        '--target-tracking-scaling-policy-configuration',
+        JSON.stringify({ TargetValue: 40, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, ScaleOutCooldown: 60, ScaleInCooldown: 60 }),
+      ]);
+      assert.equal(policy.Alarms.length, 2);
+      const targets = await cli(cliV1, ['describe-scalable-targets', '--service-namespace', 'ecs']);
+      assert.deepEqual(targets.ScalableTargets.map((x: { ResourceId: string; MinCapacity: number; MaxCapacity: number }) => [x.ResourceId, x.MinCapacity, x.MaxCapacity]), [['service/default/web', 1, 2]]);
+      const policies = await cli(cliV1, ['describe-scaling-policies', '--service-namespace', 'ecs']);
+      assert.equal(policies.ScalingPolicies[0].TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType, 'ECSServiceAverageCPUUtilization');
+      assert.deepEqual(policies.ScalingPolicies[0].Alarms, policy.Alarms);
+      assert.deepEqual((await cli(AWS_CLI_V2, ['describe-scaling-activities', '--service-namespace', 'ecs'])).ScalingActivities, []);
+    } finally {
+      await t.stop();
+    }
   });
 });
 
