@@ -211,6 +211,15 @@ describe('CloudWatch API over JSON 1.0, awsQuery and RPC v2 CBOR', () => {
     }
   });
 
+  it('keeps metrics and alarms across a restart (metrics.sqlite beside the store)', async () => {
+    t = await t.restart();
+    cw.destroy();
+    cw = new CloudWatchClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const stats = await cw.send(new GetMetricStatisticsCommand({ Namespace: 'Shop', MetricName: 'Latency', Dimensions: [{ Name: 'Service', Value: 'web' }], StartTime: new Date((minute - 600) * 1000), EndTime: new Date((minute + 60) * 1000), Period: 600, Statistics: ['SampleCount'] }));
+    assert.deepEqual(stats.Datapoints!.map((d) => d.SampleCount), [5]);
+    assert.deepEqual((await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['latency-high'] }))).MetricAlarms!.map((a) => a.StateValue), ['ALARM']);
+  });
+
   it('answers broken CBOR framing with AWS-shaped 4xx errors in CBOR', async () => {
     const url = `${t.endpoint}/service/GraniteServiceVersion20100801/operation/ListMetrics`;
     const send = async (body: Buffer, headers: Record<string, string>, operation = 'ListMetrics') => {
