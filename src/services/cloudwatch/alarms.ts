@@ -264,7 +264,8 @@ export class Alarms {
     if (!changed) return false;
     const repeats = (a: string) => /^arn:aws[a-z-]*:autoscaling:/.test(a);
     const actions = this.actionsFor(changed.doc, state).filter((a) => changed.changed || repeats(a));
-    if (changed.doc.ActionsEnabled && actions.length) await this.runActions(changed.doc, actions, latest);
+    // Repeated invocations while the state holds are not history (CloudWatch records actions on transitions).
+    if (changed.doc.ActionsEnabled && actions.length) await this.runActions(changed.doc, actions, latest, changed.changed);
     return changed.changed;
   }
 
@@ -272,7 +273,7 @@ export class Alarms {
     return ((state === 'ALARM' ? doc.AlarmActions : state === 'OK' ? doc.OKActions : doc.InsufficientDataActions) as string[] | undefined) ?? [];
   }
 
-  private async runActions(doc: CloudWatchAlarmDoc, actions: readonly string[], latest: number | undefined): Promise<void> {
+  private async runActions(doc: CloudWatchAlarmDoc, actions: readonly string[], latest: number | undefined, record: boolean): Promise<void> {
     for (const action of actions) {
       let summary: string;
       try {
@@ -281,7 +282,7 @@ export class Alarms {
       } catch (e) {
         summary = `Failed to execute action ${action}. Received error: "${e instanceof Error ? e.message : String(e)}"`;
       }
-      await this.store.write((tx) => this.addHistory(tx, doc, this.clock.now(), 'Action', summary, { actionState: summary.startsWith('Failed') ? 'Failed' : 'Succeeded', notificationResource: action }));
+      if (record) await this.store.write((tx) => this.addHistory(tx, doc, this.clock.now(), 'Action', summary, { actionState: summary.startsWith('Failed') ? 'Failed' : 'Succeeded', notificationResource: action }));
     }
   }
 
