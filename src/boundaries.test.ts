@@ -38,7 +38,7 @@ const RULES: Record<string, Rule> = {
   'services/ecr': { ...SERVICE, modules: [...SERVICE.modules, 'registry'], packages: ['better-sqlite3', 'tar-stream'], why: 'ECR is the registry’s API; image scans read layers (tar) and rpm package databases (SQLite)' },
   'services/cloudwatch': { ...SERVICE, packages: ['better-sqlite3'], why: 'CloudWatch keeps metric data points in their own SQLite file, apart from the control-plane store' },
   'services/application-autoscaling': { ...SERVICE, packages: ['croner'], why: 'scheduled actions run on cron expressions (croner, with time zones)' },
-  controllers: { modules: ['core', 'store', 'services/*'], packages: [], why: 'control loops write through the same domain functions the API uses; their decisions are pure functions' },
+  controllers: { modules: ['core', 'scheduler', 'services/*', 'store'], packages: [], why: 'control loops: read a snapshot, ask a pure decision function (scheduler), write through the service domains' },
   server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   cli: { modules: ['agent', 'agent-api', 'core', 'iam', 'server'], packages: ['commander', 'pino', 'undici', '@smithy/', '@aws-crypto/', '@aws-sdk/credential-provider-env', '@aws-sdk/credential-provider-ini'], why: 'commands start the server or an agent, or sign admin requests with the caller\'s AWS credentials' },
 };

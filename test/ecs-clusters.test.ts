@@ -211,7 +211,7 @@ describe('clusters (SDK v3)', () => {
     const cl = (await t.ecs.send(new DescribeClustersCommand({ clusters: ['upd'], include: ['SETTINGS', 'CONFIGURATIONS'] }))).clusters![0]!;
     assert.deepEqual(cl.settings, [{ name: 'containerInsights', value: 'disabled' }]);
     assert.deepEqual(cl.configuration, { executeCommandConfiguration: { logging: 'OVERRIDE', logConfiguration: { cloudWatchLogGroupName: '/ecs/exec' } } });
-    assert.deepEqual(cl.defaultCapacityProviderStrategy, [{ capacityProvider: 'FARGATE_SPOT', weight: 2 }]);
+    assert.deepEqual(cl.defaultCapacityProviderStrategy, [{ capacityProvider: 'FARGATE_SPOT', weight: 2, base: 0 }]);
 
     await rejectsWith(t.ecs.send(new UpdateClusterSettingsCommand({ cluster: 'upd', settings: [{ name: 'containerInsights', value: 'sometimes' }] })), 'InvalidParameterException');
     await rejectsWith(

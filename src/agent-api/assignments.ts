@@ -64,6 +64,7 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     containerArn,
     image,
     registryAuth: auth(image),
+    ...secretRefs(cd),
     essential: bool(cd.essential, true),
     command: (o.command as string[] | undefined) ?? (cd.command as string[] | undefined),
     entryPoint: cd.entryPoint as string[] | undefined,
@@ -106,6 +107,13 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     startTimeoutSec: num(cd.startTimeout),
     dependsOn: arr<{ containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY' }>(cd.dependsOn),
   };
+}
+
+/** The container's secret references and private registry credentials parameter (values come from GET task-secrets). */
+function secretRefs(cd: Json): Pick<ContainerSpec, 'secrets' | 'repositoryCredentialsParameter'> {
+  const secrets = arr(cd.secrets).map((x) => ({ name: String(x.name), valueFrom: String(x.valueFrom) }));
+  const parameter = str((cd.repositoryCredentials as Json | undefined)?.credentialsParameter);
+  return { ...(secrets.length ? { secrets } : {}), ...(parameter ? { repositoryCredentialsParameter: parameter } : {}) };
 }
 
 const PERMISSIONS = ['read', 'write', 'mknod'] as const;

@@ -43,7 +43,8 @@ export const CreateJoinTokenInput = z
 
 const validation = (message: string) => new AwsError('ValidationException', message);
 
-function parseBody(body: unknown): z.infer<typeof CreateJoinTokenInput> {
+/** A signed admin request's JSON body, checked against `schema` (ValidationException otherwise). */
+export function parseAdminBody<S extends z.ZodTypeAny>(body: unknown, schema: S): z.infer<S> {
   let value: unknown = {};
   if (Buffer.isBuffer(body) && body.length > 0) {
     try {
@@ -52,12 +53,13 @@ function parseBody(body: unknown): z.infer<typeof CreateJoinTokenInput> {
       throw validation('The request body is not valid JSON.');
     }
   }
-  const result = CreateJoinTokenInput.safeParse(value);
+  const result = schema.safeParse(value);
   if (!result.success) throw validation(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
   return result.data;
 }
 
-function sendError(reply: FastifyReply, e: unknown) {
+/** Answers an admin request's failure AWS-style: `{__type, message}` and `x-amzn-ErrorType`. */
+export function sendAdminError(reply: FastifyReply, e: unknown) {
   let error: AwsError;
   if (e instanceof AwsError) error = e;
   else if (e instanceof AgentAuthError) error = new AwsError('ResourceNotFoundException', e.message, 404);
@@ -65,25 +67,30 @@ function sendError(reply: FastifyReply, e: unknown) {
   return reply.code(error.status).header('x-amzn-ErrorType', error.code).send({ __type: error.code, message: error.message });
 }
 
+/** Whether `caller` may perform `dockyard:<action>`: the root always; IAM principals as their policies say; without an authorizer, nobody else. */
+export async function authorizeAdmin(caller: Caller, action: string, authorizer: Authorizer | undefined): Promise<void> {
+  if (isUnevaluated(caller)) return;
+  const request = { action: `dockyard:${action}`, resources: ['*'] };
+  if (authorizer) await authorizer.authorize(caller, request);
+  else throw new AwsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: *`, 403);
+}
+
 export function registerJoinTokenApi(http: FastifyInstance, deps: JoinTokenApiDeps): void {
   /** Authenticates the request and checks that its caller may perform `action`. */
   const allowed = async (req: FastifyRequest, action: string): Promise<Caller> => {
     const caller = await deps.authenticate(req);
-    if (isUnevaluated(caller)) return caller;
-    const request = { action: `dockyard:${action}`, resources: ['*'] };
-    if (deps.authorizer) await deps.authorizer.authorize(caller, request);
-    else throw new AwsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: *`, 403);
+    await authorizeAdmin(caller, action, deps.authorizer);
     return caller;
   };
 
   http.post(JOIN_TOKENS_PATH, async (req, reply) => {
     try {
       const caller = await allowed(req, 'CreateJoinToken');
-      const input = parseBody(req.body);
+      const input = parseAdminBody(req.body, CreateJoinTokenInput);
       const limits = input.maxCpu === undefined && input.maxMemoryMiB === undefined ? undefined : { maxCpu: input.maxCpu, maxMemoryMiB: input.maxMemoryMiB };
       return await deps.auth.createJoinToken({ description: input.description, expiresInSeconds: input.expiresInSeconds, maxUses: input.maxUses, limits }, caller.arn);
     } catch (e) {
-      return sendError(reply, e);
+      return sendAdminError(reply, e);
     }
   });
 
@@ -92,7 +99,7 @@ export function registerJoinTokenApi(http: FastifyInstance, deps: JoinTokenApiDe
       await allowed(req, 'ListJoinTokens');
       return { joinTokens: await deps.auth.listJoinTokens() };
     } catch (e) {
-      return sendError(reply, e);
+      return sendAdminError(reply, e);
     }
   });
 
@@ -102,7 +109,7 @@ export function registerJoinTokenApi(http: FastifyInstance, deps: JoinTokenApiDe
       const { tokenId } = req.params as { tokenId: string };
       return { joinToken: await deps.auth.revokeJoinToken(tokenId) };
     } catch (e) {
-      return sendError(reply, e);
+      return sendAdminError(reply, e);
     }
   });
 }

@@ -25,6 +25,7 @@ import {
   type ReportsResponse,
   type RoleCredentials,
   type TaskAssignment,
+  type TaskSecretsResponse,
 } from '../protocol/index.js';
 import { AwsError } from '../aws/errors.js';
 import type { ContainerInstances } from '../services/ecs/container-instances.js';
@@ -46,6 +47,13 @@ import { assumedRoleArn, taskIdOf, type RoleCredentialsVendor } from './role-cre
  */
 export type RegistryCredentialsHook = (image: string, scope: { accountId: string; region: string; principal?: string }) => Promise<RegistryAuth | undefined>;
 
+/**
+ * Hook for GET task-secrets: the values of a task's container `secrets` and registry credentials,
+ * read as `principal` (the execution role's session ARN; undefined: the account; null: STS
+ * refused the execution role). Wired to SSM and Secrets Manager in server/task-secrets.ts.
+ */
+export type TaskSecretsHook = (task: TaskDoc, def: TaskDefinitionDoc, principal: string | undefined | null) => Promise<TaskSecretsResponse>;
+
 export interface AgentApiDeps {
   store: Store;
   clock: Clock;
@@ -58,6 +66,8 @@ export interface AgentApiDeps {
   registryCredentials?: RegistryCredentialsHook;
   /** Mints task-role and execution-role credentials (absent: tasks get no role credentials). */
   roleCredentials?: RoleCredentialsVendor;
+  /** Resolves task secrets for the agent a task is placed on (absent: tasks with secrets fail to start). */
+  taskSecrets?: TaskSecretsHook;
   /** Upper bound on one assignments long-poll. */
   maxWaitMs?: number;
 }
@@ -299,6 +309,34 @@ export function registerAgentApi(http: FastifyInstance, deps: AgentApiDeps): voi
           { collection: c.containerInstances, column: 'pk', value: instanceArn },
         ]);
       }
+    } catch (e) {
+      return sendError(reply, e);
+    }
+  });
+
+  // The secrets of one task, for the agent it is placed on only; never cached by anyone.
+  http.get(`${AGENT_API_PREFIX}/task-secrets`, async (req, reply) => {
+    try {
+      const credential = await authenticated(req);
+      const q = req.query as Record<string, string | undefined>;
+      const instanceArn = q.containerInstanceArn ?? '';
+      ownInstance(credential, instanceArn);
+      const taskArn = q.taskArn ?? '';
+      const found = await store.read(async (tx) => {
+        const task = await tx.get(c.tasks, taskArn);
+        const def = task && (await tx.get(c.taskDefinitions, task.data.taskDefinitionArn));
+        return task && def ? { task: task.data, def: def.data } : undefined;
+      });
+      if (!found || found.task.placedOn !== instanceArn || found.task.lastStatus === 'STOPPED') {
+        throw new ProtocolError(404, 'UnknownTask', 'No such task is placed on this container instance.');
+      }
+      reply.header('cache-control', 'no-store');
+      const { task, def } = found;
+      if (!deps.taskSecrets) {
+        return { taskArn, containers: [], failure: 'ResourceInitializationError: unable to pull secrets or registry auth: this control plane does not serve secrets' } satisfies TaskSecretsResponse;
+      }
+      const executionRoleArn = (task.overrides?.executionRoleArn as string | undefined) ?? (def.executionRoleArn as string | undefined);
+      return await deps.taskSecrets(task, def, await executionPrincipal(taskArn, executionRoleArn));
     } catch (e) {
       return sendError(reply, e);
     }

@@ -102,6 +102,7 @@ export class Agent {
       },
       acknowledged: (arn) => !this.outbox.has(arn),
       containerEnv: (task, name) => this.taskEndpoint?.containerEnv(task, name) ?? [],
+      fetchSecrets: (task) => this.client.taskSecrets(this.containerInstanceArn!, task.taskArn),
     });
     this.taskEndpoint = o.taskEndpoint
       ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })

@@ -7,6 +7,7 @@ import {
   HeartbeatResponse,
   RegisterResponse,
   ReportsResponse,
+  TaskSecretsResponse,
   type RegisterRequest,
   type TaskReport,
 } from '../protocol/index.js';
@@ -73,6 +74,12 @@ export class AgentClient {
 
   reports(containerInstanceArn: string, reports: TaskReport[]): Promise<ReportsResponse> {
     return this.call('POST', '/reports', ReportsResponse, { containerInstanceArn, reports });
+  }
+
+  /** The resolved secrets of one of this instance's tasks. The answer is secret: never log it. */
+  taskSecrets(containerInstanceArn: string, taskArn: string): Promise<TaskSecretsResponse> {
+    const qs = new URLSearchParams({ containerInstanceArn, taskArn });
+    return this.call('GET', `/task-secrets?${qs}`, TaskSecretsResponse);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,8 @@ export const DEFAULT_RESERVED_PORTS = ['22', '2375', '2376', '51678', '51679'];
 export interface HostOptions {
   /** Marks this instance as Dockyard-managed capacity for the FARGATE launch type. */
   fargateCapacity: boolean;
+  /** The EC2_AUTOSCALING capacity provider this instance provides capacity for (attribute `dockyard.capacity-provider`). */
+  capacityProvider?: string;
   reservedPorts?: string[];
   reservedPortsUdp?: string[];
   /** MiB kept back for the host itself (ECS_RESERVED_MEMORY). */
@@ -49,6 +51,10 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
     { name: 'ecs.capability.docker-plugin.local' },
     { name: 'ecs.capability.pid-ipc-namespace-sharing' },
     { name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' },
+    // Container secrets and private registry credentials (GET task-secrets, protocol 1.2).
+    { name: 'ecs.capability.secrets.ssm.environment-variables' },
+    { name: 'ecs.capability.secrets.asm.environment-variables' },
+    { name: 'com.amazonaws.ecs.capability.private-registry-authentication.secretsmanager' },
   ];
   // Every Docker remote API version from 1.18 up to what the daemon speaks, as the ECS agent does.
   for (let v = 18; major === 1 && v <= minor; v++) attrs.push({ name: `com.amazonaws.ecs.capability.docker-remote-api.1.${v}` });
@@ -61,6 +67,7 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
   }
   if (o.privilegedContainers) attrs.push({ name: 'com.amazonaws.ecs.capability.privileged-container' });
   if (o.fargateCapacity) attrs.push({ name: 'dockyard.capacity.fargate', value: 'true' });
+  if (o.capacityProvider) attrs.push({ name: 'dockyard.capacity-provider', value: o.capacityProvider });
   return [...attrs, ...(o.extraAttributes ?? [])];
 }
 

@@ -3,11 +3,13 @@
  * actions already in flight and the time. The supervisor executes the actions and feeds the
  * results back; nothing here does I/O. (The decision half of ECS's containerNextState.)
  */
-import type { ContainerSpec } from '../protocol/index.js';
+import { needsSecrets, type ContainerSpec } from '../protocol/index.js';
 import { allStopped, type LocalContainer, type LocalTask } from './task-state.js';
 
 export type Action =
   | { type: 'setup' }
+  /** Fetch the task's secrets (GET task-secrets): before any container is created, and before pulls that need registry credentials. */
+  | { type: 'secrets' }
   | { type: 'pull'; container: string }
   | { type: 'create'; container: string }
   | { type: 'start'; container: string }
@@ -85,6 +87,10 @@ export function nextActions(task: LocalTask, inFlight: ReadonlySet<string>, now:
       return [{ type: 'stopTask', stopCode: 'EssentialContainerExited', reason: ESSENTIAL_EXITED }];
     }
   }
+  if (task.secrets === 'FAILED') return [{ type: 'stopTask', stopCode: 'TaskFailedToStart', reason: task.secretsFailure ?? 'ResourceInitializationError: unable to pull secrets or registry auth' }];
+  // Secrets are fetched alongside setup and the other pulls: only creates, and pulls with registry credentials, wait for them.
+  const awaitingSecrets = task.secrets !== 'DONE' && needsSecrets(task.spec) && containers.some((c) => c.known === 'NONE' || c.known === 'PULLED');
+  if (awaitingSecrets) push({ type: 'secrets' });
   if (task.setup === 'FAILED') return [{ type: 'stopTask', stopCode: 'TaskFailedToStart', reason: 'ResourceInitializationError: failed to set up the task network or volumes' }];
   if (task.setup === 'NONE') push({ type: 'setup' });
 
@@ -92,8 +98,8 @@ export function nextActions(task: LocalTask, inFlight: ReadonlySet<string>, now:
     const spec = specs.get(c.name);
     if (!spec) continue;
     if (c.known === 'NONE') {
-      push({ type: 'pull', container: c.name });
-    } else if (c.known === 'PULLED' && task.setup === 'DONE') {
+      if (!(awaitingSecrets && spec.repositoryCredentialsParameter !== undefined)) push({ type: 'pull', container: c.name });
+    } else if (c.known === 'PULLED' && task.setup === 'DONE' && !awaitingSecrets) {
       // volumesFrom needs its sources to exist; links need their targets running.
       const sourcesReady = spec.volumesFrom.every((v) => {
         const s = task.containers[v.sourceContainer];

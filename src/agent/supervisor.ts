@@ -4,10 +4,11 @@
  * thread is the only lock: an action's result is applied in its completion callback, and each
  * (task, action) runs at most once at a time.
  */
-import { taskStatusRank, type NetworkBinding, type TaskAssignment } from '../protocol/index.js';
+import { taskStatusRank, type NetworkBinding, type TaskAssignment, type TaskSecretsResponse } from '../protocol/index.js';
 import { HostSafetyError } from './host-safety.js';
 import { actionKey, nextActions, type Action } from './next-action.js';
 import { OOM_REASON } from './runtime/docker.js';
+import { TaskSecrets } from './task-secrets.js';
 import type { Runtime, RuntimeContainer, RuntimeEvent } from './runtime/runtime.js';
 import { allStopped, knownRank, newLocalTask, taskLastStatus, toReport, type Known, type LocalContainer, type LocalTask } from './task-state.js';
 
@@ -32,6 +33,8 @@ export interface SupervisorOptions {
   now?: () => number;
   /** Variables the agent injects into each container (task metadata and credentials endpoints). */
   containerEnv?: (task: TaskAssignment, container: string) => { name: string; value: string }[];
+  /** GET task-secrets for a task whose containers have `secrets` or registry credentials (task-secrets.ts). */
+  fetchSecrets?: (task: TaskAssignment) => Promise<TaskSecretsResponse>;
 }
 
 const MAX_TOMBSTONES = 10_000;
@@ -47,6 +50,8 @@ export class Supervisor {
   /** Tasks already cleaned up: a stale assignment must not bring them back. */
   private readonly finished = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Resolved task secrets, in memory only, until the task's containers exist. */
+  private readonly secrets = new TaskSecrets();
   private readonly now: () => number;
   private closed = false;
 
@@ -133,6 +138,7 @@ export class Supervisor {
     this.inFlight.clear();
     this.byRuntimeId.clear();
     this.lastPublished.clear();
+    this.secrets.clear();
     this.adopted.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -305,6 +311,7 @@ export class Supervisor {
       if (Object.values(task.containers).every((c) => c.known !== 'NONE' || c.failure)) task.pullStoppedAt = now;
     }
     if (allStopped(task) && task.executionStoppedAt === undefined) task.executionStoppedAt = now;
+    this.secrets.forgetWhenCreated(task);
     const report = toReport(task, this.o.instanceId);
     const key = JSON.stringify(report);
     if (this.lastPublished.get(task.arn) !== key) {
@@ -335,6 +342,7 @@ export class Supervisor {
         this.tasks.delete(task.arn);
         this.inFlight.delete(task.arn);
         this.lastPublished.delete(task.arn);
+        this.secrets.forget(task.arn);
         if (this.finished.size >= MAX_TOMBSTONES) this.finished.delete(this.finished.values().next().value!);
         this.finished.add(task.arn);
       }, delay);
@@ -376,10 +384,13 @@ export class Supervisor {
           task.setup = 'FAILED';
         }
         return;
+      case 'secrets':
+        await this.secrets.fetch(task, this.o.fetchSecrets, () => this.tasks.get(task.arn) === task);
+        return;
       case 'pull':
         task.pullStartedAt ??= this.now();
         try {
-          const { imageDigest } = await rt.pull(spec!.image, spec!.registryAuth);
+          const { imageDigest } = await rt.pull(spec!.image, this.secrets.registryAuth(task.arn, spec!.name) ?? spec!.registryAuth);
           c!.imageDigest = imageDigest;
           if (c!.known === 'NONE') c!.known = 'PULLED';
         } catch (e) {
@@ -390,14 +401,15 @@ export class Supervisor {
       case 'create':
         try {
           const siblings = new Map(Object.values(task.containers).flatMap((x) => (x.runtimeId ? [[x.name, x.runtimeId] as const] : [])));
-          const id = await rt.create(spec!, { task: task.spec, setup: task.setupInfo, siblings, agentEnv: this.o.containerEnv?.(task.spec, spec!.name) });
+          const id = await rt.create(spec!, { task: task.spec, setup: task.setupInfo, siblings, agentEnv: [...(this.o.containerEnv?.(task.spec, spec!.name) ?? []), ...this.secrets.environment(task.arn, spec!.name)] });
           if (this.tasks.get(task.arn) !== task) return void (await rt.cleanupTask(task.spec, task.arn, [id])); // removed meanwhile
           c!.runtimeId = id;
           this.byRuntimeId.set(id, { taskArn: task.arn, name: c!.name });
           this.advance(c!, 'CREATED');
         } catch (e) {
           if (e instanceof HostSafetyError) return this.refuse(task, e);
-          c!.failure = { kind: 'create', message: e instanceof Error ? e.message : String(e) };
+          // Docker may quote a malformed variable back: never a secret's value.
+          c!.failure = { kind: 'create', message: this.secrets.redact(task.arn, e instanceof Error ? e.message : String(e)) };
           c!.reason ??= `CannotCreateContainerError: ${c!.failure.message}`;
         }
         return;

@@ -66,6 +66,9 @@ export interface LocalTask {
   executionStoppedAt?: number;
   /** The containers' removal is scheduled (after the cleanup delay). */
   cleanupScheduled?: boolean;
+  /** GET task-secrets answered (the values themselves stay in the supervisor, never here); FAILED carries ECS's reason. */
+  secrets?: 'DONE' | 'FAILED';
+  secretsFailure?: string;
 }
 
 export function newLocalTask(spec: TaskAssignment): LocalTask {

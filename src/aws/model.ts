@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import isSafeRegex from 'safe-regex2';
+import { splitCountedRepetitions } from './counted-repetition.js';
 import { AwsError, serializationError } from './errors.js';
 import { RawJson } from './raw-json.js';
 
@@ -107,17 +108,32 @@ export function compilePattern(pattern: string): RegExp | undefined {
   const java = pattern.replace(/\\p\{(Print|Graph|Alnum|Alpha|Digit|Upper|Lower|Punct|Space)\}/g, (_m, name: string) => `[${JAVA_POSIX[name]}]`);
   const source = `^(?:${java})$`;
   // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it
-  // (but a `\p{…}` left over would then be a literal, so those go unenforced instead).
-  const attempts = isSafeRegex(source) ? (/\\p\{/.test(source) ? ['u'] : ['u', '']) : ['l'];
-  for (const flags of attempts) {
+  // (but a `\p{…}` left over would then match literally, so such patterns need the u flag).
+  // The linear engine refuses counts above 16; the same language with the counts split it takes.
+  // Last, what the linear engine cannot run at all (lookarounds, backreferences, nested counts),
+  // on the backtracking engine: such values are length-bounded first (checkLength), and the
+  // front-door test times every model pattern on pumped inputs.
+  const needsUnicode = /\\p\{/.test(java);
+  const attempts: [string, string][] = (
+    isSafeRegex(source) ? [[source, 'u'], [source, '']] : [[source, 'l'], [splitCountedRepetitions(source), 'l'], ...javaFlags(java)]
+  ).filter(([, flags]) => !needsUnicode || (flags ?? '').includes('u')) as [string, string][];
+  for (const [text, flags] of attempts) {
     try {
-      return new RegExp(source, flags);
+      return new RegExp(text, flags);
     } catch {
-      // try the next flag set
+      // try the next form
     }
   }
   unenforcedPatterns.add(pattern);
   return undefined;
+}
+
+/** A Java pattern's leading inline flags (`(?i)`) as JavaScript flags, for the backtracking engine. */
+function javaFlags(pattern: string): [string, string][] {
+  const inline = /^\(\?([i]+)\)/.exec(pattern);
+  const body = inline ? pattern.slice(inline[0].length) : pattern;
+  const flags = inline ? inline[1]! : '';
+  return [[`^(?:${body})$`, `u${flags}`], [`^(?:${body})$`, flags]];
 }
 
 
@@ -256,7 +272,8 @@ function compileChecker(model: ServiceModel, shape: Shape): Checker {
         if (allowed && !allowed.has(value)) {
           v.problems.push({ value: describe(value), where, constraint: `Member must satisfy enum value set: [${shape.enum!.join(', ')}]` });
         }
-        if (pattern && !pattern.test(value)) {
+        // An over-long value already failed; it is not also run through the pattern (bounded work).
+        if (pattern && (shape.max === undefined || value.length <= shape.max) && !pattern.test(value)) {
           v.problems.push({ value: describe(value), where, constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
         }
         return value;

@@ -9,7 +9,7 @@ import { fromIni } from '@aws-sdk/credential-provider-ini';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Agent as HttpAgent, request } from 'undici';
-import { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, type JoinTokenView } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, SPOT_INTERRUPTIONS_PATH, type JoinTokenView } from '../agent-api/index.js';
 
 export interface AdminClientOptions {
   endpoint: string;
@@ -27,6 +27,11 @@ export interface CreateJoinTokenRequest {
   maxUses?: number;
   maxCpu?: number;
   maxMemoryMiB?: number;
+}
+
+export interface SpotInterruptionOutcome {
+  interrupted: { taskArn: string; stopCode: string; stoppedReason: string }[];
+  failures: { arn: string; reason: string }[];
 }
 
 /** An AWS-shaped error answer of the admin API. */
@@ -66,6 +71,11 @@ export class AdminClient {
 
   async revokeJoinToken(tokenId: string): Promise<JoinTokenView> {
     return (await this.send<{ joinToken: JoinTokenView }>('DELETE', `${JOIN_TOKENS_PATH}/${encodeURIComponent(tokenId)}`)).joinToken;
+  }
+
+  /** Interrupts FARGATE_SPOT tasks (named, or all of the cluster's) as ECS reclaims Spot capacity. */
+  interruptSpotTasks(input: { cluster?: string; taskArns?: string[]; all?: true }): Promise<SpotInterruptionOutcome> {
+    return this.send('POST', SPOT_INTERRUPTIONS_PATH, input);
   }
 
   async close(): Promise<void> {

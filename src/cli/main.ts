@@ -4,7 +4,7 @@
  * `join-token create` makes; `credentials` shows the account's root access key again (and can
  * write it as an AWS CLI profile); `reset` wipes a test instance's state.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +39,12 @@ const up = program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
+  .addOption(new Option('--secrets-key-file <file>', 'key that seals secrets at rest (32 bytes, base64 or hex; default <data-dir>/keys/secrets.key)').default(defaults.secretsKeyFile))
   .option('--tls', 'serve https with a CA that Dockyard generates into <data-dir>/tls (agents pin its ca.crt)')
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; regions?: string[]; acceptAnyCredentials?: boolean; secretsKeyFile?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
     const { agent, bindIp, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
@@ -113,6 +114,11 @@ program
     }
   });
 
+function providerName(v: string): string {
+  if (!/^[a-zA-Z0-9_-]{1,255}$/.test(v)) throw new InvalidArgumentError('a capacity provider name: letters, digits, _ and -, at most 255');
+  return v;
+}
+
 const agentCommand = program
   .command('agent')
   .description('run the host agent: join a Dockyard control plane and run its tasks on this Docker Engine')
@@ -124,7 +130,8 @@ const agentCommand = program
   .addOption(new Option('--docker-socket <path>', 'Docker Engine socket').default('/var/run/docker.sock'))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
-  .option('--fargate-capacity', 'offer this host for FARGATE tasks', false)
+  .option('--fargate-capacity', 'offer this host for FARGATE and FARGATE_SPOT tasks', false)
+  .addOption(new Option('--capacity-provider <name>', 'provide capacity for this capacity provider (one created with create-capacity-provider)').argParser(providerName))
   .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
   .option('--no-task-endpoint', 'do not serve the task metadata and credentials endpoints')
   .addOption(new Option('--log-level <level>', 'pino log level').default(defaults.logLevel))
@@ -132,7 +139,7 @@ const agentCommand = program
   .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
 withHostSafetyOptions(agentCommand)
   .action(
-    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; capacityProvider?: string; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
       const [{ pino }, { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId }] = await Promise.all([import('pino'), import('../agent/index.js')]);
       const log = pino(loggerOptions(opts.logLevel, opts.logFormat));
       const instanceId = loadInstanceId(opts.stateDir);
@@ -148,7 +155,7 @@ withHostSafetyOptions(agentCommand)
         tls: opts.caCert ? { ca: readFileSync(opts.caCert) } : undefined,
         runtime: new DockerRuntime({ instanceId, socketPath: opts.dockerSocket, bindIp: opts.bindIp, hostSafety }),
         log,
-        host: { fargateCapacity: opts.fargateCapacity, privilegedContainers: hostSafety.privilegedAllowed },
+        host: { fargateCapacity: opts.fargateCapacity, capacityProvider: opts.capacityProvider, privilegedContainers: hostSafety.privilegedAllowed },
         cleanupDelayMs: opts.cleanupDelay * 1000,
         taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
       });
@@ -171,21 +178,23 @@ withHostSafetyOptions(agentCommand)
 
 const joinToken = program.command('join-token').description('manage the join tokens that let new hosts join (signed with your AWS credentials, as the AWS CLI finds them)');
 type AdminOpts = { endpoint: string; region?: string; profile?: string; caCert?: string };
-const adminCommand = (name: string, description: string) =>
-  joinToken
+/** A subcommand of `group` that signs admin requests with the caller's AWS credentials. */
+const signedCommand = (group: Command, name: string, description: string) =>
+  group
     .command(name)
     .description(description)
     .requiredOption('--endpoint <url>', 'the control plane, e.g. https://10.0.0.5:4600')
     .addOption(new Option('--region <region>', 'signing region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)'))
     .addOption(new Option('--profile <name>', 'AWS profile to sign with (default: environment credentials, then AWS_PROFILE or default)'))
     .addOption(new Option('--ca-cert <file>', "CA that signed the control plane's certificate"));
-const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>) => {
+const adminCommand = (name: string, description: string) => signedCommand(joinToken, name, description);
+const withAdmin = async (opts: AdminOpts, fn: (client: AdminClient) => Promise<unknown>, command = 'join-token') => {
   const { AdminClient } = await import('./admin-client.js');
   const client = new AdminClient({ endpoint: opts.endpoint, region: opts.region, profile: opts.profile, ca: opts.caCert ? readFileSync(opts.caCert) : undefined });
   try {
     await fn(client);
   } catch (e) {
-    process.stderr.write(`dockyard join-token: ${(e as Error).message}\n`);
+    process.stderr.write(`dockyard ${command}: ${(e as Error).message}\n`);
     process.exitCode = 1;
   } finally {
     await client.close();
@@ -224,6 +233,24 @@ adminCommand('revoke', 'revoke a join token by its id: no host can join with it 
       process.stdout.write(`${JSON.stringify({ joinToken: await client.revokeJoinToken(tokenId) }, null, 2)}\n`);
     }),
   );
+
+const spot = program.command('spot').description('rehearse FARGATE_SPOT interruptions (signed with your AWS credentials, as the AWS CLI finds them)');
+signedCommand(spot, 'interrupt', "stop FARGATE_SPOT tasks as ECS does when it reclaims Spot capacity (stopCode SpotInterruption); prints what was interrupted as JSON")
+  .option('--cluster <name>', 'the cluster (default: default)')
+  .option('--task <arn>', 'a FARGATE_SPOT task to interrupt (ARN or id); repeatable', collect)
+  .option('--all', "every FARGATE_SPOT task of the cluster that is not already stopping")
+  .action((opts: AdminOpts & { cluster?: string; task?: string[]; all?: boolean }) => {
+    if (Boolean(opts.task?.length) === Boolean(opts.all)) program.error('dockyard spot interrupt: give --task ARN (one or more) or --all');
+    return withAdmin(
+      opts,
+      async (client) => {
+        const outcome = await client.interruptSpotTasks({ cluster: opts.cluster, ...(opts.all ? { all: true as const } : { taskArns: opts.task }) });
+        process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+        process.stderr.write(`${outcome.interrupted.length} spot task(s) interrupted${outcome.failures.length ? `, ${outcome.failures.length} failure(s)` : ''}\n`);
+      },
+      'spot interrupt',
+    );
+  });
 
 program
   .command('reset')

@@ -36,7 +36,9 @@ export type ResourceType =
   | 'iam:instance-profile'
   | 'iam:server-certificate'
   | 'iam:mfa'
-  | 'iam:policy-name';
+  | 'iam:policy-name'
+  | 'ssm:parameter'
+  | 'secretsmanager:secret';
 
 export interface OperationEntry {
   /** The IAM action, when not `<prefix>:<Operation>`; null: not authorized by IAM at all. */
@@ -141,6 +143,7 @@ export const ECS_TABLE: ServiceTable = {
     ListAccountSettings: {},
     CreateCapacityProvider: { resources: ['name'] },
     DescribeCapacityProviders: { resources: ['capacityProviders[]'] },
+    UpdateCapacityProvider: { resources: ['name'] },
     // Services
     CreateService: { resources: ['serviceName'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     UpdateService: { resources: ['service'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
@@ -263,6 +266,24 @@ export const STS_TABLE: ServiceTable = {
 };
 
 /** By signing name of the service module. */
+/** Parameter Store: parameters by name (`parameter/<name>`); DescribeParameters has no resource ('*'). */
+export const SSM_TABLE: ServiceTable = {
+  prefix: 'ssm',
+  members: { Name: 'ssm:parameter', Names: 'ssm:parameter', ResourceId: 'ssm:parameter', Path: 'ssm:parameter' },
+  primary: ['Name', 'Names', 'ResourceId', 'Path'],
+  conditions: {},
+  operations: {},
+};
+
+/** Secrets Manager: secrets by their full ARN (with the random suffix); ListSecrets and GetRandomPassword on '*'. */
+export const SECRETS_MANAGER_TABLE: ServiceTable = {
+  prefix: 'secretsmanager',
+  members: { SecretId: 'secretsmanager:secret', SecretIdList: 'secretsmanager:secret', Name: 'secretsmanager:secret' },
+  primary: ['SecretId', 'SecretIdList', 'Name'],
+  conditions: {},
+  operations: {},
+};
+
 /** CloudWatch signs as `monitoring` but its IAM actions are `cloudwatch:*`; alarms are named by ARN when tagged. */
 export const CLOUDWATCH_TABLE: ServiceTable = {
   prefix: 'cloudwatch',
@@ -272,4 +293,12 @@ export const CLOUDWATCH_TABLE: ServiceTable = {
   operations: {},
 };
 
-export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = { ecs: ECS_TABLE, ecr: ECR_TABLE, iam: IAM_TABLE, sts: STS_TABLE, monitoring: CLOUDWATCH_TABLE };
+export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
+  ecs: ECS_TABLE,
+  ecr: ECR_TABLE,
+  iam: IAM_TABLE,
+  sts: STS_TABLE,
+  ssm: SSM_TABLE,
+  secretsmanager: SECRETS_MANAGER_TABLE,
+  monitoring: CLOUDWATCH_TABLE,
+};

@@ -22,6 +22,8 @@ export interface AuthorizationFacts {
   principalTags?(caller: Caller): Promise<Readonly<Record<string, string>> | undefined>;
   /** A resource's tags, for aws:ResourceTag/<key>. */
   resourceTags?(arn: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Secrets Manager: the full ARN of the secret a name or partial ARN names, when it exists. */
+  secretArn?(scope: Scope, id: string): Promise<string | undefined>;
   /** A resource's own policy for `action` (ECR repository policies; a role's trust policy for sts:AssumeRole), JSON text. */
   resourcePolicy?(arn: string, action: string): Promise<string | undefined>;
 }
@@ -311,6 +313,7 @@ class ArnResolver {
   }
 
   async arn(type: ResourceType | undefined, value: string | undefined): Promise<string | undefined> {
+    if (value !== undefined && value.startsWith('arn:') && type === 'secretsmanager:secret') return (await this.facts?.secretArn?.(this.scope, value)) ?? value;
     if (value !== undefined && value.startsWith('arn:')) return value;
     const ecs = (path: string) => this.underPrefix('ecs', path);
     const iam = (kind: string, name: string) => `arn:aws:iam::${this.scope.accountId}:${kind}${pathOf(this.input.Path)}${name}`;
@@ -349,6 +352,16 @@ class ArnResolver {
         return value === undefined ? undefined : iam('policy', value);
       case 'iam:mfa':
         return value === undefined ? undefined : iam('mfa', value);
+      case 'ssm:parameter': {
+        if (value === undefined) return undefined;
+        const name = value.split(':')[0]!;
+        return this.underPrefix('ssm', `parameter${name.startsWith('/') ? '' : '/'}${name}`);
+      }
+      case 'secretsmanager:secret': {
+        if (value === undefined) return undefined;
+        // A secret that does not exist (yet) is authorized as its future ARN, suffix unknown.
+        return (await this.facts?.secretArn?.(this.scope, value)) ?? this.underPrefix('secretsmanager', `secret:${value}-??????`);
+      }
       case 'arn':
       case undefined:
         return value;

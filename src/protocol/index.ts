@@ -29,9 +29,11 @@ export {
   TASK_STATUSES,
   TaskAssignment,
   TaskReport,
+  TaskSecretsResponse,
   VolumeSpec,
   containerStatusRank,
   majorOf,
+  needsSecrets,
   protocolSchemas,
   taskStatusRank,
 } from './v1.js';

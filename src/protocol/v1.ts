@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
-export const PROTOCOL_VERSION = '1.1';
+export const PROTOCOL_VERSION = '1.2';
 export const PROTOCOL_MAJOR = 1;
 export const AGENT_API_PREFIX = '/agent/v1';
 
@@ -103,6 +103,10 @@ export const ContainerSpec = z.object({
   image: z.string(),
   /** Set by the control plane for registries it can mint credentials for (its own ECR). Never logged. */
   registryAuth: RegistryAuth.optional(),
+  /** The definition's `secrets` references (never values): the agent fetches their values with GET task-secrets before it creates the containers. Since 1.2. */
+  secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
+  /** repositoryCredentials.credentialsParameter: a secret holding {username, password} for pulling `image`; resolved with the secrets. Since 1.2. */
+  repositoryCredentialsParameter: z.string().optional(),
   essential: z.boolean(),
   command: z.array(z.string()).optional(),
   entryPoint: z.array(z.string()).optional(),
@@ -210,6 +214,25 @@ export const AssignmentsResponse = z.object({
 });
 export type AssignmentsResponse = z.infer<typeof AssignmentsResponse>;
 
+/**
+ * GET task-secrets: the resolved values of one task's container `secrets` and private registry
+ * credentials, for the agent the task is placed on only, read as the task's execution role.
+ * Never logged, never stored by the agent. `failure` is ECS's stopped reason when they cannot
+ * be read (the agent stops the task with it). Since 1.2.
+ */
+export const TaskSecretsResponse = z.object({
+  taskArn: z.string(),
+  containers: z.array(
+    z.object({
+      name: z.string(),
+      environment: z.array(z.object({ name: z.string(), value: z.string() })),
+      registryAuth: RegistryAuth.optional(),
+    }),
+  ),
+  failure: z.string().optional(),
+});
+export type TaskSecretsResponse = z.infer<typeof TaskSecretsResponse>;
+
 export const NetworkBinding = z.object({
   bindIP: z.string(),
   containerPort: z.number().int(),
@@ -270,7 +293,7 @@ export const ReportsResponse = z.object({
 export type ReportsResponse = z.infer<typeof ReportsResponse>;
 
 export const ErrorResponse = z.object({
-  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound']),
+  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask']),
   message: z.string(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -287,6 +310,7 @@ export const protocolSchemas = {
   VolumeSpec,
   RegistryAuth,
   RoleCredentials,
+  TaskSecretsResponse,
   TaskReport,
   ContainerReport,
   NetworkBinding,
@@ -304,3 +328,8 @@ export function majorOf(version: string): number | undefined {
 
 export const taskStatusRank = (s: string): number => TASK_STATUSES.indexOf(s as TaskStatus);
 export const containerStatusRank = (s: string): number => CONTAINER_STATUSES.indexOf(s as ContainerStatus);
+
+/** Whether a task needs GET task-secrets before its containers are created. */
+export function needsSecrets(a: Pick<TaskAssignment, 'containers'>): boolean {
+  return a.containers.some((c) => (c.secrets?.length ?? 0) > 0 || c.repositoryCredentialsParameter !== undefined);
+}

@@ -31,3 +31,13 @@ export type {
   TaskReservation,
   TaskView,
 } from './types.js';
+export { splitAcrossProviders, validateStrategy, MAX_STRATEGY_ITEMS } from './capacity-split.js';
+export type { ProviderShare, StrategyItemView } from './capacity-split.js';
+export {
+  circuitBreakerThreshold,
+  decideService,
+  deploymentBounds,
+  DRAINING_STOP_REASON,
+  UNHEALTHY_STOP_REASON,
+} from './service-decisions.js';
+export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskStop } from './service-decisions.js';

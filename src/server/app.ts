@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -18,8 +18,11 @@ import { containerInstanceOperations } from '../services/ecs/container-instance-
 import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
+import { createSsmDomain, ssmService } from '../services/ssm/index.js';
+import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
 import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
@@ -35,6 +38,8 @@ import type { PolicyAuthorizer } from '../iam/operation-authorizer.js';
 import { authenticate, RequestAuthenticator } from './auth.js';
 import { createAuthorizer, principalCallers, registryAuthorizer } from './authorization.js';
 import { buildHttpServer } from './http.js';
+import { taskSecretsResolver } from './task-secrets.js';
+import { ecsRotationRunner } from './secret-rotation.js';
 import { registerResetRoute, resetEverything, type ResetReport } from './reset.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { VERSION } from './version.js';
@@ -100,6 +105,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     now: () => clock.now() * 1000,
   });
   const ecs = createEcsDomain({ store, clock });
+  // Controllers run on the leader; one process on SQLite always is.
+  let serviceController: ServiceController | undefined;
   const containerInstances = new ContainerInstances(store, clock);
   const scope = { accountId: config.accountId, region: config.region };
   const liveness = new AgentLiveness(store, clock, {
@@ -123,12 +130,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     vulnerabilityDb: config.ecrVulnerabilityDb,
     log: { error: (obj, msg) => http?.log.error(obj, msg) },
   });
-  const secrets = SecretBox.forDataDir(config.dataDir);
+  const secrets = SecretBox.forDataDir(config.dataDir, config.secretsKeyFile);
   const iam = createIamDomain({ store, clock, secrets });
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
-  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam });
+  const ssm = createSsmDomain({ store, clock, secrets });
+  const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
+  const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
   const metricsConfig = config.metrics ?? {};
   const cloudwatch = createCloudWatchDomain({
     store,
@@ -140,7 +149,10 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const autoscaling = new AutoScaling(
     store,
     clock,
-    opts.scalableTargetDrivers ?? { ecs: ecsServiceDriver({ store }) },
+    opts.scalableTargetDrivers ?? {
+      // Capacity changes are UpdateService(desiredCount) through the ECS domain, so the service scheduler starts or stops tasks.
+      ecs: ecsServiceDriver({ store, updateDesiredCount: async (scope, cluster, service, desiredCount) => void (await ecs.services.update(scope, { cluster, service, desiredCount })) }),
+    },
     {
       check: (alarm) => cloudwatch.alarms.check(alarm as never),
       put: (scope, alarm) => cloudwatch.alarms.put(scope, alarm as never),
@@ -157,6 +169,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ecrService(ecr),
     iamService(iam),
     stsService(sts),
+    ssmService(ssm),
+    secretsManagerService(secretsManager),
     cloudWatchService(cloudwatch),
     applicationAutoScalingService(autoscaling),
   ];
@@ -193,9 +207,19 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     registryCredentials: async (image, imageScope) =>
       image.startsWith(`${registryHost()}/`) ? mintRegistryCredential(ecr, imageScope, imageScope.principal) : undefined,
     // Task-role and execution-role sessions come from STS, as `ecs-tasks.amazonaws.com`.
+    // Task secrets are read as the task's execution role, for the agent the task is placed on.
+    taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
+  registerSpotInterruptionApi(http, {
+    spot: ecs.spotInterruptions,
+    authenticate: async (req) => {
+      const signed = await authenticate(req, { service: ADMIN_SIGNING_NAME });
+      return { caller: signed.caller, region: signed.region };
+    },
+    authorizer: opts.authorizer ?? authorizer,
+  });
   // `up` always keeps a `default` cluster; so does an embedded agent that joins it.
   const keepsDefaultCluster = config.createDefaultCluster || (config.embeddedAgent !== undefined && (config.embeddedAgent.cluster ?? 'default') === 'default');
   const reset = () =>
@@ -236,6 +260,19 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
   );
+  // Secrets: scheduled rotations started and finished, deleted secrets purged after their recovery window.
+  // Logged only when something happened (the rotation check runs every minute).
+  const busy = (result: unknown) => Object.values((result ?? {}) as Record<string, number>).some((n) => n > 0);
+  const secretsMaintenance = new RegistryMaintenance(
+    [
+      { name: 'secrets-rotation', intervalMs: (config.secretsRotationIntervalSeconds ?? 60) * 1000, run: () => secretsManager.rotation.tick() },
+      { name: 'secrets-purge', intervalMs: hour, run: async () => ({ purged: await secretsManager.secrets.purgeDue() }) },
+    ],
+    {
+      info: (obj, _msg) => busy((obj as { result?: unknown }).result) && http.log.info(obj, 'secrets maintenance'),
+      error: (obj, _msg) => http.log.error(obj, 'secrets maintenance failed'),
+    },
+  );
   return {
     config,
     store,
@@ -259,9 +296,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       const addr = http.server.address();
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
+      secretsMaintenance.start();
       alarmEvaluator.start();
       scheduledActions.start();
       await liveness.start();
+      serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
+        idleMs: config.serviceControllerIdleMs,
+        log: { error: (obj, msg) => http.log.error(obj, msg) },
+      });
+      serviceController.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -298,9 +341,11 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return boundPort;
     },
     async close() {
+      await serviceController?.stop();
       await agent?.close();
       await liveness.stop();
       await registryMaintenance.stop();
+      await secretsMaintenance.stop();
       await alarmEvaluator.stop();
       await scheduledActions.stop();
       await http.close();

@@ -15,6 +15,7 @@ import type { EcrDomain } from '../services/ecr/index.js';
 import { parseArn } from '../services/ecs/arns.js';
 import type { EcsDomain } from '../services/ecs/index.js';
 import type { IamDomain } from '../services/iam/index.js';
+import type { SecretsManagerDomain } from '../services/secretsmanager/index.js';
 import { findTaskDefinition } from '../services/ecs/task-definitions.js';
 import * as c from '../store/collections.js';
 import type { Store } from '../store/store.js';
@@ -68,13 +69,17 @@ interface Domains {
   ecs: EcsDomain;
   ecr: EcrDomain;
   iam: IamDomain;
+  /** Secrets Manager: secret ARNs, tags and resource policies (absent: none). */
+  secretsManager?: SecretsManagerDomain;
 }
+
+const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:([^:]+):(\d{12}):secret:/;
 
 export function createAuthorizer(deps: Domains & { identityPolicies: IdentityPolicies; clock: Clock }): PolicyAuthorizer {
   return new PolicyAuthorizer({ policies: deps.identityPolicies, facts: resourceFacts(deps), clock: deps.clock });
 }
 
-function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
+function resourceFacts({ store, ecs, ecr, iam, secretsManager }: Domains): AuthorizationFacts {
   const quietly = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
@@ -82,7 +87,12 @@ function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
       return undefined;
     }
   };
+  const secret = (arn: string) => {
+    const m = SECRET_ARN.exec(arn);
+    return m && secretsManager ? quietly(() => secretsManager.secrets.describe({ accountId: m[2]!, region: m[1]! }, arn)) : undefined;
+  };
   return {
+    secretArn: async (scope, id) => (secretsManager ? quietly(() => secretsManager.secrets.arnOf(scope, id)) : undefined),
     taskDefinition: async (scope, ref) => {
       const row = await store.read((tx) => findTaskDefinition(tx, scope, ref));
       return row && { arn: row.data.taskDefinitionArn, taskRoleArn: row.data.taskRoleArn, executionRoleArn: row.data.executionRoleArn };
@@ -111,7 +121,8 @@ function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
         const tags = (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.tags;
         return tags && Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
       }
-      return undefined;
+      const tags = (await secret(arn))?.Tags;
+      return tags && Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
     },
     resourcePolicy: async (arn, action) => {
       const repo = parseRepositoryArn(arn);
@@ -119,6 +130,10 @@ function resourceFacts({ store, ecs, ecr, iam }: Domains): AuthorizationFacts {
       // A role's trust policy is its resource-based policy for assuming it.
       const role = ROLE_ARN.exec(arn);
       if (role && action.toLowerCase().startsWith('sts:assumerole')) return (await quietly(() => iam.roles.byArn(role[1]!, arn)))?.assumeRolePolicyDocument;
+      if (SECRET_ARN.test(arn) && secretsManager) {
+        const m = SECRET_ARN.exec(arn)!;
+        return (await quietly(() => secretsManager.secrets.getPolicy({ accountId: m[2]!, region: m[1]! }, arn)))?.ResourcePolicy;
+      }
       return undefined;
     },
   };

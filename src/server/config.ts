@@ -28,6 +28,8 @@ export interface ServerConfig {
   /** Agent protocol: heartbeat interval handed to agents, and the silence after which agentConnected=false. */
   agentHeartbeatIntervalMs?: number;
   agentHeartbeatTtlMs?: number;
+  /** The service controller's longest sleep without a change (ms; default 2000). */
+  serviceControllerIdleMs?: number;
   /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
   tls?: TlsConfig;
   /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */
@@ -36,6 +38,10 @@ export interface ServerConfig {
   rootKey?: { accessKeyId: string; secretAccessKey: string };
   /** Regions a credential scope may name; absent, every region of the AWS partitions. */
   regions?: string[];
+  /** The key that seals secrets at rest (32 bytes, base64 or hex, in a file); absent, `<dataDir>/keys/secrets.key`. */
+  secretsKeyFile?: string;
+  /** How often due secret rotations are started; 0 turns the schedule off. */
+  secretsRotationIntervalSeconds?: number;
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
   /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
@@ -83,6 +89,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     registryGcIntervalSeconds: Number(env.DOCKYARD_REGISTRY_GC_INTERVAL ?? 3600),
     enableReset: /^(1|true|yes)$/i.test(env.DOCKYARD_ENABLE_RESET ?? ''),
     regions: env.DOCKYARD_REGIONS ? env.DOCKYARD_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+    secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
+    secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };

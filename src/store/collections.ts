@@ -96,6 +96,11 @@ export const tasks: Collection<TaskDoc> = {
     started_by: text((d) => d.startedBy),
     task_group: text((d) => d.group),
     service: text((d) => d.serviceName as string | undefined),
+    // `<cluster>|<service>` while the service scheduler still has to account for the task: live, stopping,
+    // or stopped but not yet seen by it (serviceSeen); the scheduler's snapshot reads this column only.
+    service_open: text((d) =>
+      d.serviceName !== undefined && (d.lastStatus !== 'STOPPED' || d.serviceSeen !== true) ? `${d.clusterArn}|${String(d.serviceName)}` : null,
+    ),
     launch_type: text((d) => d.launchType),
     // What the task holds on its instance, for the scheduler's snapshot (see Store.select).
     reserved_cpu: integer((d) => d.reservedCpu as number | undefined),
@@ -135,11 +140,18 @@ export const containerInstances: Collection<ContainerInstanceDoc> = {
   indexes: [['cluster', 'status', 'pk']],
 };
 
+/**
+ * An ECS service (owned by services/ecs/services.ts), in ECS's `Service` wire shape plus internal
+ * fields: its live deployments (PRIMARY first) with the controller's bookkeeping, the last 100
+ * events (newest first), and `lastCompleted` (what a circuit-breaker rollback returns to).
+ */
 export interface ServiceDoc extends Regional {
   serviceArn: string;
   serviceName: string;
   clusterArn: string;
   status: string;
+  schedulingStrategy?: string;
+  launchType?: string;
   [k: string]: unknown;
 }
 export const services: Collection<ServiceDoc> = {
@@ -147,6 +159,64 @@ export const services: Collection<ServiceDoc> = {
   columns: {
     cluster: text((d) => d.clusterArn),
     name: text((d) => d.serviceName),
+    status: text((d) => d.status),
+    scheduling: text((d) => d.schedulingStrategy),
+    launch_type: text((d) => d.launchType),
+    namespace: text((d) => (d.serviceConnectNamespace as string | undefined) ?? null),
+  },
+  // ListServices' pages (keyset on pk).
+  indexes: [['cluster', 'status', 'pk']],
+};
+
+/** One service deployment (ListServiceDeployments / DescribeServiceDeployments); key: its ARN. */
+export interface ServiceDeploymentDoc extends Regional {
+  serviceDeploymentArn: string;
+  serviceArn: string;
+  clusterArn: string;
+  status: string;
+  createdAt: number;
+  [k: string]: unknown;
+}
+export const serviceDeployments: Collection<ServiceDeploymentDoc> = {
+  name: 'service_deployments',
+  columns: {
+    service: text((d) => d.serviceArn),
+    status: text((d) => d.status),
+    created_at: integer((d) => Math.floor(d.createdAt * 1000)),
+  },
+  indexes: [['service', 'created_at']],
+};
+
+/** One service revision (DescribeServiceRevisions): what a deployment deploys; key: its ARN. */
+export interface ServiceRevisionDoc extends Regional {
+  serviceRevisionArn: string;
+  serviceArn: string;
+  clusterArn: string;
+  createdAt: number;
+  [k: string]: unknown;
+}
+export const serviceRevisions: Collection<ServiceRevisionDoc> = {
+  name: 'service_revisions',
+  columns: {
+    service: text((d) => d.serviceArn),
+  },
+};
+
+/**
+ * A capacity provider an account created (CreateCapacityProvider); key: its ARN. FARGATE and
+ * FARGATE_SPOT are built in and never stored. Deleted ones stay as INACTIVE, as ECS shows them.
+ */
+export interface CapacityProviderDoc extends Regional {
+  capacityProviderArn: string;
+  name: string;
+  status: string;
+  [k: string]: unknown;
+}
+export const capacityProviders: Collection<CapacityProviderDoc> = {
+  name: 'capacity_providers',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
     status: text((d) => d.status),
   },
 };
@@ -664,4 +734,92 @@ export const scalingActivities: Collection<ScalingActivityDoc> = {
     ['account_region', 'pk'],
     ['target', 'pk'],
   ],
+};
+
+/**
+ * An SSM Parameter Store parameter with its versions (owned by services/ssm); key
+ * `<account>:<region>:<name>`. SecureString values are sealed with the data dir's SecretBox
+ * (`sealed`); String and StringList values are kept as they are (`value`).
+ */
+export interface SsmParameterVersion {
+  version: number;
+  type: 'String' | 'StringList' | 'SecureString';
+  value?: string;
+  sealed?: string;
+  labels: string[];
+  lastModifiedDate: number;
+  lastModifiedUser: string;
+  description?: string;
+  allowedPattern?: string;
+  keyId?: string;
+  tier: string;
+  dataType: string;
+  policies?: string;
+}
+export interface SsmParameterDoc extends Regional {
+  name: string;
+  arn: string;
+  /** The latest version's number (also versions[versions.length - 1].version). */
+  version: number;
+  versions: SsmParameterVersion[];
+  tags: { Key: string; Value: string }[];
+}
+export const ssmParameters: Collection<SsmParameterDoc> = {
+  name: 'ssm_parameters',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
+  },
+  // DescribeParameters' and GetParametersByPath's pages (keyset on name).
+  indexes: [['account_region', 'name']],
+};
+
+/**
+ * A Secrets Manager secret with its versions (owned by services/secretsmanager); key: its ARN.
+ * Version values are sealed with the data dir's SecretBox; nothing else here is secret.
+ */
+export interface SecretVersionDoc {
+  versionId: string;
+  /** Sealed SecretString, or sealed base64 of SecretBinary. */
+  sealedString?: string;
+  sealedBinary?: string;
+  stages: string[];
+  createdDate: number;
+  lastAccessedDate?: number;
+}
+export interface SecretDoc extends Regional {
+  arn: string;
+  name: string;
+  description?: string;
+  kmsKeyId?: string;
+  createdDate: number;
+  lastChangedDate: number;
+  lastAccessedDate?: number;
+  /** Set while scheduled for deletion (epoch seconds of the request). */
+  deletedDate?: number;
+  /** When a deleted secret goes away for good (epoch seconds). */
+  purgeAt?: number;
+  versions: SecretVersionDoc[];
+  tags: { Key: string; Value: string }[];
+  resourcePolicy?: string;
+  rotation?: {
+    enabled: boolean;
+    lambdaArn?: string;
+    rules?: { AutomaticallyAfterDays?: number; Duration?: string; ScheduleExpression?: string };
+    lastRotatedDate?: number;
+    nextRotationDate?: number;
+    /** A rotation in progress: the new version's id and the rotation task running it. */
+    pending?: { versionId: string; taskArn: string; startedAt: number };
+  };
+}
+export const secrets: Collection<SecretDoc> = {
+  name: 'secrets',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
+    purge_at: integer((d) => d.purgeAt),
+    // What the rotation controller looks at: a rotation in progress (1: always), else the next scheduled one.
+    next_rotation: integer((d) => (d.rotation?.pending ? 1 : d.rotation?.enabled && d.deletedDate === undefined ? d.rotation.nextRotationDate : undefined)),
+  },
+  indexes: [['account_region', 'name']],
 };

@@ -32,7 +32,7 @@ function createCollection(collection: Collection<any>): string[] {
 /** CloudWatch alarms and Application Auto Scaling (migration 13). */
 const metricsCollections = [c.cloudwatchAlarms, c.cloudwatchAlarmHistory, c.scalableTargets, c.scalingPolicies, c.scheduledActions, c.scalingActivities];
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, ...metricsCollections];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, c.serviceDeployments, c.serviceRevisions, c.capacityProviders, c.ssmParameters, c.secrets, ...metricsCollections];
 
 /**
  * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
@@ -76,6 +76,21 @@ export const migrations: readonly Migration[] = [
     id: 7,
     name: 'ecr-registry-settings-and-scans',
     statements: [c.ecrRegistries, c.ecrImageScans].flatMap(createCollection),
+  },
+  {
+    id: 8,
+    name: 'ecs-service-deployments',
+    statements: [c.serviceDeployments, c.serviceRevisions].flatMap(createCollection),
+  },
+  {
+    id: 9,
+    name: 'capacity-providers',
+    statements: [c.capacityProviders].flatMap(createCollection),
+  },
+  {
+    id: 10,
+    name: 'ssm-parameters-and-secrets',
+    statements: [c.ssmParameters, c.secrets].flatMap(createCollection),
   },
   {
     id: 13,

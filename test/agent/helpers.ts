@@ -31,7 +31,7 @@ export const FAST_AGENT = {
  * agent's settings (e.g. `hostSafety: { allowHostPaths: [dir] }`), `config` to the server's.
  */
 export async function startWithAgent(
-  o: { dataDir?: string; agent?: Partial<EmbeddedAgentConfig>; config?: Partial<ServerConfig>; app?: Pick<AppOptions, 'clock' | 'agentRuntime'> } = {},
+  o: { dataDir?: string; agent?: Partial<EmbeddedAgentConfig>; config?: Partial<ServerConfig>; app?: Pick<AppOptions, 'clock' | 'agentRuntime' | 'logger'> } = {},
 ): Promise<TestDockyard> {
   return startDockyard({ ...FAST_AGENT, ...o.config, embeddedAgent: { ...FAST_AGENT.embeddedAgent, ...o.agent } }, o.dataDir, o.app);
 }

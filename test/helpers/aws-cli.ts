@@ -26,3 +26,19 @@ export function requireCliV1(): string {
   if (!bin) throw new Error('AWS CLI v1 (pip) is not on PATH: install it with `python3 -m pip install --user awscli` (npm test tries to) and put it on PATH before /usr/bin');
   return bin;
 }
+
+/**
+ * Runs an AWS CLI (`bin`) against `endpoint` with `env`, `--output json`: the parsed answer, or
+ * the exit code and stderr (where the CLI prints `An error occurred (Code) when calling …`).
+ */
+export async function runCli(bin: string, endpoint: string, env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; json: any; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  try {
+    const { stdout } = await promisify(execFile)(bin, [...args, '--endpoint-url', endpoint, '--output', 'json'], { env, timeout: 60_000 });
+    return { code: 0, json: stdout.trim() ? JSON.parse(stdout) : {}, stderr: '' };
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string };
+    return { code: err.code ?? -1, json: undefined, stderr: err.stderr ?? '' };
+  }
+}

@@ -48,6 +48,9 @@ const MAX_ACTIVITIES_PER_TARGET = 500;
 
 const targetKey = (scope: Scope, ns: string, resourceId: string, dim: string) => `${scope.accountId}:${scope.region}:${ns}|${resourceId}|${dim}`;
 const timeKey = (t: number) => String(Math.floor(t * 1000)).padStart(15, '0');
+/** Orders activities recorded within one millisecond (keys sort by time, then by this). */
+let activitySeq = 0;
+const seqKey = () => String(++activitySeq % 1e9).padStart(9, '0');
 const what = (ns: string, resourceId: string, dim: string) => `service namespace: ${ns}, resource ID: ${resourceId}, scalable dimension: ${dim}`;
 
 function page<T>(items: T[], max: number | undefined, token: string | undefined): { items: T[]; next?: string } {
@@ -392,7 +395,7 @@ export class AutoScaling {
   private async recordActivity(tx: StoreTx, target: ScalableTargetDoc, a: Pick<ScalingActivityDoc, 'Description' | 'Cause' | 'StartTime' | 'EndTime' | 'StatusCode' | 'StatusMessage'>): Promise<void> {
     const key = targetKey(target, target.ServiceNamespace, target.ResourceId, target.ScalableDimension);
     const id = randomUUID();
-    await tx.insert(c.scalingActivities, `${key}|${timeKey(a.StartTime)}|${id}`, {
+    await tx.insert(c.scalingActivities, `${key}|${timeKey(a.StartTime)}|${seqKey()}|${id}`, {
       accountId: target.accountId,
       region: target.region,
       targetKey: key,
@@ -409,8 +412,10 @@ export class AutoScaling {
   }
 
   async activities(scope: Scope, input: aas.DescribeScalingActivitiesRequest) {
-    const items = await this.listed(c.scalingActivities, scope, input, undefined, () => '');
-    const p = page(items.sort((a, b) => b.StartTime - a.StartTime), input.MaxResults, input.NextToken);
+    // Newest first: by start time, then (within a millisecond) by the order they were recorded.
+    const rows = (await this.listed(c.scalingActivities, scope, input, undefined, () => '')).map((d, i) => ({ d, i }));
+    const items = rows.sort((a, b) => b.d.StartTime - a.d.StartTime || b.i - a.i).map((r) => r.d);
+    const p = page(items, input.MaxResults, input.NextToken);
     return { ScalingActivities: p.items.map(({ accountId: _a, region: _r, targetKey: _t, ...rest }) => rest), NextToken: p.next };
   }
 

@@ -16,14 +16,15 @@ import { keysetPage, tokenPosition } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { ClusterDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
+import { SchedulerInputError, validateStrategy } from '../../scheduler/index.js';
 import { clusterArn, parseArn, type Scope } from './arns.js';
+import { findProvider, FARGATE_PROVIDERS, providerNameOf, usesProvider } from './capacity-providers.js';
 import * as err from './errors.js';
+import { AwsError } from '../../aws/errors.js';
 import { checkTags, type Tag } from './tags.js';
 import { pageSize } from './validation.js';
 
 const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
-/** The capacity providers Dockyard offers (it has no CreateCapacityProvider yet). */
-export const FARGATE_PROVIDERS: ReadonlySet<string> = new Set(['FARGATE', 'FARGATE_SPOT']);
 export const DEFAULT_CLUSTER = 'default';
 
 interface Setting {
@@ -59,12 +60,11 @@ export class Clusters {
     }
     checkTags(input.tags);
     const settings = mergeSettings([{ name: 'containerInsights', value: 'disabled' }], input.settings);
-    const providers = input.capacityProviders ?? [];
-    checkCapacityProviders(providers, input.defaultCapacityProviderStrategy ?? []);
     const arn = clusterArn(scope, name);
     const cluster = await this.store.write(async (tx) => {
       const existing = await tx.get(c.clusters, arn);
       if (existing && existing.data.status === 'ACTIVE') return existing.data as ClusterRecord;
+      const providers = await checkCapacityProviders(tx, scope, input.capacityProviders ?? [], input.defaultCapacityProviderStrategy ?? []);
       const doc: ClusterRecord = {
         accountId: scope.accountId,
         region: scope.region,
@@ -75,7 +75,7 @@ export class Clusters {
         configuration: input.configuration,
         serviceConnectDefaults: input.serviceConnectDefaults,
         capacityProviders: providers,
-        defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
+        defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy ?? []),
         tags: input.tags ?? [],
         createdAt: this.clock.now(),
       };
@@ -130,11 +130,27 @@ export class Clusters {
   }
 
   async putCapacityProviders(scope: Scope, input: PutClusterCapacityProvidersRequest) {
-    checkCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
-    return this.mutate(scope, input.cluster, (doc) => {
-      doc.capacityProviders = input.capacityProviders;
-      doc.defaultCapacityProviderStrategy = input.defaultCapacityProviderStrategy;
+    const arn = resolveArn(scope, input.cluster);
+    const doc = await this.store.write(async (tx) => {
+      const row = await activeCluster(tx, arn);
+      const providers = await checkCapacityProviders(tx, scope, input.capacityProviders, input.defaultCapacityProviderStrategy);
+      const current = row.data as ClusterRecord;
+      // As ECS: a provider a service's strategy or a live task uses stays associated.
+      const removed = current.capacityProviders.filter((p) => !providers.includes(p));
+      if (removed.length > 0) {
+        const services = await tx.find(c.services, { where: { cluster: arn, status: { in: ['ACTIVE', 'DRAINING'] } } });
+        const tasks = await tx.find(c.tasks, { where: { cluster: arn, last_status: { not: 'STOPPED' } } });
+        for (const p of removed) {
+          if (services.some((s) => usesProvider(s.data, p)) || tasks.some((t) => t.data.capacityProviderName === p)) {
+            throw new AwsError('ResourceInUseException', `The specified capacity provider is in use and cannot be removed: ${p}.`);
+          }
+        }
+      }
+      const next: ClusterRecord = { ...structuredClone(current), capacityProviders: providers, defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy) };
+      await tx.update(c.clusters, row, next);
+      return next;
     });
+    return this.store.read(async (tx) => ({ cluster: await view(tx, doc, new Set(['SETTINGS', 'CONFIGURATIONS', 'TAGS'])) }));
   }
 
   async delete(scope: Scope, input: { cluster: string }) {
@@ -247,14 +263,42 @@ function mergeSettings(current: Setting[], changes: ClusterSetting[] | undefined
   return [...out].map(([name, value]) => ({ name, value }));
 }
 
-function checkCapacityProviders(providers: string[], strategy: StrategyItem[]) {
-  for (const p of providers) {
-    if (!FARGATE_PROVIDERS.has(p)) throw err.capacityProviderNotFound(p);
+/**
+ * A cluster's capacity providers (names or ARNs → names) and its default strategy, checked as
+ * ECS checks them: every provider exists, the strategy names only associated providers, obeys
+ * the strategy rules, and does not mix Fargate and Auto Scaling group providers.
+ */
+async function checkCapacityProviders(tx: StoreTx, scope: Scope, refs: string[], strategy: StrategyItem[]): Promise<string[]> {
+  if (refs.length > MAX_CLUSTER_PROVIDERS) throw err.invalidParameter(`A cluster can have at most ${MAX_CLUSTER_PROVIDERS} capacity providers.`);
+  const providers: string[] = [];
+  for (const ref of refs) {
+    const found = await findProvider(tx, scope, ref);
+    if (!found) throw err.capacityProviderNotFound(providerNameOf(ref));
+    if (!providers.includes(found.name)) providers.push(found.name);
   }
-  let bases = 0;
+  if (strategy.length === 0) return providers;
+  checkStrategy(strategy);
   for (const item of strategy) {
     if (!providers.includes(item.capacityProvider)) throw err.capacityProviderNotAssociated();
-    if ((item.base ?? 0) > 0) bases += 1;
   }
-  if (bases > 1) throw err.invalidParameter('Only one capacity provider in a strategy can have a base defined.');
+  return providers;
 }
+
+/** ECS's rules for any capacity provider strategy (the scheduler's validateStrategy), plus: Fargate and Auto Scaling group providers do not mix. */
+export function checkStrategy(strategy: readonly StrategyItem[]): void {
+  try {
+    validateStrategy(strategy);
+  } catch (e) {
+    if (e instanceof SchedulerInputError) throw err.invalidParameter(e.message);
+    throw e;
+  }
+  const fargate = strategy.filter((i) => FARGATE_PROVIDERS.has(i.capacityProvider)).length;
+  if (fargate > 0 && fargate < strategy.length) {
+    throw err.invalidParameter('The capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.');
+  }
+}
+
+const MAX_CLUSTER_PROVIDERS = 20;
+
+/** ECS answers a strategy with base and weight filled in (0 when not given). */
+const withDefaults = (strategy: StrategyItem[]): StrategyItem[] => strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 }));

@@ -15,6 +15,7 @@ import { keysetPage, tokenPosition } from '../../core/pagination.js';
 import * as c from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, type Scope } from './arns.js';
+import { CAPACITY_PROVIDER_ATTRIBUTE } from './capacity-providers.js';
 import { activeCluster, resolveArn as resolveClusterArn } from './clusters.js';
 import * as err from './errors.js';
 import { isAgentAttribute, mergeAttributes, type Attribute } from './instance-attributes.js';
@@ -265,6 +266,7 @@ async function view(tx: StoreTx, doc: ContainerInstanceRecord, include: Set<stri
     runningTasksCount: usage.running,
     pendingTasksCount: tasks.length - usage.running,
     attributes: doc.attributes,
+    capacityProviderName: doc.attributes.find((a) => a.name === CAPACITY_PROVIDER_ATTRIBUTE)?.value,
     registeredAt: doc.registeredAt,
     attachments: [],
     tags: include.has('TAGS') ? doc.tags : undefined,

@@ -11,15 +11,20 @@ import { ConflictError } from '../../core/errors.js';
 import { InvalidTokenError } from '../../core/pagination.js';
 import type { Store } from '../../store/store.js';
 import { AccountSettings } from './account-settings.js';
+import { CapacityProviders } from './capacity-providers.js';
 import { Clusters } from './clusters.js';
+import { SpotInterruptions } from './spot-interruptions.js';
 import { Tags } from './tags.js';
 import { TaskDefinitionWireCache } from './task-definition-wire-cache.js';
 import { TaskDefinitions } from './task-definitions.js';
 import { Tasks } from './tasks.js';
+import { Services } from './services.js';
+import { ServiceScheduler, type ServiceSchedulerOptions } from './service-scheduler.js';
 
 export interface EcsDeps {
   store: Store;
   clock: Clock;
+  serviceScheduler?: ServiceSchedulerOptions;
 }
 
 export interface EcsDomain {
@@ -29,16 +34,26 @@ export interface EcsDomain {
   tags: Tags;
   accountSettings: AccountSettings;
   tasks: Tasks;
+  capacityProviders: CapacityProviders;
+  spotInterruptions: SpotInterruptions;
+  services: Services;
+  /** The write side of the service controller (src/controllers/). */
+  serviceScheduler: ServiceScheduler;
 }
 
 export function createEcsDomain(deps: EcsDeps): EcsDomain {
+  const tasks = new Tasks(deps.store, deps.clock);
   return {
     store: deps.store,
     clusters: new Clusters(deps.store, deps.clock),
     taskDefinitions: new TaskDefinitions(deps.store, deps.clock),
     tags: new Tags(deps.store),
     accountSettings: new AccountSettings(deps.store),
-    tasks: new Tasks(deps.store, deps.clock),
+    tasks,
+    capacityProviders: new CapacityProviders(deps.store, deps.clock),
+    spotInterruptions: new SpotInterruptions(deps.store, deps.clock),
+    services: new Services(deps.store, deps.clock),
+    serviceScheduler: new ServiceScheduler(deps.store, deps.clock, tasks, deps.serviceScheduler),
   };
 }
 
@@ -57,6 +72,10 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     UpdateCluster: (ctx, input) => d.clusters.update(ctx, input),
     UpdateClusterSettings: (ctx, input) => d.clusters.updateSettings(ctx, input),
     PutClusterCapacityProviders: (ctx, input) => d.clusters.putCapacityProviders(ctx, input),
+    CreateCapacityProvider: (ctx, input) => d.capacityProviders.create(ctx, input),
+    DescribeCapacityProviders: (ctx, input) => d.capacityProviders.describe(ctx, input),
+    UpdateCapacityProvider: (ctx, input) => d.capacityProviders.update(ctx, input),
+    DeleteCapacityProvider: (ctx, input) => d.capacityProviders.delete(ctx, input),
     DeleteCluster: (ctx, input) => d.clusters.delete(ctx, input),
     RegisterTaskDefinition: (ctx, input) => d.taskDefinitions.register(ctx, input),
     DescribeTaskDefinition: (ctx, input) => describedTaskDefinitions.describe(ctx, input),
@@ -76,6 +95,16 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     StopTask: (ctx, input) => d.tasks.stop(ctx, input),
     DescribeTasks: (ctx, input) => d.tasks.describe(ctx, input),
     ListTasks: (ctx, input) => d.tasks.list(ctx, input),
+    CreateService: (ctx, input) => d.services.create(ctx, input),
+    UpdateService: (ctx, input) => d.services.update(ctx, input),
+    DeleteService: (ctx, input) => d.services.delete(ctx, input),
+    DescribeServices: (ctx, input) => d.services.describe(ctx, input),
+    ListServices: (ctx, input) => d.services.list(ctx, input),
+    ListServicesByNamespace: (ctx, input) => d.services.listByNamespace(ctx, input),
+    ListServiceDeployments: (ctx, input) => d.services.listDeployments(ctx, input),
+    DescribeServiceDeployments: (ctx, input) => d.services.describeDeployments(ctx, input),
+    DescribeServiceRevisions: (ctx, input) => d.services.describeRevisions(ctx, input),
+    StopServiceDeployment: (ctx, input) => d.services.stopDeployment(ctx, input),
     ...extra,
   };
   return {

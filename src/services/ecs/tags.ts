@@ -32,6 +32,7 @@ const byType: Record<string, Collection<{ tags?: Tag[] } & Record<string, unknow
   task: c.tasks as never,
   'container-instance': c.containerInstances as never,
   service: c.services as never,
+  'capacity-provider': c.capacityProviders as never,
 };
 
 export class Tags {
@@ -71,7 +72,7 @@ export class Tags {
     const coll = this.collectionOf(resourceArn);
     await this.store.write(async (tx) => {
       const row = await tx.get(coll, resourceArn);
-      if (!row || row.data.status === 'INACTIVE' && coll === (c.clusters as never)) throw notFound(resourceArn);
+      if (!row || (row.data.status === 'INACTIVE' && (coll === (c.clusters as never) || coll === (c.capacityProviders as never)))) throw notFound(resourceArn);
       await tx.update(coll, row, { ...row.data, tags: fn(row.data.tags ?? []) });
     });
   }

@@ -315,6 +315,10 @@ export function checkAndNormalise(input: TaskDefinitionInput): Normalised {
   if (!containers.some((ct) => ct.essential !== false)) {
     throw err.clientException('Task definition does not have any essential container.');
   }
+  // Secrets are read as the execution role: ECS refuses them (even an empty list) without one.
+  if (containers.some((ct) => ct.secrets !== undefined) && !input.executionRoleArn) {
+    throw err.clientException("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.");
+  }
 
   for (const ct of containers) {
     const where = `Invalid setting for container '${ct.name}'.`;

@@ -22,7 +22,7 @@ import type { Row, StoreTx } from '../../store/store.js';
 import { taskArn, type Scope } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
-import type { RunTaskInput, StartTaskInput } from './tasks.js';
+import type { PlaceInput, StartTaskInput } from './tasks.js';
 
 /** The report sequence number last applied, kept in the task document. */
 export const REPORT_SEQ_FIELD = 'agentReportSeq';
@@ -36,7 +36,7 @@ export async function createTask(
   scope: Scope,
   cluster: ClusterRecord,
   td: TaskDefinitionRecord,
-  input: RunTaskInput | StartTaskInput,
+  input: Omit<PlaceInput, 'count'> | StartTaskInput,
   instanceArn: string,
   launch: { launchType: string; capacityProviderName?: string },
   now: number,
@@ -93,6 +93,7 @@ export async function createTask(
     version: 1,
     createdAt: now,
     tags: input.tags ?? [],
+    serviceName: 'serviceName' in input ? input.serviceName : undefined,
     networkConfiguration: input.networkConfiguration,
     reservedCpu: reservation.cpu,
     reservedMemory: reservation.memory,
@@ -104,20 +105,30 @@ export async function createTask(
 
 /**
  * StopTask: desiredStatus STOPPED with the user's reason, unless a stop is already under way
- * (then the task keeps the stop it has). Returns the document as it now is.
+ * (then the task keeps the stop it has). Returns the document as it now is. `stopCode` is the
+ * user's by default; a spot interruption passes SpotInterruption.
  */
-export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string | undefined, now: number): Promise<TaskDoc> {
+export async function requestStop(tx: StoreTx, row: Row<TaskDoc>, reason: string | undefined, now: number, stopCode = 'UserInitiated'): Promise<TaskDoc> {
   if (row.data.desiredStatus === 'STOPPED') return row.data;
   const next: TaskDoc = {
     ...row.data,
     desiredStatus: 'STOPPED',
-    stopCode: row.data.stopCode ?? 'UserInitiated',
+    stopCode: row.data.stopCode ?? stopCode,
     stoppedReason: row.data.stoppedReason ?? reason ?? 'Task stopped by user',
     stoppingAt: now,
     version: row.data.version + 1,
   };
   await tx.update(c.tasks, row, next);
   return next;
+}
+
+/**
+ * The service scheduler has accounted for this stopped task of its service: it leaves the
+ * service's open tasks (the `service_open` column). Not a change ECS shows: `version` stays.
+ */
+export async function markSeenByService(tx: StoreTx, row: Row<TaskDoc>): Promise<void> {
+  if (row.data.serviceSeen === true) return;
+  await tx.update(c.tasks, row, { ...row.data, serviceSeen: true });
 }
 
 /** Records an agent's report on its task; false when the report was stale or changed nothing. */

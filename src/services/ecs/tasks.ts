@@ -13,20 +13,14 @@ import type { ListTasksRequest, RunTaskRequest, StartTaskRequest, StopTaskReques
 import type { Clock } from '../../core/clock.js';
 import { hexId } from '../../core/ids.js';
 import { keysetPage, tokenPosition } from '../../core/pagination.js';
-import {
-  schedule,
-  SchedulerInputError,
-  SnapshotMemo,
-  type ClusterSnapshot,
-  type PlacementRequest,
-  type TaskDefinitionView,
-} from '../../scheduler/index.js';
+import type { PlacementRequest, TaskDefinitionView } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx, Store } from '../../store/store.js';
 import { clusterNameOf, containerInstanceArn, parseArn, taskArn, type Scope } from './arns.js';
 import { checkClientToken, recallClientToken, rememberClientToken, requestHash } from './client-tokens.js';
-import { activeCluster, FARGATE_PROVIDERS, resolveArn, type ClusterRecord } from './clusters.js';
+import { placeTasks, resolveCapacity, scheduleOrThrow, tasksPerProvider } from './capacity-placement.js';
+import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
 import { ClusterSnapshots, liveTaskView } from './cluster-snapshots.js';
 import { createTask, requestStop } from './task-state.js';
 import * as err from './errors.js';
@@ -34,11 +28,19 @@ import { checkTags, type Tag } from './tags.js';
 import { findTaskDefinition, type TaskDefinitionRecord } from './task-definitions.js';
 import { pageSize } from './validation.js';
 
-/** Instances carrying this attribute provide the capacity FARGATE tasks run on. */
-export const FARGATE_CAPACITY_ATTRIBUTE = 'dockyard.capacity.fargate';
+/** For checks made before placing (the services module's): the launch type a request resolves to. */
+export { launchTypeOf } from './capacity-placement.js';
 
 /** RunTask's input as the model defines it (src/aws/generated/ecs.ts). */
 export type RunTaskInput = RunTaskRequest;
+/** What Tasks.place needs: RunTask's parameters, any count, and what a service adds to its tasks. */
+export type PlaceInput = Omit<RunTaskInput, 'count'> & {
+  count: number;
+  /** Only this container instance is a candidate (a DAEMON service's task for one instance). */
+  onInstance?: string;
+  /** The service the task belongs to (tasks' `service` column); its tasks per capacity provider count toward its strategy's base and weights. */
+  serviceName?: string;
+};
 /** ECS's StartTask takes no clientToken (unlike RunTask): a retried StartTask starts another task, in ECS as here. */
 export type StartTaskInput = StartTaskRequest;
 
@@ -82,37 +84,42 @@ export class Tasks {
         if (earlier) return { tasks: await tasksByArn(tx, earlier.taskArns), failures: earlier.failures };
       }
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
-      const launch = launchTypeOf(input, cluster);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
-      checkRunnable(td, launch.launchType, input);
-      // FARGATE tasks run only on capacity Dockyard manages itself (agents that offer it).
-      const fargate = launch.launchType === 'FARGATE';
-      const instances = await this.snapshots.instances(tx, clusterArn, (i) => !fargate || i.attributes[FARGATE_CAPACITY_ATTRIBUTE] !== undefined);
-      if (instances.length === 0) {
-        throw err.invalidParameter(
-          launch.launchType === 'FARGATE' ? 'No Fargate capacity is available: no agent in this cluster offers it.' : 'No Container Instances were found in your cluster.',
-        );
-      }
-      const request: PlacementRequest = {
-        count,
-        taskDefinition: td as unknown as TaskDefinitionView,
-        overrides: input.overrides,
-        group: input.group ?? `family:${td.family}`,
-        placementConstraints: input.placementConstraints,
-        placementStrategy: input.placementStrategy,
-      };
-      const plan = scheduleOrThrow({ instances }, request, this.seed(), this.snapshots.memo(clusterArn, fargate ? 'FARGATE' : 'all'));
-      const tasks: TaskDoc[] = [];
-      for (const placement of plan.placements) {
-        tasks.push(await createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()));
-      }
+      const { tasks, failures } = await this.place(tx, scope, cluster, td, { ...input, count });
       if (token !== undefined) {
-        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures: plan.failures };
+        const doc = { accountId: scope.accountId, region: scope.region, clusterArn, token, requestHash: hash, taskArns: tasks.map((t) => t.taskArn), failures };
         await rememberClientToken(tx, doc, this.clock.now());
       }
-      return { tasks, failures: plan.failures };
+      return { tasks, failures };
     });
     return { tasks: result.tasks.map((t) => taskView(t, true)), failures: result.failures };
+  }
+
+  /**
+   * The one placement path, RunTask's and the service scheduler's (capacity-placement.ts): launch
+   * type or capacity provider strategy (the cluster's default when neither is given), split across
+   * providers by base and weight, candidate instances (`onInstance` narrows them to one, for DAEMON
+   * tasks), the pure scheduler, and the placed tasks written in `tx`.
+   */
+  async place(tx: StoreTx, scope: Scope, cluster: ClusterRecord, td: TaskDefinitionRecord, input: PlaceInput) {
+    const capacity = await resolveCapacity(tx, scope, cluster, input);
+    checkRunnable(td, capacity.launchType, input);
+    const request: PlacementRequest = {
+      count: input.count,
+      taskDefinition: td as unknown as TaskDefinitionView,
+      overrides: input.overrides,
+      group: input.group ?? `family:${td.family}`,
+      placementConstraints: input.placementConstraints,
+      placementStrategy: input.placementStrategy,
+    };
+    // A service's base and weights count the tasks it already runs per provider (RunTask's apply per call).
+    const running = capacity.strategy && input.serviceName !== undefined ? await tasksPerProvider(tx, cluster.clusterArn, request.group!) : undefined;
+    return placeTasks(tx, this.snapshots, scope, cluster.clusterArn, capacity, request, {
+      seed: this.seed(),
+      onInstance: input.onInstance,
+      running,
+      create: (placement, launch) => createTask(tx, scope, cluster, td, input, placement.instanceArn, launch, this.clock.now()),
+    });
   }
 
   async start(scope: Scope, input: StartTaskInput) {
@@ -138,7 +145,7 @@ export class Tasks {
         }
         // StartTask names the instance: the scheduler only checks that the task fits there.
         const plan = scheduleOrThrow(
-          { instances: [instance] },
+          [instance],
           { count: 1, taskDefinition: td as unknown as TaskDefinitionView, overrides: input.overrides, group: input.group ?? `family:${td.family}` },
           this.seed(),
         );
@@ -211,22 +218,7 @@ export class Tasks {
   }
 }
 
-function launchTypeOf(input: RunTaskInput, cluster: ClusterRecord): { launchType: string; capacityProviderName?: string } {
-  if (input.launchType) return { launchType: input.launchType };
-  const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : cluster.defaultCapacityProviderStrategy;
-  if (strategy.length > 0) {
-    for (const item of strategy) {
-      if (!FARGATE_PROVIDERS.has(item.capacityProvider)) throw err.capacityProviderNotFound(item.capacityProvider);
-      if (input.capacityProviderStrategy?.length && !cluster.capacityProviders.includes(item.capacityProvider)) {
-        throw err.capacityProviderNotAssociated();
-      }
-    }
-    return { launchType: 'FARGATE', capacityProviderName: strategy[0]!.capacityProvider };
-  }
-  return { launchType: 'EC2' };
-}
-
-async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
+export async function usableTaskDefinition(tx: StoreTx, scope: Scope, ref: string): Promise<TaskDefinitionRecord> {
   const row = await findTaskDefinition(tx, scope, ref);
   if (!row || row.data.status === 'DELETE_IN_PROGRESS') throw err.clientException('Unable to find task definition.');
   if (row.data.status !== 'ACTIVE') throw err.clientException(`TaskDefinition is inactive: ${row.pk}`);
@@ -237,7 +229,7 @@ const MAX_OVERRIDES_LENGTH = 8192;
 const MAX_STOP_REASON_LENGTH = 255;
 
 /** The launch-type and network checks RunTask/StartTask make before placement. */
-function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunTaskInput | StartTaskInput) {
+export function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: PlaceInput | StartTaskInput) {
   if (!td.compatibilities.includes(launchType)) {
     throw err.invalidParameter(`Task definition does not support launch_type ${launchType}.`);
   }
@@ -262,16 +254,6 @@ function checkRunnable(td: TaskDefinitionRecord, launchType: string, input: RunT
   if (input.group !== undefined && input.group.length > 255) throw err.invalidParameter('group must be at most 255 characters.');
 }
 
-function scheduleOrThrow(snapshot: ClusterSnapshot, request: PlacementRequest, seed: string, memo?: SnapshotMemo) {
-  try {
-    return schedule(snapshot, request, { seed, memo });
-  } catch (e) {
-    if (e instanceof SchedulerInputError) throw err.invalidParameter(e.message);
-    throw e;
-  }
-}
-
-
 async function tasksByArn(tx: StoreTx, arns: readonly string[]): Promise<TaskDoc[]> {
   const out: TaskDoc[] = [];
   for (const arn of arns) {
@@ -281,7 +263,8 @@ async function tasksByArn(tx: StoreTx, arns: readonly string[]): Promise<TaskDoc
   return out;
 }
 
-async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
+/** A task of the cluster by ARN or id. */
+export async function findTask(tx: StoreTx, scope: Scope, clusterArn: string, ref: string): Promise<Row<TaskDoc> | undefined> {
   const arn = parseArn(ref) ? ref : taskArn(scope, clusterNameOf(clusterArn), ref);
   const row = await tx.get(c.tasks, arn);
   return row && row.data.clusterArn === clusterArn ? row : undefined;

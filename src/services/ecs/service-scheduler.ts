@@ -1,0 +1,293 @@
+/**
+ * The write side of the service scheduler: one reconciliation of one service, inside one write
+ * transaction. It reads the service, its open tasks (the tasks' `service_open` column) and the
+ * cluster's instances, asks the decision function (the pure decideService, handed in by the
+ * controller) what to do, and applies the answer: stops through the task writer, starts through
+ * the placement path RunTask uses (Tasks.place), deployments, history records and events.
+ *
+ * Writes are serialised by the store, and every decision is taken from the state inside the same
+ * transaction that applies it: a retried or resumed reconciliation (a control-plane restart) sees
+ * the tasks an earlier one started and never starts them twice.
+ */
+import { AwsError } from '../../aws/errors.js';
+import type { Clock } from '../../core/clock.js';
+import { SERVICE_DEFAULT_STRATEGY, type decideService, type PlacementFailure, type ServiceInput, type ServiceTaskInput } from '../../scheduler/index.js';
+import * as c from '../../store/collections.js';
+import type { TaskDoc } from '../../store/collections.js';
+import type { Row, Store, StoreTx } from '../../store/store.js';
+import { clusterNameOf } from './arns.js';
+import type { ClusterRecord } from './clusters.js';
+import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
+import { markSeenByService, requestStop } from './task-state.js';
+import type { TaskDefinitionRecord } from './task-definitions.js';
+import type { Tasks } from './tasks.js';
+
+export type DecideService = typeof decideService;
+
+export interface ServiceSchedulerOptions {
+  /** At most this many tasks are placed per service per reconciliation (keeps each write short). */
+  maxStartsPerPass?: number;
+  /** Placement retries back off exponentially up to this many seconds. */
+  maxBackoffSeconds?: number;
+}
+
+const TASKS_PER_EVENT = 10;
+const TROUBLESHOOTING = 'For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.';
+const taskId = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+const listed = (arns: readonly string[]) => arns.map((a) => `(task ${taskId(a)})`).join(' ');
+
+/** What a scheduler failure reason means, in the words of ECS's service events. */
+const CLOSEST_MATCH: Record<string, string> = {
+  'RESOURCE:MEMORY': 'has insufficient memory available',
+  'RESOURCE:CPU': 'has insufficient CPU units available',
+  'RESOURCE:PORTS': 'is already using a port required by your task',
+  'RESOURCE:PORTS_UDP': 'is already using a port required by your task',
+  AGENT: 'encountered error "AGENT"',
+  ATTRIBUTE: 'is missing an attribute required by your task',
+};
+
+export function unableToPlace(service: string, failures: readonly PlacementFailure[], reason?: string): string {
+  const head = `(service ${service}) was unable to place a task because no container instance met all of its requirements.`;
+  if (reason !== undefined || failures.length === 0) return `${head} Reason: ${reason ?? 'No Container Instances were found in your cluster.'} ${TROUBLESHOOTING}`;
+  const f = failures[0]!;
+  const what = CLOSEST_MATCH[f.reason] ?? `does not satisfy the task's placement constraints (${f.reason})`;
+  return `${head} The closest matching (container-instance ${taskId(f.arn ?? '')}) ${what}. ${TROUBLESHOOTING}`;
+}
+
+/** Failures that mean "this instance is not for this task" (DAEMON services skip such instances quietly). */
+const NOT_ELIGIBLE = new Set(['ATTRIBUTE', 'MemberOf placement constraint unsatisfied.', 'DistinctInstance placement constraint unsatisfied.']);
+
+export class ServiceScheduler {
+  private readonly maxStarts: number;
+  private readonly maxBackoff: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly tasks: Tasks,
+    opts: ServiceSchedulerOptions = {},
+  ) {
+    this.maxStarts = opts.maxStartsPerPass ?? 500;
+    this.maxBackoff = opts.maxBackoffSeconds ?? 30;
+  }
+
+  /** The services the scheduler looks after: ACTIVE and DRAINING ones. */
+  async serviceArns(): Promise<string[]> {
+    const rows = await this.store.read((tx) => tx.select(c.services, [], { where: { status: { in: ['ACTIVE', 'DRAINING'] } } }));
+    return rows.map((r) => r.pk);
+  }
+
+  /**
+   * Reconciles one service. Answers when it wants another look even if nothing changes (epoch
+   * seconds: a placement retry, a health-check grace period ending), or undefined.
+   */
+  async reconcile(serviceArn: string, decide: DecideService): Promise<{ wakeAt?: number }> {
+    return this.store.write(async (tx) => {
+      const row = (await tx.get(c.services, serviceArn)) as Row<ServiceRecord> | undefined;
+      if (!row || row.data.status === 'INACTIVE') return {};
+      const now = this.clock.now();
+      const doc = structuredClone(row.data);
+      const before = JSON.stringify(doc);
+      const clusterRow = await tx.get(c.clusters, doc.clusterArn);
+      if (!clusterRow) return {};
+      const cluster = clusterRow.data as ClusterRecord;
+      const instances = (await tx.select(c.containerInstances, ['status'], { where: { cluster: doc.clusterArn, status: { in: ['ACTIVE', 'DRAINING'] } } })).map((r) => ({
+        arn: r.pk,
+        status: String(r.status),
+      }));
+      const taskRows = await tx.find(c.tasks, { where: { service_open: `${doc.clusterArn}|${doc.serviceName}` } });
+      const byArn = new Map(taskRows.map((r) => [r.pk, r]));
+      const decision = decide(serviceInput(doc), taskRows.map((r) => taskInput(r.data)), instances, now);
+      const events = [...decision.events];
+
+      for (const arn of decision.seen) await markSeenByService(tx, byArn.get(arn)!);
+      const stopped: string[] = [];
+      for (const s of decision.stops) {
+        await requestStop(tx, byArn.get(s.arn)!, s.reason, now, 'ServiceSchedulerInitiated');
+        stopped.push(s.arn);
+      }
+      for (let i = 0; i < stopped.length; i += TASKS_PER_EVENT) {
+        const chunk = stopped.slice(i, i + TASKS_PER_EVENT);
+        events.push(`(service ${doc.serviceName}) has stopped ${chunk.length} running tasks: ${listed(chunk)}.`);
+      }
+
+      // Deployments: counts and rollout states as decided; those without tasks are over.
+      const outcomes = new Map(decision.deployments.map((d) => [d.id, d]));
+      const kept: DeploymentRecord[] = [];
+      for (const d of doc.deployments) {
+        const o = outcomes.get(d.id);
+        if (!o) continue;
+        if (!o.live) continue;
+        const next: DeploymentRecord = { ...d, runningCount: o.runningCount, pendingCount: o.pendingCount, desiredCount: o.desiredCount, failedTasks: o.failedTasks };
+        if (o.rolloutState !== d.rolloutState) {
+          next.rolloutState = o.rolloutState;
+          // A rollback keeps saying what it rolled back to, as ECS shows it.
+          next.rolloutStateReason = d.rollbackOf && o.rolloutState === 'COMPLETED' ? d.rolloutStateReason : (o.rolloutStateReason ?? d.rolloutStateReason);
+          next.updatedAt = now;
+          if (o.rolloutState === 'COMPLETED') {
+            doc.lastCompleted = structuredClone(next);
+            await finishServiceDeployment(tx, d.serviceDeploymentArn, d.rollbackOf ? 'ROLLBACK_SUCCESSFUL' : 'SUCCESSFUL', now);
+          }
+        }
+        if (JSON.stringify(next) !== JSON.stringify(d)) next.updatedAt = now;
+        kept.push(next);
+      }
+      doc.deployments = kept;
+      if (doc.schedulingStrategy === 'DAEMON' && doc.status === 'ACTIVE') doc.desiredCount = decision.desiredCount;
+      doc.runningCount = decision.runningCount;
+      doc.pendingCount = decision.pendingCount;
+      doc.steady = decision.steady;
+
+      if (decision.tripped) await this.trip(tx, doc, decision.rollbackTo, now);
+
+      // Starts, through RunTask's placement path.
+      const primary = doc.deployments[0];
+      let wakeAt: number | undefined;
+      const wanted = doc.schedulingStrategy === 'DAEMON' ? decision.startOn.length : decision.startCount;
+      if (!decision.tripped && primary && primary.id === decision.startDeployment && wanted > 0) {
+        if (doc.placementRetryAt !== undefined && now < doc.placementRetryAt) {
+          wakeAt = doc.placementRetryAt;
+        } else {
+          const result = await this.start(tx, doc, cluster, primary, decision.startCount, decision.startOn, now);
+          for (let i = 0; i < result.started.length; i += TASKS_PER_EVENT) {
+            const chunk = result.started.slice(i, i + TASKS_PER_EVENT);
+            events.push(`(service ${doc.serviceName}) has started ${chunk.length} tasks: ${listed(chunk)}.`);
+          }
+          primary.pendingCount += result.started.length;
+          doc.pendingCount += result.started.length;
+          if (result.failure) {
+            events.push(result.failure);
+            doc.placementAttempts = (doc.placementAttempts ?? 0) + 1;
+            doc.placementRetryAt = now + Math.min(this.maxBackoff, 2 ** (doc.placementAttempts - 1));
+            wakeAt = doc.placementRetryAt;
+          } else {
+            doc.placementAttempts = 0;
+            doc.placementRetryAt = undefined;
+          }
+          if (result.started.length > 0) doc.steady = false;
+        }
+      }
+      if (decision.inactive) doc.status = 'INACTIVE';
+      addEvents(doc, events, now);
+      for (const t of taskRows) {
+        // A grace period that ends with the task still UNHEALTHY needs a look then.
+        const grace = doc.healthCheckGracePeriodSeconds ?? 0;
+        if (t.data.healthStatus === 'UNHEALTHY' && typeof t.data.startedAt === 'number' && t.data.startedAt + grace > now) {
+          wakeAt = Math.min(wakeAt ?? Infinity, t.data.startedAt + grace);
+        }
+      }
+      if (JSON.stringify(doc) !== before) await tx.update(c.services, row, doc);
+      return { wakeAt };
+    });
+  }
+
+  /** The circuit breaker tripped: the PRIMARY failed; roll back to the last COMPLETED deployment when asked to. */
+  private async trip(tx: StoreTx, doc: ServiceRecord, rollbackTo: string | undefined, now: number): Promise<void> {
+    const failed = doc.deployments[0]!;
+    const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
+    if (history) {
+      await tx.update(c.serviceDeployments, history, {
+        ...history.data,
+        deploymentCircuitBreaker: { ...(history.data.deploymentCircuitBreaker as object), status: 'TRIGGERED', failureCount: failed.failedTasks },
+        updatedAt: now,
+      });
+    }
+    const target = doc.lastCompleted;
+    if (rollbackTo && target && target.id === rollbackTo) {
+      const tdRow = await tx.get(c.taskDefinitions, target.taskDefinition);
+      if (tdRow) {
+        const reason = `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`;
+        const next = await startDeployment(tx, doc, tdRow.data as TaskDefinitionRecord, target, now, { serviceDeploymentArn: failed.serviceDeploymentArn, reason });
+        next.rollbackOf = failed.id;
+        return;
+      }
+    }
+    await finishServiceDeployment(tx, failed.serviceDeploymentArn, 'STOPPED', now, 'ECS deployment circuit breaker: tasks failed to start.');
+  }
+
+  private async start(tx: StoreTx, doc: ServiceRecord, cluster: ClusterRecord, primary: DeploymentRecord, count: number, on: readonly string[], now: number) {
+    const tdRow = await tx.get(c.taskDefinitions, primary.taskDefinition);
+    if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${primary.taskDefinition}.`) };
+    const td = tdRow.data as TaskDefinitionRecord;
+    const scope = { accountId: doc.accountId, region: doc.region };
+    const tags = [
+      ...(doc.propagateTags === 'SERVICE' ? doc.tags : doc.propagateTags === 'TASK_DEFINITION' ? ((td.tags as { key?: string; value?: string }[] | undefined) ?? []) : []),
+      ...(doc.enableECSManagedTags
+        ? [
+            { key: 'aws:ecs:serviceName', value: doc.serviceName },
+            { key: 'aws:ecs:clusterName', value: clusterNameOf(doc.clusterArn) },
+          ]
+        : []),
+    ];
+    const input = {
+      taskDefinition: td.taskDefinitionArn,
+      group: `service:${doc.serviceName}`,
+      startedBy: primary.id,
+      serviceName: doc.serviceName,
+      launchType: primary.launchType as never,
+      capacityProviderStrategy: primary.capacityProviderStrategy,
+      platformVersion: primary.platformVersion,
+      networkConfiguration: primary.networkConfiguration as never,
+      placementConstraints: doc.placementConstraints as never,
+      placementStrategy: (doc.placementStrategy.length ? doc.placementStrategy : SERVICE_DEFAULT_STRATEGY) as never,
+      enableExecuteCommand: doc.enableExecuteCommand,
+      tags,
+    };
+    const started: string[] = [];
+    let failure: string | undefined;
+    try {
+      if (doc.schedulingStrategy === 'DAEMON') {
+        for (const instance of on.slice(0, this.maxStarts)) {
+          const r = await this.tasks.place(tx, scope, cluster, td, { ...input, placementStrategy: undefined, count: 1, onInstance: instance });
+          started.push(...r.tasks.map((t: TaskDoc) => t.taskArn));
+          const f = r.failures.filter((x) => !NOT_ELIGIBLE.has(x.reason));
+          if (f.length > 0 && failure === undefined) failure = unableToPlace(doc.serviceName, f);
+        }
+      } else {
+        const n = Math.min(count, this.maxStarts);
+        const r = await this.tasks.place(tx, scope, cluster, td, { ...input, count: n });
+        started.push(...r.tasks.map((t: TaskDoc) => t.taskArn));
+        if (r.tasks.length < n) failure = unableToPlace(doc.serviceName, r.failures);
+      }
+    } catch (e) {
+      // Placement input the scheduler refuses (no instance at all, no Fargate capacity…) is an event, not an error.
+      if (!(e instanceof AwsError)) throw e;
+      failure = unableToPlace(doc.serviceName, [], e.message);
+    }
+    void now;
+    return { started, failure };
+  }
+}
+
+function serviceInput(doc: ServiceRecord): ServiceInput {
+  const primary = doc.deployments[0];
+  const cb = doc.deploymentConfiguration.deploymentCircuitBreaker;
+  return {
+    name: doc.serviceName,
+    status: doc.status === 'DRAINING' ? 'DRAINING' : 'ACTIVE',
+    schedulingStrategy: doc.schedulingStrategy,
+    desiredCount: doc.desiredCount,
+    minimumHealthyPercent: doc.deploymentConfiguration.minimumHealthyPercent,
+    maximumPercent: doc.deploymentConfiguration.maximumPercent,
+    circuitBreaker: { enable: cb?.enable ?? false, rollback: cb?.rollback ?? false },
+    healthCheckGracePeriodSeconds: doc.healthCheckGracePeriodSeconds ?? 0,
+    deployments: doc.deployments.map((d) => ({ id: d.id, rolloutState: d.rolloutState, healthChecked: d.healthChecked, failedTasks: d.failedTasks })),
+    rollbackTarget: doc.lastCompleted && doc.lastCompleted.id !== primary?.id ? doc.lastCompleted.id : undefined,
+    steady: doc.steady,
+  };
+}
+
+function taskInput(t: TaskDoc): ServiceTaskInput {
+  return {
+    arn: t.taskArn,
+    deploymentId: t.startedBy ?? '',
+    instanceArn: t.placedOn ?? '',
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    healthStatus: t.healthStatus as string | undefined,
+    startedAt: typeof t.startedAt === 'number' ? t.startedAt : undefined,
+    stopCode: t.stopCode,
+    stoppedReason: t.stoppedReason,
+    seen: t.serviceSeen === true,
+  };
+}
