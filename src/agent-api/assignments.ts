@@ -106,6 +106,7 @@ function containerSpec(cd: Json, o: Json, containerArn: string, networkMode: str
     stopTimeoutSec: num(cd.stopTimeout) ?? DEFAULT_STOP_TIMEOUT_SEC,
     startTimeoutSec: num(cd.startTimeout),
     dependsOn: arr<{ containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY' }>(cd.dependsOn),
+    logConfiguration: logConfiguration(cd.logConfiguration),
   };
 }
 
@@ -161,4 +162,11 @@ function volumeSpec(v: Json): VolumeSpec {
 export function assignmentsDigest(tasks: readonly TaskAssignment[]): string {
   const stable = tasks.map((t) => ({ ...t, lastStatus: undefined, containers: t.containers.map((c) => ({ ...c, registryAuth: c.registryAuth ? true : undefined })) }));
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 32);
+}
+
+function logConfiguration(v: unknown): ContainerSpec['logConfiguration'] {
+  const lc = v as { logDriver?: unknown; options?: Record<string, unknown> } | undefined;
+  if (!lc || typeof lc.logDriver !== 'string') return undefined;
+  const options = Object.fromEntries(Object.entries(lc.options ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { logDriver: lc.logDriver, options };
 }

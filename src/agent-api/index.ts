@@ -5,3 +5,4 @@ export { ADMIN_SIGNING_NAME, JOIN_TOKENS_PATH, registerJoinTokenApi, type JoinTo
 export { registerSpotInterruptionApi, SPOT_INTERRUPTIONS_PATH, type SpotInterruptionApiDeps } from './spot-interruption-api.js';
 export { AgentLiveness, type LivenessOptions } from './liveness.js';
 export { registerAgentApi, type AgentApiDeps, type RegistryCredentialsHook } from './routes.js';
+export { awslogsTarget, registerLogRoutes, type AwslogsTarget, type LogRoutesDeps, type LogSink } from './log-routes.js';

@@ -74,7 +74,7 @@ export interface AgentApiDeps {
 
 const DEFAULT_WAIT_MS = 30_000;
 
-class ProtocolError extends Error {
+export class ProtocolError extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorResponse['error'],
@@ -84,7 +84,7 @@ class ProtocolError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   let value: unknown = body;
   if (Buffer.isBuffer(body)) {
     try {
@@ -98,7 +98,7 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return result.data;
 }
 
-function sendError(reply: FastifyReply, e: unknown) {
+export function sendError(reply: FastifyReply, e: unknown) {
   if (e instanceof AgentAuthError) e = new ProtocolError(401, 'Unauthorized', e.message);
   if (e instanceof ProtocolError) {
     if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="dockyard-agent"');
@@ -106,19 +106,20 @@ function sendError(reply: FastifyReply, e: unknown) {
   }
   const code = (e as { code?: string }).code;
   if (code === 'ClusterNotFoundException') return reply.code(404).send({ error: 'ClusterNotFound', message: 'Cluster not found.' } satisfies ErrorResponse);
+  if (code === 'ResourceNotFoundException' && e instanceof AwsError) return reply.code(404).send({ error: 'ResourceNotFound', message: `ResourceNotFoundException: ${e.message}` } satisfies ErrorResponse);
   if (e instanceof AwsError && e.status < 500) return reply.code(400).send({ error: 'BadRequest', message: e.message } satisfies ErrorResponse);
   throw e;
 }
 
 /** The bearer secret of a request; 401 without one. */
-function bearerOf(req: FastifyRequest): string {
+export function bearerOf(req: FastifyRequest): string {
   const m = /^Bearer +(\S+)$/.exec(req.headers.authorization ?? '');
   if (!m) throw new ProtocolError(401, 'Unauthorized', "This call needs the agent's credential (Authorization: Bearer …), or a join token to register.");
   return m[1]!;
 }
 
 /** A credential speaks for its own container instance only. */
-function ownInstance(credential: AgentCredentialDoc, containerInstanceArn: string): void {
+export function ownInstance(credential: AgentCredentialDoc, containerInstanceArn: string): void {
   if (credential.containerInstanceArn !== containerInstanceArn) {
     throw new ProtocolError(403, 'AccessDenied', `This agent's credential is for ${credential.containerInstanceArn}; it cannot act for another container instance.`);
   }

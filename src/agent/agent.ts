@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { PROTOCOL_VERSION, type RegisterRequest, type RegisterResponse, type RoleCredentials, type TaskAssignment } from '../protocol/index.js';
 import { AgentClient, ProtocolHttpError, type AgentClientOptions } from './client.js';
 import { hostAttributes, hostResources, localHostname, type HostOptions } from './host.js';
+import { LogShipper } from './logs/shipper.js';
 import { Outbox } from './outbox.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Supervisor, type AgentLogger } from './supervisor.js';
@@ -77,6 +78,8 @@ export class Agent {
   readonly supervisor: Supervisor;
   /** The task metadata and credentials endpoints, when configured. */
   readonly taskEndpoint: TaskEndpoint | undefined;
+  /** Ships awslogs containers' output to the control plane. */
+  readonly logs: LogShipper;
   private readonly client: AgentClient;
   private readonly outbox = new Outbox();
   private readonly stop = new AbortController();
@@ -84,6 +87,7 @@ export class Agent {
   private unwatch: (() => void) | undefined;
   private heartbeatMs = 10_000;
   private flushWake: (() => void) | undefined;
+  private checkpointsPruned = false;
   /** Set when the control plane deregistered this instance. */
   inactive = false;
 
@@ -98,11 +102,21 @@ export class Agent {
       log: o.log,
       publish: (r) => {
         this.outbox.put(r);
+        this.logs.sync(this.supervisor.tasks);
         this.flushWake?.();
       },
       acknowledged: (arn) => !this.outbox.has(arn),
       containerEnv: (task, name) => this.taskEndpoint?.containerEnv(task, name) ?? [],
       fetchSecrets: (task) => this.client.taskSecrets(this.containerInstanceArn!, task.taskArn),
+      beforeStart: (task, spec, runtimeId) => this.logs.prepare(task, spec, runtimeId),
+    });
+    this.logs = new LogShipper({
+      client: this.client,
+      runtime: o.runtime,
+      stateDir: o.stateDir,
+      instanceArn: () => this.containerInstanceArn,
+      log: o.log,
+      onDrained: () => this.flushWake?.(),
     });
     this.taskEndpoint = o.taskEndpoint
       ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })
@@ -144,6 +158,7 @@ export class Agent {
     this.unwatch?.();
     this.supervisor.close();
     await Promise.allSettled(this.loops);
+    await this.logs.close();
     await this.taskEndpoint?.close();
     await this.client.close();
   }
@@ -254,6 +269,12 @@ export class Agent {
     this.onAssignments?.(tasks);
     this.taskEndpoint?.setCredentials(tasks, roleCredentials);
     this.supervisor.applyAssignments(tasks);
+    this.logs.sync(this.supervisor.tasks);
+    if (!this.checkpointsPruned) {
+      // Once the first assignments claimed what was adopted: checkpoints of containers gone meanwhile go too.
+      this.checkpointsPruned = true;
+      this.logs.pruneCheckpoints(new Set([...this.supervisor.tasks.values()].flatMap((t) => Object.values(t.containers).flatMap((c) => (c.runtimeId ? [c.runtimeId] : [])))));
+    }
   }
 
   private async flushLoop(): Promise<void> {
@@ -268,7 +289,12 @@ export class Agent {
         this.flushWake = undefined;
         continue;
       }
-      const batch = this.outbox.batch(200);
+      // A task's STOPPED report waits until its awslogs output is shipped (bounded; see LogShipper.holdReport).
+      const batch = this.outbox.batch(500).filter((r) => !this.logs.holdReport(r)).slice(0, 200);
+      if (batch.length === 0) {
+        await sleep(250, this.stop.signal);
+        continue;
+      }
       try {
         const res = await this.client.reports(this.containerInstanceArn!, batch);
         this.outbox.acknowledge(batch, [...res.acknowledged, ...res.unknown]);

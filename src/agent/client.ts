@@ -5,9 +5,13 @@ import {
   AGENT_API_PREFIX,
   AssignmentsResponse,
   HeartbeatResponse,
+  LogEventsResponse,
+  LogStreamResponse,
   RegisterResponse,
   ReportsResponse,
   TaskSecretsResponse,
+  type LogEventsRequest,
+  type LogStreamRequest,
   type RegisterRequest,
   type TaskReport,
 } from '../protocol/index.js';
@@ -80,6 +84,14 @@ export class AgentClient {
   taskSecrets(containerInstanceArn: string, taskArn: string): Promise<TaskSecretsResponse> {
     const qs = new URLSearchParams({ containerInstanceArn, taskArn });
     return this.call('GET', `/task-secrets?${qs}`, TaskSecretsResponse);
+  }
+
+  openLogStream(body: LogStreamRequest): Promise<LogStreamResponse> {
+    return this.call('POST', '/logs/stream', LogStreamResponse, body);
+  }
+
+  shipLogs(body: LogEventsRequest): Promise<LogEventsResponse> {
+    return this.call('POST', '/logs/events', LogEventsResponse, body);
   }
 
   async close(): Promise<void> {

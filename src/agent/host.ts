@@ -44,6 +44,9 @@ export function hostAttributes(info: RuntimeInfo, o: HostOptions): RegisterReque
     { name: 'ecs.availability-zone', value: o.availabilityZone ?? 'local-1a' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.json-file' },
     { name: 'com.amazonaws.ecs.capability.logging-driver.none' },
+    // awslogs: the agent ships the output itself (src/agent/logs/).
+    { name: 'com.amazonaws.ecs.capability.logging-driver.awslogs' },
+    { name: 'ecs.capability.execution-role-awslogs' },
     { name: 'ecs.capability.container-health-check' },
     { name: 'ecs.capability.container-ordering' },
     { name: 'ecs.capability.task-eni' },

@@ -4,7 +4,7 @@
  * thread is the only lock: an action's result is applied in its completion callback, and each
  * (task, action) runs at most once at a time.
  */
-import { taskStatusRank, type NetworkBinding, type TaskAssignment, type TaskSecretsResponse } from '../protocol/index.js';
+import { taskStatusRank, type ContainerSpec, type NetworkBinding, type TaskAssignment, type TaskSecretsResponse } from '../protocol/index.js';
 import { HostSafetyError } from './host-safety.js';
 import { actionKey, nextActions, type Action } from './next-action.js';
 import { OOM_REASON } from './runtime/docker.js';
@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   containerEnv?: (task: TaskAssignment, container: string) => { name: string; value: string }[];
   /** GET task-secrets for a task whose containers have `secrets` or registry credentials (task-secrets.ts). */
   fetchSecrets?: (task: TaskAssignment) => Promise<TaskSecretsResponse>;
+  /** Runs before a container starts (awslogs opens its log stream); a throw fails the start with its message. */
+  beforeStart?: (task: TaskAssignment, spec: ContainerSpec, runtimeId: string) => Promise<void>;
 }
 
 const MAX_TOMBSTONES = 10_000;
@@ -415,6 +417,7 @@ export class Supervisor {
         return;
       case 'start':
         try {
+          await this.o.beforeStart?.(task.spec, spec!, c!.runtimeId!);
           const state = await rt.start(c!.runtimeId!);
           this.absorb(task, c!, state);
           c!.startedAt ??= this.now();

@@ -38,7 +38,9 @@ export type ResourceType =
   | 'iam:mfa'
   | 'iam:policy-name'
   | 'ssm:parameter'
-  | 'secretsmanager:secret';
+  | 'secretsmanager:secret'
+  | 'logs:log-group'
+  | 'logs:log-stream';
 
 export interface OperationEntry {
   /** The IAM action, when not `<prefix>:<Operation>`; null: not authorized by IAM at all. */
@@ -265,6 +267,19 @@ export const STS_TABLE: ServiceTable = {
   },
 };
 
+/** CloudWatch Logs: operations on a group act on `log-group:NAME`; on events, on the stream (`log-group:NAME:log-stream:S`). */
+export const LOGS_TABLE: ServiceTable = {
+  prefix: 'logs',
+  members: { logGroupName: 'logs:log-group', logGroupIdentifier: 'logs:log-group', logStreamName: 'logs:log-stream', resourceArn: 'arn' },
+  primary: ['logGroupName', 'logGroupIdentifier', 'resourceArn'],
+  conditions: {},
+  operations: {
+    PutLogEvents: { resources: ['logStreamName'] },
+    GetLogEvents: { resources: ['logStreamName'] },
+    DescribeLogGroups: {},
+  },
+};
+
 /** By signing name of the service module. */
 /** Parameter Store: parameters by name (`parameter/<name>`); DescribeParameters has no resource ('*'). */
 export const SSM_TABLE: ServiceTable = {
@@ -300,5 +315,6 @@ export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
   sts: STS_TABLE,
   ssm: SSM_TABLE,
   secretsmanager: SECRETS_MANAGER_TABLE,
+  logs: LOGS_TABLE,
   monitoring: CLOUDWATCH_TABLE,
 };

@@ -362,6 +362,13 @@ class ArnResolver {
         // A secret that does not exist (yet) is authorized as its future ARN, suffix unknown.
         return (await this.facts?.secretArn?.(this.scope, value)) ?? this.underPrefix('secretsmanager', `secret:${value}-??????`);
       }
+      case 'logs:log-group':
+        return value === undefined ? undefined : this.underPrefix('logs', `log-group:${value}`);
+      case 'logs:log-stream': {
+        const g = this.input.logGroupName ?? this.input.logGroupIdentifier;
+        const group = typeof g === 'string' ? g.replace(/^arn:[^:]*:logs:[^:]*:[^:]*:log-group:/, '').replace(/:\*$/, '') : undefined;
+        return value === undefined || group === undefined ? undefined : this.underPrefix('logs', `log-group:${group}:log-stream:${value}`);
+      }
       case 'arn':
       case undefined:
         return value;

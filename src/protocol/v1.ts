@@ -138,6 +138,8 @@ export const ContainerSpec = z.object({
   /** Seconds dependents wait for this container to reach their condition. */
   startTimeoutSec: z.number().int().positive().optional(),
   dependsOn: z.array(DependencySpec),
+  /** The container definition's logConfiguration; with `awslogs` the agent ships the output (see LogEventsRequest). Since 1.2. */
+  logConfiguration: z.object({ logDriver: z.string(), options: z.record(z.string(), z.string()) }).optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 
@@ -292,8 +294,48 @@ export const ReportsResponse = z.object({
 });
 export type ReportsResponse = z.infer<typeof ReportsResponse>;
 
+/**
+ * Which awslogs container a log call is about. The control plane derives the log group and
+ * stream from the task definition (never from the agent), for tasks placed on the caller's instance. Since 1.2.
+ */
+const LogContainerRef = {
+  containerInstanceArn: z.string(),
+  taskArn: z.string(),
+  container: z.string().max(255),
+  /** Docker's container id: the stream name when the definition has no awslogs-stream-prefix (ECS on EC2). */
+  runtimeId: z.string().regex(/^[0-9a-f]{12,64}$/),
+};
+
+/** Where a line stands in a container's output: `<ns since the epoch>.<index among that ns's lines>`. */
+const LogCursor = z.string().max(40).regex(/^\d{1,30}\.\d{1,9}$/);
+
+export const LogStreamRequest = z.object(LogContainerRef);
+export type LogStreamRequest = z.infer<typeof LogStreamRequest>;
+
+export const LogStreamResponse = z.object({
+  logGroupName: z.string(),
+  logStreamName: z.string(),
+  /** Where the last accepted batch of this container ended; absent before the first. */
+  cursor: z.string().optional(),
+});
+export type LogStreamResponse = z.infer<typeof LogStreamResponse>;
+
+/** At most 10,000 events and 1 MiB of messages, as PutLogEvents. */
+export const LogEventsRequest = z.object({
+  ...LogContainerRef,
+  events: z.array(z.object({ timestamp: z.number().int().nonnegative(), message: z.string().max(262_144), cursor: LogCursor })).min(1).max(10_000),
+});
+export type LogEventsRequest = z.infer<typeof LogEventsRequest>;
+
+export const LogEventsResponse = z.object({
+  /** Events stored by this call (the others were stored by an earlier call with the same lines). */
+  accepted: z.number().int().nonnegative(),
+  cursor: z.string().optional(),
+});
+export type LogEventsResponse = z.infer<typeof LogEventsResponse>;
+
 export const ErrorResponse = z.object({
-  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask']),
+  error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask', 'ResourceNotFound']),
   message: z.string(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -317,6 +359,10 @@ export const protocolSchemas = {
   EniAttachment,
   ReportsRequest,
   ReportsResponse,
+  LogStreamRequest,
+  LogStreamResponse,
+  LogEventsRequest,
+  LogEventsResponse,
   ErrorResponse,
 } as const;
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -20,6 +20,7 @@ import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
 import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
+import { createLogs, logsService } from '../services/logs/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { createSsmDomain, ssmService } from '../services/ssm/index.js';
 import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
@@ -135,6 +136,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const sts = new StsSessions(store, clock, iam.roles, secrets);
   credentials.add(new StoredCredentials(iam.accessKeys, sts));
   const identityPolicies = new IdentityPolicies(store);
+  // Log data has its own SQLite file in the data dir, apart from the control-plane store.
+  const logs = createLogs({ dataDir: config.dataDir, clock });
+  store.onClear(() => logs.domain.events.clear());
   const ssm = createSsmDomain({ store, clock, secrets });
   const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
@@ -171,6 +175,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     stsService(sts),
     ssmService(ssm),
     secretsManagerService(secretsManager),
+    logsService(logs.domain),
     cloudWatchService(cloudwatch),
     applicationAutoScalingService(autoscaling),
   ];
@@ -210,6 +215,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Task secrets are read as the task's execution role, for the agent the task is placed on.
     taskSecrets: taskSecretsResolver({ parameters: ssm.parameters, secrets: secretsManager.secrets, authorizer, callerOf: principalCallers(store, iam) }),
     roleCredentials: new RoleCredentialsVendor({ issuer: sts, now: () => clock.now() * 1000, log: http.log.child({ component: 'role-credentials' }) }),
+  });
+  // awslogs containers' output, shipped by the agents into CloudWatch Logs.
+  registerLogRoutes(http, {
+    store,
+    auth: agentAuth,
+    logs: {
+      open: (t) => logs.domain.openShippingStream({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, t.createGroup),
+      ingest: (t, events) => logs.domain.ingestShipped({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, events),
+    },
   });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   registerSpotInterruptionApi(http, {
@@ -297,6 +311,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
       registryMaintenance.start();
       secretsMaintenance.start();
+      logs.retention.start();
       alarmEvaluator.start();
       scheduledActions.start();
       await liveness.start();
@@ -351,6 +366,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
+      logs.close();
       cloudwatch.metricStore.close();
       await store.close();
     },

@@ -256,6 +256,24 @@ export class DockerRuntime implements Runtime {
     return (await withTimeout(this.T.stats, 'stats', (abortSignal) => this.docker.getContainer(runtimeId).stats({ stream: false, abortSignal } as { stream: false }))) as unknown as Record<string, unknown>;
   }
 
+  /** The container's output as a stream (not timed: following lasts as long as the container; `signal` ends it). */
+  logs(runtimeId: string, since: string, signal: AbortSignal, follow: boolean): Promise<NodeJS.ReadableStream> {
+    // Through the modem: dockerode's logs() buffers the whole answer unless following.
+    return new Promise((resolve, reject) =>
+      this.docker.modem.dial(
+        {
+          path: `/containers/${runtimeId}/logs?`,
+          method: 'GET',
+          abortSignal: signal,
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+          options: { follow, stdout: true, stderr: true, timestamps: true, since },
+        } as never,
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
+      ),
+    );
+  }
+
   async teardownTask(_task: TaskAssignment, setup: TaskSetupInfo | undefined): Promise<void> {
     if (!setup?.pauseId) return;
     await this.removeContainer(setup.pauseId);

@@ -81,6 +81,8 @@ export interface Runtime {
   list(): Promise<RuntimeContainer[]>;
   /** Docker's stats JSON for one container, one sample (the metadata endpoint's /stats). Absent: not supported. */
   stats?(runtimeId: string): Promise<Record<string, unknown>>;
+  /** The container's output from `since` (Docker's seconds.nanoseconds), with timestamps; `follow`: until it stops (awslogs). Absent: not supported. */
+  logs?(runtimeId: string, since: string, signal: AbortSignal, follow: boolean): Promise<NodeJS.ReadableStream>;
   /** Subscribes to exits and health changes of managed containers; returns an unsubscribe function. */
   watch(onEvent: (e: RuntimeEvent) => void): () => void;
 }
