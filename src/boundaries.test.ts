@@ -39,8 +39,9 @@ const RULES: Record<string, Rule> = {
   'services/cloudwatch': { ...SERVICE, packages: ['better-sqlite3'], why: 'CloudWatch keeps metric data points in their own SQLite file, apart from the control-plane store' },
   'services/application-autoscaling': { ...SERVICE, packages: ['croner'], why: 'scheduled actions run on cron expressions (croner, with time zones)' },
   controllers: { modules: ['core', 'scheduler', 'services/*', 'store'], packages: [], why: 'control loops: read a snapshot, ask a pure decision function (scheduler), write through the service domains' },
-  server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
+  server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'lb', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   'services/logs': { ...SERVICE, packages: ['better-sqlite3', 'safe-regex2'], why: 'log events live in their own SQLite file, apart from the control-plane store; filter patterns may hold regular expressions (checked for backtracking)' },
+  lb: { modules: ['core', 'store', 'services/elbv2'], packages: ['undici'], why: "the load balancers' data plane: reads ELBv2's collections, reports health and ends drains through its domain" },
   cli: { modules: ['agent', 'agent-api', 'core', 'iam', 'server'], packages: ['commander', 'pino', 'undici', '@smithy/', '@aws-crypto/', '@aws-sdk/credential-provider-env', '@aws-sdk/credential-provider-ini'], why: 'commands start the server or an agent, or sign admin requests with the caller\'s AWS credentials' },
 };
 

@@ -101,6 +101,8 @@ for (const cli of clis) {
       assert.equal(td.revision, 2);
       assert.deepEqual(td.containerDefinitions, sent.containerDefinitions.map(withEcsDefaults));
       assert.deepEqual(td.volumes, sent.volumes);
+      // Its container secrets need an execution role (ECS refuses them without one).
+      assert.equal(td.executionRoleArn, sent.executionRoleArn);
       assert.equal(td.networkMode, 'bridge');
       assert.deepEqual(td.compatibilities, ['EC2']);
       const families = await awsJson('ecs', 'list-task-definition-families');

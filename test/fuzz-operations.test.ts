@@ -422,7 +422,7 @@ function queryErrorCodes(model: ServiceModel, errors: readonly { shape: string }
 describe('model-driven fuzzing of every implemented operation', () => {
   let t: TestDockyard;
   before(async () => {
-    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0 } });
+    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, loadBalancing: { dataPlane: false }, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0 } });
   });
   after(() => t.stop());
 

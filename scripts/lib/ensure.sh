@@ -75,3 +75,8 @@ ensure_docker() {
 ensure_busybox() {
   [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || [ -f /usr/share/doc/busybox-static/copyright ] || apt_install busybox-static
 }
+
+# Debian's nginx: the reference proxy of bench/lb.ts (benchmarks only; nothing else uses it).
+ensure_nginx() {
+  command -v nginx >/dev/null 2>&1 || apt_install nginx-light
+}

@@ -24,6 +24,9 @@ import { createLogs, logsService } from '../services/logs/index.js';
 import { StsSessions, stsService } from '../services/sts/index.js';
 import { createSsmDomain, ssmService } from '../services/ssm/index.js';
 import { createSecretsManagerDomain, secretsManagerService } from '../services/secretsmanager/index.js';
+import { acmService, Certificates } from '../services/acm/index.js';
+import { createElbv2Domain, elbv2Service, type Elbv2Domain } from '../services/elbv2/index.js';
+import { LoadBalancerDataPlane } from '../lb/index.js';
 import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
@@ -70,6 +73,10 @@ export interface App {
   authorizer: PolicyAuthorizer;
   /** Mints task-role credentials (STS). */
   roleCredentials: StsSessions;
+  /** ELBv2's domain (registerTargets, deregisterTargets, target health, waitForDeregistration for service controllers). */
+  elbv2: Elbv2Domain;
+  /** The load balancers' listeners and health checks (absent when config.loadBalancing.dataPlane is false). */
+  loadBalancing: LoadBalancerDataPlane | undefined;
   /** Listens on config.host:config.port; resolves with the bound port (0 → an ephemeral one). */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -142,6 +149,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const ssm = createSsmDomain({ store, clock, secrets });
   const secretsManager = createSecretsManagerDomain({ store, clock, secrets, rotationRunner: ecsRotationRunner(ecs) });
   const authorizer = createAuthorizer({ identityPolicies, clock, store, ecs, ecr, iam, secretsManager });
+  // ACM's certificates serve HTTPS listeners; ELBv2 checks the ones listeners name, ACM asks which listeners use one.
+  const certificates: Certificates = new Certificates(store, clock, secrets, (arn) => elbv2.listeners.usingCertificate(arn));
+  const elbv2 = createElbv2Domain({ store, clock, certificateExists: (s, arn) => certificates.exists(s, arn), dnsSuffix: config.loadBalancing?.dnsSuffix });
   const metricsConfig = config.metrics ?? {};
   const cloudwatch = createCloudWatchDomain({
     store,
@@ -176,6 +186,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ssmService(ssm),
     secretsManagerService(secretsManager),
     logsService(logs.domain),
+    elbv2Service(elbv2),
+    acmService(certificates),
     cloudWatchService(cloudwatch),
     applicationAutoScalingService(autoscaling),
   ];
@@ -252,6 +264,17 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     // Signature verified like any AWS call; mayReset then admits only the root (or accept-any mode).
     registerResetRoute(http, { reset, authenticate });
   }
+  const loadBalancing =
+    config.loadBalancing?.dataPlane === false
+      ? undefined
+      : new LoadBalancerDataPlane({
+          store,
+          bindHost: config.loadBalancing?.bindHost ?? '127.0.0.1',
+          tlsMaterial: (arn) => certificates.tlsMaterial(arn),
+          completeDrain: (tg, id, port) => elbv2.targets.completeDrain(tg, id, port),
+          log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
+        });
+  elbv2.targets.healthSource = loadBalancing;
   const alarmEvaluator = new AlarmEvaluator({
     alarms: cloudwatch.alarms,
     metrics: cloudwatch.metrics,
@@ -305,6 +328,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     identityPolicies,
     authorizer,
     roleCredentials: sts,
+    elbv2,
+    loadBalancing,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
@@ -320,6 +345,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         log: { error: (obj, msg) => http.log.error(obj, msg) },
       });
       serviceController.start();
+      await loadBalancing?.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });
       }
@@ -358,6 +384,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     async close() {
       await serviceController?.stop();
       await agent?.close();
+      await loadBalancing?.close();
       await liveness.stop();
       await registryMaintenance.stop();
       await secretsMaintenance.stop();

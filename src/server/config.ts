@@ -44,6 +44,8 @@ export interface ServerConfig {
   secretsRotationIntervalSeconds?: number;
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
+  /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
+  loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean };
   /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
   metrics?: MetricsConfig;
 }
@@ -92,6 +94,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
+    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost' },
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }

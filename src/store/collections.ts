@@ -823,3 +823,160 @@ export const secrets: Collection<SecretDoc> = {
   },
   indexes: [['account_region', 'name']],
 };
+
+/*
+ * ELBv2 (issue 10). Every document keeps AWS's names for what DescribeX returns; attributes are
+ * AWS's key/value pairs as written (defaults filled at creation), tags as `{Key, Value}`.
+ */
+export interface ElbTag {
+  Key: string;
+  Value?: string;
+}
+
+/** An application load balancer; key: its ARN. */
+export interface ElbLoadBalancerDoc extends Regional {
+  arn: string;
+  name: string;
+  /** The 16 hex digits ending the ARN (listeners' and rules' ARNs repeat them). */
+  id: string;
+  dnsName: string;
+  scheme: string;
+  type: string;
+  ipAddressType: string;
+  vpcId: string;
+  subnets: string[];
+  securityGroups: string[];
+  createdTime: number;
+  attributes: Record<string, string>;
+  tags: ElbTag[];
+}
+export const elbLoadBalancers: Collection<ElbLoadBalancerDoc> = {
+  name: 'elb_load_balancers',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
+  },
+};
+
+export interface ElbHealthCheck {
+  enabled: boolean;
+  protocol: string;
+  port: string;
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  matcher: string;
+}
+
+/** A target group; key: its ARN. */
+export interface ElbTargetGroupDoc extends Regional {
+  arn: string;
+  name: string;
+  protocol: string;
+  protocolVersion: string;
+  port: number;
+  vpcId: string;
+  targetType: string;
+  ipAddressType: string;
+  healthCheck: ElbHealthCheck;
+  createdTime: number;
+  attributes: Record<string, string>;
+  tags: ElbTag[];
+}
+export const elbTargetGroups: Collection<ElbTargetGroupDoc> = {
+  name: 'elb_target_groups',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    name: text((d) => d.name),
+  },
+};
+
+/**
+ * A registered target; key `<targetGroupArn>|<id>|<port>`. Deregistration keeps the row with
+ * `drainingSince` until the data plane reports the target idle or the deregistration delay has passed.
+ */
+export interface ElbTargetDoc {
+  targetGroupArn: string;
+  id: string;
+  port: number;
+  availabilityZone?: string;
+  registeredAt: number;
+  drainingSince?: number;
+  /** Epoch ms after which draining ends whatever is still in flight. */
+  drainDeadline?: number;
+}
+export const elbTargets: Collection<ElbTargetDoc> = {
+  name: 'elb_targets',
+  columns: {
+    target_group: text((d) => d.targetGroupArn),
+  },
+};
+
+/** A listener; key: its ARN. */
+export interface ElbListenerDoc extends Regional {
+  arn: string;
+  loadBalancerArn: string;
+  port: number;
+  protocol: string;
+  sslPolicy?: string;
+  certificates: { CertificateArn: string }[];
+  alpnPolicy?: string[];
+  defaultActions: ({ Type: string } & Record<string, unknown>)[];
+  attributes: Record<string, string>;
+  tags: ElbTag[];
+  createdTime: number;
+}
+export const elbListeners: Collection<ElbListenerDoc> = {
+  name: 'elb_listeners',
+  columns: {
+    load_balancer: text((d) => d.loadBalancerArn),
+    port: integer((d) => d.port),
+  },
+};
+
+/** A listener rule other than the default one (which is the listener's default actions); key: its ARN. */
+export interface ElbRuleDoc extends Regional {
+  arn: string;
+  listenerArn: string;
+  loadBalancerArn: string;
+  priority: number;
+  conditions: Record<string, unknown>[];
+  actions: ({ Type: string } & Record<string, unknown>)[];
+  tags: ElbTag[];
+}
+export const elbRules: Collection<ElbRuleDoc> = {
+  name: 'elb_rules',
+  columns: {
+    listener: text((d) => d.listenerArn),
+    load_balancer: text((d) => d.loadBalancerArn),
+    priority: integer((d) => d.priority),
+  },
+};
+
+/** An ACM certificate imported with ImportCertificate; key: its ARN. The private key is sealed (SecretBox). */
+export interface AcmCertificateDoc extends Regional {
+  arn: string;
+  domainName: string;
+  subjectAlternativeNames: string[];
+  certificatePem: string;
+  chainPem?: string;
+  sealedPrivateKey: string;
+  serial: string;
+  subject: string;
+  issuer: string;
+  notBefore: number;
+  notAfter: number;
+  keyAlgorithm: string;
+  signatureAlgorithm: string;
+  createdAt: number;
+  importedAt: number;
+  tags: { Key: string; Value?: string }[];
+}
+export const acmCertificates: Collection<AcmCertificateDoc> = {
+  name: 'acm_certificates',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+  },
+};

@@ -1,0 +1,191 @@
+/**
+ * Terraform (1.11, AWS provider 5.100 from the local mirror /opt/tf-plugins) builds a load
+ * balancer stack against Dockyard: aws_lb, two aws_lb_target_group (health check, stickiness,
+ * deregistration delay), aws_lb_listener, two aws_lb_listener_rule (path + host forward, a fixed
+ * response) and a target attachment. It applies, the listener answers on 127.0.0.1, a second
+ * plan shows no changes (every attribute the provider reads back is what it wrote), and destroy
+ * removes everything. Slow by nature: the provider waits 30 s twice for a new load balancer.
+ */
+import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { eventually, hit, startBackend, type Backend } from './helpers/lb.js';
+import { freePort } from './helpers/net.js';
+
+const run = promisify(execFile);
+let d: TestDockyard;
+let dir: string;
+let web: Backend;
+
+before(async () => {
+  d = await startDockyard();
+  web = await startBackend('tf-web');
+  dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-'));
+});
+after(async () => {
+  await web.close();
+  await d.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function config(listenerPort: number): string {
+  return `
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "${credentials.accessKeyId}"
+  secret_key                  = "${credentials.secretAccessKey}"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    elbv2 = "${d.endpoint}"
+  }
+}
+
+resource "aws_lb" "web" {
+  name               = "tf-web"
+  load_balancer_type = "application"
+  subnets            = ["subnet-0a1", "subnet-0b2"]
+  security_groups    = ["sg-0123"]
+  idle_timeout       = 30
+  tags               = { env = "test" }
+}
+
+resource "aws_lb_target_group" "web" {
+  name                 = "tf-web"
+  port                 = ${web.port}
+  protocol             = "HTTP"
+  vpc_id               = "vpc-0123"
+  target_type          = "ip"
+  deregistration_delay = 10
+  health_check {
+    path                = "/health"
+    interval            = 10
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+    matcher             = "200-299"
+  }
+  stickiness {
+    type            = "lb_cookie"
+    cookie_duration = 3600
+    enabled         = true
+  }
+  tags = { env = "test" }
+}
+
+resource "aws_lb_target_group" "api" {
+  name        = "tf-api"
+  port        = 8081
+  protocol    = "HTTP"
+  vpc_id      = "vpc-0123"
+  target_type = "ip"
+}
+
+resource "aws_lb_target_group_attachment" "web" {
+  target_group_arn = aws_lb_target_group.web.arn
+  target_id        = "127.0.0.1"
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = ${listenerPort}
+  protocol          = "HTTP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.web.arn
+  }
+  tags = { env = "test" }
+}
+
+resource "aws_lb_listener_rule" "api" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+  condition {
+    path_pattern {
+      values = ["/api/*"]
+    }
+  }
+  condition {
+    host_header {
+      values = ["api.example.com"]
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "maintenance" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 20
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "down for maintenance"
+      status_code  = "503"
+    }
+  }
+  condition {
+    path_pattern {
+      values = ["/maintenance"]
+    }
+  }
+}
+
+output "dns_name" {
+  value = aws_lb.web.dns_name
+}
+`;
+}
+
+async function terraform(...args: string[]) {
+  const env = { ...process.env, TF_CLI_CONFIG_FILE: join(dir, 'cli.tfrc'), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', AWS_EC2_METADATA_DISABLED: 'true' };
+  try {
+    const { stdout } = await run('terraform', [...args, '-no-color'], { cwd: dir, env, timeout: 300_000, maxBuffer: 32 * 1024 * 1024 });
+    return { code: 0, out: stdout };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, out: `${err.stdout ?? ''}\n${err.stderr ?? ''}` };
+  }
+}
+
+test('terraform applies a load balancer stack, plans no changes, destroys it', { timeout: 600_000 }, async () => {
+  writeFileSync(join(dir, 'cli.tfrc'), 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
+  const port = await freePort();
+  writeFileSync(join(dir, 'main.tf'), config(port));
+  const init = await terraform('init', '-input=false');
+  assert.equal(init.code, 0, init.out);
+  const apply = await terraform('apply', '-auto-approve', '-input=false');
+  assert.equal(apply.code, 0, apply.out);
+  assert.match(apply.out, /Apply complete! Resources: 7 added, 0 changed, 0 destroyed\./);
+  assert.match(apply.out, /dns_name = "tf-web-\d{10}\.us-east-1\.elb\.localhost"/);
+
+  // The stack serves: the fixed response, and the target through the default action.
+  await d.app.loadBalancing!.settled();
+  const maintenance = await eventually(() => hit(port, '/maintenance'), 'the listener');
+  assert.deepEqual([maintenance.status, maintenance.body], [503, 'down for maintenance']);
+  const forwarded = await hit(port, '/');
+  assert.equal(forwarded.headers['x-backend'], 'tf-web');
+  assert.ok((forwarded.headers['set-cookie'] ?? []).some((c) => c.startsWith('AWSALB=')), 'stickiness from the target group attributes');
+
+  const plan = await terraform('plan', '-detailed-exitcode', '-input=false');
+  assert.equal(plan.code, 0, `a second plan must show no changes:\n${plan.out}`);
+  assert.match(plan.out, /No changes\./);
+
+  const destroy = await terraform('destroy', '-auto-approve', '-input=false');
+  assert.equal(destroy.code, 0, destroy.out);
+  assert.match(destroy.out, /Destroy complete! Resources: 7 destroyed\./);
+  const elb = new ElasticLoadBalancingV2Client({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
+  assert.deepEqual((await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
+  elb.destroy();
+});
