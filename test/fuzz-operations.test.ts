@@ -3,7 +3,8 @@
  * (App.services, so services added later are picked up): inputs are generated from each
  * operation's input shape (random values, the model's boundaries ±1, 32/64-bit edges, enum and
  * non-enum strings, names of resources that exist, nulls and wrong JSON types), sent over real
- * HTTP with valid SigV4 signatures in the service's own protocol — awsJson1_1 bodies (ECS, ECR),
+ * HTTP with valid SigV4 signatures in every protocol the service serves — awsJson1_1/1_0 bodies (ECS, ECR,
+ * CloudWatch), the same inputs as Smithy RPC v2 CBOR (CloudWatch; a body that is no JSON goes as raw bytes),
  * or awsQuery forms (IAM, STS) encoded as AWS SDKs do (`member.N`, `entry.N.key`, dotted
  * structures, scalars as text) and then also mangled (duplicate keys, `member.0`, huge indices,
  * `__proto__` keys, no Version, non-UTF-8 escapes, very long values) — and every answer must be:
@@ -28,7 +29,9 @@ import { XMLParser } from 'fast-xml-parser';
 import type { ServiceModel, Shape, ShapeRef } from '../src/aws/model.js';
 import type { ServiceModule } from '../src/aws/service.js';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { postSigned, postSignedForm, signingName, type Credentials, type RawResponse } from './helpers/signed-http.js';
+import { encode } from 'cbor2';
+import type { WireProtocol } from '../src/aws/service.js';
+import { postSigned, postSignedCbor, postSignedForm, signingName, type Credentials, type RawResponse } from './helpers/signed-http.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 40_000);
@@ -116,6 +119,17 @@ const KNOWN: Record<string, readonly string[]> = {
   Key: ['env', 'team'],
   Value: ['prod', 'a'],
   TagKeys: ['env', 'team'],
+  // CloudWatch and Application Auto Scaling.
+  AlarmName: ['fuzz'],
+  AlarmNames: ['fuzz'],
+  Namespace: ['Fuzz'],
+  MetricName: ['Requests'],
+  ResourceARN: [`arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:fuzz`],
+  ServiceNamespace: ['ecs'],
+  ResourceId: ['service/default/web'],
+  ResourceIds: ['service/default/web'],
+  ScalableDimension: ['ecs:service:DesiredCount'],
+  Schedule: ['rate(5 minutes)', 'cron(0 12 * * ? *)', 'at(2030-01-01T00:00:00)'],
 };
 const ANY_KNOWN = [...new Set(Object.values(KNOWN).flat())];
 /** Members whose well-formed value cannot be guessed: left out of well-formed inputs. */
@@ -377,7 +391,7 @@ function assertAwsError(res: RawResponse, allowed: Set<string>, what: string) {
   assert.equal(typeof type, 'string', `${what}: __type in ${res.text.slice(0, 300)}`);
   assert.equal(res.headers['x-amzn-errortype'], type, `${what}: x-amzn-ErrorType`);
   assert.equal(typeof res.json.message, 'string', `${what}: message in ${res.text.slice(0, 300)}`);
-  assert.match(String(res.headers['content-type']), /application\/x-amz-json-1\.1/, what);
+  assert.match(String(res.headers['content-type']), /application\/x-amz-json-1\.[01]/, what);
   assert.ok(allowed.has(type as string), `${what}: ${type} is not an error the operation models (${[...allowed].join(', ')}): ${res.text.slice(0, 300)}`);
   return type as string;
 }
@@ -408,7 +422,7 @@ function queryErrorCodes(model: ServiceModel, errors: readonly { shape: string }
 describe('model-driven fuzzing of every implemented operation', () => {
   let t: TestDockyard;
   before(async () => {
-    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, loadBalancing: { dataPlane: false } });
+    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, loadBalancing: { dataPlane: false }, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0 } });
   });
   after(() => t.stop());
 
@@ -442,13 +456,41 @@ describe('model-driven fuzzing of every implemented operation', () => {
     await iam('CreateRole', { RoleName: 'fuzz', AssumeRolePolicyDocument: TRUST_ACCOUNT });
     await iam('CreatePolicy', { PolicyName: 'fuzz', PolicyDocument: POLICY });
     await seedCaller(iam);
+    const cw = (op: string, body: object) => postSigned(t.endpoint, { service: 'monitoring', target: `GraniteServiceVersion20100801.${op}`, body: JSON.stringify(body) });
+    await cw('PutMetricData', { Namespace: 'Fuzz', MetricData: [{ MetricName: 'Requests', Value: 1 }] });
+    await cw('PutMetricAlarm', { AlarmName: 'fuzz', Namespace: 'Fuzz', MetricName: 'Requests', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });
   }
 
   /** How a service's requests are written, sent and their answers checked, by protocol. */
-  function wireOf(service: ServiceModule, op: string, arbs: { clean: ShapeArbitraries; hostile: ShapeArbitraries }) {
+  function wireOf(service: ServiceModule, op: string, arbs: { clean: ShapeArbitraries; hostile: ShapeArbitraries }, protocol: WireProtocol) {
     const operation = service.model.operations[op]!;
     const errors = operation.errors ?? [];
-    if (service.protocol === 'awsQuery') {
+    if (protocol === 'rpcv2Cbor') {
+      const allowed = new Set([...errors.map((e) => e.shape), service.validationErrorCode, ...FRAMEWORK_ERRORS]);
+      const asCbor = (body: string): Uint8Array => {
+        try {
+          return encode(JSON.parse(body));
+        } catch {
+          return Buffer.from(body);
+        }
+      };
+      return {
+        requests: bodies(arbs, operation.input?.shape),
+        send: (body: string, credentials?: Credentials) =>
+          postSignedCbor(t.endpoint, { service: signingName(service), targetPrefix: service.model.metadata.targetPrefix!, operation: op, body: asCbor(body), credentials }),
+        assertOk: (res: RawResponse, what: string) => assert.ok(res.json, `${what}: 200 with a CBOR body (or none)`),
+        assertError: (res: RawResponse, what: string) => {
+          assert.ok(res.json, `${what}: error body is CBOR: ${res.text.slice(0, 300)}`);
+          const type = res.json.__type as string;
+          assert.equal(res.headers['x-amzn-errortype'], type, `${what}: x-amzn-ErrorType`);
+          assert.equal(typeof res.json.message, 'string', `${what}: message in ${res.text.slice(0, 300)}`);
+          assert.equal(res.headers['smithy-protocol'], 'rpc-v2-cbor', what);
+          assert.ok(allowed.has(type), `${what}: ${type} is not an error the operation models (${[...allowed].join(', ')}): ${res.text.slice(0, 300)}`);
+          return type;
+        },
+      };
+    }
+    if (protocol === 'awsQuery') {
       const allowed = queryErrorCodes(service.model, errors);
       return {
         requests: forms(arbs, service.model, op, operation.input?.shape),
@@ -465,7 +507,8 @@ describe('model-driven fuzzing of every implemented operation', () => {
     return {
       requests: bodies(arbs, operation.input?.shape),
       send: (body: string, credentials?: Credentials) => postSigned(t.endpoint, { service: signingName(service), target, body, credentials }),
-      assertOk: (res: RawResponse, what: string) => assert.ok(res.json, `${what}: 200 with a JSON body`),
+      // An event-stream operation (StartLiveTail) answers 200 with a stream of events, not JSON.
+      assertOk: (res: RawResponse, what: string) => assert.ok(res.json || String(res.headers['content-type']).startsWith('application/vnd.amazon.eventstream'), `${what}: 200 with a JSON body`),
       assertError: (res: RawResponse, what: string) => assertAwsError(res, allowed, what),
     };
   }
@@ -473,21 +516,24 @@ describe('model-driven fuzzing of every implemented operation', () => {
   test('no 5xx, AWS-shaped 4xx, and no state change on failure', { timeout: BUDGET_MS + 60_000 }, async (ctx) => {
     ctx.diagnostic(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
     console.log(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
-    const services = t.app.services.filter((s) => s.protocol === 'awsJson1_1' || s.protocol === 'awsQuery');
-    for (const s of t.app.services) if (!services.includes(s)) ctx.diagnostic(`not fuzzed (protocol ${s.protocol}): ${s.name}`);
-    const targets = services.flatMap((service) => Object.keys(service.operations).filter((op) => Object.hasOwn(service.model.operations, op)).map((op) => ({ service, op })));
+    // Every protocol each service serves (CloudWatch: JSON 1.0, awsQuery and RPC v2 CBOR).
+    const FUZZED: readonly WireProtocol[] = ['awsJson1_1', 'awsJson1_0', 'awsQuery', 'rpcv2Cbor'];
+    const wires = t.app.services.flatMap((service) => [service.protocol, ...(service.alsoServes ?? [])].filter((p) => FUZZED.includes(p)).map((protocol) => ({ service, protocol })));
+    for (const s of t.app.services) if (!wires.some((w) => w.service === s)) ctx.diagnostic(`not fuzzed (protocol ${s.protocol}): ${s.name}`);
+    const targets = wires.flatMap(({ service, protocol }) => Object.keys(service.operations).filter((op) => Object.hasOwn(service.model.operations, op)).map((op) => ({ service, op, protocol })));
     assert.ok(targets.length > 40, `every implemented operation is walked (${targets.length})`);
-    for (const name of ['ecs', 'ecr', 'iam', 'sts']) assert.ok(targets.some((x) => x.service.name === name), `${name} is fuzzed`);
+    for (const name of ['ecs', 'ecr', 'iam', 'sts', 'monitoring', 'application-autoscaling']) assert.ok(targets.some((x) => x.service.name === name), `${name} is fuzzed`);
+    for (const protocol of FUZZED) assert.ok(targets.some((x) => x.protocol === protocol), `${protocol} is fuzzed`);
 
     const deadline = Date.now() + BUDGET_MS;
     const arbsOf = new Map<ServiceModule, { clean: ShapeArbitraries; hostile: ShapeArbitraries }>();
     const errorsSeen = new Map<string, number>();
     const stats = { requests: 0, ok: 0, clientErrors: 0, callerOk: 0 };
     const byProtocol = new Map<string, { requests: number; ok: number }>();
-    for (const [i, { service, op }] of targets.entries()) {
+    for (const [i, { service, op, protocol }] of targets.entries()) {
       const arbs = arbsOf.get(service) ?? { clean: new ShapeArbitraries(service.model, false), hostile: new ShapeArbitraries(service.model, true) };
       arbsOf.set(service, arbs);
-      const wire = wireOf(service, op, arbs);
+      const wire = wireOf(service, op, arbs, protocol);
       await seed();
       const budget = Math.max(200, (deadline - Date.now()) / (targets.length - i));
       const started = Date.now();
@@ -503,11 +549,11 @@ describe('model-driven fuzzing of every implemented operation', () => {
         inFlight = pending.catch(() => undefined);
         const res = await pending;
         stats.requests += 1;
-        const protocolStats = byProtocol.get(service.protocol) ?? { requests: 0, ok: 0 };
-        byProtocol.set(service.protocol, protocolStats);
+        const protocolStats = byProtocol.get(protocol) ?? { requests: 0, ok: 0 };
+        byProtocol.set(protocol, protocolStats);
         protocolStats.requests += 1;
         if (process.env.FUZZ_VERBOSE && Date.now() - sent > 50) console.log(`slow: ${Date.now() - sent} ms ${service.name} ${op} ${body.length} bytes ${body.slice(0, 120)}`);
-        const what = `${service.name} ${op}${asCaller ? ' (signed by fuzz-caller)' : ''} ${body.slice(0, 500)}`;
+        const what = `${service.name} ${op} (${protocol})${asCaller ? ' (signed by fuzz-caller)' : ''} ${body.slice(0, 500)}`;
         // The server runs in this process: a `__proto__` or `constructor.prototype` key must not have reached a prototype.
         assert.equal(({} as Record<string, unknown>).polluted, undefined, `${what}: Object.prototype was polluted`);
         assert.ok(res.status < 500, `${what}: answered ${res.status} ${res.text.slice(0, 300)}`);
@@ -535,7 +581,7 @@ describe('model-driven fuzzing of every implemented operation', () => {
         await fc.assert(property, { ...runs, numRuns: 1 });
       }
       await inFlight;
-      if (process.env.FUZZ_VERBOSE) console.log(`${service.name} ${op}: ${stats.requests - requestsBefore} requests in ${Date.now() - started} ms (budget ${Math.round(budget)})`);
+      if (process.env.FUZZ_VERBOSE) console.log(`${service.name} ${op} (${protocol}): ${stats.requests - requestsBefore} requests in ${Date.now() - started} ms (budget ${Math.round(budget)})`);
     }
     ctx.diagnostic(`${targets.length} operations, ${stats.requests} requests: ${stats.ok} answered 200 (${stats.callerOk} of them signed by fuzz-caller), ${stats.clientErrors} 4xx`);
     if (process.env.FUZZ_VERBOSE) for (const [k, n] of [...errorsSeen].sort((a, b) => b[1] - a[1]).slice(0, 80)) console.log(n, k);

@@ -52,7 +52,17 @@ export interface Operation {
   errors?: ShapeRef[];
 }
 export interface ServiceModel {
-  metadata: { targetPrefix?: string; signingName?: string; endpointPrefix: string; protocol: string; apiVersion: string; xmlNamespace?: string };
+  metadata: {
+    targetPrefix?: string;
+    signingName?: string;
+    endpointPrefix: string;
+    protocol: string;
+    apiVersion: string;
+    xmlNamespace?: string;
+    jsonVersion?: string;
+    /** Present on services that moved from awsQuery to JSON/CBOR and still name errors by their query codes (CloudWatch). */
+    awsQueryCompatible?: object;
+  };
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;
 }
@@ -81,16 +91,32 @@ export const unenforcedPatterns = new Set<string>();
  * backtracking engine for patterns without nested quantifiers (safe-regex2, as fastify checks
  * route patterns), the linear engine for the others, and undefined when neither can take it.
  */
+/** Java's POSIX classes (ASCII), which JavaScript does not know: without the u flag `\p{Print}` would match the text "p{Print}". */
+const JAVA_POSIX: Record<string, string> = {
+  Print: '\\x20-\\x7E',
+  Graph: '\\x21-\\x7E',
+  Alnum: 'A-Za-z0-9',
+  Alpha: 'A-Za-z',
+  Digit: '0-9',
+  Upper: 'A-Z',
+  Lower: 'a-z',
+  Punct: '!-\\/:-@\\[-`{-~',
+  Space: ' \\t\\n\\x0B\\f\\r',
+};
+
 export function compilePattern(pattern: string): RegExp | undefined {
-  const source = `^(?:${pattern})$`;
-  // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it.
+  const java = pattern.replace(/\\p\{(Print|Graph|Alnum|Alpha|Digit|Upper|Lower|Punct|Space)\}/g, (_m, name: string) => `[${JAVA_POSIX[name]}]`);
+  const source = `^(?:${java})$`;
+  // Java's \p{L} needs the u flag; Java-isms such as `\:` or `[0-9-:]` only compile without it
+  // (but a `\p{…}` left over would then match literally, so such patterns need the u flag).
   // The linear engine refuses counts above 16; the same language with the counts split it takes.
   // Last, what the linear engine cannot run at all (lookarounds, backreferences, nested counts),
   // on the backtracking engine: such values are length-bounded first (checkLength), and the
   // front-door test times every model pattern on pumped inputs.
-  const attempts: [string, string][] = isSafeRegex(source)
-    ? [[source, 'u'], [source, '']]
-    : [[source, 'l'], [splitCountedRepetitions(source), 'l'], ...javaFlags(pattern)];
+  const needsUnicode = /\\p\{/.test(java);
+  const attempts: [string, string][] = (
+    isSafeRegex(source) ? [[source, 'u'], [source, '']] : [[source, 'l'], [splitCountedRepetitions(source), 'l'], ...javaFlags(java)]
+  ).filter(([, flags]) => !needsUnicode || (flags ?? '').includes('u')) as [string, string][];
   for (const [text, flags] of attempts) {
     try {
       return new RegExp(text, flags);

@@ -17,7 +17,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { AwsError } from './errors.js';
 import type { Logger } from './json-protocol.js';
 import { validateInput, type ServiceModel, type Shape, type ShapeRef } from './model.js';
-import { awsErrorOf, operationHandler, type OperationAuthorizer, type RequestContext, type ServiceModule } from './service.js';
+import { awsErrorOf, operationHandler, serves, type OperationAuthorizer, type RequestContext, type ServiceModule } from './service.js';
 
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
@@ -43,7 +43,7 @@ export class QueryProtocol {
     private readonly log: Logger,
     private readonly authorize: OperationAuthorizer = async () => undefined,
   ) {
-    for (const s of services) if (s.protocol === 'awsQuery') this.byName.set(s.model.metadata.signingName ?? s.model.metadata.endpointPrefix, s);
+    for (const s of services) if (serves(s, 'awsQuery')) this.byName.set(s.model.metadata.signingName ?? s.model.metadata.endpointPrefix, s);
   }
 
   /** True when `service` (the SigV4 scope's service) is an awsQuery service served here. */

@@ -27,6 +27,13 @@ export interface RequestContext {
  */
 export type OperationAuthorizer = (ctx: RequestContext, service: ServiceModule, operation: string, input: unknown) => Promise<void>;
 
+export type WireProtocol = ServiceModule['protocol'] | 'rpcv2Cbor';
+
+/** Whether `service` answers requests in `protocol`. */
+export function serves(service: ServiceModule, protocol: WireProtocol): boolean {
+  return service.protocol === protocol || (service.alsoServes?.includes(protocol) ?? false);
+}
+
 /** One operation's handler: the model-validated input in, the output (before shaping) out. */
 export type OperationHandler<Input = any, Output = unknown> = (ctx: RequestContext, input: Input) => Promise<Output> | Output;
 
@@ -57,7 +64,9 @@ export interface ServiceModule {
   /** Signing name, also used in logs and /health. */
   readonly name: string;
   readonly model: ServiceModel;
-  readonly protocol: 'awsJson1_1' | 'awsQuery';
+  readonly protocol: 'awsJson1_1' | 'awsJson1_0' | 'awsQuery';
+  /** Protocols the service answers besides `protocol` (CloudWatch: awsQuery and Smithy RPC v2 CBOR beside JSON 1.0). */
+  readonly alsoServes?: readonly WireProtocol[];
   /** Exception name used for model validation failures (missing members, lengths, enums). */
   readonly validationErrorCode: string;
   /** How the service words validation failures (default: AWS's Coral "N validation errors detected: …"). */

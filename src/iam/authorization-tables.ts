@@ -299,6 +299,15 @@ export const SECRETS_MANAGER_TABLE: ServiceTable = {
   operations: {},
 };
 
+/** CloudWatch signs as `monitoring` but its IAM actions are `cloudwatch:*`; alarms are named by ARN when tagged. */
+export const CLOUDWATCH_TABLE: ServiceTable = {
+  prefix: 'cloudwatch',
+  members: { ResourceARN: 'arn' },
+  primary: ['ResourceARN'],
+  conditions: {},
+  operations: {},
+};
+
 /** By signing name of the service module. */
 export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
   ecs: ECS_TABLE,
@@ -308,4 +317,5 @@ export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
   ssm: SSM_TABLE,
   secretsmanager: SECRETS_MANAGER_TABLE,
   logs: LOGS_TABLE,
+  monitoring: CLOUDWATCH_TABLE,
 };

@@ -27,6 +27,11 @@ import { createSecretsManagerDomain, secretsManagerService } from '../services/s
 import { acmService, Certificates } from '../services/acm/index.js';
 import { createElbv2Domain, elbv2Service, type Elbv2Domain } from '../services/elbv2/index.js';
 import { LoadBalancerDataPlane } from '../lb/index.js';
+import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
+import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
+import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
+import { applicationAutoScalingService, AutoScaling, type ScalableTargetDriver } from '../services/application-autoscaling/index.js';
+import { ecsServiceDriver } from './scaling-drivers.js';
 import { SecretBox } from '../core/secret-box.js';
 import { IdentityPolicies } from '../services/iam/identity-policies.js';
 import { StoredCredentials } from '../iam/stored-credentials.js';
@@ -86,6 +91,8 @@ export interface AppOptions {
   authorizer?: Authorizer;
   /** Tests only: the embedded agent's runtime instead of Docker (e.g. the simulated one). */
   agentRuntime?: Runtime;
+  /** Tests only: Application Auto Scaling drivers by service namespace, instead of the ECS one. */
+  scalableTargetDrivers?: Record<string, ScalableTargetDriver>;
 }
 
 /** The address the embedded agent dials: loopback when listening on every interface. */
@@ -145,6 +152,32 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   // ACM's certificates serve HTTPS listeners; ELBv2 checks the ones listeners name, ACM asks which listeners use one.
   const certificates: Certificates = new Certificates(store, clock, secrets, (arn) => elbv2.listeners.usingCertificate(arn));
   const elbv2 = createElbv2Domain({ store, clock, certificateExists: (s, arn) => certificates.exists(s, arn), dnsSuffix: config.loadBalancing?.dnsSuffix });
+  const metricsConfig = config.metrics ?? {};
+  const cloudwatch = createCloudWatchDomain({
+    store,
+    clock,
+    dataDir: config.dataDir,
+    retention: { minuteRetentionSeconds: metricsConfig.minuteRetentionSeconds, hourRetentionSeconds: metricsConfig.hourRetentionSeconds },
+  });
+  // Scaling policies own CloudWatch alarms; alarms invoke scaling policies.
+  const autoscaling = new AutoScaling(
+    store,
+    clock,
+    opts.scalableTargetDrivers ?? {
+      // Capacity changes are UpdateService(desiredCount) through the ECS domain, so the service scheduler starts or stops tasks.
+      ecs: ecsServiceDriver({ store, updateDesiredCount: async (scope, cluster, service, desiredCount) => void (await ecs.services.update(scope, { cluster, service, desiredCount })) }),
+    },
+    {
+      check: (alarm) => cloudwatch.alarms.check(alarm as never),
+      put: (scope, alarm) => cloudwatch.alarms.put(scope, alarm as never),
+      delete: (scope, names) => cloudwatch.alarms.deleteIfPresent(scope, names),
+    },
+    { targetTrackingHighPeriods: metricsConfig.targetTrackingHighPeriods, targetTrackingLowPeriods: metricsConfig.targetTrackingLowPeriods },
+  );
+  cloudwatch.alarms.setActionInvoker(async (action, alarm, value) => {
+    if (!/^arn:aws[a-z-]*:autoscaling:[^:]*:[^:]*:scalingPolicy:/.test(action)) throw new Error(`Dockyard does not run ${action.split(':')[2] ?? 'these'} actions`);
+    return autoscaling.executePolicy(action, { AlarmName: alarm.AlarmName, Threshold: alarm.Threshold as number | undefined, StateValue: alarm.StateValue }, value);
+  });
   const services = [
     ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
     ecrService(ecr),
@@ -155,6 +188,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     logsService(logs.domain),
     elbv2Service(elbv2),
     acmService(certificates),
+    cloudWatchService(cloudwatch),
+    applicationAutoScalingService(autoscaling),
   ];
   http = buildHttpServer({
     config,
@@ -240,6 +275,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
         });
   elbv2.targets.healthSource = loadBalancing;
+  const alarmEvaluator = new AlarmEvaluator({
+    alarms: cloudwatch.alarms,
+    metrics: cloudwatch.metrics,
+    clock,
+    intervalMs: metricsConfig.alarmEvaluationIntervalMs ?? 60_000,
+    log: { error: (obj, msg) => http.log.error(obj, msg) },
+  });
+  const scheduledActions = new ScheduledActionRunner(autoscaling, metricsConfig.scheduledActionIntervalMs ?? 10_000, { error: (obj, msg) => http.log.error(obj, msg) });
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -249,6 +292,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         intervalMs: (config.registryGcIntervalSeconds ?? 3600) * 1000,
         run: async () => ({ uploads: await registry.collector.sweepUploads(24 * hour), blobs: (await registry.collector.collect({ graceMs: hour })).deleted.length }),
       },
+      // Metric data past retention goes a whole day (or 32-day rollup) table at a time.
+      { name: 'metric-retention', intervalMs: hour, run: async () => ({ droppedTables: cloudwatch.metricStore.enforceRetention(clock.now()) }) },
     ],
     { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -292,6 +337,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       registryMaintenance.start();
       secretsMaintenance.start();
       logs.retention.start();
+      alarmEvaluator.start();
+      scheduledActions.start();
       await liveness.start();
       serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
         idleMs: config.serviceControllerIdleMs,
@@ -341,10 +388,13 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await liveness.stop();
       await registryMaintenance.stop();
       await secretsMaintenance.stop();
+      await alarmEvaluator.stop();
+      await scheduledActions.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();
       logs.close();
+      cloudwatch.metricStore.close();
       await store.close();
     },
   };

@@ -46,6 +46,21 @@ export interface ServerConfig {
   acceptAnyCredentials?: boolean;
   /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
   loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean };
+  /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
+  metrics?: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** How often alarms are evaluated (default 60 000; 0 turns the evaluator off). */
+  alarmEvaluationIntervalMs?: number;
+  /** How often due scheduled actions are looked for (default 10 000; 0 turns it off). */
+  scheduledActionIntervalMs?: number;
+  /** How long one-minute metric data is kept (default 15 days) and hourly rollups (default 455 days). */
+  minuteRetentionSeconds?: number;
+  hourRetentionSeconds?: number;
+  /** Target tracking alarms: the evaluation periods of the high and low alarms (AWS: 3 and 15 one-minute periods). */
+  targetTrackingHighPeriods?: number;
+  targetTrackingLowPeriods?: number;
 }
 
 export interface EmbeddedAgentConfig {
@@ -80,5 +95,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
     loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost' },
+    metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AwsError, missingAuthenticationToken, unknownOperation } from '../aws/errors.js';
+import { CBOR_CONTENT_TYPE, CborProtocol } from '../aws/cbor-protocol.js';
 import { JSON_CONTENT_TYPE, JsonProtocol } from '../aws/json-protocol.js';
 import { FORM_CONTENT_TYPE, QueryProtocol } from '../aws/query-protocol.js';
 import { readCredentialScope } from '../aws/sigv4.js';
@@ -69,8 +70,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
   const log = { error: (obj: object, msg: string) => app.log.error(obj, msg) };
   // Both protocols ask the same authorizer before every handler.
-  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1'), log, deps.authorize);
+  const json = new JsonProtocol(deps.services.filter((s) => s.protocol === 'awsJson1_1' || s.protocol === 'awsJson1_0'), log, deps.authorize);
   const query = new QueryProtocol(deps.services, log, deps.authorize);
+  const cbor = new CborProtocol(deps.services, log, deps.authorize);
 
   // Every response carries its request id, as AWS's do (also /health, 404s and the registry).
   app.addHook('onRequest', (req, reply, done) => {
@@ -131,7 +133,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.name });
     } catch (e) {
       const scopeService = form ? readCredentialScope({ headers: req.headers, query: {} })?.service : undefined;
-      const res = form ? query.errorResponse(query.modelFor(scopeService), e, context(req, undefined)) : json.errorResponse(e, context(req, undefined));
+      const res = form ? query.errorResponse(query.modelFor(scopeService), e, context(req, undefined)) : json.errorResponse(e, context(req, undefined), service);
       return reply.code(res.status).headers(res.headers).send(res.body);
     }
     const ctx = context(req, auth);
@@ -150,6 +152,35 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     } else {
       res = json.errorResponse(unknownOperation('(no X-Amz-Target)'), ctx);
     }
+    return reply.code(res.status).headers(res.headers).send(res.body);
+  });
+
+  // Smithy RPC v2 CBOR: the operation is in the path, the service's target prefix names the service.
+  const cborErrors = (error: { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const failure = tooLarge
+      ? new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_JSON_BODY_BYTES} bytes.`, 413)
+      : new AwsError('SerializationException', 'The request body could not be read.', 400);
+    const res = cbor.errorResponse(failure, context(req, undefined));
+    if (tooLarge) reply.header('connection', 'close');
+    return reply.code(res.status).headers(res.headers).send(res.body);
+  };
+  app.post<{ Params: { service: string; operation: string } }>('/service/:service/operation/:operation', { bodyLimit: MAX_JSON_BODY_BYTES, errorHandler: cborErrors }, async (req, reply) => {
+    const service = cbor.serviceFor(req.params.service);
+    let auth: Authenticated;
+    try {
+      auth = await authenticate(req, { service: service?.model.metadata.signingName ?? service?.model.metadata.endpointPrefix });
+    } catch (e) {
+      const res = cbor.errorResponse(e, context(req, undefined), service);
+      return reply.code(res.status).headers(res.headers).send(res.body);
+    }
+    const ctx = context(req, auth);
+    const protocolHeader = req.headers['smithy-protocol'];
+    const res = !service
+      ? cbor.errorResponse(unknownOperation(`${req.params.service}.${req.params.operation}`), ctx)
+      : protocolHeader !== 'rpc-v2-cbor'
+        ? cbor.errorResponse(new AwsError('SerializationException', `Expected the smithy-protocol header to be rpc-v2-cbor (content type ${CBOR_CONTENT_TYPE})`), ctx, service)
+        : await cbor.handle(service, req.params.operation, req.body as Buffer | undefined, ctx);
     return reply.code(res.status).headers(res.headers).send(res.body);
   });
 

@@ -586,6 +586,157 @@ export const ecrImageScans: Collection<EcrImageScanDoc> = {
 };
 
 /**
+ * CloudWatch alarms (owned by services/cloudwatch), in CloudWatch's MetricAlarm wire shape plus
+ * the account, region and tags; key `<account>:<region>:<AlarmName>`. Metric data points are not
+ * here: they live in their own SQLite file (services/cloudwatch/metric-store.ts).
+ */
+export interface CloudWatchAlarmDoc extends Regional {
+  AlarmName: string;
+  AlarmArn: string;
+  StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  Namespace?: string;
+  MetricName?: string;
+  tags: { Key: string; Value: string }[];
+  [k: string]: unknown;
+}
+export const cloudwatchAlarms: Collection<CloudWatchAlarmDoc> = {
+  name: 'cloudwatch_alarms',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    metric: text((d) => (d.MetricName ? `${d.Namespace}|${d.MetricName}` : undefined)),
+    state: text((d) => d.StateValue),
+  },
+  indexes: [['account_region', 'pk']],
+};
+
+/** One alarm history item; key `<alarm key>|<epoch ms, 15 digits>|<random>` (newest last). */
+export interface CloudWatchAlarmHistoryDoc extends Regional {
+  alarmKey: string;
+  AlarmName: string;
+  AlarmType: 'MetricAlarm';
+  Timestamp: number;
+  HistoryItemType: 'ConfigurationUpdate' | 'StateUpdate' | 'Action';
+  HistorySummary: string;
+  HistoryData: string;
+}
+export const cloudwatchAlarmHistory: Collection<CloudWatchAlarmHistoryDoc> = {
+  name: 'cloudwatch_alarm_history',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    alarm: text((d) => d.alarmKey),
+    item_type: text((d) => d.HistoryItemType),
+  },
+  indexes: [['alarm', 'pk']],
+};
+
+/**
+ * Application Auto Scaling (owned by services/application-autoscaling), in its wire shapes plus
+ * account, region and tags. Scalable targets: key `<account>:<region>:<namespace>|<resourceId>|<dimension>`.
+ */
+export interface ScalableTargetDoc extends Regional {
+  ServiceNamespace: string;
+  ResourceId: string;
+  ScalableDimension: string;
+  MinCapacity: number;
+  MaxCapacity: number;
+  ScalableTargetARN: string;
+  RoleARN: string;
+  CreationTime: number;
+  SuspendedState: { DynamicScalingInSuspended: boolean; DynamicScalingOutSuspended: boolean; ScheduledScalingSuspended: boolean };
+  /** Epoch seconds of the last scaling activity (cooldowns). */
+  lastScaledAt?: number;
+  lastScaleDirection?: 'out' | 'in';
+  tags: { Key: string; Value: string }[];
+  [k: string]: unknown;
+}
+export const scalableTargets: Collection<ScalableTargetDoc> = {
+  name: 'aas_scalable_targets',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    namespace: text((d) => d.ServiceNamespace),
+    arn: text((d) => d.ScalableTargetARN),
+  },
+  indexes: [['account_region', 'namespace', 'pk']],
+};
+
+/** A scaling policy; key: its PolicyARN. `targetKey` is its scalable target's key. */
+export interface ScalingPolicyDoc extends Regional {
+  targetKey: string;
+  PolicyARN: string;
+  PolicyName: string;
+  ServiceNamespace: string;
+  ResourceId: string;
+  ScalableDimension: string;
+  PolicyType: string;
+  CreationTime: number;
+  /** Epoch seconds of this policy's last scaling activity (step scaling cooldown). */
+  lastScaledAt?: number;
+  [k: string]: unknown;
+}
+export const scalingPolicies: Collection<ScalingPolicyDoc> = {
+  name: 'aas_scaling_policies',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    target: text((d) => d.targetKey),
+    name: text((d) => `${d.targetKey}|${d.PolicyName}`),
+  },
+  indexes: [['account_region', 'pk']],
+};
+
+/** A scheduled action; key: its ScheduledActionARN. */
+export interface ScheduledActionDoc extends Regional {
+  targetKey: string;
+  ScheduledActionARN: string;
+  ScheduledActionName: string;
+  ServiceNamespace: string;
+  ResourceId: string;
+  ScalableDimension: string;
+  Schedule: string;
+  CreationTime: number;
+  /** Epoch seconds of the next run (absent: none left); indexed for the scheduler's sweep. */
+  nextRunAt?: number;
+  [k: string]: unknown;
+}
+export const scheduledActions: Collection<ScheduledActionDoc> = {
+  name: 'aas_scheduled_actions',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    target: text((d) => d.targetKey),
+    name: text((d) => `${d.targetKey}|${d.ScheduledActionName}`),
+    next_run_at: integer((d) => d.nextRunAt),
+  },
+  indexes: [['account_region', 'pk']],
+};
+
+/** A scaling activity; key `<target key>|<epoch ms, 15 digits>|<ActivityId>`. */
+export interface ScalingActivityDoc extends Regional {
+  targetKey: string;
+  ActivityId: string;
+  ServiceNamespace: string;
+  ResourceId: string;
+  ScalableDimension: string;
+  Description: string;
+  Cause: string;
+  StartTime: number;
+  EndTime?: number;
+  StatusCode: string;
+  StatusMessage?: string;
+  Details?: string;
+  NotScaledReasons?: { Code: string; MaxCapacity?: number; MinCapacity?: number; CurrentCapacity?: number }[];
+}
+export const scalingActivities: Collection<ScalingActivityDoc> = {
+  name: 'aas_scaling_activities',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    target: text((d) => d.targetKey),
+  },
+  indexes: [
+    ['account_region', 'pk'],
+    ['target', 'pk'],
+  ],
+};
+
+/**
  * An SSM Parameter Store parameter with its versions (owned by services/ssm); key
  * `<account>:<region>:<name>`. SecureString values are sealed with the data dir's SecretBox
  * (`sealed`); String and StringList values are kept as they are (`value`).

@@ -29,7 +29,7 @@ export interface TestDockyard {
 
 export const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
-export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: Pick<AppOptions, 'clock' | 'agentRuntime' | 'logger'> = {}): Promise<TestDockyard> {
+export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: Pick<AppOptions, 'clock' | 'agentRuntime' | 'logger' | 'scalableTargetDrivers'> = {}): Promise<TestDockyard> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
   // The test credentials are the server's root key: every request is really verified.
   const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, ...overrides };

@@ -2,7 +2,12 @@
  * Raw awsJson1_1 requests, signed with the test credentials (sign.ts), and their answers as
  * they came: status, headers, text and, when it parses, the JSON body.
  */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { decode } from 'cbor2';
 import { request } from 'undici';
+import { credentials as testCredentials } from './dockyard.js';
 import type { ServiceModule } from '../../src/aws/service.js';
 import { signedFormHeaders, signedJsonHeaders } from './sign.js';
 
@@ -53,4 +58,28 @@ export async function postSigned(
 export async function postSignedForm(endpoint: string, opts: { service: string; body: string; region?: string; credentials?: Credentials }): Promise<RawResponse> {
   const headers = await signedFormHeaders(endpoint, opts.body, { service: opts.service, region: opts.region, credentials: opts.credentials });
   return rawPost(endpoint, opts.body, headers);
+}
+
+/**
+ * Smithy RPC v2 CBOR: POST /service/<targetPrefix>/operation/<op> with `body` as is (CBOR bytes,
+ * or anything else), signed for `service`; the answer's CBOR body decoded into `json` when it decodes.
+ */
+export async function postSignedCbor(
+  endpoint: string,
+  opts: { service: string; targetPrefix: string; operation: string; body: Uint8Array; headers?: Record<string, string>; credentials?: Credentials },
+): Promise<RawResponse> {
+  const path = `/service/${opts.targetPrefix}/operation/${opts.operation}`;
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ credentials: opts.credentials ?? testCredentials, region: 'us-east-1', service: opts.service, sha256: Sha256 });
+  const headers = { host: url.host, 'content-type': 'application/cbor', accept: 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor', ...opts.headers };
+  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path, headers, body: opts.body }));
+  const res = await request(`${endpoint}${path}`, { method: 'POST', headers: signed.headers, body: opts.body });
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = bytes.length ? (decode(bytes) as Record<string, unknown>) : {};
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, text: json ? JSON.stringify(json) : bytes.toString('latin1'), json };
 }
