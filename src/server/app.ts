@@ -240,6 +240,12 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
         });
   elbv2.targets.healthSource = loadBalancing;
+  // CreateService / UpdateService check the target groups a service names.
+  ecs.services.targetGroups = async (s, arn) => {
+    const found = await elbv2.targetGroups.describe(s, { TargetGroupArns: [arn] }).catch(() => undefined);
+    const tg = found?.TargetGroups?.[0];
+    return tg ? { targetType: tg.TargetType ?? 'instance', loadBalancerArns: tg.LoadBalancerArns ?? [] } : undefined;
+  };
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -295,6 +301,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await liveness.start();
       serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
         idleMs: config.serviceControllerIdleMs,
+        targets: elbv2.targets,
         log: { error: (obj, msg) => http.log.error(obj, msg) },
       });
       serviceController.start();
