@@ -61,7 +61,7 @@ async function pages(n: number): Promise<string[]> {
 before(async () => {
   const image = buildHttpdImage();
   d = await startDockyard({ embeddedAgent: { bindIp: '127.0.0.1', cleanupDelayMs: 60_000, pollWaitMs: 20_000 }, serviceControllerIdleMs: 500, agentHeartbeatIntervalMs: 500, loadBalancing: { bindHost: '127.0.0.1' } } as never);
-  for (const rev of ['1', '2']) {
+  for (const rev of ['1', '2', '3']) {
     const web = {
       name: 'web',
       image,
@@ -72,7 +72,8 @@ before(async () => {
       environment: [{ name: 'REV', value: rev }],
       // Each task names itself: its hostname (container id) and revision.
       entryPoint: ['/bin/sh', '-c'],
-      command: ['echo "$(hostname) rev $REV" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+      // Revision 3 serves nothing at `/` (404): its targets never pass the health check.
+      command: [rev === '3' ? 'rm -f /www/index.html && exec httpd -f -p 8080 -h /www' : 'echo "$(hostname) rev $REV" > /www/index.html && exec httpd -f -p 8080 -h /www'],
     };
     await aws('ecs', 'register-task-definition', '--family', 'lb-web', '--container-definitions', JSON.stringify([web]));
   }
@@ -157,5 +158,22 @@ describe('an ECS service behind the load balancer', { timeout: 300_000 }, () => 
     assert.deepEqual(new Set((await pages(20)).map((p) => p.split(' rev ')[1])), new Set(['2']));
     const events = (await service()).events.map((e: { message: string }) => e.message).join('\n');
     assert.match(events, /has reached a steady state/);
+  });
+
+  it('a revision the load balancer finds unhealthy is replaced with ECS\'s event and never takes traffic from the healthy one', async () => {
+    await aws('ecs', 'update-service', '--service', 'web', '--task-definition', 'lb-web:3');
+    const event = await eventually(async () => {
+      const events = (await service()).events.map((e: { message: string }) => e.message) as string[];
+      return events.find((m) => m.includes('is unhealthy in'));
+    }, 'the unhealthy event', 90_000);
+    assert.match(event, new RegExp(`^\\(service web\\) \\(instance i-[0-9a-f]+\\) \\(port \\d+\\) is unhealthy in \\(target-group ${tgArn.replace(/[/.]/g, '\\$&')}\\) due to \\(reason Health checks failed\\)\\.$`));
+    // Newest first: the stop of the unhealthy tasks is recorded right after (above) the unhealthy events.
+    const events = (await service()).events.map((e: { message: string }) => e.message) as string[];
+    const first = events.findIndex((m) => m.includes('is unhealthy in'));
+    assert.match(events[first - 1] ?? '', /^\(service web\) has stopped \d+ running tasks: (\(task [0-9a-f]+\) ?)+\.$/);
+    // Revision 2 keeps serving: its tasks were never stopped for the unhealthy ones.
+    assert.deepEqual(new Set((await pages(20)).map((p) => p.split(' rev ')[1])), new Set(['2']));
+    const s = await service();
+    assert.equal(s.deployments.find((x: { taskDefinition: string }) => x.taskDefinition.endsWith(':2')).runningCount, 2);
   });
 });
