@@ -4,8 +4,10 @@
  * attached with loadBalancers. Requests through the listener (127.0.0.1) reach both tasks; a
  * killed task stops getting traffic and is replaced; a rolling update to a new revision under a
  * steady, bounded request loop fails no request (new tasks count only once the load balancer
- * says they are healthy; old ones are deregistered and drained before they stop). Bad
- * loadBalancers are refused with ECS's words.
+ * says they are healthy; old ones are deregistered and drained before they stop: the 2-second
+ * CGI requests in flight on them finish; stopping without the drain fails some of them); a
+ * revision the load balancer finds unhealthy is replaced with ECS's event while the healthy one
+ * keeps serving. Bad loadBalancers are refused with ECS's words.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -73,7 +75,12 @@ before(async () => {
       // Each task names itself: its hostname (container id) and revision.
       entryPoint: ['/bin/sh', '-c'],
       // Revision 3 serves nothing at `/` (404): its targets never pass the health check.
-      command: [rev === '3' ? 'rm -f /www/index.html && exec httpd -f -p 8080 -h /www' : 'echo "$(hostname) rev $REV" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+      // /cgi-bin/slow answers after 2 s: a request in flight while its task is replaced.
+      command: [
+        rev === '3'
+          ? 'rm -f /www/index.html && exec httpd -f -p 8080 -h /www'
+          : `echo "$(hostname) rev $REV" > /www/index.html && mkdir -p /www/cgi-bin && printf '%s\\n' '#!/bin/sh' 'sleep 2' 'printf "Content-Type: text/plain\\r\\n\\r\\n"' "echo $(hostname) rev $REV" > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www`,
+      ],
     };
     await aws('ecs', 'register-task-definition', '--family', 'lb-web', '--container-definitions', JSON.stringify([web]));
   }
@@ -126,23 +133,28 @@ describe('an ECS service behind the load balancer', { timeout: 300_000 }, () => 
   });
 
   it('a rolling update under a steady request loop fails no request', async () => {
-    const results = { ok: 0, failed: [] as string[], revs: new Set<string>() };
+    const results = { ok: 0, slow: 0, failed: [] as string[], revs: new Set<string>() };
     let stop = false;
-    const loop = (async () => {
-      const deadline = Date.now() + 150_000;
-      for (let i = 0; i < 20_000 && !stop && Date.now() < deadline; i++) {
+    // Four clients, each one request at a time: bounded in count (20 000 in all) and time (150 s).
+    let budget = 20_000;
+    const deadline = Date.now() + 150_000;
+    const t0 = Date.now();
+    const client = async (path: string) => {
+      while (!stop && budget-- > 0 && Date.now() < deadline) {
         try {
-          const a = await hit(listenerPort, '/', { timeoutMs: 10_000 });
+          const a = await hit(listenerPort, path, { timeoutMs: 10_000 });
           if (a.status === 200) {
             results.ok += 1;
+            if (path !== '/') results.slow += 1;
             results.revs.add(a.body.trim().split(' rev ')[1]!);
-          } else results.failed.push(`${a.status} ${a.body.slice(0, 80)}`);
+          } else results.failed.push(`${path} ${a.status} at ${Date.now() - t0} ms`);
         } catch (e) {
-          results.failed.push(String(e));
+          results.failed.push(`${path} ${String(e)} at ${Date.now() - t0} ms`);
         }
-        await new Promise((r) => setTimeout(r, 5));
       }
-    })();
+    };
+    // ... and two that keep slow requests in flight: a task stopped before its drain ends would break them.
+    const loop = Promise.all([client('/'), client('/'), client('/'), client('/'), client('/cgi-bin/slow'), client('/cgi-bin/slow')]);
     try {
       await aws('ecs', 'update-service', '--service', 'web', '--task-definition', 'lb-web:2');
       await eventually(steadyOn('2'), 'the service steady on revision 2', 150_000);
@@ -155,6 +167,7 @@ describe('an ECS service behind the load balancer', { timeout: 300_000 }, () => 
     }
     assert.deepEqual(results.failed, [], `${results.failed.length} failed of ${results.ok + results.failed.length}`);
     assert.ok(results.revs.has('1') && results.revs.has('2'), [...results.revs].join(','));
+    assert.ok(results.slow >= 4, `slow requests answered: ${results.slow}`);
     assert.deepEqual(new Set((await pages(20)).map((p) => p.split(' rev ')[1])), new Set(['2']));
     const events = (await service()).events.map((e: { message: string }) => e.message).join('\n');
     assert.match(events, /has reached a steady state/);
