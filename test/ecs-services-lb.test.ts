@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { AWS_CLI_V2 } from './helpers/aws-cli.js';
+import { AWS_CLI_V2, requireCliV1 } from './helpers/aws-cli.js';
 import { docker } from './helpers/docker.js';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { buildHttpdImage } from './helpers/images.js';
@@ -26,13 +26,21 @@ let listenerPort: number;
 let tgArn: string;
 
 async function aws(...args: string[]) {
-  const { stdout } = await run(AWS_CLI_V2, [...args, '--endpoint-url', d.endpoint, '--output', 'json'], { env: d.cliEnv, timeout: 60_000 });
+  return awsWith(AWS_CLI_V2, ...args);
+}
+
+async function awsWith(bin: string, ...args: string[]) {
+  const { stdout } = await run(bin, [...args, '--endpoint-url', d.endpoint, '--output', 'json'], { env: d.cliEnv, timeout: 60_000 });
   return stdout.trim() ? JSON.parse(stdout) : {};
 }
 
 async function awsError(...args: string[]): Promise<string> {
+  return awsErrorWith(AWS_CLI_V2, ...args);
+}
+
+async function awsErrorWith(bin: string, ...args: string[]): Promise<string> {
   try {
-    await aws(...args);
+    await awsWith(bin, ...args);
   } catch (e) {
     return String((e as { stderr?: string }).stderr ?? e);
   }
@@ -105,6 +113,9 @@ describe('an ECS service behind the load balancer', { timeout: 300_000 }, () => 
     assert.match(await create(`targetGroupArn=${tgArn},containerName=web,containerPort=9090`), /InvalidParameterException.*The container web did not have a container port 9090 defined\./);
     const orphan = (await aws('elbv2', 'create-target-group', '--name', 'orphan', '--protocol', 'HTTP', '--port', '8080', '--vpc-id', 'vpc-1')).TargetGroups[0].TargetGroupArn;
     assert.match(await create(`targetGroupArn=${orphan},containerName=web,containerPort=8080`), /does not have an associated load balancer\./);
+    // CLI v1 gets the same answer.
+    const v1 = await awsErrorWith(requireCliV1(), 'ecs', 'create-service', '--service-name', 'bad', '--task-definition', 'lb-web:1', '--desired-count', '1', '--load-balancers', `targetGroupArn=${tgArn},containerName=nope,containerPort=8080`);
+    assert.match(v1, /InvalidParameterException.*The container nope does not exist in the task definition\./);
     assert.equal((await aws('ecs', 'list-services')).serviceArns.length, 0, 'no half-created service');
   });
 
