@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark in one go (about 30 minutes), installing what they need: Docker Engine,
+# Every benchmark in one go (about 45 minutes), installing what they need: Docker Engine,
 # busybox-static, Debian's docker-registry (the CNCF Distribution reference) and wrk.
 # Results: one JSON line or document per benchmark in bench/results/<name>.json.
 # Run one alone with: node --import tsx bench/<name>.ts (see each file's header for options).
@@ -40,3 +40,13 @@ run sigv4-cost sigv4-cost --batches 21 --iterations 5000
 run startup startup --rounds 15
 # The load balancer's listener against nginx proxying the same two targets (issue 10).
 run lb lb --seconds 10 --rounds 2
+# Services (issue 9): a 50-task service to steady state against 50 `docker run`s, and a
+# 10,000-task rolling deployment on 1,000 simulated instances.
+run services-docker services docker 3 50
+run services-simulated services simulated 1000 10000
+# Capacity provider strategies' cost to RunTask (issue 9).
+run capacity-providers capacity-providers
+# Parameter Store / Secrets Manager reads next to DescribeTaskDefinition, and task start with ten secrets (issue 11).
+run secrets secrets --rounds 3 --starts 16
+# awslogs throughput against `docker logs`, end-to-end delay, FilterLogEvents over 1,000,000 events (issue 12).
+run logs-stdout logs 100000 3  # the bench also writes bench/results/logs.json itself

@@ -5,6 +5,8 @@
  *   describe the current task definition → render it with the new image → RegisterTaskDefinition
  *   (without the fields the action strips) → DescribeServices (must be ACTIVE) → UpdateService
  *   (forceNewDeployment) → waitUntilServicesStable.
+ * Then the same deploy by a Python deploy tool built on boto3 (what ecs-deploy and friends do):
+ * describe → register a new revision → update_service → the `services_stable` waiter.
  * Tasks run on simulated agents.
  */
 import {
@@ -23,7 +25,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, it } from 'node:test';
+import { promisify } from 'node:util';
 import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
 import { simulatedAgent } from './agent/helpers.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
@@ -95,4 +99,28 @@ it('render → RegisterTaskDefinition → UpdateService → waitUntilServicesSta
   } finally {
     ecs.destroy();
   }
+});
+
+it('a boto3 deploy tool: describe, register a new image, update_service, services_stable waiter', { timeout: 120_000 }, async () => {
+  const py = `
+import boto3, json
+ecs = boto3.client('ecs', endpoint_url='${d.endpoint}', region_name='us-east-1', aws_access_key_id='${credentials.accessKeyId}', aws_secret_access_key='${credentials.secretAccessKey}')
+svc = ecs.describe_services(cluster='prod', services=['api'])['services'][0]
+td = ecs.describe_task_definition(taskDefinition=svc['taskDefinition'])['taskDefinition']
+for k in ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt']:
+    td.pop(k, None)
+td['containerDefinitions'][0]['image'] = 'registry.example/api:sha-3333'
+new = ecs.register_task_definition(**td)['taskDefinition']['taskDefinitionArn']
+ecs.update_service(cluster='prod', service='api', taskDefinition=new)
+ecs.get_waiter('services_stable').wait(cluster='prod', services=['api'], WaiterConfig={'Delay': 1, 'MaxAttempts': 90})
+after = ecs.describe_services(cluster='prod', services=['api'])['services'][0]
+print(json.dumps({'new': new, 'taskDefinition': after['taskDefinition'], 'running': after['runningCount'], 'deployments': len(after['deployments']), 'event': after['events'][0]['message']}))
+`;
+  const { stdout } = await promisify(execFile)('python3', ['-c', py], { timeout: 110_000 });
+  const out = JSON.parse(stdout) as { new: string; taskDefinition: string; running: number; deployments: number; event: string };
+  assert.match(out.new, /task-definition\/api:3$/);
+  assert.equal(out.taskDefinition, out.new);
+  assert.equal(out.running, 3);
+  assert.equal(out.deployments, 1);
+  assert.equal(out.event, '(service api) has reached a steady state.');
 });

@@ -4,6 +4,7 @@
  * - a container killed behind Dockyard's back (`docker kill`) is replaced, and the event says why;
  * - an update to a new revision rolls over while a sampler sees the running count never below the minimum;
  * - a revision whose container exits at once trips the circuit breaker and rolls back;
+ * - a task whose container health check turns UNHEALTHY is replaced, and the event says so;
  * - a service with running tasks is deleted (force): its containers go, it ends INACTIVE.
  */
 import { CreateServiceCommand, DeleteServiceCommand, DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
@@ -125,6 +126,28 @@ describe('ECS services with Docker', { timeout: 400_000 }, () => {
     assert.ok(s.taskDefinition!.endsWith(':2'), `rolled back to ${s.taskDefinition}`);
     assert.equal(s.deployments![0]!.rolloutStateReason, `ECS deployment circuit breaker: rolling back to deploymentId ${completed}.`);
     assert.ok((await tasksOf('web')).every((t) => t.taskDefinitionArn!.endsWith(':2')));
+  });
+
+  it('a task whose container health check turns UNHEALTHY is replaced', async () => {
+    await d.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'svc-sick',
+        containerDefinitions: [{ name: 'web', image, memory: 16, essential: true, stopTimeout: 1, healthCheck: { command: ['CMD-SHELL', 'exit 1'], interval: 5, retries: 1, timeout: 2, startPeriod: 0 } }],
+      }),
+    );
+    await d.ecs.send(new CreateServiceCommand({ serviceName: 'sick', taskDefinition: 'svc-sick', desiredCount: 1, healthCheckGracePeriodSeconds: 0 }));
+    const s = await waitService('sick', (x) => x.events!.some((e) => /failed container health checks\.$/.test(e.message!)), 90_000);
+    const event = s.events!.find((e) => /failed container health checks/.test(e.message!))!.message!;
+    const sickId = /\(task ([0-9a-f]{32})\)/.exec(event)![1]!;
+    assert.equal(event, `(service sick) (task ${sickId}) failed container health checks.`);
+    // Stopped with ECS's reason, and a replacement started.
+    const replaced = await waitService('sick', (x) => x.events!.some((e) => /has started 1 tasks/.test(e.message!) && e.createdAt! >= s.events!.find((y) => y.message === event)!.createdAt!), 60_000);
+    assert.ok(replaced);
+    const stopped = (await d.ecs.send(new DescribeTasksCommand({ tasks: [sickId] }))).tasks![0]!;
+    assert.equal(stopped.stoppedReason, 'Task failed container health checks');
+    assert.equal(stopped.stopCode, 'ServiceSchedulerInitiated');
+    await d.ecs.send(new DeleteServiceCommand({ service: 'sick', force: true }));
+    await waitService('sick', (x) => x.status === 'INACTIVE');
   });
 
   it('delete with running tasks: force drains the service to INACTIVE and its containers go', async () => {

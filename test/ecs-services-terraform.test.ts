@@ -1,6 +1,7 @@
 /**
  * Terraform (1.11, AWS provider 5.100 from the local mirror /opt/tf-plugins) against Dockyard:
- * a cluster, a task definition and a service with the deployment circuit breaker apply; a second
+ * a cluster, task definitions, a service with the deployment circuit breaker and one with a
+ * capacity provider strategy (FARGATE base 1, FARGATE_SPOT weight 3) apply; a second
  * plan shows no changes; destroy removes them (the service ends INACTIVE, the cluster too). No
  * host joins the cluster: Terraform's view of a service does not depend on where tasks run (the
  * service records its placement failures as events meanwhile), and the run stays short.
@@ -54,6 +55,45 @@ resource "aws_ecs_service" "web" {
   }
   tags = { team = "platform" }
 }
+resource "aws_ecs_cluster_capacity_providers" "tf" {
+  cluster_name       = aws_ecs_cluster.tf.name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+}
+resource "aws_ecs_task_definition" "worker" {
+  family                   = "tf-worker"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = "256"
+  memory                   = "512"
+  container_definitions = jsonencode([{
+    name      = "worker"
+    image     = "simulated/worker:1"
+    essential = true
+  }])
+}
+resource "aws_ecs_service" "worker" {
+  name            = "worker"
+  cluster         = aws_ecs_cluster.tf.id
+  task_definition = aws_ecs_task_definition.worker.arn
+  desired_count   = 4
+  capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    base              = 1
+    weight            = 1
+  }
+  capacity_provider_strategy {
+    capacity_provider = "FARGATE_SPOT"
+    weight            = 3
+  }
+  network_configuration {
+    subnets = ["subnet-0123456789abcdef0"]
+  }
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = false
+  }
+  depends_on = [aws_ecs_cluster_capacity_providers.tf]
+}
 `,
   );
   await tf('init', '-input=false', '-no-color');
@@ -72,6 +112,12 @@ it('terraform apply, plan without changes, destroy: cluster, task definition, se
   assert.equal(s.deployments!.length, 1);
   assert.deepEqual(s.deploymentConfiguration!.deploymentCircuitBreaker, { enable: true, rollback: true });
   assert.deepEqual(s.tags, [{ key: 'team', value: 'platform' }]);
+
+  const worker = (await d.ecs.send(new DescribeServicesCommand({ cluster: 'tf', services: ['worker'] }))).services![0]!;
+  // Stored as given (Terraform sends the set in its own order, without a zero base).
+  const strategy = worker.capacityProviderStrategy!.map((x) => `${x.capacityProvider}:${x.base ?? 0}:${x.weight}`).sort();
+  assert.deepEqual(strategy, ['FARGATE:1:1', 'FARGATE_SPOT:0:3']);
+  assert.equal(worker.launchType, undefined);
 
   const plan = await tf('plan', '-detailed-exitcode', '-input=false', '-no-color');
   assert.equal(plan.code, 0, `the second plan wants changes:\n${plan.stdout}`);

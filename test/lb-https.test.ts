@@ -5,11 +5,13 @@
  * *.localhost to 127.0.0.1) verifying the certificate. ACM refuses a key that does not match and
  * the deletion of a certificate in use.
  */
-import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DeleteListenerCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DeleteListenerCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ACMClient, GetCertificateCommand, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -78,6 +80,12 @@ test('an HTTPS listener serves an ACM-imported self-signed certificate; curl rea
     await elb.send(new CreateListenerCommand({ LoadBalancerArn: lb.LoadBalancerArn, Port: port, Protocol: 'HTTPS', SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06', Certificates: [{ CertificateArn: certArn }], DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }] }))
   ).Listeners![0]!;
   assert.deepEqual([listener.Protocol, listener.SslPolicy, listener.Certificates?.[0]?.CertificateArn], ['HTTPS', 'ELBSecurityPolicy-TLS13-1-2-2021-06', certArn]);
+  // An HTTPS target group: TLS to the target too (its certificate is not verified, as ALB does not).
+  const tlsTarget = createHttpsServer({ cert: readFileSync(join(dir, 'other.crt')), key: readFileSync(join(dir, 'other.key')) }, (req, res) => res.end(`tls target saw ${req.headers['x-forwarded-proto']}`));
+  await new Promise<void>((r) => tlsTarget.listen(0, '127.0.0.1', r));
+  const httpsTg = (await elb.send(new CreateTargetGroupCommand({ Name: 'secure-tls', Protocol: 'HTTPS', Port: (tlsTarget.address() as AddressInfo).port, VpcId: 'vpc-1', TargetType: 'ip', HealthCheckEnabled: false }))).TargetGroups![0]!;
+  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: httpsTg.TargetGroupArn, Targets: [{ Id: '127.0.0.1' }] }));
+  await elb.send(new CreateRuleCommand({ ListenerArn: listener.ListenerArn, Priority: 1, Conditions: [{ Field: 'path-pattern', Values: ['/tls-target'] }], Actions: [{ Type: 'forward', TargetGroupArn: httpsTg.TargetGroupArn }] }));
   await d.app.loadBalancing!.settled();
 
   const url = `https://${lb.DNSName}:${port}/hello`;
@@ -87,6 +95,10 @@ test('an HTTPS listener serves an ACM-imported self-signed certificate; curl rea
   }, `curl ${url}`);
   const body = JSON.parse(out) as { backend: string; path: string; headers: Record<string, string> };
   assert.deepEqual([body.backend, body.path, body.headers['x-forwarded-proto'], body.headers['x-forwarded-port']], ['tls-target', '/hello', 'https', String(port)]);
+  const viaTls = await run('curl', ['-sS', '--max-time', '10', '--cacert', join(dir, 'lb.crt'), `https://${lb.DNSName}:${port}/tls-target`]);
+  assert.equal(viaTls.stdout, 'tls target saw https');
+  tlsTarget.close();
+  tlsTarget.closeAllConnections();
   // Without trusting the self-signed certificate, curl refuses it: the listener really serves it.
   await assert.rejects(run('curl', ['-sS', '--max-time', '10', url]), /SSL certificate problem|self-signed/);
 

@@ -4,7 +4,9 @@
  * `{"__type": "<Shape>", "message": ...}` with `x-amzn-ErrorType`; unknown failures become
  * InternalFailure without their details (which could carry secrets) reaching the caller.
  */
+import { Readable } from 'node:stream';
 import { serializationError, unknownOperation } from './errors.js';
+import { encodeEvents, EVENT_STREAM_CONTENT_TYPE, EventStreamOutput } from './event-stream.js';
 import { ownOperation, shapeOutput, validateInput } from './model.js';
 import { stringifyOutput } from './raw-json.js';
 import { awsErrorOf, operationHandler, type OperationAuthorizer, type RequestContext, type ServiceModule } from './service.js';
@@ -14,7 +16,8 @@ export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export interface JsonResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** A stream for event-stream output (StartLiveTail). */
+  body: string | Readable;
 }
 
 export interface Logger {
@@ -45,6 +48,9 @@ export class JsonProtocol {
   async handle(target: string, body: Buffer | string | undefined, ctx: RequestContext): Promise<JsonResponse> {
     try {
       const result = await this.dispatch(target, body, ctx);
+      if (result instanceof EventStreamOutput) {
+        return { status: 200, headers: { ...this.headers(ctx), 'content-type': EVENT_STREAM_CONTENT_TYPE }, body: Readable.from(encodeEvents(result.events)) };
+      }
       return { status: 200, headers: this.headers(ctx), body: stringifyOutput(result) };
     } catch (err) {
       return this.errorResponse(err, ctx);
@@ -82,6 +88,7 @@ export class JsonProtocol {
     const input = operation.input ? validateInput(service.model, operation.input.shape, raw, service.validationErrorCode, service.validationMessage) : {};
     await this.authorize(ctx, service, opName, input);
     const output = await handler(ctx, input);
+    if (output instanceof EventStreamOutput) return output;
     return operation.output ? shapeOutput(service.model, operation.output.shape, output) : {};
   }
 }

@@ -1,14 +1,20 @@
 /**
  * The service controller: keeps every ECS service's tasks following its deployments. It wakes on
  * the store's change feed (a task changed state, a service was updated, an instance drained) or
- * on a timer (placement retries, health-check grace periods, a periodic look as a safety net),
- * and for each ACTIVE or DRAINING service asks the pure decideService (src/scheduler/) what to do,
- * through ServiceScheduler, which applies the answer with the ECS domain's writers. Leader only.
+ * on a timer (placement retries, health-check grace periods), and for each service whose inputs
+ * changed asks the pure decideService (src/scheduler/) what to do, through ServiceScheduler,
+ * which applies the answer with the ECS domain's writers. Leader only.
+ *
+ * Which services changed is learnt from the store's write notifications (the rows each write
+ * touched: a service row, a task row of the service's `service_open` set, an instance of its
+ * cluster), so a busy cluster's agent reports do not make every service be re-read on every
+ * pass; a full sweep every `sweepMs` is the safety net.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import { decideService } from '../scheduler/index.js';
 import { lbKey, type LbSnapshot, type LbTarget, type LbWork, type ServiceScheduler } from '../services/ecs/service-scheduler.js';
-import type { Store } from '../store/store.js';
+import type { Store, TouchedRow } from '../store/store.js';
 import type { Leadership } from './leadership.js';
 
 type Scope = { accountId: string; region: string };
@@ -31,6 +37,8 @@ export interface ServiceControllerOptions {
   idleMs?: number;
   /** The shortest gap between two passes (ms): a burst of agent reports makes one pass, not hundreds. */
   minGapMs?: number;
+  /** Every service is looked at at least this often (ms), changed or not. */
+  sweepMs?: number;
   log?: { error(obj: object, msg: string): void };
 }
 
@@ -39,18 +47,29 @@ export class ServiceController {
   private loop: Promise<void> | undefined;
   private readonly idleMs: number;
   private readonly minGapMs: number;
+  private readonly sweepMs: number;
+  /** What changed since the last pass: service ARNs, `<cluster>|<service>` task sets, cluster ARNs (instances). */
+  private changed = { services: new Set<string>(), taskSets: new Set<string>(), clusters: new Set<string>() };
+  private everything = true;
+  private lastSweep = 0;
+  /** Requested wake-ups per service (epoch seconds). */
+  private readonly wakeAt = new Map<string, number>();
   /** Tasks being deregistered before they stop (task ARN → the wait for their drain). */
   private readonly draining = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly scheduler: ServiceScheduler,
     private readonly leadership: Leadership,
     private readonly clock: Clock,
     private readonly opts: ServiceControllerOptions = {},
+    private readonly feed: Pick<Store, 'changeIndex' | 'waitForChange'> = store,
   ) {
     this.idleMs = opts.idleMs ?? 2000;
     this.minGapMs = opts.minGapMs ?? 100;
+    this.sweepMs = opts.sweepMs ?? 10_000;
+    store.observeWrites({ written: (rows) => this.note(rows), lost: () => (this.everything = true) });
+    store.onClear(() => (this.everything = true));
   }
 
   start(): void {
@@ -63,23 +82,42 @@ export class ServiceController {
     await Promise.allSettled([...this.draining.values()]);
   }
 
-  /** One pass over every service (tests call it directly). Answers the earliest requested wake-up (epoch seconds). */
+  /** One pass over the services that need a look (tests call it directly). Answers the earliest requested wake-up (epoch seconds). */
   async pass(): Promise<number | undefined> {
-    let wakeAt: number | undefined;
-    for (const arn of await this.scheduler.serviceArns()) {
-      if (this.abort.signal.aborted || !this.leadership.isLeader()) break;
+    // A follower keeps what it noted: it may lead later, and must then look at everything.
+    if (!this.leadership.isLeader()) {
+      this.everything = true;
+      return undefined;
+    }
+    const now = this.clock.now();
+    const sweep = this.everything || Date.now() - this.lastSweep >= this.sweepMs;
+    const changed = this.changed;
+    this.changed = { services: new Set(), taskSets: new Set(), clusters: new Set() };
+    this.everything = false;
+    if (sweep) this.lastSweep = Date.now();
+    for (const s of await this.scheduler.services()) {
+      if (this.abort.signal.aborted || !this.leadership.isLeader()) {
+        this.everything = true;
+        break;
+      }
+      const due = (this.wakeAt.get(s.arn) ?? Infinity) <= now;
+      if (!sweep && !due && !changed.services.has(s.arn) && !changed.taskSets.has(`${s.cluster}|${s.name}`) && !changed.clusters.has(s.cluster)) continue;
       try {
-        const groups = this.opts.targets ? await this.scheduler.targetGroupsOf(arn) : undefined;
+        const groups = this.opts.targets ? await this.scheduler.targetGroupsOf(s.arn) : undefined;
         const snapshot = groups ? await this.snapshot(groups.scope, groups.targetGroupArns) : undefined;
-        const r = await this.scheduler.reconcile(arn, decideService, snapshot);
-        if (r.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, r.wakeAt);
+        const r = await this.scheduler.reconcile(s.arn, decideService, snapshot);
+        if (r.wakeAt === undefined) this.wakeAt.delete(s.arn);
+        else this.wakeAt.set(s.arn, r.wakeAt);
         if (r.lb && groups) await this.applyLb(groups.scope, r.lb);
       } catch (e) {
-        // One service's trouble (a concurrent update: ConflictError) must not stop the others; the next pass retries.
-        this.opts.log?.error({ err: String(e), service: arn }, 'service reconciliation failed');
+        // One service's trouble (a concurrent update: ConflictError) must not stop the others: look again next pass.
+        this.changed.services.add(s.arn);
+        this.opts.log?.error({ err: String(e), service: s.arn }, 'service reconciliation failed');
       }
     }
-    return wakeAt;
+    let next: number | undefined;
+    for (const t of this.wakeAt.values()) next = Math.min(next ?? Infinity, t);
+    return next;
   }
 
   /** Target health of the service's target groups, as DescribeTargetHealth reports it. */
@@ -121,16 +159,38 @@ export class ServiceController {
     for (const t of list) await this.opts.targets!.deregister(scope, t.targetGroupArn, [{ Id: t.id, Port: t.port }]).catch(() => undefined);
   }
 
+  private note(rows: readonly TouchedRow[]): void {
+    for (const r of rows) {
+      if (r.collection === 'services') this.changed.services.add(String(r.columns.pk));
+      else if (r.collection === 'tasks' && r.columns.service_open !== null && r.columns.service_open !== undefined) this.changed.taskSets.add(String(r.columns.service_open));
+      else if (r.collection === 'container_instances') this.changed.clusters.add(String(r.columns.cluster));
+    }
+  }
+
+  private pending(): boolean {
+    return this.everything || this.changed.services.size > 0 || this.changed.taskSets.size > 0 || this.changed.clusters.size > 0;
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      // Changes during the pass (its own writes included) bring one more pass: reports that
-      // arrived meanwhile are not missed, and a pass that changes nothing lets the loop sleep.
-      const index = this.store.changeIndex();
-      let wakeAt: number | undefined;
-      if (this.leadership.isLeader()) wakeAt = await this.pass().catch(() => undefined);
-      const untilWake = wakeAt === undefined ? this.idleMs : Math.max(0, (wakeAt - this.clock.now()) * 1000);
-      await this.store.waitForChange(index, Math.min(this.idleMs, untilWake), signal);
+      const index = this.feed.changeIndex();
+      if (!this.leadership.isLeader()) {
+        // A follower only waits its turn.
+        this.everything = true;
+        await delay(this.idleMs, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      const wakeAt = await this.pass().catch(() => undefined);
+      if (signal.aborted) break;
+      // Changes noted during the pass (its own writes included) bring one more pass at once.
+      if (!this.pending()) {
+        const untilWake = wakeAt === undefined ? this.idleMs : Math.max(0, (wakeAt - this.clock.now()) * 1000);
+        let after = index;
+        const end = Date.now() + Math.min(this.idleMs, untilWake);
+        // Wake for a change that concerns a service (noted by `note`), a requested wake-up, or the idle timer.
+        while (!signal.aborted && !this.pending() && Date.now() < end) after = await this.feed.waitForChange(after, end - Date.now(), signal);
+      }
       if (!signal.aborted && this.minGapMs > 0) await new Promise((r) => setTimeout(r, this.minGapMs));
     }
   }

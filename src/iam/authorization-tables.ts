@@ -270,17 +270,17 @@ export const STS_TABLE: ServiceTable = {
 /** CloudWatch Logs: operations on a group act on `log-group:NAME`; on events, on the stream (`log-group:NAME:log-stream:S`). */
 export const LOGS_TABLE: ServiceTable = {
   prefix: 'logs',
-  members: { logGroupName: 'logs:log-group', logGroupIdentifier: 'logs:log-group', logStreamName: 'logs:log-stream', resourceArn: 'arn' },
+  members: { logGroupName: 'logs:log-group', logGroupIdentifier: 'logs:log-group', logGroupIdentifiers: 'logs:log-group', logStreamName: 'logs:log-stream', resourceArn: 'arn' },
   primary: ['logGroupName', 'logGroupIdentifier', 'resourceArn'],
   conditions: {},
   operations: {
     PutLogEvents: { resources: ['logStreamName'] },
     GetLogEvents: { resources: ['logStreamName'] },
+    StartLiveTail: { resources: ['logGroupIdentifiers[]'] },
     DescribeLogGroups: {},
   },
 };
 
-/** By signing name of the service module. */
 /** Parameter Store: parameters by name (`parameter/<name>`); DescribeParameters has no resource ('*'). */
 export const SSM_TABLE: ServiceTable = {
   prefix: 'ssm',
@@ -299,6 +299,7 @@ export const SECRETS_MANAGER_TABLE: ServiceTable = {
   operations: {},
 };
 
+/** By signing name of the service module. */
 export const AUTHORIZATION_TABLES: Readonly<Record<string, ServiceTable>> = {
   ecs: ECS_TABLE,
   ecr: ECR_TABLE,

@@ -27,8 +27,11 @@ export class TargetRuntime {
     readonly port: number,
     readonly host: string,
     keepAliveMs: number,
+    /** HTTPS target groups: TLS to the target, whose certificate is not verified (as ALB does not). */
+    readonly tls = false,
   ) {
-    this.pool = new Pool(`http://${host.includes(':') ? `[${host}]` : host}:${port}`, {
+    this.pool = new Pool(`${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, {
+      connect: tls ? { rejectUnauthorized: false } : undefined,
       connections: 256,
       pipelining: 1,
       keepAliveTimeout: Math.min(keepAliveMs, 4_000),

@@ -24,7 +24,7 @@ interface Scheduled {
 }
 
 export class HealthChecker {
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000, connections: 4 });
+  private readonly agent = new Agent({ keepAliveTimeout: 4_000, connections: 4, connect: { rejectUnauthorized: false } });
   private readonly scheduled = new Map<TargetRuntime, Scheduled>();
   private closed = false;
 

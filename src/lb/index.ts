@@ -46,6 +46,8 @@ interface PortServer {
   tlsKey?: string;
   bound: boolean;
   lastBindAttempt?: number;
+  /** Upgraded (WebSocket) connections: the HTTP server no longer tracks them, close() must end them. */
+  upgraded: Set<Duplex>;
 }
 
 /** The route for a request on a port several load balancers share: the one whose DNS name is the Host. */
@@ -152,7 +154,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       g.configure(doc);
       g.inUse = false;
       const keepAliveMs = 4_000;
-      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, doc.targetType === 'ip' ? row.id : (this.opts.resolveInstance?.(row.id) ?? '127.0.0.1'), keepAliveMs));
+      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, doc.targetType === 'ip' ? row.id : (this.opts.resolveInstance?.(row.id) ?? '127.0.0.1'), keepAliveMs, doc.protocol === 'HTTPS'));
       // A target whose drain ended with requests still in flight had its delay run out: cut them.
       for (const t of removed) t.retire(t.inflight > 0 && t.draining);
     }
@@ -241,7 +243,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   }
 
   private async createServer(port: number, protocol: 'HTTP' | 'HTTPS', listener: ElbListenerDoc): Promise<PortServer | undefined> {
-    const s: PortServer = { protocol, routes: [], bound: false } as unknown as PortServer;
+    const s: PortServer = { protocol, routes: [], bound: false, upgraded: new Set() } as unknown as PortServer;
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       try {
         handleRequest(routeFor(s.routes, req.headers.host), req, res);
@@ -250,7 +252,11 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
         sendAlbError(res, 500);
       }
     };
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(routeFor(s.routes, req.headers.host), req, socket, head);
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      s.upgraded.add(socket);
+      socket.once('close', () => s.upgraded.delete(socket));
+      handleUpgrade(routeFor(s.routes, req.headers.host), req, socket, head);
+    };
     if (protocol === 'HTTPS') {
       const tls = await this.tlsOptions(listener);
       if (!tls) {
@@ -264,6 +270,11 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       s.server = createHttpServer({ keepAlive: true }, onRequest);
     }
     s.server.on('upgrade', onUpgrade);
+    // A port taken by another process (EADDRINUSE), or not ours to take: logged, retried by maintain().
+    s.server.on('error', (err) => {
+      s.bound = false;
+      this.opts.log.error({ err: String(err), port, host: this.opts.bindHost }, 'load balancer listener could not bind its port; retrying');
+    });
     s.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nserver: awselb/2.0\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
@@ -272,17 +283,9 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   }
 
   private bind(port: number, s: PortServer): void {
-    const onError = (err: Error) => {
-      s.bound = false;
-      this.opts.log.error({ err: String(err), port, host: this.opts.bindHost }, 'load balancer listener could not bind its port; retrying');
-    };
-    s.server.once('error', onError);
     s.bound = true;
     s.lastBindAttempt = Date.now();
-    s.server.listen({ port, host: this.opts.bindHost }, () => {
-      s.server.off('error', onError);
-      this.opts.log.info({ port, host: this.opts.bindHost, protocol: s.protocol }, 'load balancer listener serving');
-    });
+    s.server.listen({ port, host: this.opts.bindHost }, () => this.opts.log.info({ port, host: this.opts.bindHost, protocol: s.protocol }, 'load balancer listener serving'));
   }
 
   /** Every half second: end finished drains, retry listeners that could not bind. */
@@ -314,6 +317,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
           new Promise<void>((resolve) => {
             s.server.close(() => resolve());
             s.server.closeAllConnections();
+            for (const socket of s.upgraded) socket.destroy();
             if (!s.server.listening) resolve();
           }),
       ),

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { RequestFacts } from './conditions.js';
 import type { GroupRuntime, TargetRuntime } from './groups.js';
@@ -26,6 +27,7 @@ function traceId(): string {
 
 /** ALB's own error page. */
 export function sendAlbError(res: ServerResponse, status: number): void {
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;
@@ -219,7 +221,7 @@ export function handleUpgrade(route: ListenerRoute, req: IncomingMessage, client
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
   target.inflight++;
   let closed = false;
-  const upstream: Socket = connect({ host: target.host, port: target.port });
+  const upstream: Socket = target.tls ? connectTls({ host: target.host, port: target.port, rejectUnauthorized: false, servername: '' }) : connect({ host: target.host, port: target.port });
   const close = () => {
     if (closed) return;
     closed = true;
@@ -229,7 +231,7 @@ export function handleUpgrade(route: ListenerRoute, req: IncomingMessage, client
   };
   let connected = false;
   upstream.setNoDelay(true);
-  upstream.once('connect', () => {
+  upstream.once(target.tls ? 'secureConnect' : 'connect', () => {
     connected = true;
     upstream.write(`${lines}\r\n`);
     if (head.length) upstream.write(head);

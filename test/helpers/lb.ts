@@ -43,7 +43,11 @@ export async function startBackend(name: string): Promise<Backend> {
       });
     } else reply();
   });
+  const upgraded = new Set<import('node:stream').Duplex>();
   b.server.on('upgrade', (req, socket) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    socket.once('end', () => socket.end());
     b.seen.push({ path: req.url ?? '/', headers: req.headers });
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\nX-Backend: ${name}\r\n\r\n`);
     socket.on('data', (d: Buffer) => socket.write(`${name}:${d.toString()}`));
@@ -54,6 +58,7 @@ export async function startBackend(name: string): Promise<Backend> {
     new Promise<void>((resolve) => {
       b.server.close(() => resolve());
       b.server.closeAllConnections();
+      for (const s of upgraded) s.destroy();
     });
   return b;
 }

@@ -19,6 +19,11 @@ export const signingName = (service: ServiceModule) => service.model.metadata.si
 /** POST / with `headers` and `body` as given (signed or not), and the answer. */
 export async function rawPost(endpoint: string, body: string | undefined, headers: Record<string, string>): Promise<RawResponse> {
   const res = await request(`${endpoint}/`, { method: 'POST', headers, body });
+  // An event stream (StartLiveTail) lasts as long as the client reads it: its answer is the status and headers.
+  if (String(res.headers['content-type']).startsWith('application/vnd.amazon.eventstream')) {
+    res.body.destroy();
+    return { status: res.statusCode, headers: res.headers, text: '', json: undefined };
+  }
   const text = await res.body.text();
   let json: Record<string, unknown> | undefined;
   try {

@@ -150,10 +150,10 @@ export class ServiceScheduler {
     this.maxBackoff = opts.maxBackoffSeconds ?? 30;
   }
 
-  /** The services the scheduler looks after: ACTIVE and DRAINING ones. */
-  async serviceArns(): Promise<string[]> {
-    const rows = await this.store.read((tx) => tx.select(c.services, [], { where: { status: { in: ['ACTIVE', 'DRAINING'] } } }));
-    return rows.map((r) => r.pk);
+  /** The services the scheduler looks after: ACTIVE and DRAINING ones, with their cluster and name. */
+  async services(): Promise<{ arn: string; cluster: string; name: string }[]> {
+    const rows = await this.store.read((tx) => tx.select(c.services, ['cluster', 'name'], { where: { status: { in: ['ACTIVE', 'DRAINING'] } } }));
+    return rows.map((r) => ({ arn: r.pk, cluster: String(r.cluster), name: String(r.name) }));
   }
 
   /**

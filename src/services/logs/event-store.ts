@@ -5,7 +5,8 @@
  *
  * Events are indexed by (stream, timestamp) for GetLogEvents and by (group, timestamp) for
  * FilterLogEvents and retention; the row id breaks timestamp ties, so (timestamp, id) is a total
- * order and every page token is a position in it. Writes come in batches, one transaction each.
+ * order and every page token is a position in it. Ids are never reused (AUTOINCREMENT): they are
+ * the events' eventIds, and live tails follow them. Writes come in batches, one transaction each.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS streams (
   first_event INTEGER, last_event INTEGER, last_ingestion INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0,
   ship_cursor TEXT, UNIQUE (group_id, name));
 CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL, stream_id INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT, group_id INTEGER NOT NULL, stream_id INTEGER NOT NULL,
   ts INTEGER NOT NULL, ingested INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, ts);
 CREATE INDEX IF NOT EXISTS events_by_group ON events (group_id, ts);
@@ -129,6 +130,8 @@ export class LogEventStore {
       budgetEnd: p(`SELECT ts, id FROM events WHERE group_id = ? AND (ts, id) > (?, ?) AND ts <= ? ORDER BY ts, id LIMIT 1 OFFSET ?`),
       expired: p(`SELECT id, length(CAST(message AS BLOB)) + ${EVENT_OVERHEAD_BYTES} AS bytes FROM events WHERE group_id = ? AND ts < ? LIMIT 50000`),
       countEvents: p(`SELECT count(*) AS n FROM events`),
+      maxId: p(`SELECT coalesce(max(id), 0) AS id FROM events`),
+      newer: p(`SELECT id, group_id, stream_id, ts, ingested, message FROM events WHERE id > ? AND group_id IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`),
     };
     this.appendTx = this.db.transaction((groupId: number, streamId: number, events: readonly NewEvent[], ingested: number, cursor: string | undefined) => {
       let bytes = 0;
@@ -156,6 +159,8 @@ export class LogEventStore {
   /** Everything, gone (the control plane's state reset). */
   clear(): void {
     this.db.exec('DELETE FROM events; DELETE FROM streams; DELETE FROM groups;');
+    // A file made before ids were AUTOINCREMENT has no sequence table.
+    if (this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'`).get()) this.db.exec(`DELETE FROM sqlite_sequence WHERE name = 'events'`);
   }
 
   count(): number {
@@ -284,6 +289,16 @@ export class LogEventStore {
     }
     const sql = `SELECT id, stream_id, ts, ingested, message FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id`;
     return { rows: this.db.prepare(sql).iterate(...args) as IterableIterator<EventRow>, end };
+  }
+
+  /** The id of the newest event stored (0: none): live tails start after it. */
+  maxId(): number {
+    return (this.st.maxId!.get() as { id: number }).id;
+  }
+
+  /** Events stored after `afterId` in these groups, in the order they were stored (live tail). */
+  newer(afterId: number, groupIds: readonly number[], limit: number): (EventRow & { group_id: number })[] {
+    return this.st.newer!.all(afterId, JSON.stringify(groupIds), limit) as (EventRow & { group_id: number })[];
   }
 
   /** Deletes a group's events older than `cutoffTs`; returns how many. */

@@ -12,6 +12,7 @@ import { InvalidTokenError } from '../../core/pagination.js';
 import { LogEventStore } from './event-store.js';
 import { LogsDomain } from './logs.js';
 import { RetentionSweeper } from './retention.js';
+import { startLiveTail } from './live-tail.js';
 
 export { LogsDomain } from './logs.js';
 export { LogEventStore } from './event-store.js';
@@ -63,6 +64,8 @@ export function logsService(d: LogsDomain): ServiceModule {
     TagResource: (ctx, input) => d.tagGroup(d.groupByArn(ctx, input.resourceArn), input.tags, input.resourceArn),
     UntagResource: (ctx, input) => d.untagGroup(d.groupByArn(ctx, input.resourceArn), input.tagKeys),
     ListTagsForResource: (ctx, input) => d.listTags(d.groupByArn(ctx, input.resourceArn)),
+    // An event stream, not a shaped output (see aws/event-stream.ts).
+    StartLiveTail: ((ctx, input) => startLiveTail(d, ctx, input)) as OperationHandlers<Operations>['StartLiveTail'],
   };
   return {
     name: 'logs',
