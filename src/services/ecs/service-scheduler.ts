@@ -68,7 +68,7 @@ interface LbRef {
  * A task's targets, as ECS registers them: the container instance's EC2 id and the host port for
  * bridge/host networking, the task's IP and the container port for awsvpc (target type ip).
  */
-function taskTargets(task: TaskDoc, refs: readonly LbRef[], instanceIds: ReadonlyMap<string, string>): LbTarget[] {
+export function taskTargets(task: TaskDoc, refs: readonly LbRef[], instanceIds: ReadonlyMap<string, string>): LbTarget[] {
   const out: LbTarget[] = [];
   for (const ref of refs) {
     if (!ref.targetGroupArn || !ref.containerName || ref.containerPort === undefined) continue;
@@ -87,12 +87,13 @@ function taskTargets(task: TaskDoc, refs: readonly LbRef[], instanceIds: Readonl
   return out;
 }
 
+/** Registered and not draining (a target group no listener uses reports its targets `unused` with Target.NotInUse). */
 const registered = (snap: LbSnapshot | undefined, t: LbTarget) => {
-  const state = snap?.health.get(lbKey(t))?.state;
-  return state !== undefined && state !== 'unused' && state !== 'draining';
+  const h = snap?.health.get(lbKey(t));
+  return h !== undefined && h.state !== 'draining' && !(h.state === 'unused' && h.reason === 'Target.NotRegistered');
 };
 
-function lbHealthOf(targets: readonly LbTarget[], snap: LbSnapshot | undefined, wanted: number): TaskLbHealth {
+export function lbHealthOf(targets: readonly LbTarget[], snap: LbSnapshot | undefined, wanted: number): TaskLbHealth {
   if (targets.length < wanted) return { state: 'initial' };
   let all = true;
   for (const t of targets) {
