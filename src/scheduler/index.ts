@@ -38,6 +38,7 @@ export {
   decideService,
   deploymentBounds,
   DRAINING_STOP_REASON,
+  ELB_UNHEALTHY_STOP_REASON,
   UNHEALTHY_STOP_REASON,
 } from './service-decisions.js';
-export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskStop } from './service-decisions.js';
+export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskLbHealth, TaskStop } from './service-decisions.js';

@@ -4,6 +4,7 @@ import {
   circuitBreakerThreshold,
   decideService,
   deploymentBounds,
+  ELB_UNHEALTHY_STOP_REASON,
   UNHEALTHY_STOP_REASON,
   type InstanceInput,
   type ServiceInput,
@@ -159,6 +160,47 @@ describe('decideService (REPLICA)', () => {
     assert.deepEqual(d.stops, [{ arn: sick.arn, reason: UNHEALTHY_STOP_REASON }]);
     assert.equal(d.startCount, 1);
     assert.ok(d.events.includes(`(service web) (task ${sick.arn.split('/').at(-1)}) failed container health checks.`));
+  });
+
+  it('behind a load balancer, a new task counts as healthy only once its target is healthy', () => {
+    const s = svc({ desiredCount: 2, loadBalanced: true, deployments: twoDeployments() });
+    const old = [1, 2].map(() => task({ deploymentId: 'ecs-svc/1', lb: { state: 'healthy' } }));
+    const fresh = [1, 2].map(() => task({ lb: { state: 'initial' } }));
+    const d = decideService(s, [...old, ...fresh], instances(1), 0);
+    assert.deepEqual(d.stops, []);
+    assert.equal(d.steady, false);
+    const one = [{ ...fresh[0]!, lb: { state: 'healthy' as const } }, fresh[1]!];
+    assert.equal(decideService(s, [...old, ...one], instances(1), 0).stops.length, 1);
+    const both = fresh.map((t) => ({ ...t, lb: { state: 'healthy' as const } }));
+    assert.equal(decideService(s, [...old, ...both], instances(1), 0).stops.length, 2);
+  });
+
+  it('tasks being deregistered (draining) no longer count, and are not stopped twice', () => {
+    const s = svc({ desiredCount: 2, loadBalanced: true, deployments: twoDeployments() });
+    const draining = [1, 2].map(() => task({ deploymentId: 'ecs-svc/1', lb: { state: 'healthy' }, lbStopping: true }));
+    const fresh = [1, 2].map(() => task({ lb: { state: 'healthy' } }));
+    const d = decideService(s, [...draining, ...fresh], instances(1), 0);
+    assert.deepEqual(d.stops, []);
+    assert.equal(d.startCount, 0);
+    assert.equal(d.runningCount, 2);
+    // The old deployment stays until its tasks have stopped.
+    assert.equal(d.deployments.length, 2);
+    assert.equal(d.deployments[1]!.live, true);
+  });
+
+  it('replaces a task the load balancer finds unhealthy after the grace period, with ECS\'s event, as a failure', () => {
+    const tg = 'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef';
+    const sick = task({ startedAt: 100, lb: { state: 'unhealthy', unhealthy: { targetGroupArn: tg, port: 32768, instance: 'i-0123456789abcdef0', reason: 'Health checks failed' } } });
+    const s = svc({ loadBalanced: true, healthCheckGracePeriodSeconds: 30, deployments: [{ ...twoDeployments()[0]!, rolloutState: 'COMPLETED' }] });
+    const ok = () => task({ lb: { state: 'healthy' } });
+    assert.deepEqual(decideService(s, [ok(), ok(), sick], instances(1), 120).stops, []);
+    const d = decideService(s, [ok(), ok(), sick], instances(1), 131);
+    assert.deepEqual(d.stops, [{ arn: sick.arn, reason: ELB_UNHEALTHY_STOP_REASON(tg) }]);
+    assert.equal(d.stops[0]!.reason, `Task failed ELB health checks in (target-group ${tg})`);
+    assert.equal(d.startCount, 1);
+    assert.ok(d.events.includes(`(service web) (instance i-0123456789abcdef0) (port 32768) is unhealthy in (target-group ${tg}) due to (reason Health checks failed).`), d.events.join('\n'));
+    const gone = { ...sick, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' as const, stoppedReason: d.stops[0]!.reason };
+    assert.equal(decideService(s, [ok(), ok(), gone], instances(1), 140).deployments[0]!.failedTasks, 1);
   });
 
   it('tasks on a DRAINING instance are replaced before they stop', () => {

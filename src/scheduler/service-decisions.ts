@@ -54,6 +54,15 @@ export interface ServiceInput {
   rollbackTarget?: string;
   /** The service was at steady state after the previous decision. */
   steady: boolean;
+  /** The service has loadBalancers: its tasks are healthy only once every target is healthy in its target group. */
+  loadBalanced?: boolean;
+}
+
+/** A task's targets as its target groups see them (aggregated: any unhealthy → unhealthy; all healthy → healthy). */
+export interface TaskLbHealth {
+  state: 'healthy' | 'unhealthy' | 'initial';
+  /** The first unhealthy target: what the event names. */
+  unhealthy?: { targetGroupArn: string; port: number; instance?: string; reason: string };
 }
 
 export interface ServiceTaskInput {
@@ -70,6 +79,9 @@ export interface ServiceTaskInput {
   stoppedReason?: string;
   /** Stopped, and already accounted for by an earlier decision. */
   seen: boolean;
+  lb?: TaskLbHealth;
+  /** Being deregistered from its target groups before it stops (draining): no longer counted. */
+  lbStopping?: boolean;
 }
 
 export interface InstanceInput {
@@ -122,10 +134,11 @@ export interface ServiceDecision {
 /** Stop codes of stops nobody asked for: they count against the deployment. */
 const FAILURE_STOP_CODES = new Set(['TaskFailedToStart', 'EssentialContainerExited']);
 export const UNHEALTHY_STOP_REASON = 'Task failed container health checks';
+export const ELB_UNHEALTHY_STOP_REASON = (targetGroupArn: string) => `Task failed ELB health checks in (target-group ${targetGroupArn})`;
 export const DRAINING_STOP_REASON = 'Container instance is draining';
 export const TASK_ID = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 
-const isLive = (t: ServiceTaskInput) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED';
+const isLive = (t: ServiceTaskInput) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED' && !t.lbStopping;
 
 export function decideService(service: ServiceInput, tasks: readonly ServiceTaskInput[], instances: readonly InstanceInput[], now: number): ServiceDecision {
   const svc = `(service ${service.name})`;
@@ -140,7 +153,8 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
   for (const t of tasks) {
     if (t.lastStatus !== 'STOPPED' || t.seen) continue;
     seen.push(t.arn);
-    const failed = (t.stopCode !== undefined && FAILURE_STOP_CODES.has(t.stopCode)) || t.stoppedReason === UNHEALTHY_STOP_REASON;
+    const failed =
+      (t.stopCode !== undefined && FAILURE_STOP_CODES.has(t.stopCode)) || t.stoppedReason === UNHEALTHY_STOP_REASON || (t.stoppedReason?.startsWith('Task failed ELB health checks') ?? false);
     if (t.stopCode !== undefined && FAILURE_STOP_CODES.has(t.stopCode)) {
       events.push(`${svc} (task ${TASK_ID(t.arn)}) stopped unexpectedly: ${t.stoppedReason ?? t.stopCode}.`);
     }
@@ -155,8 +169,12 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
     stopping.add(t.arn);
     stops.push({ arn: t.arn, reason });
   };
-const healthy = (t: ServiceTaskInput) =>
-    !stopping.has(t.arn) && t.lastStatus === 'RUNNING' && (deploymentOf.get(t.deploymentId)?.healthChecked ? t.healthStatus === 'HEALTHY' : t.healthStatus !== 'UNHEALTHY');
+  // Behind a load balancer a task counts as healthy only once the load balancer says so.
+  const healthy = (t: ServiceTaskInput) =>
+    !stopping.has(t.arn) &&
+    t.lastStatus === 'RUNNING' &&
+    (deploymentOf.get(t.deploymentId)?.healthChecked ? t.healthStatus === 'HEALTHY' : t.healthStatus !== 'UNHEALTHY') &&
+    (!service.loadBalanced || t.lb?.state === 'healthy');
   let tripped = false;
   let rollbackTo: string | undefined;
   const scaling = (d: string | undefined) => `Scaling activity initiated by (deployment ${d ?? 'unknown'})`;
@@ -174,6 +192,15 @@ const healthy = (t: ServiceTaskInput) =>
     if (t.startedAt !== undefined && now < t.startedAt + service.healthCheckGracePeriodSeconds) continue;
     stop(t, UNHEALTHY_STOP_REASON);
     events.push(`${svc} (task ${TASK_ID(t.arn)}) failed container health checks.`);
+  }
+  // ... and so is one whose target the load balancer finds unhealthy after the grace period.
+  for (const t of live) {
+    const bad = t.lb?.state === 'unhealthy' ? t.lb.unhealthy : undefined;
+    if (!bad || t.lastStatus !== 'RUNNING' || stopping.has(t.arn)) continue;
+    if (t.startedAt !== undefined && now < t.startedAt + service.healthCheckGracePeriodSeconds) continue;
+    stop(t, ELB_UNHEALTHY_STOP_REASON(bad.targetGroupArn));
+    const instance = bad.instance ? ` (instance ${bad.instance})` : '';
+    events.push(`${svc}${instance} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`);
   }
 
   // 4. The circuit breaker watches the PRIMARY while its rollout is in progress.

@@ -283,6 +283,12 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     log: { error: (obj, msg) => http.log.error(obj, msg) },
   });
   const scheduledActions = new ScheduledActionRunner(autoscaling, metricsConfig.scheduledActionIntervalMs ?? 10_000, { error: (obj, msg) => http.log.error(obj, msg) });
+  // CreateService / UpdateService check the target groups a service names.
+  ecs.services.targetGroups = async (s, arn) => {
+    const found = await elbv2.targetGroups.describe(s, { TargetGroupArns: [arn] }).catch(() => undefined);
+    const tg = found?.TargetGroups?.[0];
+    return tg ? { targetType: tg.TargetType ?? 'instance', loadBalancerArns: tg.LoadBalancerArns ?? [] } : undefined;
+  };
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -342,6 +348,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await liveness.start();
       serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
         idleMs: config.serviceControllerIdleMs,
+        targets: elbv2.targets,
         log: { error: (obj, msg) => http.log.error(obj, msg) },
       });
       serviceController.start();

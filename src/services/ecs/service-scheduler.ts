@@ -11,14 +11,14 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import type { Clock } from '../../core/clock.js';
-import { SERVICE_DEFAULT_STRATEGY, type decideService, type PlacementFailure, type ServiceInput, type ServiceTaskInput } from '../../scheduler/index.js';
+import { SERVICE_DEFAULT_STRATEGY, type decideService, type PlacementFailure, type ServiceInput, type ServiceTaskInput, type TaskLbHealth } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
 import { clusterNameOf } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
-import { markSeenByService, requestStop } from './task-state.js';
+import { markDeregistering, markSeenByService, requestStop } from './task-state.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
 import type { Tasks } from './tasks.js';
 
@@ -29,6 +29,86 @@ export interface ServiceSchedulerOptions {
   maxStartsPerPass?: number;
   /** Placement retries back off exponentially up to this many seconds. */
   maxBackoffSeconds?: number;
+}
+
+/** One target of a task in one target group. */
+export interface LbTarget {
+  targetGroupArn: string;
+  id: string;
+  port: number;
+}
+
+/**
+ * What the load balancer says about the service's targets, read by the controller before the
+ * reconciliation: `tg|id|port` → ELBv2 state and reason. `checked: false` (no data plane running
+ * health checks): registered targets count as healthy.
+ */
+export interface LbSnapshot {
+  checked: boolean;
+  health: ReadonlyMap<string, { state: string; reason?: string }>;
+}
+
+/** The target-group work a reconciliation leaves to the controller (it runs outside the transaction). */
+export interface LbWork {
+  register: LbTarget[];
+  deregister: LbTarget[];
+  /** Tasks to deregister, wait for their drain, then stop (finishDeregistration). */
+  drains: { taskArn: string; targets: LbTarget[] }[];
+}
+
+export const lbKey = (t: LbTarget) => `${t.targetGroupArn}|${t.id}|${t.port}`;
+
+interface LbRef {
+  targetGroupArn?: string;
+  containerName?: string;
+  containerPort?: number;
+}
+
+/**
+ * A task's targets, as ECS registers them: the container instance's EC2 id and the host port for
+ * bridge/host networking, the task's IP and the container port for awsvpc (target type ip).
+ */
+export function taskTargets(task: TaskDoc, refs: readonly LbRef[], instanceIds: ReadonlyMap<string, string>): LbTarget[] {
+  const out: LbTarget[] = [];
+  for (const ref of refs) {
+    if (!ref.targetGroupArn || !ref.containerName || ref.containerPort === undefined) continue;
+    const container = task.containers.find((ct) => ct.name === ref.containerName) as
+      | { networkBindings?: { containerPort?: number; hostPort?: number }[]; networkInterfaces?: { privateIpv4Address?: string }[] }
+      | undefined;
+    const ip = container?.networkInterfaces?.[0]?.privateIpv4Address;
+    if (ip) {
+      out.push({ targetGroupArn: ref.targetGroupArn, id: ip, port: ref.containerPort });
+      continue;
+    }
+    const binding = container?.networkBindings?.find((b) => b.containerPort === ref.containerPort && b.hostPort);
+    const instance = task.placedOn ? instanceIds.get(task.placedOn) : undefined;
+    if (binding?.hostPort && instance) out.push({ targetGroupArn: ref.targetGroupArn, id: instance, port: binding.hostPort });
+  }
+  return out;
+}
+
+/** Registered and not draining (a target group no listener uses reports its targets `unused` with Target.NotInUse). */
+const registered = (snap: LbSnapshot | undefined, t: LbTarget) => {
+  const h = snap?.health.get(lbKey(t));
+  return h !== undefined && h.state !== 'draining' && !(h.state === 'unused' && h.reason === 'Target.NotRegistered');
+};
+
+export function lbHealthOf(targets: readonly LbTarget[], snap: LbSnapshot | undefined, wanted: number): TaskLbHealth {
+  if (targets.length < wanted) return { state: 'initial' };
+  let all = true;
+  for (const t of targets) {
+    const h = snap?.health.get(lbKey(t));
+    if (!h || !registered(snap, t)) {
+      all = false;
+      continue;
+    }
+    if (!snap!.checked) continue;
+    if (h.state === 'unhealthy') {
+      return { state: 'unhealthy', unhealthy: { targetGroupArn: t.targetGroupArn, port: t.port, instance: t.id.startsWith('i-') ? t.id : undefined, reason: h.reason === 'Target.Timeout' ? 'Request timed out' : 'Health checks failed' } };
+    }
+    if (h.state !== 'healthy' && h.state !== 'unavailable') all = false;
+  }
+  return { state: all ? 'healthy' : 'initial' };
 }
 
 const TASKS_PER_EVENT = 10;
@@ -81,7 +161,25 @@ export class ServiceScheduler {
    * Reconciles one service. Answers when it wants another look even if nothing changes (epoch
    * seconds: a placement retry, a health-check grace period ending), or undefined.
    */
-  async reconcile(serviceArn: string, decide: DecideService): Promise<{ wakeAt?: number }> {
+  /** The service's target groups (what the controller reads health for before reconciling). */
+  async targetGroupsOf(serviceArn: string): Promise<{ scope: { accountId: string; region: string }; targetGroupArns: string[] } | undefined> {
+    const doc = (await this.store.read((tx) => tx.get(c.services, serviceArn)))?.data as ServiceRecord | undefined;
+    if (!doc) return undefined;
+    const arns = new Set<string>();
+    for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
+    return arns.size ? { scope: { accountId: doc.accountId, region: doc.region }, targetGroupArns: [...arns] } : undefined;
+  }
+
+  /** A deregistered task's targets have drained: now it stops. */
+  async finishDeregistration(taskArn: string): Promise<void> {
+    await this.store.write(async (tx) => {
+      const row = await tx.get(c.tasks, taskArn);
+      const reason = row?.data.lbStopReason;
+      if (row && typeof reason === 'string') await requestStop(tx, row, reason, this.clock.now(), 'ServiceSchedulerInitiated');
+    });
+  }
+
+  async reconcile(serviceArn: string, decide: DecideService, lb?: LbSnapshot): Promise<{ wakeAt?: number; lb?: LbWork }> {
     return this.store.write(async (tx) => {
       const row = (await tx.get(c.services, serviceArn)) as Row<ServiceRecord> | undefined;
       if (!row || row.data.status === 'INACTIVE') return {};
@@ -97,13 +195,48 @@ export class ServiceScheduler {
       }));
       const taskRows = await tx.find(c.tasks, { where: { service_open: `${doc.clusterArn}|${doc.serviceName}` } });
       const byArn = new Map(taskRows.map((r) => [r.pk, r]));
-      const decision = decide(serviceInput(doc), taskRows.map((r) => taskInput(r.data)), instances, now);
+      // Load balancing: each task's targets (from its own deployment's loadBalancers) and their health.
+      const balanced = doc.deployments.some((d) => (d.loadBalancers?.length ?? 0) > 0);
+      const targetsOf = new Map<string, LbTarget[]>();
+      const lbOf = new Map<string, TaskLbHealth>();
+      const work: LbWork = { register: [], deregister: [], drains: [] };
+      if (balanced) {
+        const instanceIds = new Map<string, string>();
+        for (const r of await tx.find(c.containerInstances, { where: { cluster: doc.clusterArn } })) {
+          const id = (r.data as { ec2InstanceId?: string }).ec2InstanceId;
+          if (id) instanceIds.set(r.pk, id);
+        }
+        for (const t of taskRows) {
+          const refs = ((doc.deployments.find((d) => d.id === t.data.startedBy)?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
+          const targets = taskTargets(t.data, refs, instanceIds);
+          targetsOf.set(t.pk, targets);
+          lbOf.set(t.pk, lbHealthOf(targets, lb, refs.length));
+          const stopping = t.data.desiredStatus === 'STOPPED' || t.data.lastStatus === 'STOPPED' || ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING'].includes(t.data.lastStatus);
+          if (stopping) work.deregister.push(...targets.filter((x) => registered(lb, x)));
+          else if (typeof t.data.lbStopReason === 'string') work.drains.push({ taskArn: t.pk, targets });
+          else if (t.data.lastStatus === 'RUNNING') work.register.push(...targets.filter((x) => !registered(lb, x)));
+        }
+      }
+      const decision = decide(
+        { ...serviceInput(doc), loadBalanced: balanced },
+        taskRows.map((r) => ({ ...taskInput(r.data), lb: lbOf.get(r.pk), lbStopping: typeof r.data.lbStopReason === 'string' })),
+        instances,
+        now,
+      );
       const events = [...decision.events];
 
       for (const arn of decision.seen) await markSeenByService(tx, byArn.get(arn)!);
       const stopped: string[] = [];
       for (const s of decision.stops) {
-        await requestStop(tx, byArn.get(s.arn)!, s.reason, now, 'ServiceSchedulerInitiated');
+        const task = byArn.get(s.arn)!;
+        const targets = (targetsOf.get(s.arn) ?? []).filter((x) => registered(lb, x));
+        // Behind a load balancer: deregister first, stop once the targets have drained.
+        if (targets.length > 0 && task.data.lastStatus === 'RUNNING') {
+          await markDeregistering(tx, task, s.reason);
+          work.drains.push({ taskArn: s.arn, targets });
+        } else {
+          await requestStop(tx, task, s.reason, now, 'ServiceSchedulerInitiated');
+        }
         stopped.push(s.arn);
       }
       for (let i = 0; i < stopped.length; i += TASKS_PER_EVENT) {
@@ -177,7 +310,9 @@ export class ServiceScheduler {
         }
       }
       if (JSON.stringify(doc) !== before) await tx.update(c.services, row, doc);
-      return { wakeAt };
+      // Target health lives outside the store: a load-balanced service looks again within a second.
+      if (balanced) wakeAt = Math.min(wakeAt ?? Infinity, now + 1);
+      return { wakeAt, lb: balanced ? work : undefined };
     });
   }
 

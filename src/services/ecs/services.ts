@@ -298,7 +298,53 @@ function checkLaunch(input: { launchType?: string; capacityProviderStrategy?: un
 /** ECS accepts a role name or ARN and shows the ARN. */
 const roleArnOf = (scope: Scope, role: string | undefined) => (role === undefined ? undefined : role.startsWith('arn:') ? role : `arn:aws:iam::${scope.accountId}:role/${role}`);
 
+/** What ECS needs to know about a target group (from the ELBv2 domain, wired by the composition root). */
+export interface TargetGroupInfo {
+  targetType: string;
+  loadBalancerArns: readonly string[];
+}
+export type TargetGroupLookup = (scope: Scope, targetGroupArn: string) => Promise<TargetGroupInfo | undefined>;
+
+interface LoadBalancerRef {
+  targetGroupArn?: string;
+  loadBalancerName?: string;
+  containerName?: string;
+  containerPort?: number;
+}
+
+/** CreateService's / UpdateService's checks of loadBalancers, in ECS's words (InvalidParameterException). */
+export async function checkLoadBalancers(scope: Scope, refs: readonly LoadBalancerRef[] | undefined, td: TaskDefinitionRecord, lookup: TargetGroupLookup | undefined): Promise<void> {
+  if (!refs?.length) return;
+  if (refs.length > 5) throw err.invalidParameter('A maximum of 5 load balancers may be specified for a service.');
+  const networkMode = (td.networkMode as string | undefined) ?? 'bridge';
+  const containers = (td.containerDefinitions as { name?: string; portMappings?: { containerPort?: number; hostPort?: number }[] }[] | undefined) ?? [];
+  for (const ref of refs) {
+    if (ref.loadBalancerName !== undefined && ref.targetGroupArn === undefined) throw err.invalidParameter('Classic Load Balancers are not supported: specify a targetGroupArn.');
+    if (!ref.targetGroupArn) throw err.invalidParameter('targetGroupArn can not be blank.');
+    if (!ref.containerName) throw err.invalidParameter('Container Name can not be blank.');
+    if (ref.containerPort === undefined) throw err.invalidParameter('Container Port can not be blank.');
+    const container = containers.find((ct) => ct.name === ref.containerName);
+    if (!container) throw err.invalidParameter(`The container ${ref.containerName.slice(0, 255)} does not exist in the task definition.`);
+    if (!(container.portMappings ?? []).some((pm) => pm.containerPort === ref.containerPort)) {
+      throw err.invalidParameter(`The container ${ref.containerName.slice(0, 255)} did not have a container port ${ref.containerPort} defined.`);
+    }
+    const arn = ref.targetGroupArn.slice(0, 2048);
+    const tg = lookup ? await lookup(scope, arn) : undefined;
+    if (!tg) throw err.invalidParameter(`Unable to find target group with targetGroupArn ${arn}.`);
+    if (tg.loadBalancerArns.length === 0) throw err.invalidParameter(`The target group with targetGroupArn ${arn} does not have an associated load balancer.`);
+    if (networkMode === 'awsvpc' && tg.targetType !== 'ip') {
+      throw err.invalidParameter(`The provided target group ${arn} has target type ${tg.targetType}, which is incompatible with the awsvpc network mode specified in the task definition.`);
+    }
+    if (networkMode !== 'awsvpc' && tg.targetType === 'ip') {
+      throw err.invalidParameter(`The provided target group ${arn} has target type ip, which is incompatible with the ${networkMode} network mode specified in the task definition.`);
+    }
+  }
+}
+
 export class Services {
+  /** Set by the composition root: how CreateService / UpdateService look up target groups. */
+  targetGroups: TargetGroupLookup | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -349,6 +395,7 @@ export class Services {
       };
       // The checks RunTask makes (launch type support, awsvpc network configuration) hold here too.
       checkDeployable(td, config, cluster);
+      await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], td, this.targetGroups);
       const record: ServiceRecord = {
         accountId: scope.accountId,
         region: scope.region,
@@ -457,6 +504,7 @@ export class Services {
       if (input.availabilityZoneRebalancing !== undefined) doc.availabilityZoneRebalancing = input.availabilityZoneRebalancing;
       const deployTd = td ?? (await usableTaskDefinitionOrCurrent(tx, scope, config.taskDefinition));
       checkDeployable(deployTd, config, cluster);
+      await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], deployTd, this.targetGroups);
       const changed = JSON.stringify(config) !== before;
       if (changed || input.forceNewDeployment) {
         Object.assign(doc, {

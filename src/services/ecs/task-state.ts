@@ -131,6 +131,15 @@ export async function markSeenByService(tx: StoreTx, row: Row<TaskDoc>): Promise
   await tx.update(c.tasks, row, { ...row.data, serviceSeen: true });
 }
 
+/**
+ * The service scheduler decided to stop a task behind a load balancer: it is deregistered first
+ * and stops (requestStop with this reason) once its targets have drained.
+ */
+export async function markDeregistering(tx: StoreTx, row: Row<TaskDoc>, reason: string): Promise<void> {
+  if (row.data.lbStopReason !== undefined || row.data.desiredStatus === 'STOPPED') return;
+  await tx.update(c.tasks, row, { ...row.data, lbStopReason: reason });
+}
+
 /** Records an agent's report on its task; false when the report was stale or changed nothing. */
 export async function recordReport(tx: StoreTx, row: Row<TaskDoc>, report: TaskReport, now: number): Promise<boolean> {
   const next = applyReport(row.data, report, now);
