@@ -5,44 +5,28 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-
-const run = promisify(execFile);
+import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
 
 describe('Terraform: aws_cloudwatch_metric_alarm', () => {
   let t: TestDockyard;
   let dir: string;
   // The server runs in this process: terraform runs asynchronously, never blocking its event loop.
-  const tf = (...args: string[]) => run('terraform', [...args, '-input=false', '-no-color'], { cwd: dir, env: { ...process.env, TF_CLI_CONFIG_FILE: join(dir, 'cli.tfrc'), TF_IN_AUTOMATION: '1' }, timeout: 240_000 });
+  let terraform: ReturnType<typeof terraformIn>;
+  const tf = (...args: string[]) => terraform(...args, '-input=false', '-no-color');
 
   before(async () => {
     t = await startDockyard({ metrics: { alarmEvaluationIntervalMs: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-cw-'));
-    writeFileSync(join(dir, 'cli.tfrc'), 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
+    writeMirrorConfig(dir);
+    terraform = terraformIn(dir);
     writeFileSync(
       join(dir, 'main.tf'),
-      `terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "${credentials.accessKeyId}"
-  secret_key                  = "${credentials.secretAccessKey}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {
-    cloudwatch = "${t.endpoint}"
-  }
-}
+      `${providerBlock(t.endpoint, ['cloudwatch'])}
 resource "aws_cloudwatch_metric_alarm" "cpu" {
   alarm_name          = "tf-cpu-high"
   namespace           = "AWS/ECS"
@@ -103,8 +87,9 @@ resource "aws_cloudwatch_metric_alarm" "math" {
     try {
       const alarms = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms!;
       assert.deepEqual(alarms.map((a) => a.AlarmName).sort(), ['tf-cpu-high', 'tf-error-rate']);
-      // -detailed-exitcode: 0 = no changes, 2 = changes (execFile rejects on 2).
+      // -detailed-exitcode: 0 = no changes, 2 = changes.
       const plan = await tf('plan', '-detailed-exitcode');
+      assert.equal(plan.code, 0, plan.stdout);
       assert.match(plan.stdout, /No changes\./);
       await tf('destroy', '-auto-approve');
       assert.deepEqual((await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms, []);

@@ -8,17 +8,15 @@
  */
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { eventually, hit, startBackend, type Backend } from './helpers/lb.js';
 import { freePort } from './helpers/net.js';
+import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
 
-const run = promisify(execFile);
 let d: TestDockyard;
 let dir: string;
 let web: Backend;
@@ -35,18 +33,7 @@ after(async () => {
 });
 
 function config(listenerPort: number): string {
-  return `
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "${credentials.accessKeyId}"
-  secret_key                  = "${credentials.secretAccessKey}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {
-    elbv2 = "${d.endpoint}"
-  }
-}
+  return `${providerBlock(d.endpoint, ['elbv2'])}
 
 resource "aws_lb" "web" {
   name               = "tf-web"
@@ -148,18 +135,13 @@ output "dns_name" {
 }
 
 async function terraform(...args: string[]) {
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: join(dir, 'cli.tfrc'), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', AWS_EC2_METADATA_DISABLED: 'true' };
-  try {
-    const { stdout } = await run('terraform', [...args, '-no-color'], { cwd: dir, env, timeout: 300_000, maxBuffer: 32 * 1024 * 1024 });
-    return { code: 0, out: stdout };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, out: `${err.stdout ?? ''}\n${err.stderr ?? ''}` };
-  }
+  // Failures other than plan's "changes" (exit 2) throw with terraform's output.
+  const { code, stdout } = await terraformIn(dir)(...args, '-no-color');
+  return { code, out: stdout };
 }
 
 test('terraform applies a load balancer stack, plans no changes, destroys it', { timeout: 600_000 }, async () => {
-  writeFileSync(join(dir, 'cli.tfrc'), 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
+  writeMirrorConfig(dir);
   const port = await freePort();
   writeFileSync(join(dir, 'main.tf'), config(port));
   const init = await terraform('init', '-input=false');

@@ -5,18 +5,16 @@
  * removes the parameters and schedules the secret's deletion with its recovery window.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { errorOf } from './helpers/errors.js';
+import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
 
-const run = promisify(execFile);
 const PLUGINS = '/opt/tf-plugins';
 let d: TestDockyard;
 const dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-secrets-'));
@@ -24,27 +22,10 @@ const dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-secrets-'));
 before(async () => {
   if (!existsSync(PLUGINS)) throw new Error(`the AWS provider mirror ${PLUGINS} is missing`);
   d = await startDockyard();
-  writeFileSync(join(dir, 'tf.rc'), `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGINS}"\n  }\n}\n`);
+  writeMirrorConfig(dir);
   writeFileSync(
     join(dir, 'main.tf'),
-    `terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "${credentials.accessKeyId}"
-  secret_key                  = "${credentials.secretAccessKey}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {
-    ssm            = "${d.endpoint}"
-    secretsmanager = "${d.endpoint}"
-    sts            = "${d.endpoint}"
-  }
-}
+    `${providerBlock(d.endpoint, ['ssm', 'secretsmanager', 'sts'])}
 resource "aws_ssm_parameter" "host" {
   name  = "/tf/db/host"
   type  = "String"
@@ -75,13 +56,9 @@ after(async () => {
 });
 
 const terraform = async (args: string[]) => {
-  try {
-    const { stdout } = await run('terraform', [...args, '-input=false', '-no-color'], { cwd: dir, env: { ...process.env, TF_CLI_CONFIG_FILE: join(dir, 'tf.rc'), TF_IN_AUTOMATION: '1' }, timeout: 240_000 });
-    return { code: 0, out: stdout };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, out: `${err.stdout ?? ''}\n${err.stderr ?? ''}` };
-  }
+  // Failures other than plan's "changes" (exit 2) throw with terraform's output.
+  const { code, stdout } = await terraformIn(dir)(...args, '-input=false', '-no-color');
+  return { code, out: stdout };
 };
 
 test('terraform apply, a second plan with no changes, destroy', async () => {

@@ -5,30 +5,19 @@
  */
 import { DescribeCapacityProvidersCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
 
 const MIRROR = '/opt/tf-plugins';
 const ACCOUNT = '123456789012';
 
-function terraform(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'terraform',
-      args,
-      {
-        cwd: dir,
-        timeout: 180_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, TF_CLI_CONFIG_FILE: join(dir, 'cli.tfrc'), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_DATA_DIR: join(dir, '.terraform') },
-      },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+/** Failures other than plan's "changes" (exit 2) throw with terraform's output. */
+async function terraform(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return { ...(await terraformIn(dir)(...args)), stderr: '' };
 }
 
 describe('Terraform: aws_ecs_capacity_provider and aws_ecs_cluster_capacity_providers', () => {
@@ -38,26 +27,10 @@ describe('Terraform: aws_ecs_capacity_provider and aws_ecs_cluster_capacity_prov
     assert.ok(existsSync(MIRROR), `the Terraform provider mirror ${MIRROR} is missing`);
     t = await startDockyard({ accountId: ACCOUNT });
     dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-cp-'));
-    writeFileSync(join(dir, 'cli.tfrc'), `provider_installation {\n  filesystem_mirror {\n    path = "${MIRROR}"\n  }\n}\n`);
+    writeMirrorConfig(dir);
     writeFileSync(
       join(dir, 'main.tf'),
-      `terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "${credentials.accessKeyId}"
-  secret_key                  = "${credentials.secretAccessKey}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {
-    ecs = "${t.endpoint}"
-  }
-}
+      `${providerBlock(t.endpoint, ['ecs'])}
 
 resource "aws_ecs_cluster" "main" {
   name = "tf-capacity"
