@@ -21,7 +21,6 @@ import {
   DeleteServiceCommand,
   DescribeServicesCommand,
   ECSClient,
-  ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type Service,
@@ -31,15 +30,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, SimulatedRuntime } from '../src/agent/index.js';
+import type { Agent } from '../src/agent/index.js';
 import { AdminClient } from '../src/cli/admin-client.js';
 import { buildHttpdImage } from '../test/helpers/images.js';
-import { rssMiB, startDockyardProcess } from './lib/dockyard-process.js';
+import { rssMiB, startDockyardProcess, untilEmbeddedAgentRegistered } from './lib/dockyard-process.js';
+import { joinSimulatedAgents } from './lib/simulated-agents.js';
 import { percentile, round } from './lib/stats.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const steady = (s: Service | undefined) => !!s && s.deployments?.length === 1 && s.deployments[0]!.rolloutState === 'COMPLETED' && s.runningCount === s.desiredCount && s.pendingCount === 0;
 
 async function untilService(ecs: ECSClient, cluster: string, name: string, pred: (s: Service | undefined) => boolean, timeoutMs: number, pollMs: number): Promise<Service | undefined> {
@@ -58,10 +57,7 @@ async function dockerPart(rounds: number, tasks: number) {
   const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   let n = 0;
   try {
-    for (let i = 0; i < 100; i++) {
-      if ((await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns?.length) break;
-      await sleep(100);
-    }
+    await untilEmbeddedAgentRegistered(ecs);
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'bench-svc',
@@ -123,23 +119,7 @@ async function simulatedPart(instances: number, tasks: number, timeoutS: number)
     for (const tag of ['1', '2']) {
       await ecs.send(new RegisterTaskDefinitionCommand({ family: 'sim', containerDefinitions: [{ name: 'app', image: `simulated/app:${tag}`, cpu: 32, memory: 64 }] }));
     }
-    for (let i = 0; i < instances; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, instances - i) }, async (_, j) => {
-          const agent = new Agent({
-            endpoint: dy.endpoint,
-            cluster: 'sim',
-            joinToken,
-            stateDir: join(stateRoot, String(i + j)),
-            runtime: new SimulatedRuntime({ cpus: 4, memoryMiB: 8192, pullMs: 20, createMs: 10, startMs: 50 }),
-            log: quiet as never,
-            host: { fargateCapacity: false, availabilityZone: `sim-1${'abc'[(i + j) % 3]}` },
-          });
-          await agent.start();
-          agents.push(agent);
-        }),
-      );
-    }
+    await joinSimulatedAgents({ endpoint: dy.endpoint, cluster: 'sim', joinToken, stateRoot, count: instances, agents });
     const t0 = performance.now();
     await ecs.send(new CreateServiceCommand({ cluster: 'sim', serviceName: 'big', taskDefinition: 'sim:1', desiredCount: tasks }));
     await untilService(ecs, 'sim', 'big', steady, timeoutS * 1000, 250);

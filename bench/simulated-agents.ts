@@ -13,16 +13,16 @@ import { CreateClusterCommand, DescribeClustersCommand, ECSClient, RegisterTaskD
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, SimulatedRuntime } from '../src/agent/index.js';
+import type { Agent } from '../src/agent/index.js';
 import { AdminClient } from '../src/cli/admin-client.js';
 import { rssMiB, startDockyardProcess } from './lib/dockyard-process.js';
+import { joinSimulatedAgents } from './lib/simulated-agents.js';
 
 const AGENTS = Number(process.argv[2] ?? 1000);
 const TASKS = Number(process.argv[3] ?? 10000);
 const TIMEOUT_S = Number(process.argv[4] ?? 900);
 const CLUSTER = 'sim';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 async function main() {
   const dy = await startDockyardProcess(['--no-agent']);
@@ -45,23 +45,7 @@ async function main() {
     const rssIdle = await rssMiB(dy.pid);
 
     const t0 = performance.now();
-    for (let i = 0; i < AGENTS; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, AGENTS - i) }, async (_, j) => {
-          const agent = new Agent({
-            endpoint: dy.endpoint,
-            cluster: CLUSTER,
-            joinToken,
-            stateDir: join(stateRoot, String(i + j)),
-            runtime: new SimulatedRuntime({ cpus: 4, memoryMiB: 8192, pullMs: 20, createMs: 10, startMs: 50 }),
-            log: quiet as never,
-            host: { fargateCapacity: false, availabilityZone: `sim-1${'abc'[(i + j) % 3]}` },
-          });
-          await agent.start();
-          agents.push(agent);
-        }),
-      );
-    }
+    await joinSimulatedAgents({ endpoint: dy.endpoint, cluster: CLUSTER, joinToken, stateRoot, count: AGENTS, agents });
     const registeredMs = performance.now() - t0;
 
     const t1 = performance.now();

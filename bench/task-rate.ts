@@ -16,10 +16,10 @@
  * (by id), outside the measured windows. Prints one JSON line: per-minute rates, every round's
  * count, and the ratio.
  */
-import { DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import Docker from 'dockerode';
 import { buildHttpdImage } from '../test/helpers/images.js';
-import { rssMiB, startDockyardProcess } from './lib/dockyard-process.js';
+import { rssMiB, startDockyardProcess, untilEmbeddedAgentRegistered } from './lib/dockyard-process.js';
 import { percentile, round } from './lib/stats.js';
 
 const WINDOW_S = Number(process.argv[2] ?? 60);
@@ -100,10 +100,7 @@ async function main() {
   const dy = await startDockyardProcess();
   const ecs = new ECSClient({ endpoint: dy.endpoint, region: 'us-east-1', credentials: dy.credentials });
   try {
-    for (let i = 0; i < 100; i++) {
-      if ((await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns?.length) break;
-      await sleep(100);
-    }
+    await untilEmbeddedAgentRegistered(ecs);
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'bench-rate',

@@ -2,6 +2,7 @@
  * Starts `dockyard up` as a separate process for a benchmark (so the load generator and the
  * server are measured as users run them), and stops it by pid.
  */
+import { ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,4 +84,12 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** Waits (at most 10 s) until the embedded agent of `dockyard up` has registered its container instance. */
+export async function untilEmbeddedAgentRegistered(ecs: ECSClient): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns?.length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
