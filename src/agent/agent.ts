@@ -11,6 +11,7 @@ import { AgentClient, ProtocolHttpError, type AgentClientOptions } from './clien
 import { hostAttributes, hostResources, localHostname, type HostOptions } from './host.js';
 import { LogShipper } from './logs/shipper.js';
 import { Outbox } from './outbox.js';
+import { StatsCollector } from './stats.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Supervisor, type AgentLogger } from './supervisor.js';
 import { TaskEndpoint, type TaskEndpointOptions } from './task-endpoint/server.js';
@@ -38,6 +39,8 @@ export interface AgentOptions {
   resyncIntervalMs?: number;
   /** Serve the task metadata (v4) and task credentials endpoints to this agent's tasks (absent: none). */
   taskEndpoint?: TaskEndpointOptions;
+  /** How often running tasks' stats are sampled and sent (default 20 000, as the ECS agent; 0: never). */
+  statsIntervalMs?: number;
 }
 
 /** Exponential backoff with jitter (half fixed, half random), so agents that lost the control plane together do not return together. */
@@ -80,6 +83,8 @@ export class Agent {
   readonly taskEndpoint: TaskEndpoint | undefined;
   /** Ships awslogs containers' output to the control plane. */
   readonly logs: LogShipper;
+  /** Samples running tasks' resource use and sends it (protocol 1.3). */
+  readonly stats: StatsCollector;
   private readonly client: AgentClient;
   private readonly outbox = new Outbox();
   private readonly stop = new AbortController();
@@ -118,6 +123,14 @@ export class Agent {
       log: o.log,
       onDrained: () => this.flushWake?.(),
     });
+    this.stats = new StatsCollector({
+      runtime: o.runtime,
+      tasks: this.supervisor.tasks,
+      log: o.log,
+      send: async (samples) => {
+        if (this.containerInstanceArn) await this.client.taskStats(this.containerInstanceArn, samples);
+      },
+    });
     this.taskEndpoint = o.taskEndpoint
       ? new TaskEndpoint(o.taskEndpoint, { stateDir: o.stateDir, tasks: this.supervisor.tasks, runtime: o.runtime, log: o.log, availabilityZone: o.host?.availabilityZone ?? 'local-1a' })
       : undefined;
@@ -137,7 +150,7 @@ export class Agent {
     if (found) this.o.log.info({ containers: found }, 'found containers from a previous run');
     this.unwatch = this.o.runtime.watch((e) => this.supervisor.onRuntimeEvent(e));
     await this.register();
-    this.loops.push(this.heartbeatLoop(), this.assignmentsLoop(), this.flushLoop(), this.resyncLoop());
+    this.loops.push(this.heartbeatLoop(), this.assignmentsLoop(), this.flushLoop(), this.resyncLoop(), this.statsLoop());
   }
 
   /**
@@ -304,6 +317,16 @@ export class Agent {
         this.o.log.warn({ err: String(e), reports: batch.length }, 'sending reports failed; will retry');
         await this.handleLoopError(e, failures++);
       }
+    }
+  }
+
+  private async statsLoop(): Promise<void> {
+    const interval = this.o.statsIntervalMs ?? 20_000;
+    if (interval <= 0) return;
+    while (!this.stop.signal.aborted) {
+      await sleep(interval, this.stop.signal);
+      if (this.stop.signal.aborted || this.inactive) continue;
+      await this.stats.round().catch((e) => this.o.log.warn({ err: String(e) }, 'sampling task stats failed'));
     }
   }
 

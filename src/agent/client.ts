@@ -10,10 +10,12 @@ import {
   RegisterResponse,
   ReportsResponse,
   TaskSecretsResponse,
+  TaskStatsResponse,
   type LogEventsRequest,
   type LogStreamRequest,
   type RegisterRequest,
   type TaskReport,
+  type TaskStatsSample,
 } from '../protocol/index.js';
 import type { z } from 'zod';
 
@@ -92,6 +94,11 @@ export class AgentClient {
 
   shipLogs(body: LogEventsRequest): Promise<LogEventsResponse> {
     return this.call('POST', '/logs/events', LogEventsResponse, body);
+  }
+
+  /** A batch of resource-use samples (since 1.3). */
+  taskStats(containerInstanceArn: string, samples: TaskStatsSample[]): Promise<TaskStatsResponse> {
+    return this.call('POST', '/task-stats', TaskStatsResponse, { containerInstanceArn, samples });
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** major.minor. A control plane accepts any minor of its major; another major is refused (400). */
-export const PROTOCOL_VERSION = '1.2';
+export const PROTOCOL_VERSION = '1.3';
 export const PROTOCOL_MAJOR = 1;
 export const AGENT_API_PREFIX = '/agent/v1';
 
@@ -334,6 +334,43 @@ export const LogEventsResponse = z.object({
 });
 export type LogEventsResponse = z.infer<typeof LogEventsResponse>;
 
+/** At most this many task samples in one task-stats call. */
+export const MAX_STATS_SAMPLES = 1000;
+
+/**
+ * One task's resource use over one sampling interval, summed over its containers (pause
+ * containers excluded). Since 1.3.
+ */
+export const TaskStatsSample = z.object({
+  taskArn: z.string(),
+  /** Epoch seconds of the sample. */
+  timestamp: z.number().nonnegative(),
+  /** CPU units in use (1024 per core), averaged over the interval. */
+  cpuUnits: z.number().nonnegative().max(MAX_CPU_UNITS),
+  /** Memory in use, MiB, as `docker stats` counts it (usage minus inactive file cache). */
+  memoryMiB: z.number().nonnegative().max(MAX_MEMORY_MIB),
+  /** Bytes received and sent, and read from and written to block devices, during the interval. */
+  networkRxBytes: z.number().nonnegative(),
+  networkTxBytes: z.number().nonnegative(),
+  storageReadBytes: z.number().nonnegative(),
+  storageWriteBytes: z.number().nonnegative(),
+  /** Length of the interval the deltas above cover, seconds. */
+  intervalSec: z.number().positive().max(3600),
+});
+export type TaskStatsSample = z.infer<typeof TaskStatsSample>;
+
+/** POST task-stats: a batch of samples of tasks placed on the caller's instance. Since 1.3. */
+export const TaskStatsRequest = z.object({ containerInstanceArn: z.string(), samples: z.array(TaskStatsSample).max(MAX_STATS_SAMPLES) });
+export type TaskStatsRequest = z.infer<typeof TaskStatsRequest>;
+
+export const TaskStatsResponse = z.object({
+  /** Samples recorded. */
+  accepted: z.number().int().nonnegative(),
+  /** Task ARNs not placed on the caller's instance (or unknown, or stopped): their samples were dropped. */
+  rejected: z.array(z.string()),
+});
+export type TaskStatsResponse = z.infer<typeof TaskStatsResponse>;
+
 export const ErrorResponse = z.object({
   error: z.enum(['BadRequest', 'Unauthorized', 'AccessDenied', 'UnsupportedProtocolVersion', 'UnknownInstance', 'InstanceInactive', 'ClusterNotFound', 'UnknownTask', 'ResourceNotFound']),
   message: z.string(),
@@ -363,6 +400,9 @@ export const protocolSchemas = {
   LogStreamResponse,
   LogEventsRequest,
   LogEventsResponse,
+  TaskStatsRequest,
+  TaskStatsSample,
+  TaskStatsResponse,
   ErrorResponse,
 } as const;
 

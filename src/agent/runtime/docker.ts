@@ -252,8 +252,10 @@ export class DockerRuntime implements Runtime {
     };
   }
 
-  async stats(runtimeId: string): Promise<Record<string, unknown>> {
-    return (await withTimeout(this.T.stats, 'stats', (abortSignal) => this.docker.getContainer(runtimeId).stats({ stream: false, abortSignal } as { stream: false }))) as unknown as Record<string, unknown>;
+  async stats(runtimeId: string, opts: { oneShot?: boolean } = {}): Promise<Record<string, unknown>> {
+    // one-shot (API 1.41): no wait for a second reading; an older daemon ignores it and answers after ~1 s.
+    const query = opts.oneShot ? { stream: false as const, 'one-shot': true } : { stream: false as const };
+    return (await withTimeout(this.T.stats, 'stats', (abortSignal) => this.docker.getContainer(runtimeId).stats({ ...query, abortSignal } as unknown as { stream: false }))) as unknown as Record<string, unknown>;
   }
 
   /** The container's output as a stream (not timed: following lasts as long as the container; `signal` ends it). */

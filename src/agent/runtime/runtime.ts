@@ -79,8 +79,12 @@ export interface Runtime {
   cleanupTask(task: TaskAssignment | undefined, taskArn: string, runtimeIds: readonly string[]): Promise<void>;
   /** Every container this agent instance manages, for re-adoption. */
   list(): Promise<RuntimeContainer[]>;
-  /** Docker's stats JSON for one container, one sample (the metadata endpoint's /stats). Absent: not supported. */
-  stats?(runtimeId: string): Promise<Record<string, unknown>>;
+  /**
+   * Docker's stats JSON for one container, one sample (the metadata endpoint's /stats). `oneShot`:
+   * answer at once, without Docker's second reading (`precpu_stats` empty): the stats collector
+   * keeps its own previous reading. Absent: not supported.
+   */
+  stats?(runtimeId: string, opts?: { oneShot?: boolean }): Promise<Record<string, unknown>>;
   /** The container's output from `since` (Docker's seconds.nanoseconds), with timestamps; `follow`: until it stops (awslogs). Absent: not supported. */
   logs?(runtimeId: string, since: string, signal: AbortSignal, follow: boolean): Promise<NodeJS.ReadableStream>;
   /** Subscribes to exits and health changes of managed containers; returns an unsubscribe function. */
