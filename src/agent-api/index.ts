@@ -6,3 +6,4 @@ export { registerSpotInterruptionApi, SPOT_INTERRUPTIONS_PATH, type SpotInterrup
 export { AgentLiveness, type LivenessOptions } from './liveness.js';
 export { registerAgentApi, type AgentApiDeps, type RegistryCredentialsHook } from './routes.js';
 export { awslogsTarget, registerLogRoutes, type AwslogsTarget, type LogRoutesDeps, type LogSink } from './log-routes.js';
+export { registerTaskStatsRoutes, type MetricSink, type TaskStatsRoutesDeps } from './task-stats-routes.js';

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceModule } from '../aws/service.js';
 import { join } from 'node:path';
 import { Agent, DockerRuntime, HostSafety, loadInstanceId, type Runtime } from '../agent/index.js';
-import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, registerSpotInterruptionApi, type CallerAuthenticator } from '../agent-api/index.js';
+import { ADMIN_SIGNING_NAME, AgentAuth, AgentLiveness, registerAgentApi, registerJoinTokenApi, registerLogRoutes, registerSpotInterruptionApi, registerTaskStatsRoutes, type CallerAuthenticator } from '../agent-api/index.js';
 import { RoleCredentialsVendor } from '../agent-api/role-credentials.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Authorizer } from '../iam/principal.js';
@@ -27,9 +27,11 @@ import { createSecretsManagerDomain, secretsManagerService } from '../services/s
 import { acmService, Certificates } from '../services/acm/index.js';
 import { createElbv2Domain, elbv2Service, type Elbv2Domain } from '../services/elbv2/index.js';
 import { LoadBalancerDataPlane } from '../lb/index.js';
-import { cloudWatchService, createCloudWatchDomain } from '../services/cloudwatch/index.js';
+import { cloudWatchService, createCloudWatchDomain, scopeKey } from '../services/cloudwatch/index.js';
+import type { MetricPoint } from '../services/ecs/task-metrics.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
+import { ContainerInsightsPublisher } from '../controllers/container-insights.js';
 import { applicationAutoScalingService, AutoScaling, type ScalableTargetDriver } from '../services/application-autoscaling/index.js';
 import { ecsServiceDriver } from './scaling-drivers.js';
 import { SecretBox } from '../core/secret-box.js';
@@ -237,6 +239,27 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       ingest: (t, events) => logs.domain.ingestShipped({ accountId: config.accountId, region: t.region }, t.logGroupName, t.logStreamName, events),
     },
   });
+  // Tasks' resource use, sampled by the agents, published as ECS's CloudWatch metrics.
+  const recordEcsMetrics = (s: { accountId: string; region: string }, points: readonly MetricPoint[]) =>
+    cloudwatch.metrics.record(
+      points.map((p) => ({
+        key: { scope: scopeKey(s), namespace: p.namespace, metricName: p.metricName, dimensions: p.dimensions },
+        unit: p.unit,
+        timestamp: p.timestamp,
+        count: 1,
+        sum: p.value,
+        min: p.value,
+        max: p.value,
+      })),
+    );
+  registerTaskStatsRoutes(http, { store, clock, auth: agentAuth, metrics: recordEcsMetrics });
+  const containerInsights = new ContainerInsightsPublisher({
+    store,
+    clock,
+    record: recordEcsMetrics,
+    intervalMs: metricsConfig.containerInsightsIntervalMs ?? 60_000,
+    log: { error: (obj, msg) => http.log.error(obj, msg) },
+  });
   registerJoinTokenApi(http, { auth: agentAuth, authenticate: opts.authenticate ?? (async (req) => (await authenticate(req, { service: ADMIN_SIGNING_NAME })).caller), authorizer: opts.authorizer ?? authorizer });
   registerSpotInterruptionApi(http, {
     spot: ecs.spotInterruptions,
@@ -345,6 +368,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       logs.retention.start();
       alarmEvaluator.start();
       scheduledActions.start();
+      containerInsights.start();
       await liveness.start();
       serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
         idleMs: config.serviceControllerIdleMs,
@@ -375,6 +399,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           host: { fargateCapacity: true, reservedPorts: ['22', '2375', '2376', String(boundPort)], privilegedContainers: hostSafety.privilegedAllowed },
           cleanupDelayMs: config.embeddedAgent.cleanupDelayMs,
           pollWaitMs: config.embeddedAgent.pollWaitMs,
+          statsIntervalMs: config.embeddedAgent.statsIntervalMs,
           taskEndpoint: config.embeddedAgent.taskEndpoint === false ? undefined : (config.embeddedAgent.taskEndpoint ?? {}),
         });
         try {
@@ -397,6 +422,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await secretsMaintenance.stop();
       await alarmEvaluator.stop();
       await scheduledActions.stop();
+      await containerInsights.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();

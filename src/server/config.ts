@@ -61,6 +61,8 @@ export interface MetricsConfig {
   /** Target tracking alarms: the evaluation periods of the high and low alarms (AWS: 3 and 15 one-minute periods). */
   targetTrackingHighPeriods?: number;
   targetTrackingLowPeriods?: number;
+  /** How often Container Insights' count metrics are published (default 60 000; 0 turns it off). */
+  containerInsightsIntervalMs?: number;
 }
 
 export interface EmbeddedAgentConfig {
@@ -70,6 +72,8 @@ export interface EmbeddedAgentConfig {
   /** How long a stopped task's containers are kept before removal. */
   cleanupDelayMs?: number;
   pollWaitMs?: number;
+  /** How often the agent samples its running tasks' stats (default 20 000; 0: never). */
+  statsIntervalMs?: number;
   /** The task metadata and credentials endpoints (default: on 169.254.170.2, an ephemeral port); false turns them off. */
   taskEndpoint?: { host?: string; port?: number } | false;
   /** What tasks may take from this host (DEFAULT_HOST_SAFETY for what is left out); the data dir is always protected. */

@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 
 export { Alarms, alarmKey, type AlarmActionInvoker } from './alarms.js';
 export { MetricStore, type PointInput } from './metric-store.js';
-export { Metrics, statisticOf, type Scope } from './metrics.js';
+export { Metrics, scopeKey, statisticOf, type Scope } from './metrics.js';
 
 export interface CloudWatchDomain {
   metricStore: MetricStore;

@@ -1,0 +1,110 @@
+/**
+ * The CloudWatch metrics ECS publishes from its tasks' resource use, pure: agents' task samples
+ * (protocol 1.3) → `AWS/ECS` CPUUtilization / MemoryUtilization and, for clusters with Container
+ * Insights, `ECS/ContainerInsights` points. The caller records them in the metric store.
+ */
+import type { TaskStatsSample } from '../../protocol/index.js';
+
+export interface MetricPoint {
+  namespace: 'AWS/ECS' | 'ECS/ContainerInsights';
+  metricName: string;
+  dimensions: { Name: string; Value: string }[];
+  /** Epoch seconds. */
+  timestamp: number;
+  value: number;
+  unit: string;
+}
+
+/** What the control plane knows of the sampled task. */
+export interface SampledTask {
+  clusterName: string;
+  serviceName?: string;
+  family: string;
+  /** What the task reserves, as the scheduler stored it: the task-level cpu/memory, else the sum of its containers'. */
+  reservedCpu: number;
+  reservedMemory: number;
+  /** The cluster's containerInsights setting is `enabled` or `enhanced`. */
+  containerInsights: boolean;
+}
+
+/**
+ * ECS's utilization of one task: CPU units used ÷ CPU units reserved and MiB used ÷ MiB reserved,
+ * in percent. A task that reserves none of a resource has no utilization of it. Averaged over a
+ * service's tasks (one point per task sample) this is ECS's service utilization; Minimum and
+ * Maximum are the least and most loaded task's.
+ */
+export function taskUtilization(sample: Pick<TaskStatsSample, 'cpuUnits' | 'memoryMiB'>, reservedCpu: number, reservedMemory: number): { cpu?: number; memory?: number } {
+  return {
+    cpu: reservedCpu > 0 ? (sample.cpuUnits * 100) / reservedCpu : undefined,
+    memory: reservedMemory > 0 ? (sample.memoryMiB * 100) / reservedMemory : undefined,
+  };
+}
+
+/** The points one task sample publishes. */
+export function taskMetricPoints(sample: TaskStatsSample, task: SampledTask): MetricPoint[] {
+  const out: MetricPoint[] = [];
+  const t = sample.timestamp;
+  const cluster = { Name: 'ClusterName', Value: task.clusterName };
+  const util = taskUtilization(sample, task.reservedCpu, task.reservedMemory);
+  if (task.serviceName !== undefined) {
+    const dims = [cluster, { Name: 'ServiceName', Value: task.serviceName }];
+    if (util.cpu !== undefined) out.push({ namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: dims, timestamp: t, value: util.cpu, unit: 'Percent' });
+    if (util.memory !== undefined) out.push({ namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: dims, timestamp: t, value: util.memory, unit: 'Percent' });
+  }
+  if (!task.containerInsights) return out;
+  const dimSets = [[cluster], [cluster, { Name: 'TaskDefinitionFamily', Value: task.family }]];
+  if (task.serviceName !== undefined) dimSets.push([cluster, { Name: 'ServiceName', Value: task.serviceName }]);
+  const values: [string, number, string][] = [
+    ['CpuUtilized', sample.cpuUnits, 'None'],
+    ['CpuReserved', task.reservedCpu, 'None'],
+    ['MemoryUtilized', sample.memoryMiB, 'Megabytes'],
+    ['MemoryReserved', task.reservedMemory, 'Megabytes'],
+    ['NetworkRxBytes', sample.networkRxBytes / sample.intervalSec, 'Bytes/Second'],
+    ['NetworkTxBytes', sample.networkTxBytes / sample.intervalSec, 'Bytes/Second'],
+    ['StorageReadBytes', sample.storageReadBytes, 'Bytes'],
+    ['StorageWriteBytes', sample.storageWriteBytes, 'Bytes'],
+  ];
+  for (const dimensions of dimSets) {
+    for (const [metricName, value, unit] of values) out.push({ namespace: 'ECS/ContainerInsights', metricName, dimensions, timestamp: t, value, unit });
+  }
+  return out;
+}
+
+/**
+ * Cluster CPU and memory utilization as one instance contributes it: the CPU units (MiB) its
+ * tasks use ÷ the CPU units (MiB) the instance registered. One point per instance per report, so
+ * the minute's Average is the cluster's utilization when its instances are of one size.
+ */
+export function instanceMetricPoints(clusterName: string, timestamp: number, used: { cpuUnits: number; memoryMiB: number }, registered: { cpu: number; memory: number }): MetricPoint[] {
+  const dims = [{ Name: 'ClusterName', Value: clusterName }];
+  const out: MetricPoint[] = [];
+  if (registered.cpu > 0) out.push({ namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: dims, timestamp, value: (used.cpuUnits * 100) / registered.cpu, unit: 'Percent' });
+  if (registered.memory > 0) out.push({ namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: dims, timestamp, value: (used.memoryMiB * 100) / registered.memory, unit: 'Percent' });
+  return out;
+}
+
+/** What Container Insights counts in one cluster at one instant. */
+export interface ClusterCounts {
+  clusterName: string;
+  services: { serviceName: string; desired: number; running: number; pending: number }[];
+  tasks: number;
+  containerInstances: number;
+}
+
+/** Container Insights' count metrics of one cluster (published once a minute by the leader). */
+export function clusterCountPoints(c: ClusterCounts, timestamp: number): MetricPoint[] {
+  const cluster = { Name: 'ClusterName', Value: c.clusterName };
+  const point = (metricName: string, dimensions: MetricPoint['dimensions'], value: number): MetricPoint => ({ namespace: 'ECS/ContainerInsights', metricName, dimensions, timestamp, value, unit: 'Count' });
+  const out = [point('ServiceCount', [cluster], c.services.length), point('TaskCount', [cluster], c.tasks), point('ContainerInstanceCount', [cluster], c.containerInstances)];
+  for (const s of c.services) {
+    const dims = [cluster, { Name: 'ServiceName', Value: s.serviceName }];
+    out.push(point('DesiredTaskCount', dims, s.desired), point('RunningTaskCount', dims, s.running), point('PendingTaskCount', dims, s.pending));
+  }
+  return out;
+}
+
+/** Whether a cluster's settings turn Container Insights on. */
+export function containerInsightsEnabled(settings: readonly { name?: string; value?: string }[] | undefined): boolean {
+  const v = settings?.find((s) => s.name === 'containerInsights')?.value;
+  return v === 'enabled' || v === 'enhanced';
+}
