@@ -89,7 +89,8 @@ export class SimulatedRuntime implements Runtime {
       networkBindings: spec.portMappings.map((p) => ({ bindIP: '127.0.0.1', containerPort: p.containerPort, hostPort: p.hostPort || this.nextPort++, protocol: p.protocol })),
     });
     const info = { taskArn: ctx.task.taskArn, family: ctx.task.family, name: spec.name, environment: new Map(spec.environment.map((e) => [e.name, e.value ?? ''])) };
-    this.counters.set(id, { info, at: Date.now(), cpuNs: 0, systemNs: 0, netBytes: 0, diskBytes: 0 });
+    // The host's CPU counter starts where a booted host's would be, never at 0 (Docker's "not running").
+    this.counters.set(id, { info, at: Date.now(), cpuNs: 0, systemNs: 1e12, netBytes: 0, diskBytes: 0 });
     return id;
   }
 
