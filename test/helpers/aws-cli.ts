@@ -42,3 +42,25 @@ export async function runCli(bin: string, endpoint: string, env: NodeJS.ProcessE
     return { code: err.code ?? -1, json: undefined, stderr: err.stderr ?? '' };
   }
 }
+
+/**
+ * Makes `dir` an AWS_DATA_PATH under which botocore (so CLI v1) speaks Smithy RPC v2 CBOR to
+ * CloudWatch: botocore 1.43 prefers JSON 1.0 when the model offers both, so the copy of its
+ * CloudWatch model there offers CBOR only. Returns `dir`.
+ */
+export async function cloudWatchCborDataPath(dir: string): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const script = `
+import botocore, gzip, json, os, sys
+src = os.path.join(os.path.dirname(botocore.__file__), 'data', 'cloudwatch', '2010-08-01', 'service-2.json.gz')
+model = json.load(gzip.open(src, 'rt'))
+assert 'smithy-rpc-v2-cbor' in model['metadata'].get('protocols', []), 'this botocore has no CBOR CloudWatch model'
+model['metadata']['protocols'] = ['smithy-rpc-v2-cbor']
+out = os.path.join(sys.argv[1], 'cloudwatch', '2010-08-01')
+os.makedirs(out, exist_ok=True)
+json.dump(model, open(os.path.join(out, 'service-2.json'), 'w'))
+`;
+  await promisify(execFile)('python3', ['-c', script, dir], { timeout: 60_000 });
+  return dir;
+}
