@@ -50,3 +50,5 @@ run capacity-providers capacity-providers
 run secrets secrets --rounds 3 --starts 16
 # awslogs throughput against `docker logs`, end-to-end delay, FilterLogEvents over 1,000,000 events (issue 12).
 run logs-stdout logs 100000 3  # the bench also writes bench/results/logs.json itself
+# The agent's cost of collecting task stats for 200 containers against `docker stats --no-stream` (issue 13).
+run task-stats task-stats 200 5 10

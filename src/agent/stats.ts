@@ -100,14 +100,21 @@ export function usageBetween(prev: ContainerReading, cur: ContainerReading): Usa
 
 /** Most samples kept while the control plane cannot be reached; the oldest go first. */
 export const MAX_PENDING_SAMPLES = 10_000;
-/** Stats requests to the runtime in flight at once. */
-const CONCURRENCY = 8;
+/**
+ * Stats requests in flight at once by default. Docker answers a one-shot request at its stats
+ * collector's next tick (up to 1 s away) and collects every waiting container in that tick, so
+ * many requests in flight cost no more daemon work than few, and a round takes about a second
+ * per `concurrency` containers.
+ */
+export const DEFAULT_STATS_CONCURRENCY = 64;
 
 export interface StatsCollectorDeps {
   runtime: Runtime;
   tasks: ReadonlyMap<string, LocalTask>;
   send: (samples: TaskStatsSample[]) => Promise<void>;
   log: AgentLogger;
+  /** Stats requests in flight at once (DEFAULT_STATS_CONCURRENCY). */
+  concurrency?: number;
 }
 
 export class StatsCollector {
@@ -154,7 +161,7 @@ export class StatsCollector {
         usages.set(job.task, list);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? DEFAULT_STATS_CONCURRENCY, jobs.length) }, worker));
     for (const id of this.last.keys()) if (!seen.has(id)) this.last.delete(id);
     const samples: TaskStatsSample[] = [];
     for (const [task, list] of usages) {
