@@ -93,6 +93,8 @@ export class Agent {
   private heartbeatMs = 10_000;
   private flushWake: (() => void) | undefined;
   private checkpointsPruned = false;
+  /** The control plane answered task-stats with 404: it speaks a protocol before 1.3. Reset on registering. */
+  private statsUnsupported = false;
   /** Set when the control plane deregistered this instance. */
   inactive = false;
 
@@ -128,7 +130,15 @@ export class Agent {
       tasks: this.supervisor.tasks,
       log: o.log,
       send: async (samples) => {
-        if (this.containerInstanceArn) await this.client.taskStats(this.containerInstanceArn, samples);
+        if (!this.containerInstanceArn || this.statsUnsupported) return;
+        try {
+          await this.client.taskStats(this.containerInstanceArn, samples);
+        } catch (e) {
+          // A control plane before protocol 1.3 has no task-stats call (a 404 that is not the protocol's UnknownInstance): drop the samples, stop sending.
+          if (!(e instanceof ProtocolHttpError && e.status === 404 && e.code !== 'UnknownInstance')) throw e;
+          this.statsUnsupported = true;
+          o.log.warn({}, 'the control plane does not take task stats (agent protocol before 1.3); not sending them');
+        }
       },
     });
     this.taskEndpoint = o.taskEndpoint
@@ -192,6 +202,7 @@ export class Agent {
         });
         this.containerInstanceArn = res.containerInstanceArn;
         this.heartbeatMs = res.heartbeatIntervalMs;
+        this.statsUnsupported = false;
         this.inactive = false;
         this.o.log.info({ containerInstanceArn: res.containerInstanceArn }, 'registered');
         return;

@@ -132,6 +132,7 @@ const agentCommand = program
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--lb-bind-host <addr>', 'address load-balancer listeners bind').default(defaults.loadBalancing?.bindHost ?? '127.0.0.1'))
   .addOption(new Option('--cleanup-delay <seconds>', 'how long stopped tasks keep their containers').default(3600).argParser(Number))
+  .addOption(new Option('--stats-interval <seconds>', "how often running tasks' CPU, memory, network and disk use is sampled and sent (0: never)").default(20).argParser(Number))
   .option('--fargate-capacity', 'offer this host for FARGATE and FARGATE_SPOT tasks', false)
   .addOption(new Option('--capacity-provider <name>', 'provide capacity for this capacity provider (one created with create-capacity-provider)').argParser(providerName))
   .addOption(new Option('--task-endpoint-port <port>', 'port of the task metadata and credentials endpoints on 169.254.170.2 (default: ephemeral; 80 gives the relative credentials URI)').argParser(Number))
@@ -141,7 +142,7 @@ const agentCommand = program
   .option('--protect-path <dir>', `a directory tasks may never mount, nor any parent of it, like the agent's state dir and ${defaults.dataDir}; repeatable (e.g. a control plane's --data-dir on this host)`, collect);
 withHostSafetyOptions(agentCommand)
   .action(
-    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; fargateCapacity: boolean; capacityProvider?: string; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
+    async (opts: { endpoint: string; token?: string; caCert?: string; cluster: string; stateDir: string; dockerSocket: string; bindIp: string; cleanupDelay: number; statsInterval: number; fargateCapacity: boolean; capacityProvider?: string; taskEndpointPort?: number; taskEndpoint: boolean; logLevel: string; logFormat: LogFormat; protectPath?: string[] } & HostSafetyFlags) => {
       const [{ pino }, { Agent, AGENT_VERSION, DockerRuntime, HostSafety, loadInstanceId }] = await Promise.all([import('pino'), import('../agent/index.js')]);
       const log = pino(loggerOptions(opts.logLevel, opts.logFormat));
       const instanceId = loadInstanceId(opts.stateDir);
@@ -159,6 +160,7 @@ withHostSafetyOptions(agentCommand)
         log,
         host: { fargateCapacity: opts.fargateCapacity, capacityProvider: opts.capacityProvider, privilegedContainers: hostSafety.privilegedAllowed },
         cleanupDelayMs: opts.cleanupDelay * 1000,
+        statsIntervalMs: opts.statsInterval * 1000,
         taskEndpoint: opts.taskEndpoint ? { port: opts.taskEndpointPort } : undefined,
       });
       try {
