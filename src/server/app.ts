@@ -28,7 +28,7 @@ import { acmService, Certificates } from '../services/acm/index.js';
 import { createElbv2Domain, elbv2Service, type Elbv2Domain } from '../services/elbv2/index.js';
 import { LoadBalancerDataPlane } from '../lb/index.js';
 import { cloudWatchService, createCloudWatchDomain, scopeKey } from '../services/cloudwatch/index.js';
-import type { MetricPoint } from '../services/ecs/task-metrics.js';
+import { aggregateByMinute, type MetricPoint } from '../services/ecs/task-metrics.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
 import { ContainerInsightsPublisher } from '../controllers/container-insights.js';
@@ -242,14 +242,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   // Tasks' resource use, sampled by the agents, published as ECS's CloudWatch metrics.
   const recordEcsMetrics = (s: { accountId: string; region: string }, points: readonly MetricPoint[]) =>
     cloudwatch.metrics.record(
-      points.map((p) => ({
+      aggregateByMinute(points).map(({ point: p, count, sum, min, max }) => ({
         key: { scope: scopeKey(s), namespace: p.namespace, metricName: p.metricName, dimensions: p.dimensions },
         unit: p.unit,
         timestamp: p.timestamp,
-        count: 1,
-        sum: p.value,
-        min: p.value,
-        max: p.value,
+        count,
+        sum,
+        min,
+        max,
       })),
     );
   registerTaskStatsRoutes(http, { store, clock, auth: agentAuth, metrics: recordEcsMetrics });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clusterCountPoints, containerInsightsEnabled, instanceMetricPoints, taskMetricPoints, taskUtilization, type SampledTask } from './task-metrics.js';
+import { aggregateByMinute, clusterCountPoints, containerInsightsEnabled, instanceMetricPoints, taskMetricPoints, taskUtilization, type SampledTask } from './task-metrics.js';
 
 const sample = { taskArn: 't', timestamp: 1000, cpuUnits: 256, memoryMiB: 64, networkRxBytes: 2000, networkTxBytes: 1000, storageReadBytes: 4096, storageWriteBytes: 0, intervalSec: 20 };
 const task: SampledTask = { clusterName: 'c', serviceName: 'web', family: 'web', reservedCpu: 512, reservedMemory: 256, containerInsights: false };
@@ -53,5 +53,18 @@ describe('ECS task metrics', () => {
     const points = clusterCountPoints({ clusterName: 'c', services: [{ serviceName: 'web', desired: 3, running: 2, pending: 1 }], tasks: 3, containerInstances: 1 }, 60);
     const v = Object.fromEntries(points.map((p) => [p.metricName, p.value]));
     assert.deepEqual(v, { ServiceCount: 1, TaskCount: 3, ContainerInstanceCount: 1, DesiredTaskCount: 3, RunningTaskCount: 2, PendingTaskCount: 1 });
+  });
+
+  it('combines one series\' points within a minute into one statistic set', () => {
+    const p = (value: number, timestamp: number, service = 'web') => ({ namespace: 'AWS/ECS' as const, metricName: 'CPUUtilization', dimensions: [{ Name: 'ServiceName', Value: service }], timestamp, value, unit: 'Percent' });
+    const out = aggregateByMinute([p(10, 600), p(30, 659), p(20, 610), p(50, 660), p(70, 600, 'api')]);
+    assert.deepEqual(
+      out.map((a) => [a.point.dimensions[0]!.Value, a.point.timestamp, a.count, a.sum, a.min, a.max]),
+      [
+        ['web', 659, 3, 60, 10, 30],
+        ['web', 660, 1, 50, 50, 50],
+        ['api', 600, 1, 70, 70, 70],
+      ],
+    );
   });
 });

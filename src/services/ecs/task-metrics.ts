@@ -108,3 +108,35 @@ export function containerInsightsEnabled(settings: readonly { name?: string; val
   const v = settings?.find((s) => s.name === 'containerInsights')?.value;
   return v === 'enabled' || v === 'enhanced';
 }
+
+/** Points of one series and minute, combined: what the metric store keeps per minute anyway. */
+export interface MetricAggregate {
+  point: MetricPoint;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Combines the points of one series within one minute (e.g. every task of a service in one
+ * agent's report) into one statistic set: Average, Minimum, Maximum and SampleCount come out as
+ * if each point had been recorded alone, with one write instead of many.
+ */
+export function aggregateByMinute(points: readonly MetricPoint[]): MetricAggregate[] {
+  const out = new Map<string, MetricAggregate>();
+  for (const p of points) {
+    const key = `${p.namespace}\u0000${p.metricName}\u0000${JSON.stringify(p.dimensions)}\u0000${Math.floor(p.timestamp / 60)}`;
+    const a = out.get(key);
+    if (!a) {
+      out.set(key, { point: p, count: 1, sum: p.value, min: p.value, max: p.value });
+      continue;
+    }
+    a.count++;
+    a.sum += p.value;
+    a.min = Math.min(a.min, p.value);
+    a.max = Math.max(a.max, p.value);
+    if (p.timestamp > a.point.timestamp) a.point = p;
+  }
+  return [...out.values()];
+}
