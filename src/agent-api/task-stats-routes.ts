@@ -23,7 +23,8 @@ export interface TaskStatsRoutesDeps {
 }
 
 export function registerTaskStatsRoutes(http: FastifyInstance, deps: TaskStatsRoutesDeps): void {
-  http.post(`${AGENT_API_PREFIX}/task-stats`, async (req, reply) => {
+  // 1,000 samples are ~300 KB; nothing bigger is read.
+  http.post(`${AGENT_API_PREFIX}/task-stats`, { bodyLimit: 1_048_576 }, async (req, reply) => {
     try {
       const bearer = bearerOf(req);
       const input = parse(TaskStatsRequest, req.body);

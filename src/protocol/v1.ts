@@ -342,7 +342,7 @@ export const MAX_STATS_SAMPLES = 1000;
  * containers excluded). Since 1.3.
  */
 export const TaskStatsSample = z.object({
-  taskArn: z.string(),
+  taskArn: z.string().max(1600),
   /** Epoch seconds of the sample. */
   timestamp: z.number().nonnegative(),
   /** CPU units in use (1024 per core), averaged over the interval. */
