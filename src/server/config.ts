@@ -45,7 +45,13 @@ export interface ServerConfig {
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
   /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
-  loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean };
+  loadBalancing?: {
+    bindHost?: string;
+    dnsSuffix?: string;
+    dataPlane?: boolean;
+    /** The ports ECS Express Mode services' listeners get, lowest free first (default 4601-4699). */
+    expressPorts?: { from: number; to: number };
+  };
   /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
   metrics?: MetricsConfig;
 }

@@ -168,6 +168,26 @@ export const services: Collection<ServiceDoc> = {
   indexes: [['cluster', 'status', 'pk']],
 };
 
+/**
+ * An ECS Express Mode service (owned by services/ecs-express): its configurations (newest first)
+ * and the resources Express Mode made for it (task definitions, load balancer listener, rule,
+ * target group, scaling target and policy). Key: the ECS service's ARN.
+ */
+export interface ExpressServiceDoc extends Regional {
+  serviceArn: string;
+  serviceName: string;
+  clusterArn: string;
+  [k: string]: unknown;
+}
+export const expressServices: Collection<ExpressServiceDoc> = {
+  name: 'ecs_express_services',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    cluster: text((d) => d.clusterArn),
+  },
+  indexes: [['account_region', 'pk']],
+};
+
 /** One service deployment (ListServiceDeployments / DescribeServiceDeployments); key: its ARN. */
 export interface ServiceDeploymentDoc extends Regional {
   serviceDeploymentArn: string;

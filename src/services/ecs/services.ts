@@ -659,6 +659,14 @@ export class Services {
     });
   }
 
+  /** Express Mode: the resources ECS manages for a service revision (DescribeServiceRevisions' ecsManagedResources). */
+  async setManagedResources(serviceRevisionArn: string, ecsManagedResources: Record<string, unknown>): Promise<void> {
+    await this.store.write(async (tx) => {
+      const row = await tx.get(c.serviceRevisions, serviceRevisionArn);
+      if (row) await tx.update(c.serviceRevisions, row, { ...row.data, ecsManagedResources });
+    });
+  }
+
   /** StopServiceDeployment: ROLLBACK (the default) returns to the last COMPLETED deployment; ABORT stops where it is. */
   async stopDeployment(scope: Scope, input: StopServiceDeploymentRequest) {
     const stopType = input.stopType ?? 'ROLLBACK';

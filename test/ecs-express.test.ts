@@ -1,0 +1,164 @@
+/**
+ * ECS Express Mode end to end, with real Docker, the AWS CLI v1 and SDK v3: one
+ * create-express-gateway-service of the busybox httpd image answers on the URL it returns
+ * (plain curl, 127.0.0.1); an update to a new image is a new task definition revision rolled out
+ * behind the load balancer; delete removes the scaling target and policy, the listener and its
+ * rule, the target group and the (no longer used) load balancer. Bad input gets ECS's errors and
+ * leaves nothing behind.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand } from '@aws-sdk/client-application-auto-scaling';
+import {
+  CreateExpressGatewayServiceCommand,
+  DeleteExpressGatewayServiceCommand,
+  DescribeExpressGatewayServiceCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  ListServicesCommand,
+  UpdateExpressGatewayServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client, DescribeListenersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { requireCliV1, runCli } from './helpers/aws-cli.js';
+import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
+import { errorOf } from './helpers/errors.js';
+import { buildBusyboxImage, buildHttpdImage } from './helpers/images.js';
+import { eventually } from './helpers/lb.js';
+
+const run = promisify(execFile);
+const ROLE = 'arn:aws:iam::000000000000:role/ecsTaskExecutionRole';
+const INFRA = 'arn:aws:iam::000000000000:role/ecsInfrastructureRoleForExpressServices';
+let d: TestDockyard;
+let elb: ElasticLoadBalancingV2Client;
+let aas: ApplicationAutoScalingClient;
+let image1: string;
+let image2: string;
+
+/** `curl -s URL` until the body matches (bounded: 60 tries, 2 s each at most). */
+async function curlUntil(url: string, want: RegExp): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 60; i++) {
+    try {
+      last = (await run('curl', ['-s', '--max-time', '2', url])).stdout;
+      if (want.test(last)) return last;
+    } catch (e) {
+      last = String((e as { stderr?: string }).stderr ?? e);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} never answered ${want}; last: ${last}`);
+}
+
+async function nothingLeft() {
+  assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
+  assert.deepEqual((await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
+  assert.deepEqual((await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs' }))).ScalableTargets, []);
+  assert.deepEqual((await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies, []);
+}
+
+before(async () => {
+  image1 = buildHttpdImage();
+  image2 = buildBusyboxImage('dockyard-test/bb-httpd-express:2', `FROM ${image1}\nCOPY www /www\n`, { 'www/index.html': 'hello from revision 2\n' });
+  d = await startDockyard({ embeddedAgent: { bindIp: '127.0.0.1', cleanupDelayMs: 60_000, pollWaitMs: 20_000 }, serviceControllerIdleMs: 500, agentHeartbeatIntervalMs: 500, loadBalancing: { bindHost: '127.0.0.1' } } as never);
+  const client = { endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 };
+  elb = new ElasticLoadBalancingV2Client(client);
+  aas = new ApplicationAutoScalingClient(client);
+});
+
+after(async () => {
+  elb?.destroy();
+  aas?.destroy();
+  await d?.stop();
+});
+
+describe('ECS Express Mode', { timeout: 120_000 }, () => {
+  it('refuses bad input with ECS errors and leaves nothing behind', async () => {
+    const create = (over: Record<string, unknown>) =>
+      errorOf(d.ecs.send(new CreateExpressGatewayServiceCommand({ executionRoleArn: ROLE, infrastructureRoleArn: INFRA, primaryContainer: { image: image1, containerPort: 8080 }, ...over } as never)));
+    assert.equal((await create({ cluster: 'nope' })).name, 'ClusterNotFoundException');
+    const cpu = await create({ cpu: '256', memory: '4096' });
+    assert.equal(cpu.name, 'InvalidParameterException');
+    assert.match(cpu.message, /No Fargate configuration exists for given values: 256 CPU, 4096 memory/);
+    assert.equal((await create({ scalingTarget: { minTaskCount: 3, maxTaskCount: 2 } })).name, 'InvalidParameterException');
+    assert.equal((await create({ executionRoleArn: 'not-a-role' })).name, 'InvalidParameterException');
+    assert.equal((await create({ healthCheckPath: 'health' })).name, 'InvalidParameterException');
+    assert.equal((await create({ primaryContainer: { image: image1, containerPort: 70000 } })).name, 'InvalidParameterException');
+    const unknown = 'arn:aws:ecs:us-east-1:000000000000:service/default/nope';
+    assert.equal((await errorOf(d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: unknown })))).name, 'ResourceNotFoundException');
+    assert.equal((await errorOf(d.ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: unknown, cpu: '512', memory: '1024' })))).name, 'ServiceNotFoundException');
+    assert.equal((await errorOf(d.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: unknown })))).name, 'ServiceNotFoundException');
+    assert.equal((await errorOf(d.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: 'web' })))).name, 'InvalidParameterException');
+    assert.deepEqual((await d.ecs.send(new ListServicesCommand({}))).serviceArns, []);
+    await nothingLeft();
+  });
+
+  it('creates a service that answers on its URL, rolls out a new image, and deletes everything it made', async () => {
+    const cliV1 = requireCliV1();
+    const created = await runCli(cliV1, d.endpoint, d.cliEnv, [
+      'ecs', 'create-express-gateway-service',
+      '--service-name', 'web',
+      '--execution-role-arn', ROLE,
+      '--infrastructure-role-arn', INFRA,
+      '--primary-container', JSON.stringify({ image: image1, containerPort: 8080 }),
+      '--cpu', '256', '--memory', '512',
+      '--scaling-target', 'minTaskCount=1,maxTaskCount=3,autoScalingMetric=AVERAGE_CPU,autoScalingTargetValue=70',
+      '--tags', 'key=team,value=web',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const svc = created.json.service;
+    assert.equal(svc.serviceName, 'web');
+    assert.equal(svc.status.statusCode, 'ACTIVE');
+    assert.equal(svc.activeConfigurations.length, 1);
+    const url: string = svc.activeConfigurations[0].ingressPaths[0].endpoint;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(svc.activeConfigurations[0].healthCheckPath, '/');
+    assert.deepEqual(svc.activeConfigurations[0].scalingTarget, { minTaskCount: 1, maxTaskCount: 3, autoScalingMetric: 'AVERAGE_CPU', autoScalingTargetValue: 70 });
+
+    assert.equal((await curlUntil(url, /hello from dockyard/)).trim(), 'hello from dockyard');
+
+    // What it made: a task definition, the ECS service behind the target group, the scaling target and policy.
+    const ecsSvc = (await d.ecs.send(new DescribeServicesCommand({ services: ['web'], include: ['TAGS'] }))).services![0]!;
+    assert.match(ecsSvc.taskDefinition!, /task-definition\/web:1$/);
+    assert.deepEqual(ecsSvc.tags, [{ key: 'team', value: 'web' }]);
+    const revision = (await d.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [svc.activeConfigurations[0].serviceRevisionArn] }))).serviceRevisions![0]!;
+    const ingress = revision.ecsManagedResources!.ingressPaths![0]!;
+    const lbArn = ingress.loadBalancer!.arn!;
+    const tgArn = ingress.targetGroups![0]!.arn!;
+    assert.equal(ecsSvc.loadBalancers![0]!.targetGroupArn, tgArn);
+    assert.equal((await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners![0]!.Port, Number(new URL(url).port));
+    assert.equal((await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tgArn] }))).TargetGroups![0]!.HealthCheckPath, '/');
+    const targets = (await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs' }))).ScalableTargets!;
+    assert.deepEqual(targets.map((t) => [t.ResourceId, t.MinCapacity, t.MaxCapacity]), [['service/default/web', 1, 3]]);
+    const policies = (await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies!;
+    assert.equal(policies[0]!.TargetTrackingScalingPolicyConfiguration!.PredefinedMetricSpecification!.PredefinedMetricType, 'ECSServiceAverageCPUUtilization');
+    assert.equal(policies[0]!.TargetTrackingScalingPolicyConfiguration!.TargetValue, 70);
+
+    // Update (SDK v3): a new image is a new task definition revision, rolled out behind the load balancer.
+    const updated = await d.ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: svc.serviceArn, primaryContainer: { image: image2, containerPort: 8080 } }));
+    assert.equal(updated.service!.targetConfiguration!.primaryContainer!.image, image2);
+    assert.equal((await curlUntil(url, /revision 2/)).trim(), 'hello from revision 2');
+    const rolled = await eventually(async () => {
+      const s = (await d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: svc.serviceArn, include: ['TAGS'] }))).service!;
+      return s.activeConfigurations?.length === 1 && s.activeConfigurations[0]!.primaryContainer!.image === image2 ? s : undefined;
+    }, 'only the new configuration active', 40_000);
+    assert.deepEqual(rolled.tags, [{ key: 'team', value: 'web' }]);
+    assert.match((await d.ecs.send(new DescribeServicesCommand({ services: ['web'] }))).services![0]!.taskDefinition!, /task-definition\/web:2$/);
+
+    // Delete (CLI v1): everything Express made is gone; the service drains.
+    const deleted = await runCli(cliV1, d.endpoint, d.cliEnv, ['ecs', 'delete-express-gateway-service', '--service-arn', svc.serviceArn]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.json.service.status.statusCode, /^(DRAINING|INACTIVE)$/);
+    assert.equal((await errorOf(elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lbArn] })))).name, 'LoadBalancerNotFoundException');
+    assert.equal((await errorOf(elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tgArn] })))).name, 'TargetGroupNotFoundException');
+    await nothingLeft();
+    const again = await runCli(cliV1, d.endpoint, d.cliEnv, ['ecs', 'update-express-gateway-service', '--service-arn', svc.serviceArn, '--health-check-path', '/x']);
+    assert.match(again.stderr, /ServiceNotActiveException/);
+    await eventually(async () => ((await d.ecs.send(new DescribeServicesCommand({ services: ['web'] }))).services![0]!.status === 'INACTIVE' ? true : undefined), 'the ECS service INACTIVE', 40_000);
+    const gone = (await d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: svc.serviceArn }))).service!;
+    assert.equal(gone.status!.statusCode, 'INACTIVE');
+    assert.deepEqual(gone.activeConfigurations, []);
+    await assert.rejects(run('curl', ['-sf', '--max-time', '2', url]), 'the listener is gone');
+  });
+});
