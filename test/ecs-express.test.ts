@@ -4,7 +4,8 @@
  * (plain curl, 127.0.0.1); an update to a new image is a new task definition revision rolled out
  * behind the load balancer; delete removes the scaling target and policy, the listener and its
  * rule, the target group and the (no longer used) load balancer. Bad input gets ECS's errors and
- * leaves nothing behind.
+ * leaves nothing behind. Without Docker: services of a cluster share one load balancer with a
+ * listener port each; a create that finds no free port undoes what it made.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -25,7 +26,7 @@ import { requireCliV1, runCli } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { errorOf } from './helpers/errors.js';
 import { buildBusyboxImage, buildHttpdImage } from './helpers/images.js';
-import { eventually } from './helpers/lb.js';
+import { freePort } from './helpers/net.js';
 
 const run = promisify(execFile);
 const ROLE = 'arn:aws:iam::000000000000:role/ecsTaskExecutionRole';
@@ -139,10 +140,11 @@ describe('ECS Express Mode', { timeout: 120_000 }, () => {
     const updated = await d.ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: svc.serviceArn, primaryContainer: { image: image2, containerPort: 8080 } }));
     assert.equal(updated.service!.targetConfiguration!.primaryContainer!.image, image2);
     assert.equal((await curlUntil(url, /revision 2/)).trim(), 'hello from revision 2');
-    const rolled = await eventually(async () => {
-      const s = (await d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: svc.serviceArn, include: ['TAGS'] }))).service!;
-      return s.activeConfigurations?.length === 1 && s.activeConfigurations[0]!.primaryContainer!.image === image2 ? s : undefined;
-    }, 'only the new configuration active', 40_000);
+    // Both configurations are active while the old task drains and stops (newest first).
+    const rolled = (await d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: svc.serviceArn, include: ['TAGS'] }))).service!;
+    assert.equal(rolled.activeConfigurations![0]!.primaryContainer!.image, image2);
+    assert.ok(rolled.activeConfigurations!.every((c, i) => i === 0 || c.primaryContainer!.image === image1));
+    assert.notEqual(rolled.currentDeployment, undefined);
     assert.deepEqual(rolled.tags, [{ key: 'team', value: 'web' }]);
     assert.match((await d.ecs.send(new DescribeServicesCommand({ services: ['web'] }))).services![0]!.taskDefinition!, /task-definition\/web:2$/);
 
@@ -155,10 +157,70 @@ describe('ECS Express Mode', { timeout: 120_000 }, () => {
     await nothingLeft();
     const again = await runCli(cliV1, d.endpoint, d.cliEnv, ['ecs', 'update-express-gateway-service', '--service-arn', svc.serviceArn, '--health-check-path', '/x']);
     assert.match(again.stderr, /ServiceNotActiveException/);
-    await eventually(async () => ((await d.ecs.send(new DescribeServicesCommand({ services: ['web'] }))).services![0]!.status === 'INACTIVE' ? true : undefined), 'the ECS service INACTIVE', 40_000);
+    // The ECS service drains (its tasks stop within their stopTimeout, 30 s for httpd, which ignores SIGTERM as PID 1).
     const gone = (await d.ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: svc.serviceArn }))).service!;
-    assert.equal(gone.status!.statusCode, 'INACTIVE');
+    assert.match(gone.status!.statusCode!, /^(DRAINING|INACTIVE)$/);
     assert.deepEqual(gone.activeConfigurations, []);
+    assert.match((await d.ecs.send(new DescribeServicesCommand({ services: ['web'] }))).services![0]!.status!, /^(DRAINING|INACTIVE)$/);
     await assert.rejects(run('curl', ['-sf', '--max-time', '2', url]), 'the listener is gone');
+  });
+});
+
+describe('ECS Express Mode: a shared load balancer, ports, undo', { timeout: 60_000 }, () => {
+  let b: TestDockyard;
+  let belb: ElasticLoadBalancingV2Client;
+  let from: number;
+
+  before(async () => {
+    from = await freePort();
+    // No agent and no data plane: nothing runs or listens, the API's bookkeeping is what is tested.
+    b = await startDockyard({ createDefaultCluster: true, loadBalancing: { dataPlane: false, expressPorts: { from, to: from + 3 } } } as never);
+    belb = new ElasticLoadBalancingV2Client({ endpoint: b.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  });
+
+  after(async () => {
+    belb?.destroy();
+    await b?.stop();
+  });
+
+  it('shares the cluster\'s load balancer, gives each service a port, and undoes a create that cannot finish', async () => {
+    const create = (name: string) =>
+      b.ecs.send(new CreateExpressGatewayServiceCommand({ serviceName: name, executionRoleArn: ROLE, infrastructureRoleArn: INFRA, primaryContainer: { image: 'example/app:1' }, cpu: '256', memory: '512' }));
+    const made: { arn: string; port: number; lb: string }[] = [];
+    let refused: Error | undefined;
+    for (let i = 0; i < 5 && !refused; i++) {
+      try {
+        const s = (await create(`svc${i}`)).service!;
+        const cfg = s.activeConfigurations![0]!;
+        assert.equal(cfg.primaryContainer!.containerPort, 80);
+        assert.equal(cfg.healthCheckPath, '/');
+        assert.deepEqual(cfg.scalingTarget, { minTaskCount: 1, maxTaskCount: 20, autoScalingMetric: 'AVERAGE_CPU', autoScalingTargetValue: 60 });
+        const revision = (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [cfg.serviceRevisionArn!] }))).serviceRevisions![0]!;
+        made.push({ arn: s.serviceArn!, port: Number(new URL(cfg.ingressPaths![0]!.endpoint!).port), lb: revision.ecsManagedResources!.ingressPaths![0]!.loadBalancer!.arn! });
+      } catch (e) {
+        refused = e as Error;
+      }
+    }
+    assert.ok(made.length >= 2, `at least two of the four ports are free (${made.length})`);
+    assert.equal(new Set(made.map((m) => m.lb)).size, 1, 'one load balancer for the cluster');
+    assert.equal(new Set(made.map((m) => m.port)).size, made.length, 'a port each');
+    assert.ok(made.every((m) => m.port >= from && m.port <= from + 3));
+    assert.equal(refused?.name, 'ClientException');
+    assert.match(refused!.message, /No free port is left for an Express service listener/);
+    // The refused create left nothing: one target group and listener per service, no service of its name.
+    assert.equal((await belb.send(new DescribeTargetGroupsCommand({}))).TargetGroups!.length, made.length);
+    assert.equal((await belb.send(new DescribeListenersCommand({ LoadBalancerArn: made[0]!.lb }))).Listeners!.length, made.length);
+    const listed = await b.ecs.send(new ListServicesCommand({}));
+    assert.equal(listed.serviceArns!.length, made.length);
+    assert.deepEqual((await b.ecs.send(new ListServicesCommand({ resourceManagementType: 'ECS' }))).serviceArns!.sort(), made.map((m) => m.arn).sort());
+    assert.deepEqual((await b.ecs.send(new ListServicesCommand({ resourceManagementType: 'CUSTOMER' }))).serviceArns, []);
+
+    // Deleting one keeps the load balancer for the others; deleting the last removes it.
+    await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: made[0]!.arn }));
+    assert.equal((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.length, 1);
+    assert.equal((await errorOf(b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: made[0]!.arn })))).name, 'ServiceNotActiveException');
+    for (const m of made.slice(1)) await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: m.arn }));
+    assert.deepEqual((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
+    assert.deepEqual((await belb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
   });
 });

@@ -163,6 +163,8 @@ export const services: Collection<ServiceDoc> = {
     scheduling: text((d) => d.schedulingStrategy),
     launch_type: text((d) => d.launchType),
     namespace: text((d) => (d.serviceConnectNamespace as string | undefined) ?? null),
+    // CUSTOMER, or ECS for Express Mode services (ListServices' resourceManagementType).
+    management: text((d) => (d.resourceManagementType as string | undefined) ?? 'CUSTOMER'),
   },
   // ListServices' pages (keyset on pk).
   indexes: [['cluster', 'status', 'pk']],

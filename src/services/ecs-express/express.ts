@@ -290,7 +290,7 @@ export class ExpressServices {
         tags: tags.length ? tags : undefined,
         propagateTags: 'SERVICE',
         enableECSManagedTags: true,
-      });
+      }, { managedByEcs: true });
       undo.push(() => ecs.services.delete(scope, { cluster: clusterArn, service: serviceName, force: true }));
       const record: ExpressRecord = {
         accountId: scope.accountId,
