@@ -212,9 +212,30 @@ const taskDefinitionKey = (cfg: Omit<ExpressConfig, 'taskDefinitionArn'>) => JSO
 const elbTags = (tags: Tag[]) => (tags.length ? tags.map((t) => ({ Key: t.key!, Value: t.value ?? '' })) : undefined);
 
 export class ExpressServices {
+  /**
+   * Creates and deletes run one at a time in this process: two creates could otherwise pick the
+   * same free port (and so the same listener), and a delete could remove the shared load balancer
+   * a create has just chosen.
+   */
+  private exclusive: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly d: ExpressDeps) {}
 
-  async create(ctx: Scope & { caller?: { arn: string } }, input: CreateExpressGatewayServiceRequest) {
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(fn, fn);
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  create(ctx: Scope & { caller?: { arn: string } }, input: CreateExpressGatewayServiceRequest) {
+    return this.serially(() => this.createNow(ctx, input));
+  }
+
+  delete(ctx: Scope, input: DeleteExpressGatewayServiceRequest) {
+    return this.serially(() => this.deleteNow(ctx, input));
+  }
+
+  private async createNow(ctx: Scope & { caller?: { arn: string } }, input: CreateExpressGatewayServiceRequest) {
     const scope: Scope = { accountId: ctx.accountId, region: ctx.region };
     const { ecs, elbv2, autoscaling } = this.d;
     checkRole('infrastructureRoleArn', input.infrastructureRoleArn, true);
@@ -380,7 +401,7 @@ export class ExpressServices {
     }
   }
 
-  async delete(ctx: Scope, input: DeleteExpressGatewayServiceRequest) {
+  private async deleteNow(ctx: Scope, input: DeleteExpressGatewayServiceRequest) {
     const scope: Scope = { accountId: ctx.accountId, region: ctx.region };
     const { ecs, elbv2, autoscaling } = this.d;
     const record = await this.active(scope, input.serviceArn);
