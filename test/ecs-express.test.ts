@@ -22,6 +22,7 @@ import {
   UpdateExpressGatewayServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client, DescribeListenersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { requireCliV1, runCli } from './helpers/aws-cli.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { errorOf } from './helpers/errors.js';
@@ -118,6 +119,15 @@ describe('ECS Express Mode', { timeout: 120_000 }, () => {
     assert.deepEqual(svc.activeConfigurations[0].scalingTarget, { minTaskCount: 1, maxTaskCount: 3, autoScalingMetric: 'AVERAGE_CPU', autoScalingTargetValue: 70 });
 
     assert.equal((await curlUntil(url, /hello from dockyard/)).trim(), 'hello from dockyard');
+    // Its awslogs group was made when the task started.
+    const logGroup: string = svc.activeConfigurations[0].primaryContainer.awsLogsConfiguration.logGroup;
+    assert.match(logGroup, /^\/aws\/ecs\/default\/web-[0-9a-f]{4}$/);
+    const logs = new CloudWatchLogsClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      assert.deepEqual((await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroup }))).logGroups!.map((g) => g.logGroupName), [logGroup]);
+    } finally {
+      logs.destroy();
+    }
 
     // What it made: a task definition, the ECS service behind the target group, the scaling target and policy.
     const ecsSvc = (await d.ecs.send(new DescribeServicesCommand({ services: ['web'], include: ['TAGS'] }))).services![0]!;
