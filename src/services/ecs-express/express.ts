@@ -557,21 +557,8 @@ export class ExpressServices {
   }
 }
 
-function configView(record: ExpressRecord, cfg: ExpressConfig) {
-  return {
-    serviceRevisionArn: cfg.serviceRevisionArn,
-    executionRoleArn: cfg.executionRoleArn,
-    taskRoleArn: cfg.taskRoleArn,
-    cpu: cfg.cpu,
-    memory: cfg.memory,
-    networkConfiguration: cfg.networkConfiguration,
-    healthCheckPath: cfg.healthCheckPath,
-    primaryContainer: cfg.primaryContainer,
-    scalingTarget: cfg.scalingTarget,
-    ingressPaths: [{ accessType: 'PUBLIC', endpoint: record.endpoint }],
-    createdAt: cfg.createdAt,
-  };
-}
+/** ExpressGatewayServiceConfiguration (the model's output shape drops taskDefinitionArn). */
+const configView = (record: ExpressRecord, cfg: ExpressConfig) => ({ ...cfg, ingressPaths: [{ accessType: 'PUBLIC', endpoint: record.endpoint }] });
 
 const resourceIdOf = (record: ExpressRecord) => `service/${clusterNameOf(record.clusterArn)}/${record.serviceName}`;
 /** ALBRequestCountPerTarget's label: app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>. */
