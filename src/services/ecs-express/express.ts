@@ -213,9 +213,9 @@ const elbTags = (tags: Tag[]) => (tags.length ? tags.map((t) => ({ Key: t.key!, 
 
 export class ExpressServices {
   /**
-   * Creates and deletes run one at a time in this process: two creates could otherwise pick the
-   * same free port (and so the same listener), and a delete could remove the shared load balancer
-   * a create has just chosen.
+   * Creates, updates and deletes run one at a time in this process: two creates could otherwise
+   * pick the same free port (and so the same listener), a delete could remove the shared load
+   * balancer a create has just chosen, and an update could race the delete of its service.
    */
   private exclusive: Promise<unknown> = Promise.resolve();
 
@@ -229,6 +229,10 @@ export class ExpressServices {
 
   create(ctx: Scope & { caller?: { arn: string } }, input: CreateExpressGatewayServiceRequest) {
     return this.serially(() => this.createNow(ctx, input));
+  }
+
+  update(ctx: Scope, input: UpdateExpressGatewayServiceRequest) {
+    return this.serially(() => this.updateNow(ctx, input));
   }
 
   delete(ctx: Scope, input: DeleteExpressGatewayServiceRequest) {
@@ -334,12 +338,8 @@ export class ExpressServices {
       const resourceId = `service/${clusterName}/${serviceName}`;
       undo.push(() => autoscaling.deregister(scope, { ServiceNamespace: 'ecs', ResourceId: resourceId, ScalableDimension: SCALING_DIMENSION }));
       await this.applyScaling(scope, record, cfg.scalingTarget);
-      await this.d.store.write(async (tx) => {
-        const existing = await tx.get(c.expressServices, arn);
-        // A service of this name deleted before is replaced.
-        if (existing) await tx.update(c.expressServices, existing, record);
-        else await tx.insert(c.expressServices, arn, record);
-      });
+      // (A service of this name deleted before is replaced.)
+      await this.save(record);
       await this.recordManagedResources(record);
       return { service: await this.view(scope, record, true) };
     } catch (e) {
@@ -355,7 +355,7 @@ export class ExpressServices {
     return { service: await this.view(scope, record, input.include?.includes('TAGS') ?? false) };
   }
 
-  async update(ctx: Scope, input: UpdateExpressGatewayServiceRequest) {
+  private async updateNow(ctx: Scope, input: UpdateExpressGatewayServiceRequest) {
     const scope: Scope = { accountId: ctx.accountId, region: ctx.region };
     const { ecs, elbv2 } = this.d;
     const record = await this.active(scope, input.serviceArn);
