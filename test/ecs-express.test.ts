@@ -227,6 +227,34 @@ describe('ECS Express Mode: a shared load balancer, ports, undo', { timeout: 60_
     assert.deepEqual((await b.ecs.send(new ListServicesCommand({ resourceManagementType: 'ECS' }))).serviceArns!.sort(), made.map((m) => m.arn).sort());
     assert.deepEqual((await b.ecs.send(new ListServicesCommand({ resourceManagementType: 'CUSTOMER' }))).serviceArns, []);
 
+    // An update of the health check path and scaling only: same task definition, a new deployment.
+    const target = made[1]!;
+    const up = await b.ecs.send(
+      new UpdateExpressGatewayServiceCommand({ serviceArn: target.arn, healthCheckPath: '/health', scalingTarget: { minTaskCount: 2, maxTaskCount: 4, autoScalingMetric: 'REQUEST_COUNT_PER_TARGET', autoScalingTargetValue: 500 } }),
+    );
+    assert.equal(up.service!.targetConfiguration!.healthCheckPath, '/health');
+    assert.equal(up.service!.targetConfiguration!.primaryContainer!.image, 'example/app:1');
+    const ecsSvc = (await b.ecs.send(new DescribeServicesCommand({ services: [target.arn] }))).services![0]!;
+    assert.match(ecsSvc.taskDefinition!, /task-definition\/svc1:1$/);
+    assert.equal(ecsSvc.desiredCount, 2, 'the scalable target brought the service into its new range');
+    assert.equal(ecsSvc.deployments!.length, 2);
+    const ingress = (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [up.service!.targetConfiguration!.serviceRevisionArn!] }))).serviceRevisions![0]!.ecsManagedResources!.ingressPaths![0]!;
+    assert.equal((await belb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [ingress.targetGroups![0]!.arn!] }))).TargetGroups![0]!.HealthCheckPath, '/health');
+    const baas = new ApplicationAutoScalingClient({ endpoint: b.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      const st = (await baas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: ['service/default/svc1'] }))).ScalableTargets![0]!;
+      assert.deepEqual([st.MinCapacity, st.MaxCapacity], [2, 4]);
+      const policy = (await baas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', ResourceId: 'service/default/svc1' }))).ScalingPolicies!;
+      assert.equal(policy.length, 1);
+      const spec = policy[0]!.TargetTrackingScalingPolicyConfiguration!;
+      assert.equal(spec.PredefinedMetricSpecification!.PredefinedMetricType, 'ALBRequestCountPerTarget');
+      assert.match(spec.PredefinedMetricSpecification!.ResourceLabel!, /^app\/ecs-express-[0-9a-f]{8}-1\/[0-9a-f]{16}\/targetgroup\/ecs-express-tg-[0-9a-f]{12}\/[0-9a-f]{16}$/);
+      assert.equal(spec.TargetValue, 500);
+    } finally {
+      baas.destroy();
+    }
+    assert.equal((await errorOf(b.ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: target.arn, cpu: '256', memory: '4096' })))).name, 'InvalidParameterException');
+
     // Deleting one keeps the load balancer for the others; deleting the last removes it.
     await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: made[0]!.arn }));
     assert.equal((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.length, 1);
