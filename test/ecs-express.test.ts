@@ -4,8 +4,9 @@
  * (plain curl, 127.0.0.1); an update to a new image is a new task definition revision rolled out
  * behind the load balancer; delete removes the scaling target and policy, the listener and its
  * rule, the target group and the (no longer used) load balancer. Bad input gets ECS's errors and
- * leaves nothing behind. Without Docker: services of a cluster share one load balancer with a
- * listener port each; a create that finds no free port undoes what it made.
+ * leaves nothing behind. Without Docker: services of a cluster share one load balancer (25 at
+ * most, then a second) with a listener port each; a create that finds no free port undoes what
+ * it made; an update of the health check path and scaling alone keeps the task definition.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -262,5 +263,40 @@ describe('ECS Express Mode: a shared load balancer, ports, undo', { timeout: 60_
     for (const m of made.slice(1)) await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: m.arn }));
     assert.deepEqual((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
     assert.deepEqual((await belb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
+  });
+});
+
+describe('ECS Express Mode: 25 services to a load balancer', { timeout: 60_000 }, () => {
+  let b: TestDockyard;
+  let belb: ElasticLoadBalancingV2Client;
+
+  before(async () => {
+    const from = await freePort();
+    b = await startDockyard({ loadBalancing: { dataPlane: false, expressPorts: { from, to: from + 39 } } } as never);
+    belb = new ElasticLoadBalancingV2Client({ endpoint: b.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  });
+
+  after(async () => {
+    belb?.destroy();
+    await b?.stop();
+  });
+
+  it('the 26th service of a cluster gets a second load balancer; it goes with its last service', async () => {
+    const lbOf = async (s: { activeConfigurations?: { serviceRevisionArn?: string }[] }) =>
+      (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [s.activeConfigurations![0]!.serviceRevisionArn!] }))).serviceRevisions![0]!.ecsManagedResources!.ingressPaths![0]!.loadBalancer!.arn!;
+    const arns: string[] = [];
+    const lbs: string[] = [];
+    for (let i = 0; i < 26; i++) {
+      const s = (await b.ecs.send(new CreateExpressGatewayServiceCommand({ serviceName: `s${i}`, executionRoleArn: ROLE, infrastructureRoleArn: INFRA, primaryContainer: { image: 'example/app:1' }, cpu: '256', memory: '512' }))).service!;
+      arns.push(s.serviceArn!);
+      lbs.push(await lbOf(s));
+    }
+    assert.equal(new Set(lbs.slice(0, 25)).size, 1);
+    assert.notEqual(lbs[25], lbs[0]);
+    assert.match(lbs[25]!, /loadbalancer\/app\/ecs-express-[0-9a-f]{8}-2\//);
+    await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: arns[25]! }));
+    assert.deepEqual((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((l) => l.LoadBalancerArn), [lbs[0]]);
+    for (const arn of arns.slice(0, 25)) await b.ecs.send(new DeleteExpressGatewayServiceCommand({ serviceArn: arn }));
+    assert.deepEqual((await belb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
   });
 });

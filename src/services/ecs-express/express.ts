@@ -483,7 +483,8 @@ export class ExpressServices {
   private async sharedLoadBalancer(scope: Scope, clusterArn: string) {
     const { elbv2 } = this.d;
     const base = `ecs-express-${createHash('sha256').update(clusterArn).digest('hex').slice(0, 8)}`;
-    for (let n = 1; ; n++) {
+    // ELBv2's quota of load balancers per account and region bounds this (CreateLoadBalancer refuses past it).
+    for (let n = 1; n <= 1000; n++) {
       const name = `${base}-${n}`;
       const found = await elbv2.loadBalancers.describe(scope, { Names: [name] }).catch(() => undefined);
       const lb = found?.LoadBalancers?.[0];
@@ -494,6 +495,7 @@ export class ExpressServices {
       const listeners = await elbv2.listeners.describe(scope, { LoadBalancerArn: lb.LoadBalancerArn });
       if (listeners.Listeners.length < SERVICES_PER_LOAD_BALANCER) return lb;
     }
+    throw err.clientException('No Express load balancer of this cluster has room for another service.');
   }
 
   private async deleteLoadBalancerIfUnused(scope: Scope, arn: string): Promise<void> {
