@@ -540,10 +540,15 @@ export class ExpressServices {
   /** ECSExpressGatewayService: the status and active configurations follow the ECS service's. */
   private async view(scope: Scope, record: ExpressRecord, includeTags: boolean) {
     const found = await this.d.ecs.services.describe(scope, { cluster: record.clusterArn, services: [record.serviceArn] }).catch(() => undefined);
-    const svc = found?.services[0] as { status?: string; currentServiceDeployment?: string; currentServiceRevisions?: { arn: string }[] } | undefined;
+    const svc = found?.services[0] as { status?: string; currentServiceDeployment?: string; deployments?: { serviceRevisionArn?: string; taskDefinition?: string }[] } | undefined;
     const status = svc?.status ?? 'INACTIVE';
-    const live = new Set((svc?.currentServiceRevisions ?? []).map((r) => r.arn));
-    const active = status === 'ACTIVE' ? record.configurations.filter((cfg) => cfg.serviceRevisionArn && live.has(cfg.serviceRevisionArn)) : [];
+    // Each live deployment's configuration: the one it was made for, or (a circuit-breaker rollback
+    // is a revision ECS made) the newest one of its task definition.
+    const active: ExpressConfig[] = [];
+    for (const dep of status === 'ACTIVE' ? (svc?.deployments ?? []) : []) {
+      const cfg = record.configurations.find((x) => x.serviceRevisionArn === dep.serviceRevisionArn) ?? record.configurations.find((x) => x.taskDefinitionArn === dep.taskDefinition);
+      if (cfg && !active.includes(cfg)) active.push(cfg);
+    }
     return {
       serviceArn: record.serviceArn,
       serviceName: record.serviceName,
@@ -551,7 +556,7 @@ export class ExpressServices {
       infrastructureRoleArn: record.infrastructureRoleArn,
       status: { statusCode: status === 'ACTIVE' || status === 'DRAINING' ? status : 'INACTIVE', ...(record.deleted ? { statusReason: 'The Express service was deleted.' } : {}) },
       currentDeployment: svc?.currentServiceDeployment,
-      activeConfigurations: (active.length || status !== 'ACTIVE' ? active : record.configurations.slice(0, 1)).map((cfg) => configView(record, cfg)),
+      activeConfigurations: active.map((cfg) => configView(record, cfg)),
       tags: includeTags ? record.tags : undefined,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
