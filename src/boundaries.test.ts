@@ -38,6 +38,11 @@ const RULES: Record<string, Rule> = {
   'services/ecr': { ...SERVICE, modules: [...SERVICE.modules, 'registry'], packages: ['better-sqlite3', 'tar-stream'], why: 'ECR is the registry’s API; image scans read layers (tar) and rpm package databases (SQLite)' },
   'services/cloudwatch': { ...SERVICE, packages: ['better-sqlite3'], why: 'CloudWatch keeps metric data points in their own SQLite file, apart from the control-plane store' },
   'services/application-autoscaling': { ...SERVICE, packages: ['croner'], why: 'scheduled actions run on cron expressions (croner, with time zones)' },
+  'services/ecs-express': {
+    ...SERVICE,
+    modules: [...SERVICE.modules, 'services/ecs', 'services/elbv2', 'services/application-autoscaling'],
+    why: 'ECS Express Mode composes a task definition, load balancer, target group, listener, service and scaling policy through the ECS, ELBv2 and Application Auto Scaling domains',
+  },
   controllers: { modules: ['core', 'scheduler', 'services/*', 'store'], packages: [], why: 'control loops: read a snapshot, ask a pure decision function (scheduler), write through the service domains' },
   server: { modules: ['agent', 'agent-api', 'aws', 'controllers', 'core', 'iam', 'lb', 'protocol', 'registry', 'scheduler', 'services/*', 'store'], packages: ['fastify'], why: 'the composition root builds the object graph' },
   'services/logs': { ...SERVICE, packages: ['better-sqlite3', 'safe-regex2'], why: 'log events live in their own SQLite file, apart from the control-plane store; filter patterns may hold regular expressions (checked for backtracking)' },

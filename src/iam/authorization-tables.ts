@@ -151,6 +151,9 @@ export const ECS_TABLE: ServiceTable = {
     UpdateService: { resources: ['service'], conditions: { 'ecs:task-definition': 'taskDefinition' } },
     ListServices: { resources: ['cluster'], fallback: 'cluster/default' },
     ListServicesByNamespace: {},
+    // Express Mode: the service, and the task roles it hands to ECS (Describe / Delete: serviceArn, the primary member).
+    CreateExpressGatewayService: { resources: ['serviceName'], passRole: ECS_TASKS },
+    UpdateExpressGatewayService: { resources: ['serviceArn'], passRole: ECS_TASKS },
     CreateDaemon: { resources: ['daemonName'] },
     ListDaemons: {},
     // Tagging: aws:RequestTag / aws:TagKeys come from `tags` / `tagKeys` (see tagsFromInput).

@@ -18,6 +18,8 @@ import { containerInstanceOperations } from '../services/ecs/container-instance-
 import { ContainerInstances } from '../services/ecs/container-instances.js';
 import { InstanceAttributes } from '../services/ecs/instance-attributes.js';
 import { createEcsDomain, ecsService } from '../services/ecs/index.js';
+import { ExpressServices, expressOperations } from '../services/ecs-express/index.js';
+import { createServer as createNetServer } from 'node:net';
 import { ServiceController, soleLeader } from '../controllers/index.js';
 import { createIamDomain, iamService } from '../services/iam/index.js';
 import { createLogs, logsService } from '../services/logs/index.js';
@@ -95,6 +97,15 @@ export interface AppOptions {
   agentRuntime?: Runtime;
   /** Tests only: Application Auto Scaling drivers by service namespace, instead of the ECS one. */
   scalableTargetDrivers?: Record<string, ScalableTargetDriver>;
+}
+
+/** Whether nothing listens on host:port now (a listen that succeeds is closed at once). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The address the embedded agent dials: loopback when listening on every interface. */
@@ -180,8 +191,20 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     if (!/^arn:aws[a-z-]*:autoscaling:[^:]*:[^:]*:scalingPolicy:/.test(action)) throw new Error(`Dockyard does not run ${action.split(':')[2] ?? 'these'} actions`);
     return autoscaling.executePolicy(action, { AlarmName: alarm.AlarmName, Threshold: alarm.Threshold as number | undefined, StateValue: alarm.StateValue }, value);
   });
+  const lbBindHost = config.loadBalancing?.bindHost ?? '127.0.0.1';
+  // Express Mode composes ECS, ELBv2 and Application Auto Scaling; each service gets a listener port of its own.
+  const express = new ExpressServices({
+    store,
+    clock,
+    ecs,
+    elbv2,
+    autoscaling,
+    bindHost: lbBindHost,
+    ports: config.loadBalancing?.expressPorts ?? { from: 4601, to: 4699 },
+    portFree: (port) => portFree(lbBindHost, port),
+  });
   const services = [
-    ecsService(ecs, containerInstanceOperations(containerInstances, new InstanceAttributes(store))),
+    ecsService(ecs, { ...containerInstanceOperations(containerInstances, new InstanceAttributes(store)), ...expressOperations(express) }),
     ecrService(ecr),
     iamService(iam),
     stsService(sts),
@@ -292,7 +315,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       ? undefined
       : new LoadBalancerDataPlane({
           store,
-          bindHost: config.loadBalancing?.bindHost ?? '127.0.0.1',
+          bindHost: lbBindHost,
           tlsMaterial: (arn) => certificates.tlsMaterial(arn),
           completeDrain: (tg, id, port) => elbv2.targets.completeDrain(tg, id, port),
           log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },

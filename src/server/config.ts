@@ -45,7 +45,13 @@ export interface ServerConfig {
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
   /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
-  loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean };
+  loadBalancing?: {
+    bindHost?: string;
+    dnsSuffix?: string;
+    dataPlane?: boolean;
+    /** The ports ECS Express Mode services' listeners get, lowest free first (default 4601-4699). */
+    expressPorts?: { from: number; to: number };
+  };
   /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
   metrics?: MetricsConfig;
 }
@@ -80,6 +86,15 @@ export interface EmbeddedAgentConfig {
   hostSafety?: Partial<HostSafetySettings>;
 }
 
+/** `FROM-TO` (DOCKYARD_EXPRESS_PORTS), e.g. `4601-4699`; absent or malformed: the default range. */
+function portRange(text: string | undefined): { from: number; to: number } | undefined {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text?.trim() ?? '');
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return from >= 1 && from <= to && to <= 65535 ? { from, to } : undefined;
+}
+
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     host: env.DOCKYARD_HOST ?? '127.0.0.1',
@@ -98,7 +113,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
-    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost' },
+    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost', expressPorts: portRange(env.DOCKYARD_EXPRESS_PORTS) },
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }

@@ -163,9 +163,31 @@ export const services: Collection<ServiceDoc> = {
     scheduling: text((d) => d.schedulingStrategy),
     launch_type: text((d) => d.launchType),
     namespace: text((d) => (d.serviceConnectNamespace as string | undefined) ?? null),
+    // CUSTOMER, or ECS for Express Mode services (ListServices' resourceManagementType).
+    management: text((d) => (d.resourceManagementType as string | undefined) ?? 'CUSTOMER'),
   },
   // ListServices' pages (keyset on pk).
   indexes: [['cluster', 'status', 'pk']],
+};
+
+/**
+ * An ECS Express Mode service (owned by services/ecs-express): its configurations (newest first)
+ * and the resources Express Mode made for it (task definitions, load balancer listener, rule,
+ * target group, scaling target and policy). Key: the ECS service's ARN.
+ */
+export interface ExpressServiceDoc extends Regional {
+  serviceArn: string;
+  serviceName: string;
+  clusterArn: string;
+  [k: string]: unknown;
+}
+export const expressServices: Collection<ExpressServiceDoc> = {
+  name: 'ecs_express_services',
+  columns: {
+    account_region: text((d) => `${d.accountId}:${d.region}`),
+    cluster: text((d) => d.clusterArn),
+  },
+  indexes: [['account_region', 'pk']],
 };
 
 /** One service deployment (ListServiceDeployments / DescribeServiceDeployments); key: its ARN. */

@@ -350,7 +350,8 @@ export class Services {
     private readonly clock: Clock,
   ) {}
 
-  async create(scope: Scope & { caller?: { arn: string } }, input: CreateServiceRequest) {
+  /** `managedByEcs`: an Express Mode service (resourceManagementType ECS). */
+  async create(scope: Scope & { caller?: { arn: string } }, input: CreateServiceRequest, opts: { managedByEcs?: boolean } = {}) {
     if (!SERVICE_NAME.test(input.serviceName)) {
       throw err.invalidParameter('Service name can only contain letters, numbers, hyphens and underscores, and be up to 255 characters long.');
     }
@@ -434,7 +435,7 @@ export class Services {
         propagateTags: input.propagateTags ?? 'NONE',
         enableExecuteCommand: input.enableExecuteCommand ?? false,
         availabilityZoneRebalancing: input.availabilityZoneRebalancing ?? (strategy === 'DAEMON' ? 'DISABLED' : 'ENABLED'),
-        resourceManagementType: 'CUSTOMER',
+        resourceManagementType: opts.managedByEcs ? 'ECS' : 'CUSTOMER',
         steady: false,
         clientToken: token,
         requestHash: hash,
@@ -576,7 +577,7 @@ export class Services {
     const where: Record<string, string> = { cluster: clusterArn, status: 'ACTIVE' };
     if (input.launchType) where.launch_type = input.launchType;
     if (input.schedulingStrategy) where.scheduling = input.schedulingStrategy;
-    if (input.resourceManagementType === 'ECS') return { serviceArns: [] };
+    if (input.resourceManagementType) where.management = input.resourceManagementType;
     const size = pageSize(input.maxResults, 100);
     const start = tokenPosition(input.nextToken, ['string']);
     const page = await this.store.read(async (tx) => {
@@ -656,6 +657,14 @@ export class Services {
         else failures.push({ arn, reason: 'MISSING' });
       }
       return { serviceRevisions, failures };
+    });
+  }
+
+  /** Express Mode: the resources ECS manages for a service revision (DescribeServiceRevisions' ecsManagedResources). */
+  async setManagedResources(serviceRevisionArn: string, ecsManagedResources: Record<string, unknown>): Promise<void> {
+    await this.store.write(async (tx) => {
+      const row = await tx.get(c.serviceRevisions, serviceRevisionArn);
+      if (row) await tx.update(c.serviceRevisions, row, { ...row.data, ecsManagedResources });
     });
   }
 

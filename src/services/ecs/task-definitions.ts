@@ -45,6 +45,13 @@ const FARGATE_SIZES: Record<number, (mem: number) => boolean> = {
   16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
 };
 
+/** Whether task-level cpu and memory (units or "1 vCPU" / "2GB" forms) are one of Fargate's combinations. */
+export function isFargateSize(cpu: string, memory: string): boolean {
+  const units = cpuUnits(cpu);
+  const mib = memoryMiB(memory);
+  return units !== undefined && mib !== undefined && (FARGATE_SIZES[units]?.(mib) ?? false);
+}
+
 // RegisterTaskDefinition's shapes as the model defines them (src/aws/generated/ecs.ts).
 export type { ContainerDefinition, PortMapping, Volume } from '../../aws/generated/ecs.js';
 /** What RegisterTaskDefinition accepts (after model validation). */
