@@ -759,7 +759,7 @@ function updateSchedulingFields(doc: ServiceRecord, input: UpdateServiceRequest)
 
 /** The service as ECS shows it; the model's output shape drops the internal fields. An EXTERNAL service shows its task sets. */
 export function serviceView(doc: ServiceRecord, includeTags: boolean, taskSets?: readonly TaskSetRecord[]): Record<string, unknown> {
-  if (isExternal(doc)) return { ...doc, tags: includeTags ? doc.tags : undefined, ...externalServiceFields(taskSets ?? []) };
+  if (isExternal(doc)) return { ...doc, tags: includeTags ? doc.tags : undefined, ...externalServiceFields(doc, taskSets ?? []) };
   const primary = doc.deployments[0];
   return {
     ...doc,

@@ -52,9 +52,12 @@ export function computedDesiredCount(service: { desiredCount: number; status: st
   return Math.ceil((service.desiredCount * set.scale.value) / 100 - 1e-9);
 }
 
-/** A task set as ECS shows it (the model's output shape drops the internal fields). */
-export function taskSetView(set: TaskSetRecord, includeTags: boolean): Record<string, unknown> {
-  return { ...set, tags: includeTags ? set.tags : undefined };
+/**
+ * A task set as ECS shows it (the model's output shape drops the internal fields), its
+ * computedDesiredCount from the service's current desiredCount.
+ */
+export function taskSetView(set: TaskSetRecord, includeTags: boolean, service: { desiredCount: number; status: string }): Record<string, unknown> {
+  return { ...set, computedDesiredCount: computedDesiredCount(service, set), tags: includeTags ? set.tags : undefined };
 }
 
 /** The service's task sets, PRIMARY first, then newest first. */
@@ -65,10 +68,10 @@ export async function taskSetsOf(tx: StoreTx, serviceArn: string): Promise<TaskS
 }
 
 /** What DescribeServices shows of an EXTERNAL service: its task sets, the PRIMARY's configuration, no deployments. */
-export function externalServiceFields(taskSets: readonly TaskSetRecord[]): Record<string, unknown> {
+export function externalServiceFields(service: { desiredCount: number; status: string }, taskSets: readonly TaskSetRecord[]): Record<string, unknown> {
   const primary = taskSets.find((s) => s.status === 'PRIMARY');
   return {
-    taskSets: taskSets.map((s) => taskSetView(s, false)),
+    taskSets: taskSets.map((s) => taskSetView(s, false, service)),
     deployments: undefined,
     currentServiceDeployment: undefined,
     currentServiceRevisions: undefined,

@@ -61,9 +61,11 @@ export class TaskSets {
     if (token !== undefined) checkClientToken(token);
     const clusterArn = resolveArn(scope, input.cluster);
     const now = this.clock.now();
+    let service!: ServiceRecord;
     const set = await this.store.write(async (tx) => {
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
       const { doc } = await externalService(tx, scope, clusterArn, input.service, true);
+      service = doc;
       const hash = requestHash({ ...input, cluster: clusterArn, service: doc.serviceArn });
       const existing = (await tx.find(c.taskSets, { where: { service: doc.serviceArn } })).map((r) => r.data as TaskSetRecord);
       if (token !== undefined) {
@@ -124,7 +126,7 @@ export class TaskSets {
       await tx.insert(c.taskSets, arn, record);
       return record;
     });
-    return { taskSet: taskSetView(set, true) };
+    return { taskSet: taskSetView(set, true, service) };
   }
 
   async describe(scope: Scope, input: DescribeTaskSetsRequest) {
@@ -135,13 +137,13 @@ export class TaskSets {
       await activeCluster(tx, clusterArn);
       const { doc } = await externalService(tx, scope, clusterArn, input.service, false);
       const all = (await tx.find(c.taskSets, { where: { service: doc.serviceArn } })).map((r) => r.data as TaskSetRecord);
-      if (!input.taskSets?.length) return { taskSets: all.sort((a, b) => a.createdAt - b.createdAt).map((s) => taskSetView(s, includeTags)), failures: [] };
+      if (!input.taskSets?.length) return { taskSets: all.sort((a, b) => a.createdAt - b.createdAt).map((s) => taskSetView(s, includeTags, doc)), failures: [] };
       const taskSets = [];
       const failures = [];
       for (const ref of input.taskSets) {
         const arn = refToArn(scope, doc, ref);
         const found = all.find((s) => s.taskSetArn === arn);
-        if (found) taskSets.push(taskSetView(found, includeTags));
+        if (found) taskSets.push(taskSetView(found, includeTags, doc));
         else failures.push({ arn: arn ?? ref, reason: 'MISSING' });
       }
       return { taskSets, failures };
@@ -194,9 +196,11 @@ export class TaskSets {
   ) {
     const clusterArn = resolveArn(scope, input.cluster);
     const now = this.clock.now();
+    let service!: ServiceRecord;
     const set = await this.store.write(async (tx) => {
       await activeCluster(tx, clusterArn);
       const { doc } = await externalService(tx, scope, clusterArn, input.service, !allowDraining);
+      service = doc;
       const arn = refToArn(scope, doc, input.taskSet);
       const row = arn === undefined ? undefined : ((await tx.get(c.taskSets, arn)) as Row<TaskSetRecord> | undefined);
       if (!row || row.data.serviceArn !== doc.serviceArn) throw taskSetNotFound();
@@ -212,7 +216,7 @@ export class TaskSets {
       }
       return set;
     });
-    return { taskSet: taskSetView(set, false) };
+    return { taskSet: taskSetView(set, false, service) };
   }
 }
 
