@@ -12,7 +12,9 @@ import {
   DeleteTaskSetCommand,
   DescribeServicesCommand,
   DescribeTaskSetsCommand,
+  ListTagsForResourceCommand,
   RegisterTaskDefinitionCommand,
+  TagResourceCommand,
   UpdateServiceCommand,
   UpdateServicePrimaryTaskSetCommand,
   UpdateTaskSetCommand,
@@ -142,6 +144,12 @@ describe('EXTERNAL deployment controller: task sets', () => {
     assert.deepEqual(out.taskSets![0]!.tags, [{ key: 'k', value: 'v' }]);
     assert.deepEqual(out.failures, [{ arn: `arn:aws:ecs:us-east-1:000000000000:task-set/${CLUSTER}/ext/ecs-svc/1234567890123456789`, reason: 'MISSING' }]);
     await rejects(d.ecs.send(new DescribeTaskSetsCommand({ cluster: CLUSTER, service: 'missing' })), 'ServiceNotFoundException', /Service not found/);
+    // TagResource / ListTagsForResource take a task set's ARN.
+    await d.ecs.send(new TagResourceCommand({ resourceArn: all[0]!.taskSetArn!, tags: [{ key: 'k2', value: 'v2' }] }));
+    assert.deepEqual((await d.ecs.send(new ListTagsForResourceCommand({ resourceArn: all[0]!.taskSetArn! }))).tags, [
+      { key: 'k', value: 'v' },
+      { key: 'k2', value: 'v2' },
+    ]);
   });
 
   it('UpdateTaskSet scales; UpdateService recomputes every computedDesiredCount and refuses what belongs to task sets', async () => {
