@@ -17,6 +17,7 @@ import {
   DescribeTasksCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
+  StopTaskCommand,
   UpdateServiceCommand,
   UpdateServicePrimaryTaskSetCommand,
   UpdateTaskSetCommand,
@@ -114,6 +115,12 @@ describe('task sets on simulated agents', () => {
     assert.ok(messages.some((m) => m.startsWith(`(service ext, taskSet ${green}) has started 2 tasks: (task `)), messages.join('\n'));
     assert.equal(messages[0], '(service ext) has reached a steady state.');
 
+    // A task that stops is replaced within its task set.
+    const victim = tasks.find((t) => t.startedBy === green)!.taskArn!;
+    await d.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: victim, reason: 'test' }));
+    await until('the stopped green task replaced', () => liveTasks('ext'), (x) => x.length === 6 && !x.some((t) => t.taskArn === victim) && x.filter((t) => t.startedBy === green).length === 2);
+    await until('green steady again', () => setsOf('ext'), (x) => converged(byId(x, green), 2));
+
     // Green takes over: primary, then 100%; blue down to 25% (ceil(4 × 25%) = 1).
     await d.ecs.send(new UpdateServicePrimaryTaskSetCommand({ cluster: CLUSTER, service: 'ext', primaryTaskSet: green }));
     await d.ecs.send(new UpdateTaskSetCommand({ cluster: CLUSTER, service: 'ext', taskSet: green, scale: { value: 100, unit: 'PERCENT' } }));
@@ -146,6 +153,28 @@ describe('task sets on simulated agents', () => {
     await d.ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'ext', force: true }));
     await until('service INACTIVE', async () => (await d.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['ext'] }))).services![0]!.status, (s) => s === 'INACTIVE');
     assert.equal((await liveTasks('ext')).length, 0);
+  });
+
+  it('a task its target group finds unhealthy is replaced after the grace period, with ECS words', async () => {
+    const lbArn = (await elb.send(new CreateLoadBalancerCommand({ Name: 'sets-bad' }))).LoadBalancers![0]!.LoadBalancerArn!;
+    // Nothing listens on a simulated task's host port: the health check fails (5 s interval, 2 failures).
+    const tgArn = (
+      await elb.send(new CreateTargetGroupCommand({ Name: 'sets-bad', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'instance', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, UnhealthyThresholdCount: 2 }))
+    ).TargetGroups![0]!.TargetGroupArn!;
+    await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '0' }] }));
+    await elb.send(new CreateListenerCommand({ LoadBalancerArn: lbArn, Protocol: 'HTTP', Port: await freePort(), DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }] }));
+    await d.ecs.send(new CreateServiceCommand({ cluster: CLUSTER, serviceName: 'bad', desiredCount: 1, healthCheckGracePeriodSeconds: 0, deploymentController: { type: 'EXTERNAL' } }));
+    const set = (await d.ecs.send(new CreateTaskSetCommand({ cluster: CLUSTER, service: 'bad', taskDefinition: 'web:1', loadBalancers: [{ targetGroupArn: tgArn, containerName: 'app', containerPort: 80 }] }))).taskSet!;
+    const first = (await until('a RUNNING task', () => liveTasks('bad'), (x) => x.length === 1 && x[0]!.lastStatus === 'RUNNING'))[0]!.taskArn!;
+    await until('the unhealthy task replaced', () => liveTasks('bad'), (x) => x.length === 1 && x[0]!.taskArn !== first, 45_000);
+    const stopped = (await d.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [first] }))).tasks![0]!;
+    assert.equal(stopped.stoppedReason, `Task failed ELB health checks in (target-group ${tgArn})`);
+    const svc = (await d.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['bad'] }))).services![0]!;
+    const messages = svc.events!.map((e) => e.message!);
+    assert.ok(messages.some((m) => m.startsWith(`(service bad, taskSet ${set.id}) (instance i-`) && m.includes(`is unhealthy in (target-group ${tgArn}) due to (reason `)), messages.join('\n'));
+    const described = byId(await setsOf('bad'), set.id!)!;
+    assert.equal(described.stabilityStatus, 'STABILIZING');
+    await d.ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'bad', force: true }));
   });
 
   it("a task set's RUNNING tasks are registered in its target group, and deregistered before they stop", async () => {

@@ -9,7 +9,7 @@
  * service becomes INACTIVE once all its tasks have.
  */
 import { AwsError } from '../../aws/errors.js';
-import { SERVICE_DEFAULT_STRATEGY } from '../../scheduler/index.js';
+import { ELB_UNHEALTHY_STOP_REASON, SERVICE_DEFAULT_STRATEGY, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
@@ -91,7 +91,27 @@ export class TaskSetScheduler {
     for (const { row: setRow, set } of sets) {
       const desired = computedDesiredCount(doc, set);
       const mine = tasksOf.get(set.id) ?? [];
-      const live = mine.filter((t) => !stopping(t.data));
+      const refs = set.loadBalancers as LbRef[];
+      // A RUNNING task failing its container or load-balancer health check after the grace period is replaced, as a service's is.
+      const graceOver = (t: TaskDoc) => typeof t.startedAt !== 'number' || now >= t.startedAt + (doc.healthCheckGracePeriodSeconds ?? 0);
+      const replaced = new Set<string>();
+      for (const t of mine) {
+        if (stopping(t.data) || t.data.lastStatus !== 'RUNNING' || !graceOver(t.data)) continue;
+        const lbHealth = refs.length > 0 ? lbHealthOf(targetsOf.get(t.pk) ?? [], lb, refs.length) : undefined;
+        const bad = lbHealth?.state === 'unhealthy' ? lbHealth.unhealthy : undefined;
+        if (t.data.healthStatus !== 'UNHEALTHY' && !bad) continue;
+        const taskId = t.pk.slice(t.pk.lastIndexOf('/') + 1);
+        if (t.data.healthStatus === 'UNHEALTHY') {
+          await stopServiceTask(tx, t, targetsOf.get(t.pk) ?? [], lb, UNHEALTHY_STOP_REASON, now, work);
+          events.push(`(service ${doc.serviceName}, taskSet ${set.id}) (task ${taskId}) failed container health checks.`);
+        } else if (bad) {
+          await stopServiceTask(tx, t, targetsOf.get(t.pk) ?? [], lb, ELB_UNHEALTHY_STOP_REASON(bad.targetGroupArn), now, work);
+          const instance = bad.instance ? ` (instance ${bad.instance})` : '';
+          events.push(`(service ${doc.serviceName}, taskSet ${set.id})${instance} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`);
+        }
+        replaced.add(t.pk);
+      }
+      const live = mine.filter((t) => !stopping(t.data) && !replaced.has(t.pk));
       const reason = `Scaling activity initiated by (deployment ${set.id})`;
       let started: string[] = [];
       if (live.length > desired) {
@@ -120,7 +140,6 @@ export class TaskSetScheduler {
       const runningTasks = live.filter((t) => t.data.lastStatus === 'RUNNING');
       const setRunning = runningTasks.length;
       const setPending = live.length - setRunning + started.length;
-      const refs = set.loadBalancers as LbRef[];
       const healthy = refs.length === 0 || runningTasks.every((t) => lbHealthOf(targetsOf.get(t.pk) ?? [], lb, refs.length).state === 'healthy');
       const steady = setRunning === desired && setPending === 0 && mine.length === live.length && healthy;
       allSteady &&= steady;
