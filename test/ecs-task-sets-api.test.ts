@@ -80,6 +80,9 @@ describe('EXTERNAL deployment controller: services', () => {
     assert.equal(s.status, 'ACTIVE');
     assert.equal(s.desiredCount, 4);
     assert.equal(s.taskDefinition, undefined);
+    // No PRIMARY task set yet: the task-set fields are absent.
+    assert.equal(s.launchType, undefined);
+    assert.equal(s.loadBalancers, undefined);
     assert.deepEqual(s.taskSets, []);
     assert.equal(s.deployments, undefined);
     assert.deepEqual(s.tags, [{ key: 'team', value: 'a' }]);

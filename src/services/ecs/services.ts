@@ -445,6 +445,8 @@ export class Services {
         clientToken: token,
         requestHash: hash,
       };
+      // An EXTERNAL service's launch type and strategy are its PRIMARY task set's.
+      if (external) Object.assign(record, { launchType: undefined, capacityProviderStrategy: undefined, platformVersion: undefined, platformFamily: undefined });
       if (td) await startDeployment(tx, record, td, config, now);
       if (existing) await tx.update(c.services, existing, record);
       else await tx.insert(c.services, arn, record);

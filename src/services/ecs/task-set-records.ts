@@ -81,8 +81,8 @@ export function externalServiceFields(service: { desiredCount: number; status: s
     platformVersion: primary?.platformVersion,
     platformFamily: primary?.platformFamily,
     networkConfiguration: primary?.networkConfiguration,
-    loadBalancers: primary?.loadBalancers ?? [],
-    serviceRegistries: primary?.serviceRegistries ?? [],
+    loadBalancers: primary?.loadBalancers,
+    serviceRegistries: primary?.serviceRegistries,
   };
 }
 
