@@ -162,6 +162,7 @@ export class ServiceController {
   private note(rows: readonly TouchedRow[]): void {
     for (const r of rows) {
       if (r.collection === 'services') this.changed.services.add(String(r.columns.pk));
+      else if (r.collection === 'task_sets') this.changed.services.add(String(r.columns.service));
       else if (r.collection === 'tasks' && r.columns.service_open !== null && r.columns.service_open !== undefined) this.changed.taskSets.add(String(r.columns.service_open));
       else if (r.collection === 'container_instances') this.changed.clusters.add(String(r.columns.cluster));
     }

@@ -225,6 +225,27 @@ export const serviceRevisions: Collection<ServiceRevisionDoc> = {
 };
 
 /**
+ * A task set of a service with the EXTERNAL deployment controller (owned by
+ * services/ecs/task-sets.ts), in ECS's `TaskSet` wire shape plus internal fields; key: its ARN.
+ * A deleted task set is DRAINING until its tasks have stopped, then its row goes.
+ */
+export interface TaskSetDoc extends Regional {
+  taskSetArn: string;
+  id: string;
+  serviceArn: string;
+  clusterArn: string;
+  status: string;
+  createdAt: number;
+  [k: string]: unknown;
+}
+export const taskSets: Collection<TaskSetDoc> = {
+  name: 'task_sets',
+  columns: {
+    service: text((d) => d.serviceArn),
+  },
+};
+
+/**
  * A capacity provider an account created (CreateCapacityProvider); key: its ARN. FARGATE and
  * FARGATE_SPOT are built in and never stored. Deleted ones stay as INACTIVE, as ECS shows them.
  */

@@ -32,7 +32,7 @@ function createCollection(collection: Collection<any>): string[] {
 /** CloudWatch alarms and Application Auto Scaling (migration 13). */
 const metricsCollections = [c.cloudwatchAlarms, c.cloudwatchAlarmHistory, c.scalableTargets, c.scalingPolicies, c.scheduledActions, c.scalingActivities];
 
-export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, c.serviceDeployments, c.serviceRevisions, c.capacityProviders, c.ssmParameters, c.secrets, c.elbLoadBalancers, c.elbTargetGroups, c.elbTargets, c.elbListeners, c.elbRules, c.acmCertificates, ...metricsCollections, c.expressServices];
+export const allCollections: readonly Collection<any>[] = [c.clusters, c.taskDefinitions, c.tasks, c.containerInstances, c.services, c.accountSettings, c.ecrRepositories, c.ecrImages, c.ecrTags, c.ecrLayers, c.agentJoinTokens, c.agentCredentials, c.iamUsers, c.iamRoles, c.iamAccessKeys, c.iamPolicies, c.iamAttachments, c.stsSessions, c.iamGroups, c.iamGroupMembers, c.clientTokens, c.ecrRegistries, c.ecrImageScans, c.serviceDeployments, c.serviceRevisions, c.capacityProviders, c.ssmParameters, c.secrets, c.elbLoadBalancers, c.elbTargetGroups, c.elbTargets, c.elbListeners, c.elbRules, c.acmCertificates, ...metricsCollections, c.taskSets, c.expressServices];
 
 /**
  * What a reset (`POST /_dockyard/reset`) wipes: every service's state, but not the hosts' identities
@@ -101,6 +101,11 @@ export const migrations: readonly Migration[] = [
     id: 13,
     name: 'cloudwatch-alarms-and-application-autoscaling',
     statements: metricsCollections.flatMap(createCollection),
+  },
+  {
+    id: 15,
+    name: 'ecs-task-sets',
+    statements: [c.taskSets].flatMap(createCollection),
   },
   {
     id: 18,

@@ -19,6 +19,7 @@ import { TaskDefinitionWireCache } from './task-definition-wire-cache.js';
 import { TaskDefinitions } from './task-definitions.js';
 import { Tasks } from './tasks.js';
 import { Services } from './services.js';
+import { TaskSets } from './task-sets.js';
 import { ServiceScheduler, type ServiceSchedulerOptions } from './service-scheduler.js';
 
 export interface EcsDeps {
@@ -37,12 +38,14 @@ export interface EcsDomain {
   capacityProviders: CapacityProviders;
   spotInterruptions: SpotInterruptions;
   services: Services;
+  taskSets: TaskSets;
   /** The write side of the service controller (src/controllers/). */
   serviceScheduler: ServiceScheduler;
 }
 
 export function createEcsDomain(deps: EcsDeps): EcsDomain {
   const tasks = new Tasks(deps.store, deps.clock);
+  const services = new Services(deps.store, deps.clock);
   return {
     store: deps.store,
     clusters: new Clusters(deps.store, deps.clock),
@@ -52,7 +55,8 @@ export function createEcsDomain(deps: EcsDeps): EcsDomain {
     tasks,
     capacityProviders: new CapacityProviders(deps.store, deps.clock),
     spotInterruptions: new SpotInterruptions(deps.store, deps.clock),
-    services: new Services(deps.store, deps.clock),
+    services,
+    taskSets: new TaskSets(deps.store, deps.clock, services),
     serviceScheduler: new ServiceScheduler(deps.store, deps.clock, tasks, deps.serviceScheduler),
   };
 }
@@ -105,6 +109,11 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     DescribeServiceDeployments: (ctx, input) => d.services.describeDeployments(ctx, input),
     DescribeServiceRevisions: (ctx, input) => d.services.describeRevisions(ctx, input),
     StopServiceDeployment: (ctx, input) => d.services.stopDeployment(ctx, input),
+    CreateTaskSet: (ctx, input) => d.taskSets.create(ctx, input),
+    DescribeTaskSets: (ctx, input) => d.taskSets.describe(ctx, input),
+    UpdateTaskSet: (ctx, input) => d.taskSets.update(ctx, input),
+    DeleteTaskSet: (ctx, input) => d.taskSets.delete(ctx, input),
+    UpdateServicePrimaryTaskSet: (ctx, input) => d.taskSets.updatePrimary(ctx, input),
     ...extra,
   };
   return {

@@ -20,6 +20,8 @@ import type { ClusterRecord } from './clusters.js';
 import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
 import { markDeregistering, markSeenByService, requestStop } from './task-state.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
+import { isExternal } from './task-set-records.js';
+import { TaskSetScheduler } from './task-set-scheduler.js';
 import type { Tasks } from './tasks.js';
 
 export type DecideService = typeof decideService;
@@ -88,7 +90,7 @@ export function taskTargets(task: TaskDoc, refs: readonly LbRef[], instanceIds: 
 }
 
 /** Registered and not draining (a target group no listener uses reports its targets `unused` with Target.NotInUse). */
-const registered = (snap: LbSnapshot | undefined, t: LbTarget) => {
+export const registered = (snap: LbSnapshot | undefined, t: LbTarget) => {
   const h = snap?.health.get(lbKey(t));
   return h !== undefined && h.state !== 'draining' && !(h.state === 'unused' && h.reason === 'Target.NotRegistered');
 };
@@ -111,10 +113,10 @@ export function lbHealthOf(targets: readonly LbTarget[], snap: LbSnapshot | unde
   return { state: all ? 'healthy' : 'initial' };
 }
 
-const TASKS_PER_EVENT = 10;
+export const TASKS_PER_EVENT = 10;
 const TROUBLESHOOTING = 'For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.';
 const taskId = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
-const listed = (arns: readonly string[]) => arns.map((a) => `(task ${taskId(a)})`).join(' ');
+export const listed = (arns: readonly string[]) => arns.map((a) => `(task ${taskId(a)})`).join(' ');
 
 /** What a scheduler failure reason means, in the words of ECS's service events. */
 const CLOSEST_MATCH: Record<string, string> = {
@@ -140,6 +142,8 @@ const NOT_ELIGIBLE = new Set(['ATTRIBUTE', 'MemberOf placement constraint unsati
 export class ServiceScheduler {
   private readonly maxStarts: number;
   private readonly maxBackoff: number;
+  /** Services with the EXTERNAL deployment controller: their task sets' tasks. */
+  private readonly taskSets: TaskSetScheduler;
 
   constructor(
     private readonly store: Store,
@@ -149,6 +153,7 @@ export class ServiceScheduler {
   ) {
     this.maxStarts = opts.maxStartsPerPass ?? 500;
     this.maxBackoff = opts.maxBackoffSeconds ?? 30;
+    this.taskSets = new TaskSetScheduler(tasks, this.maxStarts, this.maxBackoff);
   }
 
   /** The services the scheduler looks after: ACTIVE and DRAINING ones, with their cluster and name. */
@@ -163,9 +168,9 @@ export class ServiceScheduler {
    */
   /** The service's target groups (what the controller reads health for before reconciling). */
   async targetGroupsOf(serviceArn: string): Promise<{ scope: { accountId: string; region: string }; targetGroupArns: string[] } | undefined> {
-    const doc = (await this.store.read((tx) => tx.get(c.services, serviceArn)))?.data as ServiceRecord | undefined;
+    const [doc, setGroups] = await this.store.read(async (tx) => [(await tx.get(c.services, serviceArn))?.data as ServiceRecord | undefined, await this.taskSets.targetGroupArns(tx, serviceArn)] as const);
     if (!doc) return undefined;
-    const arns = new Set<string>();
+    const arns = new Set<string>(setGroups);
     for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
     return arns.size ? { scope: { accountId: doc.accountId, region: doc.region }, targetGroupArns: [...arns] } : undefined;
   }
@@ -184,6 +189,7 @@ export class ServiceScheduler {
       const row = (await tx.get(c.services, serviceArn)) as Row<ServiceRecord> | undefined;
       if (!row || row.data.status === 'INACTIVE') return {};
       const now = this.clock.now();
+      if (isExternal(row.data)) return this.taskSets.reconcile(tx, row, lb, now);
       const doc = structuredClone(row.data);
       const before = JSON.stringify(doc);
       const clusterRow = await tx.get(c.clusters, doc.clusterArn);
@@ -201,20 +207,13 @@ export class ServiceScheduler {
       const lbOf = new Map<string, TaskLbHealth>();
       const work: LbWork = { register: [], deregister: [], drains: [] };
       if (balanced) {
-        const instanceIds = new Map<string, string>();
-        for (const r of await tx.find(c.containerInstances, { where: { cluster: doc.clusterArn } })) {
-          const id = (r.data as { ec2InstanceId?: string }).ec2InstanceId;
-          if (id) instanceIds.set(r.pk, id);
-        }
+        const instanceIds = await instanceIdsOf(tx, doc.clusterArn);
         for (const t of taskRows) {
           const refs = ((doc.deployments.find((d) => d.id === t.data.startedBy)?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
           const targets = taskTargets(t.data, refs, instanceIds);
           targetsOf.set(t.pk, targets);
           lbOf.set(t.pk, lbHealthOf(targets, lb, refs.length));
-          const stopping = t.data.desiredStatus === 'STOPPED' || t.data.lastStatus === 'STOPPED' || ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING'].includes(t.data.lastStatus);
-          if (stopping) work.deregister.push(...targets.filter((x) => registered(lb, x)));
-          else if (typeof t.data.lbStopReason === 'string') work.drains.push({ taskArn: t.pk, targets });
-          else if (t.data.lastStatus === 'RUNNING') work.register.push(...targets.filter((x) => !registered(lb, x)));
+          noteLbWork(t.data, targets, lb, work);
         }
       }
       const decision = decide(
@@ -228,15 +227,7 @@ export class ServiceScheduler {
       for (const arn of decision.seen) await markSeenByService(tx, byArn.get(arn)!);
       const stopped: string[] = [];
       for (const s of decision.stops) {
-        const task = byArn.get(s.arn)!;
-        const targets = (targetsOf.get(s.arn) ?? []).filter((x) => registered(lb, x));
-        // Behind a load balancer: deregister first, stop once the targets have drained.
-        if (targets.length > 0 && task.data.lastStatus === 'RUNNING') {
-          await markDeregistering(tx, task, s.reason);
-          work.drains.push({ taskArn: s.arn, targets });
-        } else {
-          await requestStop(tx, task, s.reason, now, 'ServiceSchedulerInitiated');
-        }
+        await stopServiceTask(tx, byArn.get(s.arn)!, targetsOf.get(s.arn) ?? [], lb, s.reason, now, work);
         stopped.push(s.arn);
       }
       for (let i = 0; i < stopped.length; i += TASKS_PER_EVENT) {
@@ -345,15 +336,7 @@ export class ServiceScheduler {
     if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${primary.taskDefinition}.`) };
     const td = tdRow.data as TaskDefinitionRecord;
     const scope = { accountId: doc.accountId, region: doc.region };
-    const tags = [
-      ...(doc.propagateTags === 'SERVICE' ? doc.tags : doc.propagateTags === 'TASK_DEFINITION' ? ((td.tags as { key?: string; value?: string }[] | undefined) ?? []) : []),
-      ...(doc.enableECSManagedTags
-        ? [
-            { key: 'aws:ecs:serviceName', value: doc.serviceName },
-            { key: 'aws:ecs:clusterName', value: clusterNameOf(doc.clusterArn) },
-          ]
-        : []),
-    ];
+    const tags = serviceTaskTags(doc, td);
     const input = {
       taskDefinition: td.taskDefinitionArn,
       group: `service:${doc.serviceName}`,
@@ -391,6 +374,48 @@ export class ServiceScheduler {
     }
     void now;
     return { started, failure };
+  }
+}
+
+/** The tags a service's task gets: propagated from the service or its task definition, and ECS's managed tags. */
+export function serviceTaskTags(doc: ServiceRecord, td: TaskDefinitionRecord): { key?: string; value?: string }[] {
+  return [
+    ...(doc.propagateTags === 'SERVICE' ? doc.tags : doc.propagateTags === 'TASK_DEFINITION' ? ((td.tags as { key?: string; value?: string }[] | undefined) ?? []) : []),
+    ...(doc.enableECSManagedTags
+      ? [
+          { key: 'aws:ecs:serviceName', value: doc.serviceName },
+          { key: 'aws:ecs:clusterName', value: clusterNameOf(doc.clusterArn) },
+        ]
+      : []),
+  ];
+}
+
+/** The cluster's container instances' EC2 ids (a bridge/host task's target id). */
+export async function instanceIdsOf(tx: StoreTx, clusterArn: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const r of await tx.find(c.containerInstances, { where: { cluster: clusterArn } })) {
+    const id = (r.data as { ec2InstanceId?: string }).ec2InstanceId;
+    if (id) out.set(r.pk, id);
+  }
+  return out;
+}
+
+/** What the load balancer must do for one of the service's tasks: register it RUNNING, deregister it stopping, or finish its drain. */
+export function noteLbWork(task: TaskDoc, targets: readonly LbTarget[], lb: LbSnapshot | undefined, work: LbWork): void {
+  const stopping = task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED' || ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING'].includes(task.lastStatus);
+  if (stopping) work.deregister.push(...targets.filter((x) => registered(lb, x)));
+  else if (typeof task.lbStopReason === 'string') work.drains.push({ taskArn: task.taskArn, targets: [...targets] });
+  else if (task.lastStatus === 'RUNNING') work.register.push(...targets.filter((x) => !registered(lb, x)));
+}
+
+/** The scheduler stops a task: behind a load balancer it is deregistered first and stops once its targets have drained. */
+export async function stopServiceTask(tx: StoreTx, task: Row<TaskDoc>, targets: readonly LbTarget[], lb: LbSnapshot | undefined, reason: string, now: number, work: LbWork): Promise<void> {
+  const live = targets.filter((x) => registered(lb, x));
+  if (live.length > 0 && task.data.lastStatus === 'RUNNING') {
+    await markDeregistering(tx, task, reason);
+    work.drains.push({ taskArn: task.pk, targets: live });
+  } else {
+    await requestStop(tx, task, reason, now, 'ServiceSchedulerInitiated');
   }
 }
 

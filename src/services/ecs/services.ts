@@ -39,6 +39,7 @@ import * as err from './errors.js';
 import { checkTags, type Tag } from './tags.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
 import { checkRunnable, launchTypeOf, usableTaskDefinition } from './tasks.js';
+import { checkDeploymentController, checkExternalUpdate, externalServiceFields, isExternal, taskSetsOf, type TaskSetRecord } from './task-set-records.js';
 import { pageSize } from './validation.js';
 
 const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
@@ -92,7 +93,8 @@ export interface ServiceRecord extends ServiceDoc {
   desiredCount: number;
   runningCount: number;
   pendingCount: number;
-  taskDefinition: string;
+  /** Undefined for an EXTERNAL service (its task sets carry task definitions). */
+  taskDefinition?: string;
   deploymentConfiguration: DeploymentConfiguration & { minimumHealthyPercent: number; maximumPercent: number };
   deploymentController: { type: string };
   deployments: DeploymentRecord[];
@@ -288,7 +290,7 @@ function checkDesiredCount(n: number | undefined) {
   if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_DESIRED_COUNT)) throw err.invalidParameter(`desiredCount must be between 0 and ${MAX_DESIRED_COUNT}.`);
 }
 
-function checkLaunch(input: { launchType?: string; capacityProviderStrategy?: unknown[] }) {
+export function checkLaunch(input: { launchType?: string; capacityProviderStrategy?: unknown[] }) {
   if (input.launchType && input.capacityProviderStrategy?.length) {
     throw err.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported.');
   }
@@ -357,8 +359,9 @@ export class Services {
     }
     const strategy = input.schedulingStrategy ?? 'REPLICA';
     const controller = input.deploymentController?.type ?? 'ECS';
-    if (controller !== 'ECS') throw err.invalidParameter(`Deployment controller ${controller} is not supported: Dockyard services use the ECS deployment controller.`);
-    if (!input.taskDefinition) throw err.invalidParameter('TaskDefinition is required.');
+    checkDeploymentController(input);
+    const external = controller === 'EXTERNAL';
+    if (!external && !input.taskDefinition) throw err.invalidParameter('TaskDefinition is required.');
     checkDesiredCount(input.desiredCount);
     if (strategy === 'DAEMON' && (input.desiredCount ?? 0) !== 0) throw err.invalidParameter('The daemon scheduling strategy does not support a desired count for services.');
     checkLaunch(input);
@@ -381,9 +384,10 @@ export class Services {
         if (token !== undefined && was.clientToken === token && was.requestHash === hash) return was;
         throw err.invalidParameter('Creation of service was not idempotent.');
       }
-      const td = await usableTaskDefinition(tx, scope, input.taskDefinition!);
+      // An EXTERNAL service has no task definition: its task sets have.
+      const td = external ? undefined : await usableTaskDefinition(tx, scope, input.taskDefinition!);
       const config: DeploymentConfig = {
-        taskDefinition: td.taskDefinitionArn,
+        taskDefinition: td?.taskDefinitionArn ?? '',
         launchType: input.capacityProviderStrategy?.length ? undefined : (input.launchType ?? (cluster.defaultCapacityProviderStrategy.length ? undefined : 'EC2')),
         capacityProviderStrategy: input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : input.launchType ? undefined : cluster.defaultCapacityProviderStrategy.length ? cluster.defaultCapacityProviderStrategy : undefined,
         platformVersion: input.launchType === 'FARGATE' ? (input.platformVersion ?? 'LATEST') : input.platformVersion,
@@ -395,8 +399,10 @@ export class Services {
         vpcLatticeConfigurations: input.vpcLatticeConfigurations,
       };
       // The checks RunTask makes (launch type support, awsvpc network configuration) hold here too.
-      checkDeployable(td, config, cluster);
-      await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], td, this.targetGroups);
+      if (td) {
+        checkDeployable(td, config, cluster);
+        await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], td, this.targetGroups);
+      }
       const record: ServiceRecord = {
         accountId: scope.accountId,
         region: scope.region,
@@ -418,9 +424,9 @@ export class Services {
         desiredCount: input.desiredCount ?? 0,
         runningCount: 0,
         pendingCount: 0,
-        taskDefinition: td.taskDefinitionArn,
+        taskDefinition: td?.taskDefinitionArn,
         deploymentConfiguration: depConfig,
-        deploymentController: { type: 'ECS' },
+        deploymentController: { type: controller },
         deployments: [],
         events: [],
         placementConstraints: input.placementConstraints ?? [],
@@ -440,7 +446,9 @@ export class Services {
         clientToken: token,
         requestHash: hash,
       };
-      await startDeployment(tx, record, td, config, now);
+      // An EXTERNAL service's launch type and strategy are its PRIMARY task set's.
+      if (external) Object.assign(record, { launchType: undefined, capacityProviderStrategy: undefined, platformVersion: undefined, platformFamily: undefined });
+      if (td) await startDeployment(tx, record, td, config, now);
       if (existing) await tx.update(c.services, existing, record);
       else await tx.insert(c.services, arn, record);
       return record;
@@ -452,21 +460,32 @@ export class Services {
     checkDesiredCount(input.desiredCount);
     checkLaunch(input);
     checkGrace(input.healthCheckGracePeriodSeconds);
-    if (input.deploymentController && input.deploymentController.type !== 'ECS') {
-      throw err.invalidParameter('Updating the deployment controller of a service is not supported: Dockyard services use the ECS deployment controller.');
-    }
     const clusterArn = resolveArn(scope, input.cluster);
     const now = this.clock.now();
+    let taskSets: TaskSetRecord[] | undefined;
     const doc = await this.store.write(async (tx) => {
       const cluster = (await activeCluster(tx, clusterArn)).data as ClusterRecord;
       const row = await findService(tx, scope, clusterArn, input.service);
       if (!row) throw serviceNotFound();
       if (row.data.status !== 'ACTIVE') throw serviceNotActive();
       const doc = structuredClone(row.data) as ServiceRecord;
+      if (input.deploymentController && input.deploymentController.type !== doc.deploymentController.type) {
+        throw err.invalidParameter(`Updating the deployment controller of a service is not supported: this service uses the ${doc.deploymentController.type} deployment controller.`);
+      }
       const strategy = doc.schedulingStrategy;
       checkPlacement(input, strategy);
       if (strategy === 'DAEMON' && input.desiredCount !== undefined) throw err.invalidParameter('The daemon scheduling strategy does not support a desired count for services.');
       doc.deploymentConfiguration = deploymentConfiguration(input.deploymentConfiguration, strategy, doc.deploymentConfiguration);
+      if (isExternal(doc)) {
+        // The task-set controller recomputes every task set's computedDesiredCount from desiredCount.
+        checkExternalUpdate(input);
+        updateSchedulingFields(doc, input);
+        doc.steady = false;
+        doc.placementRetryAt = undefined;
+        await tx.update(c.services, row, doc);
+        taskSets = await taskSetsOf(tx, doc.serviceArn);
+        return doc;
+      }
       const primary = doc.deployments[0]!;
       const config: DeploymentConfig = {
         taskDefinition: primary.taskDefinition,
@@ -495,14 +514,7 @@ export class Services {
       if (input.serviceConnectConfiguration !== undefined) config.serviceConnectConfiguration = input.serviceConnectConfiguration;
       if (input.volumeConfigurations !== undefined) config.volumeConfigurations = input.volumeConfigurations;
       if (input.vpcLatticeConfigurations !== undefined) config.vpcLatticeConfigurations = input.vpcLatticeConfigurations;
-      if (input.desiredCount !== undefined) doc.desiredCount = input.desiredCount;
-      if (input.placementConstraints !== undefined) doc.placementConstraints = input.placementConstraints;
-      if (input.placementStrategy !== undefined) doc.placementStrategy = input.placementStrategy;
-      if (input.healthCheckGracePeriodSeconds !== undefined) doc.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
-      if (input.enableECSManagedTags !== undefined) doc.enableECSManagedTags = input.enableECSManagedTags;
-      if (input.propagateTags !== undefined) doc.propagateTags = input.propagateTags;
-      if (input.enableExecuteCommand !== undefined) doc.enableExecuteCommand = input.enableExecuteCommand;
-      if (input.availabilityZoneRebalancing !== undefined) doc.availabilityZoneRebalancing = input.availabilityZoneRebalancing;
+      updateSchedulingFields(doc, input);
       const deployTd = td ?? (await usableTaskDefinitionOrCurrent(tx, scope, config.taskDefinition));
       checkDeployable(deployTd, config, cluster);
       await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], deployTd, this.targetGroups);
@@ -529,21 +541,25 @@ export class Services {
       await tx.update(c.services, row, doc);
       return doc;
     });
-    return { service: serviceView(doc, false) };
+    return { service: serviceView(doc, false, taskSets) };
   }
 
   async delete(scope: Scope, input: DeleteServiceRequest) {
     const clusterArn = resolveArn(scope, input.cluster);
     const now = this.clock.now();
+    let taskSets: TaskSetRecord[] | undefined;
     const doc = await this.store.write(async (tx) => {
       await activeCluster(tx, clusterArn);
       const row = await findService(tx, scope, clusterArn, input.service);
       if (!row || row.data.status === 'INACTIVE') throw serviceNotFound();
       const doc = structuredClone(row.data) as ServiceRecord;
+      if (isExternal(doc)) taskSets = await taskSetsOf(tx, doc.serviceArn);
       if (doc.status === 'DRAINING') return doc;
       if (doc.schedulingStrategy === 'REPLICA' && doc.desiredCount > 0 && !input.force) {
         throw err.invalidParameter('The service cannot be stopped while it is scaled above 0.');
       }
+      // An EXTERNAL service's task sets are its deployments: ECS keeps the service while any is left, unless forced.
+      if (taskSets?.length && !input.force) throw err.invalidParameter('The service cannot be stopped while deployments are active.');
       doc.status = 'DRAINING';
       doc.desiredCount = 0;
       doc.steady = false;
@@ -551,7 +567,7 @@ export class Services {
       await tx.update(c.services, row, doc);
       return doc;
     });
-    return { service: serviceView(doc, false) };
+    return { service: serviceView(doc, false, taskSets) };
   }
 
   async describe(scope: Scope, input: DescribeServicesRequest) {
@@ -565,7 +581,7 @@ export class Services {
       const failures = [];
       for (const ref of input.services) {
         const row = await findService(tx, scope, clusterArn, ref);
-        if (row) services.push(serviceView(row.data as ServiceRecord, includeTags));
+        if (row) services.push(serviceView(row.data as ServiceRecord, includeTags, isExternal(row.data as ServiceRecord) ? await taskSetsOf(tx, row.pk) : undefined));
         else failures.push({ arn: parseArn(ref) ? ref : serviceArn(scope, clusterNameOf(clusterArn), ref), reason: 'MISSING' });
       }
       return { services, failures };
@@ -712,7 +728,7 @@ async function usableTaskDefinitionOrCurrent(tx: StoreTx, scope: Scope, ref: str
 }
 
 /** The checks RunTask makes before placing (launch type support, awsvpc network configuration), made when a deployment is asked for. */
-function checkDeployable(td: TaskDefinitionRecord, config: DeploymentConfig, cluster: ClusterRecord) {
+export function checkDeployable(td: TaskDefinitionRecord, config: DeploymentConfig, cluster: ClusterRecord) {
   const launch = launchTypeOf(config as Parameters<typeof launchTypeOf>[0], cluster);
   checkRunnable(td, launch.launchType, { taskDefinition: td.taskDefinitionArn, count: 1, networkConfiguration: config.networkConfiguration as never });
 }
@@ -740,8 +756,21 @@ export async function findService(tx: StoreTx, scope: Scope, clusterArn: string,
   return row && row.data.clusterArn === clusterArn ? row : undefined;
 }
 
-/** The service as ECS shows it; the model's output shape drops the internal fields. */
-export function serviceView(doc: ServiceRecord, includeTags: boolean): Record<string, unknown> {
+/** The scheduling parameters UpdateService changes on any service. */
+function updateSchedulingFields(doc: ServiceRecord, input: UpdateServiceRequest): void {
+  if (input.desiredCount !== undefined) doc.desiredCount = input.desiredCount;
+  if (input.placementConstraints !== undefined) doc.placementConstraints = input.placementConstraints;
+  if (input.placementStrategy !== undefined) doc.placementStrategy = input.placementStrategy;
+  if (input.healthCheckGracePeriodSeconds !== undefined) doc.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
+  if (input.enableECSManagedTags !== undefined) doc.enableECSManagedTags = input.enableECSManagedTags;
+  if (input.propagateTags !== undefined) doc.propagateTags = input.propagateTags;
+  if (input.enableExecuteCommand !== undefined) doc.enableExecuteCommand = input.enableExecuteCommand;
+  if (input.availabilityZoneRebalancing !== undefined) doc.availabilityZoneRebalancing = input.availabilityZoneRebalancing;
+}
+
+/** The service as ECS shows it; the model's output shape drops the internal fields. An EXTERNAL service shows its task sets. */
+export function serviceView(doc: ServiceRecord, includeTags: boolean, taskSets?: readonly TaskSetRecord[]): Record<string, unknown> {
+  if (isExternal(doc)) return { ...doc, tags: includeTags ? doc.tags : undefined, ...externalServiceFields(doc, taskSets ?? []) };
   const primary = doc.deployments[0];
   return {
     ...doc,

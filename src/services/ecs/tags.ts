@@ -33,6 +33,7 @@ const byType: Record<string, Collection<{ tags?: Tag[] } & Record<string, unknow
   'container-instance': c.containerInstances as never,
   service: c.services as never,
   'capacity-provider': c.capacityProviders as never,
+  'task-set': c.taskSets as never,
 };
 
 export class Tags {
