@@ -79,6 +79,9 @@ const KNOWN: Record<string, readonly string[]> = {
   taskDefinition: ['fuzz', 'fuzz:1', TASK_DEFINITION_ARN],
   taskDefinitions: ['fuzz:1', TASK_DEFINITION_ARN],
   family: ['fuzz'],
+  service: ['fuzz', 'fuzz-ext'],
+  services: ['fuzz', 'fuzz-ext'],
+  serviceName: ['fuzz', 'fuzz-ext'],
   familyPrefix: ['fuzz', 'fu'],
   resourceArn: [CLUSTER_ARN, TASK_DEFINITION_ARN, REPOSITORY_ARN],
   repositoryName: ['fuzz'],
@@ -119,6 +122,13 @@ const KNOWN: Record<string, readonly string[]> = {
   Key: ['env', 'team'],
   Value: ['prod', 'a'],
   TagKeys: ['env', 'team'],
+  // Parameter Store, Secrets Manager and CloudWatch Logs.
+  Name: ['fuzz', '/fuzz/a'],
+  Names: ['fuzz'],
+  SecretId: ['fuzz'],
+  logGroupName: ['fuzz'],
+  logGroupIdentifier: ['fuzz'],
+  logStreamName: ['fuzz'],
   // CloudWatch and Application Auto Scaling.
   AlarmName: ['fuzz'],
   AlarmNames: ['fuzz'],
@@ -422,7 +432,7 @@ function queryErrorCodes(model: ServiceModel, errors: readonly { shape: string }
 describe('model-driven fuzzing of every implemented operation', () => {
   let t: TestDockyard;
   before(async () => {
-    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, loadBalancing: { dataPlane: false }, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0 } });
+    t = await startDockyard({ registryGcIntervalSeconds: 0, ecrLifecycleIntervalSeconds: 0, loadBalancing: { dataPlane: false }, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0, containerInsightsIntervalMs: 0 }, serviceController: false });
   });
   after(() => t.stop());
 
@@ -449,6 +459,9 @@ describe('model-driven fuzzing of every implemented operation', () => {
     await ecs('CreateCluster', { clusterName: 'fuzz' });
     await ecs('RegisterTaskDefinition', { family: 'fuzz', containerDefinitions: [{ name: 'fuzz', image: 'nginx:latest', memory: 64 }] });
     await ecr('CreateRepository', { repositoryName: 'fuzz' });
+    // Services (the controller is off: nothing reconciles them in the background), one of them EXTERNAL for task sets.
+    await ecs('CreateService', { cluster: 'fuzz', serviceName: 'fuzz', taskDefinition: 'fuzz:1', desiredCount: 0 });
+    await ecs('CreateService', { cluster: 'fuzz', serviceName: 'fuzz-ext', desiredCount: 0, deploymentController: { type: 'EXTERNAL' } });
     const iam = (action: string, params: Record<string, string>) =>
       postSignedForm(t.endpoint, { service: 'iam', body: formEncode([['Action', action], ['Version', '2010-05-08'], ...Object.entries(params)]) });
     await iam('CreateUser', { UserName: 'fuzz' });
@@ -456,6 +469,12 @@ describe('model-driven fuzzing of every implemented operation', () => {
     await iam('CreateRole', { RoleName: 'fuzz', AssumeRolePolicyDocument: TRUST_ACCOUNT });
     await iam('CreatePolicy', { PolicyName: 'fuzz', PolicyDocument: POLICY });
     await seedCaller(iam);
+    const json11 = (service: string, target: string) => (op: string, body: object) => postSigned(t.endpoint, { service, target: `${target}.${op}`, body: JSON.stringify(body) });
+    await json11('ssm', 'AmazonSSM')('PutParameter', { Name: 'fuzz', Value: 'v', Type: 'String', Overwrite: true });
+    await json11('secretsmanager', 'secretsmanager')('CreateSecret', { Name: 'fuzz', SecretString: 'v' });
+    const logs = json11('logs', 'Logs_20140328');
+    await logs('CreateLogGroup', { logGroupName: 'fuzz' });
+    await logs('CreateLogStream', { logGroupName: 'fuzz', logStreamName: 'fuzz' });
     const cw = (op: string, body: object) => postSigned(t.endpoint, { service: 'monitoring', target: `GraniteServiceVersion20100801.${op}`, body: JSON.stringify(body) });
     await cw('PutMetricData', { Namespace: 'Fuzz', MetricData: [{ MetricName: 'Requests', Value: 1 }] });
     await cw('PutMetricAlarm', { AlarmName: 'fuzz', Namespace: 'Fuzz', MetricName: 'Requests', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });

@@ -393,12 +393,14 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       scheduledActions.start();
       containerInsights.start();
       await liveness.start();
-      serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
-        idleMs: config.serviceControllerIdleMs,
-        targets: elbv2.targets,
-        log: { error: (obj, msg) => http.log.error(obj, msg) },
-      });
-      serviceController.start();
+      if (config.serviceController !== false) {
+        serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
+          idleMs: config.serviceControllerIdleMs,
+          targets: elbv2.targets,
+          log: { error: (obj, msg) => http.log.error(obj, msg) },
+        });
+        serviceController.start();
+      }
       await loadBalancing?.start();
       if (keepsDefaultCluster) {
         await ecs.clusters.create(scope, { clusterName: 'default' });

@@ -30,6 +30,8 @@ export interface ServerConfig {
   agentHeartbeatTtlMs?: number;
   /** The service controller's longest sleep without a change (ms; default 2000). */
   serviceControllerIdleMs?: number;
+  /** Run the service controller (default true). API-only tests turn it off so nothing writes in the background. */
+  serviceController?: boolean;
   /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
   tls?: TlsConfig;
   /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */

@@ -58,7 +58,7 @@ export function logsService(d: LogsDomain): ServiceModule {
     FilterLogEvents: (ctx, input) => d.filterEvents(ctx, input),
     PutRetentionPolicy: (ctx, input) => d.putRetention(ctx, input.logGroupName, input.retentionInDays),
     DeleteRetentionPolicy: (ctx, input) => d.deleteRetention(ctx, input.logGroupName),
-    TagLogGroup: (ctx, input) => d.tagGroup(d.groupByName(ctx, input.logGroupName), input.tags, d.groupArn(ctx, input.logGroupName)),
+    TagLogGroup: (ctx, input) => d.tagGroup(d.groupByName(ctx, input.logGroupName), input.tags),
     UntagLogGroup: (ctx, input) => d.untagGroup(d.groupByName(ctx, input.logGroupName), input.tags),
     ListTagsLogGroup: (ctx, input) => d.listTags(d.groupByName(ctx, input.logGroupName)),
     TagResource: (ctx, input) => d.tagGroup(d.groupByArn(ctx, input.resourceArn), input.tags, input.resourceArn),

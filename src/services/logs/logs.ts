@@ -190,9 +190,13 @@ export class LogsDomain {
     return JSON.parse(g.tags) as Record<string, string>;
   }
 
-  tagGroup(g: GroupRow, tags: Record<string, string>, resourceName: string): Record<string, never> {
+  /** `resourceName` absent: the legacy TagLogGroup, whose model has no TooManyTagsException (AWS answers InvalidParameterException). */
+  tagGroup(g: GroupRow, tags: Record<string, string>, resourceName?: string): Record<string, never> {
     const next = { ...this.tagsOf(g), ...tags };
-    if (Object.keys(next).length > MAX_TAGS) throw new AwsError('TooManyTagsException', `A resource can have at most ${MAX_TAGS} tags.`, 400, { resourceName });
+    if (Object.keys(next).length > MAX_TAGS) {
+      const message = `A resource can have at most ${MAX_TAGS} tags.`;
+      throw resourceName === undefined ? new AwsError('InvalidParameterException', message, 400) : new AwsError('TooManyTagsException', message, 400, { resourceName });
+    }
     this.events.setTags(g.id, next);
     return {};
   }
