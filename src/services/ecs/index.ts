@@ -105,6 +105,7 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     DescribeServiceDeployments: (ctx, input) => d.services.describeDeployments(ctx, input),
     DescribeServiceRevisions: (ctx, input) => d.services.describeRevisions(ctx, input),
     StopServiceDeployment: (ctx, input) => d.services.stopDeployment(ctx, input),
+    ContinueServiceDeployment: (ctx, input) => d.services.continueDeployment(ctx, input),
     ...extra,
   };
   return {

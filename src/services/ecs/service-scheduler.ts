@@ -11,13 +11,14 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import type { Clock } from '../../core/clock.js';
-import { SERVICE_DEFAULT_STRATEGY, type decideService, type PlacementFailure, type ServiceInput, type ServiceTaskInput, type TaskLbHealth } from '../../scheduler/index.js';
+import { decideShift, readyCount, SERVICE_DEFAULT_STRATEGY, type decideService, type ForwardChange, type PlacementFailure, type ServiceInput, type ServiceTaskInput, type TaskLbHealth } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
 import { clusterNameOf } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
+import { applyShift, rollBackShift, shiftPlanOf } from './traffic-shift.js';
 import { markDeregistering, markSeenByService, requestStop } from './task-state.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
 import type { Tasks } from './tasks.js';
@@ -29,6 +30,8 @@ export interface ServiceSchedulerOptions {
   maxStartsPerPass?: number;
   /** Placement retries back off exponentially up to this many seconds. */
   maxBackoffSeconds?: number;
+  /** Seconds in a minute of bake time and hook timeouts (tests shorten it; default 60). */
+  minuteSeconds?: number;
 }
 
 /** One target of a task in one target group. */
@@ -54,6 +57,8 @@ export interface LbWork {
   deregister: LbTarget[];
   /** Tasks to deregister, wait for their drain, then stop (finishDeregistration). */
   drains: { taskArn: string; targets: LbTarget[] }[];
+  /** Listener forward weights a traffic-shifting deployment asks for (applied once the write commits). */
+  traffic?: ForwardChange[];
 }
 
 export const lbKey = (t: LbTarget) => `${t.targetGroupArn}|${t.id}|${t.port}`;
@@ -140,6 +145,7 @@ const NOT_ELIGIBLE = new Set(['ATTRIBUTE', 'MemberOf placement constraint unsati
 export class ServiceScheduler {
   private readonly maxStarts: number;
   private readonly maxBackoff: number;
+  private readonly minuteSeconds: number;
 
   constructor(
     private readonly store: Store,
@@ -149,6 +155,7 @@ export class ServiceScheduler {
   ) {
     this.maxStarts = opts.maxStartsPerPass ?? 500;
     this.maxBackoff = opts.maxBackoffSeconds ?? 30;
+    this.minuteSeconds = opts.minuteSeconds ?? 60;
   }
 
   /** The services the scheduler looks after: ACTIVE and DRAINING ones, with their cluster and name. */
@@ -166,7 +173,7 @@ export class ServiceScheduler {
     const doc = (await this.store.read((tx) => tx.get(c.services, serviceArn)))?.data as ServiceRecord | undefined;
     if (!doc) return undefined;
     const arns = new Set<string>();
-    for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
+    for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.lbRefs ?? d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
     return arns.size ? { scope: { accountId: doc.accountId, region: doc.region }, targetGroupArns: [...arns] } : undefined;
   }
 
@@ -207,7 +214,8 @@ export class ServiceScheduler {
           if (id) instanceIds.set(r.pk, id);
         }
         for (const t of taskRows) {
-          const refs = ((doc.deployments.find((d) => d.id === t.data.startedBy)?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
+          const mine = doc.deployments.find((d) => d.id === t.data.startedBy);
+          const refs = ((mine?.lbRefs ?? mine?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
           const targets = taskTargets(t.data, refs, instanceIds);
           targetsOf.set(t.pk, targets);
           lbOf.set(t.pk, lbHealthOf(targets, lb, refs.length));
@@ -217,13 +225,32 @@ export class ServiceScheduler {
           else if (t.data.lastStatus === 'RUNNING') work.register.push(...targets.filter((x) => !registered(lb, x)));
         }
       }
+      const taskInputs = taskRows.map((r) => ({ ...taskInput(r.data), lb: lbOf.get(r.pk), lbStopping: typeof r.data.lbStopReason === 'string' }));
+      // A BLUE_GREEN, LINEAR or CANARY deployment in progress: its stage says what the scheduler may do.
+      const head = doc.deployments[0];
+      const shift =
+        head?.shift && head.rolloutState === 'IN_PROGRESS' && doc.status === 'ACTIVE'
+          ? decideShift({
+              service: doc.serviceName,
+              deploymentId: head.id,
+              state: head.shift,
+              plan: shiftPlanOf(doc.deploymentConfiguration, this.minuteSeconds),
+              desiredCount: doc.desiredCount,
+              readyCount: readyCount(taskInputs, head.id, head.healthChecked),
+              now,
+            })
+          : undefined;
+      if (shift && head) {
+        await applyShift(tx, head, shift, now);
+        work.traffic = shift.traffic;
+      }
       const decision = decide(
-        { ...serviceInput(doc), loadBalanced: balanced },
-        taskRows.map((r) => ({ ...taskInput(r.data), lb: lbOf.get(r.pk), lbStopping: typeof r.data.lbStopReason === 'string' })),
+        { ...serviceInput(doc), loadBalanced: balanced, hold: shift ? { starts: shift.holdStarts, retired: shift.holdRetired } : undefined },
+        taskInputs,
         instances,
         now,
       );
-      const events = [...decision.events];
+      const events = [...(shift?.events ?? []), ...decision.events];
 
       for (const arn of decision.seen) await markSeenByService(tx, byArn.get(arn)!);
       const stopped: string[] = [];
@@ -272,6 +299,8 @@ export class ServiceScheduler {
       doc.steady = decision.steady;
 
       if (decision.tripped) await this.trip(tx, doc, decision.rollbackTo, now);
+      // A PAUSE hook timed out with action ROLLBACK.
+      else if (shift?.rollback && (await rollBackShift(tx, doc, shift.rollback, now))) events.push(`(service ${doc.serviceName}) rolling back to deployment ${doc.deployments[0]!.id}.`);
 
       // Starts, through RunTask's placement path.
       const primary = doc.deployments[0];
@@ -312,6 +341,7 @@ export class ServiceScheduler {
       if (JSON.stringify(doc) !== before) await tx.update(c.services, row, doc);
       // Target health lives outside the store: a load-balanced service looks again within a second.
       if (balanced) wakeAt = Math.min(wakeAt ?? Infinity, now + 1);
+      if (shift?.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, shift.wakeAt);
       return { wakeAt, lb: balanced ? work : undefined };
     });
   }
@@ -319,6 +349,12 @@ export class ServiceScheduler {
   /** The circuit breaker tripped: the PRIMARY failed; roll back to the last COMPLETED deployment when asked to. */
   private async trip(tx: StoreTx, doc: ServiceRecord, rollbackTo: string | undefined, now: number): Promise<void> {
     const failed = doc.deployments[0]!;
+    // A traffic-shifting deployment returns to the tasks it was replacing, traffic first.
+    if (rollbackTo && (await rollBackShift(tx, doc, `ECS deployment circuit breaker: rolling back to deploymentId ${doc.deployments[1]?.id}.`, now))) {
+      const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
+      if (history) await tx.update(c.serviceDeployments, history, { ...history.data, deploymentCircuitBreaker: { ...(history.data.deploymentCircuitBreaker as object), status: 'TRIGGERED', failureCount: failed.failedTasks } });
+      return;
+    }
     const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
     if (history) {
       await tx.update(c.serviceDeployments, history, {

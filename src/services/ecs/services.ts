@@ -13,6 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type {
+  ContinueServiceDeploymentRequest,
   CreateServiceRequest,
   DeleteServiceRequest,
   DeploymentConfiguration,
@@ -40,6 +41,8 @@ import { checkTags, type Tag } from './tags.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
 import { checkRunnable, launchTypeOf, usableTaskDefinition } from './tasks.js';
 import { pageSize } from './validation.js';
+import type { ShiftState } from '../../scheduler/index.js';
+import { checkAdvanced, checkStrategy, continueDeployment, planShift, rollBackShift, type ListenerRuleLookup, type ShiftRef } from './traffic-shift.js';
 
 const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 /** ECS's quota is 5,000 tasks per service (adjustable); Dockyard allows up to this many. */
@@ -80,6 +83,10 @@ export interface DeploymentRecord extends DeploymentConfig {
   healthChecked: boolean;
   /** Internal: the deployment id this one rolls back (circuit breaker or StopServiceDeployment). */
   rollbackOf?: string;
+  /** Internal: where its tasks register (loadBalancers with the target group it deploys behind; traffic-shift.ts). */
+  lbRefs?: unknown[];
+  /** Internal: a BLUE_GREEN, LINEAR or CANARY deployment's progress (deployment-strategies.ts). */
+  shift?: ShiftState;
 }
 
 export interface ServiceEventRecord {
@@ -233,6 +240,7 @@ export async function startDeployment(
     healthChecked: hasHealthCheck(td),
     platformFamily: config.launchType === 'FARGATE' ? 'Linux' : undefined,
   } as DeploymentRecord;
+  planShift(doc, deployment, previous, now, rollbackOf !== undefined);
   doc.deployments = [deployment, ...doc.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const, updatedAt: now }))];
   doc.taskDefinition = td.taskDefinitionArn;
   doc.steady = false;
@@ -269,7 +277,7 @@ function deploymentConfiguration(given: DeploymentConfiguration | undefined, str
   if (out.minimumHealthyPercent < 0 || out.minimumHealthyPercent > 100) throw err.invalidParameter('minimumHealthyPercent must be between 0 and 100.');
   if (out.maximumPercent < 100 || out.maximumPercent > 200) throw err.invalidParameter('maximumPercent must be between 100 and 200.');
   if (daemon && out.maximumPercent !== 100) throw err.invalidParameter('The maximumPercent parameter must be 100 for services using the DAEMON scheduling strategy.');
-  if (out.strategy !== undefined && out.strategy !== 'ROLLING') throw err.invalidParameter(`Deployment strategy ${out.strategy} is not supported: Dockyard deploys services with ROLLING updates.`);
+  checkStrategy(out, strategy);
   if ((out.bakeTimeInMinutes ?? 0) < 0 || (out.bakeTimeInMinutes ?? 0) > 1440) throw err.invalidParameter('bakeTimeInMinutes must be between 0 and 1440.');
   return out;
 }
@@ -344,6 +352,20 @@ export async function checkLoadBalancers(scope: Scope, refs: readonly LoadBalanc
 export class Services {
   /** Set by the composition root: how CreateService / UpdateService look up target groups. */
   targetGroups: TargetGroupLookup | undefined;
+  /** Set by the composition root: the target groups a listener or listener rule forwards to (blue/green validation). */
+  listenerRules: ListenerRuleLookup | undefined;
+
+  private shiftLookups() {
+    const tgs = this.targetGroups;
+    return { targetGroupExists: async (s: Scope, arn: string) => (tgs ? (await tgs(s, arn)) !== undefined : false), listenerRule: this.listenerRules };
+  }
+
+  /** ContinueServiceDeployment (PAUSE lifecycle hooks; traffic-shift.ts). */
+  async continueDeployment(scope: Scope, input: ContinueServiceDeploymentRequest) {
+    const now = this.clock.now();
+    const arn = await this.store.write((tx) => continueDeployment(tx, scope, input, now));
+    return { serviceDeploymentArn: arn };
+  }
 
   constructor(
     private readonly store: Store,
@@ -396,6 +418,7 @@ export class Services {
       // The checks RunTask makes (launch type support, awsvpc network configuration) hold here too.
       checkDeployable(td, config, cluster);
       await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], td, this.targetGroups);
+      await checkAdvanced(scope, depConfig, config.loadBalancers as ShiftRef[], this.shiftLookups());
       const record: ServiceRecord = {
         accountId: scope.accountId,
         region: scope.region,
@@ -505,6 +528,7 @@ export class Services {
       const deployTd = td ?? (await usableTaskDefinitionOrCurrent(tx, scope, config.taskDefinition));
       checkDeployable(deployTd, config, cluster);
       await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], deployTd, this.targetGroups);
+      await checkAdvanced(scope, doc.deploymentConfiguration, config.loadBalancers as ShiftRef[], this.shiftLookups());
       const changed = JSON.stringify(config) !== before;
       if (changed || input.forceNewDeployment) {
         Object.assign(doc, {
@@ -674,7 +698,10 @@ export class Services {
       if (!row || !doc || doc.status !== 'ACTIVE' || !primary || primary.serviceDeploymentArn !== history.pk || primary.rolloutState !== 'IN_PROGRESS' || history.data.status !== 'IN_PROGRESS') {
         throw new AwsError('ConflictException', 'The service deployment is not in progress and cannot be stopped.', 400);
       }
-      if (stopType === 'ROLLBACK') {
+      if (stopType === 'ROLLBACK' && (await rollBackShift(tx, doc, 'Service deployment rolled back by user.', now))) {
+        // A traffic-shifting deployment returns to the tasks it was replacing (still there until CLEAN_UP).
+        addEvents(doc, [`(service ${doc.serviceName}) rolling back to deployment ${doc.deployments[0]!.id}.`], now);
+      } else if (stopType === 'ROLLBACK') {
         const target = doc.lastCompleted;
         if (!target) throw err.invalidParameter('The service has no completed deployment to roll back to.');
         primary.rolloutState = 'FAILED';
