@@ -42,7 +42,7 @@ import type { TaskDefinitionRecord } from './task-definitions.js';
 import { checkRunnable, launchTypeOf, usableTaskDefinition } from './tasks.js';
 import { pageSize } from './validation.js';
 import type { ShiftState } from '../../scheduler/index.js';
-import { checkAdvanced, checkStrategy, continueDeployment, planShift, rollBackShift, type ListenerRuleLookup, type ShiftRef } from './traffic-shift.js';
+import { checkAdvanced, checkStrategy, dropStaleStrategySettings, continueDeployment, planShift, rollBackShift, type ListenerRuleLookup, type ShiftRef } from './traffic-shift.js';
 
 const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 /** ECS's quota is 5,000 tasks per service (adjustable); Dockyard allows up to this many. */
@@ -277,6 +277,7 @@ function deploymentConfiguration(given: DeploymentConfiguration | undefined, str
   if (out.minimumHealthyPercent < 0 || out.minimumHealthyPercent > 100) throw err.invalidParameter('minimumHealthyPercent must be between 0 and 100.');
   if (out.maximumPercent < 100 || out.maximumPercent > 200) throw err.invalidParameter('maximumPercent must be between 100 and 200.');
   if (daemon && out.maximumPercent !== 100) throw err.invalidParameter('The maximumPercent parameter must be 100 for services using the DAEMON scheduling strategy.');
+  dropStaleStrategySettings(out, given);
   checkStrategy(out, strategy);
   if ((out.bakeTimeInMinutes ?? 0) < 0 || (out.bakeTimeInMinutes ?? 0) > 1440) throw err.invalidParameter('bakeTimeInMinutes must be between 0 and 1440.');
   return out;

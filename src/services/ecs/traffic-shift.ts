@@ -41,6 +41,12 @@ type Hook = NonNullable<DeploymentConfiguration['lifecycleHooks']>[number];
 
 const isTenth = (n: number) => Math.abs(n * 10 - Math.round(n * 10)) < 1e-9;
 
+/** A strategy change drops the former strategy's own settings (kept from the current configuration, not given again). */
+export function dropStaleStrategySettings(out: DeploymentConfiguration, given: DeploymentConfiguration | undefined): void {
+  if (out.strategy !== 'LINEAR' && given?.linearConfiguration === undefined) delete out.linearConfiguration;
+  if (out.strategy !== 'CANARY' && given?.canaryConfiguration === undefined) delete out.canaryConfiguration;
+}
+
 /** The strategy's own settings, checked (InvalidParameterException in ECS's words). */
 export function checkStrategy(config: DeploymentConfiguration, schedulingStrategy: string): void {
   const strategy = config.strategy ?? 'ROLLING';
