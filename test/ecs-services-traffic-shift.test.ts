@@ -72,13 +72,14 @@ before(async () => {
   await d.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   const joinToken = (await d.app.agentAuth.createJoinToken({ description: 'traffic shift test' }, 'test')).token;
   for (let i = 0; i < 2; i++) {
-    const a = await simulatedAgent(d, { cluster: CLUSTER, stateDir: join(stateRoot, String(i)), runtime: new SimulatedRuntime({ cpus: 4, memoryMiB: 8192, startMs: 20 }), joinToken, pollWaitMs: 5000 });
+    const a = await simulatedAgent(d, { cluster: CLUSTER, stateDir: join(stateRoot, String(i)), runtime: new SimulatedRuntime({ cpus: 4, memoryMiB: 8192, startMs: 20, failPulls: ['simulated/broken:1'] }), joinToken, pollWaitMs: 5000 });
     await a.start();
     agents.push(a);
   }
   for (let rev = 1; rev <= 6; rev++) {
     await d.ecs.send(new RegisterTaskDefinitionCommand({ family: 'web', containerDefinitions: [{ name: 'app', image: `simulated/web:${rev}`, cpu: 64, memory: 64, portMappings: [{ containerPort: 8080, hostPort: 0 }] }] }));
   }
+  await d.ecs.send(new RegisterTaskDefinitionCommand({ family: 'web', containerDefinitions: [{ name: 'app', image: 'simulated/broken:1', cpu: 64, memory: 64, portMappings: [{ containerPort: 8080, hostPort: 0 }] }] }));
   const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'shift', Subnets: ['subnet-1'] }))).LoadBalancers![0]!;
   const tg = async (name: string) => (await elb.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: 'vpc-1' }))).TargetGroups![0]!.TargetGroupArn!;
   blueTg = await tg('blue');
@@ -226,5 +227,26 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
     }, 'the service steady on revision 6', 40_000);
     assert.deepEqual([...seen].sort((a, b) => a - b), [0, 20, 100], 'revision 6 (blue group) took 20% before all of it');
     assert.equal((await history(arn)).lifecycleHookDetails![0]!.status, 'SUCCEEDED');
+  });
+
+  it('the circuit breaker rolls a blue/green deployment whose tasks fail back, traffic never leaving the old revision', async () => {
+    const before = await weights(prodListener);
+    await d.ecs.send(
+      new UpdateServiceCommand({
+        cluster: CLUSTER,
+        service: 'web',
+        taskDefinition: 'web:7',
+        deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0, lifecycleHooks: [], deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    const arn = (await service()).currentServiceDeployment!;
+    const h = await eventually(async () => {
+      const h = await history(arn);
+      return h.status === 'ROLLBACK_SUCCESSFUL' ? h : undefined;
+    }, 'the rollback', 60_000);
+    assert.equal(h.deploymentCircuitBreaker?.status, 'TRIGGERED');
+    await eventually(steadyOn(6), 'back on revision 6', 30_000);
+    assert.deepEqual(await weights(prodListener), before);
+    assert.match(events(await service()), /deployment failed: tasks failed to start/);
   });
 });
