@@ -203,7 +203,7 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
         cluster: CLUSTER,
         service: 'web',
         taskDefinition: 'web:6',
-        deploymentConfiguration: { strategy: 'CANARY', canaryConfiguration: { canaryPercent: 20, canaryBakeTimeInMinutes: 2 }, bakeTimeInMinutes: 0, lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_SCALE_UP'] }] },
+        deploymentConfiguration: { strategy: 'CANARY', canaryConfiguration: { canaryPercent: 20, canaryBakeTimeInMinutes: 3 }, bakeTimeInMinutes: 0, lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_SCALE_UP'] }] },
       }),
     );
     const arn = (await service()).currentServiceDeployment!;
@@ -220,7 +220,8 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
     // Continued with the AWS CLI v1.
     const { stdout } = await promisify(execFile)(requireCliV1(), ['ecs', 'continue-service-deployment', '--service-deployment-arn', arn, '--hook-id', hook.hookId!, '--action', 'CONTINUE', '--endpoint-url', d.endpoint, '--output', 'json'], { env: d.cliEnv, timeout: 60_000 });
     assert.equal(JSON.parse(stdout).serviceDeploymentArn, arn);
-    const seen = new Set<number>();
+    // 0 before (asserted above while paused); the CLI takes a second to start, so the canary is looked for from there.
+    const seen = new Set<number>([0]);
     await eventually(async () => {
       seen.add((await weights(prodListener)).blue);
       return (await steadyOn(6)()) ? true : undefined;
@@ -248,5 +249,19 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
     await eventually(steadyOn(6), 'back on revision 6', 30_000);
     assert.deepEqual(await weights(prodListener), before);
     assert.match(events(await service()), /deployment failed: tasks failed to start/);
+  });
+
+  it('ContinueServiceDeployment with ROLLBACK at a PAUSE hook returns to the old revision', async () => {
+    await d.ecs.send(
+      new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', taskDefinition: 'web:5', deploymentConfiguration: { strategy: 'BLUE_GREEN', lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['PRE_SCALE_UP'] }] } }),
+    );
+    const arn = (await service()).currentServiceDeployment!;
+    const hook = await eventually(async () => (await history(arn)).lifecycleHookDetails?.find((x) => x.status === 'AWAITING_ACTION'), 'the pause hook', 30_000);
+    assert.equal((await service()).runningCount, 2, 'paused before scale-up: no new task');
+    await d.ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId: hook.hookId!, action: 'ROLLBACK' }));
+    await eventually(async () => ((await history(arn)).status === 'ROLLBACK_SUCCESSFUL' ? true : undefined), 'the rollback', 30_000);
+    await eventually(steadyOn(6), 'back on revision 6', 30_000);
+    // The hook is settled: acting on it again is refused.
+    await assert.rejects(d.ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId: hook.hookId! })), /not in progress|not awaiting/);
   });
 });
