@@ -99,6 +99,16 @@ describe('decideShift', () => {
     assert.equal(d.state.percent, 100);
   });
 
+  it('a PAUSE hook on RECONCILE_SERVICE holds before anything starts', () => {
+    const p = plan({ hooks: [{ index: 0, stages: ['RECONCILE_SERVICE'], timeoutAction: 'ROLLBACK' }] });
+    const d = settle(initialShift('BLUE_GREEN', [route], 0), p, 5);
+    assert.equal(d.state.stage, 'RECONCILE_SERVICE');
+    assert.equal(d.holdStarts, true);
+    assert.deepEqual(d.state.hooks.map((h) => h.status), ['AWAITING_ACTION']);
+    const continued = { ...d.state, hooks: d.state.hooks.map((h) => ({ ...h, status: 'SUCCEEDED' as const })) };
+    assert.equal(settle(continued, p, 6, 0).state.stage, 'SCALE_UP');
+  });
+
   it('a rollback puts traffic back on the old revision before the new tasks go', () => {
     const during = settle(initialShift('BLUE_GREEN', [route], 0), plan({ bakeSeconds: 1000 }), 5).state;
     assert.equal(during.stage, 'BAKE_TIME');

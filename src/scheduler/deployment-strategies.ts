@@ -181,6 +181,14 @@ export function decideShift(input: ShiftInput): ShiftDecision {
   let rollback: string | undefined;
   let trafficChanged = false;
 
+  const addHooks = (stage: LifecycleStage) => {
+    if (state.rollback) return;
+    for (const h of plan.hooks) {
+      if (!h.stages.includes(stage)) continue;
+      state.hooks.push({ index: h.index, stage, status: 'AWAITING_ACTION', timeoutAction: h.timeoutAction, ...(h.timeoutSeconds !== undefined ? { expiresAt: now + h.timeoutSeconds } : {}) });
+      events.push(`${svc} ${dep} is paused at lifecycle stage ${stage}: waiting for ContinueServiceDeployment.`);
+    }
+  };
   const enter = (stage: LifecycleStage) => {
     const before = JSON.stringify(trafficOf(state));
     state = { ...state, stage, stageSince: now };
@@ -188,13 +196,7 @@ export function decideShift(input: ShiftInput): ShiftDecision {
       const first = plan.strategy === 'LINEAR' ? plan.stepPercent : plan.strategy === 'CANARY' ? plan.canaryPercent : 100;
       state = { ...state, percent: Math.min(100, first), percentSince: now };
     }
-    if (!state.rollback) {
-      for (const h of plan.hooks) {
-        if (!h.stages.includes(stage)) continue;
-        state.hooks.push({ index: h.index, stage, status: 'AWAITING_ACTION', timeoutAction: h.timeoutAction, ...(h.timeoutSeconds !== undefined ? { expiresAt: now + h.timeoutSeconds } : {}) });
-        events.push(`${svc} ${dep} is paused at lifecycle stage ${stage}: waiting for ContinueServiceDeployment.`);
-      }
-    }
+    addHooks(stage);
     if (JSON.stringify(trafficOf(state)) !== before) {
       trafficChanged = true;
       if (stage === 'TEST_TRAFFIC_SHIFT') events.push(`${svc} ${dep} shifted test traffic to the new service revision.`);
@@ -252,6 +254,8 @@ export function decideShift(input: ShiftInput): ShiftDecision {
     return done;
   };
 
+  // The first stage is entered when the deployment starts: its hooks are taken on the first decision.
+  if (state.stage === 'RECONCILE_SERVICE' && !state.hooks.some((h) => h.stage === 'RECONCILE_SERVICE')) addHooks('RECONCILE_SERVICE');
   if (!state.settled) {
     state.settled = true;
     if (state.rollback) events.push(shifted(100));
