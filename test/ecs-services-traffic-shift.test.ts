@@ -22,7 +22,7 @@ import {
   type CreateServiceCommandInput,
   type Service,
 } from '@aws-sdk/client-ecs';
-import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -115,6 +115,12 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
     const badRule = lbs();
     badRule[0]!.advancedConfiguration.productionListenerRule = `${prodListener.replace(':listener/', ':listener-rule/')}/0123456789abcdef`;
     assert.match(await create({ loadBalancers: badRule }), /^InvalidParameterException: Unable to find listener or listener rule with productionListenerRule /);
+    const fixed = (
+      await elb.send(new CreateRuleCommand({ ListenerArn: prodListener, Priority: 10, Conditions: [{ Field: 'path-pattern', Values: ['/maintenance'] }], Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503' } }] }))
+    ).Rules![0]!.RuleArn!;
+    const fixedRule = lbs();
+    fixedRule[0]!.advancedConfiguration.productionListenerRule = fixed;
+    assert.match(await create({ loadBalancers: fixedRule }), /^InvalidParameterException: The productionListenerRule .* has actions other than forward, which BLUE_GREEN deployments do not support\.$/);
     const lambda = { hookTargetArn: 'arn:aws:lambda:us-east-1:000000000000:function:check', roleArn: 'arn:aws:iam::000000000000:role/hooks', lifecycleStages: ['POST_SCALE_UP' as const] };
     assert.match(await create({ deploymentConfiguration: { strategy: 'BLUE_GREEN', lifecycleHooks: [lambda] } }), /^InvalidParameterException: Lifecycle hooks of target type AWS_LAMBDA are not supported.*targetType PAUSE/);
     assert.match(await create({ deploymentConfiguration: { strategy: 'LINEAR', linearConfiguration: { stepPercent: 1 } } }), /^InvalidParameterException: stepPercent must be a multiple of 0\.1 between 3\.0 and 100\.0\.$/);

@@ -45,6 +45,7 @@ const isTenth = (n: number) => Math.abs(n * 10 - Math.round(n * 10)) < 1e-9;
 export function dropStaleStrategySettings(out: DeploymentConfiguration, given: DeploymentConfiguration | undefined): void {
   if (out.strategy !== 'LINEAR' && given?.linearConfiguration === undefined) delete out.linearConfiguration;
   if (out.strategy !== 'CANARY' && given?.canaryConfiguration === undefined) delete out.canaryConfiguration;
+  if (!SHIFT_STRATEGIES.includes(out.strategy ?? 'ROLLING') && given?.lifecycleHooks === undefined) delete out.lifecycleHooks;
 }
 
 /** The strategy's own settings, checked (InvalidParameterException in ECS's words). */
@@ -85,8 +86,8 @@ function checkHook(h: Hook): void {
   if (t?.timeoutInMinutes !== undefined && (t.timeoutInMinutes < 1 || t.timeoutInMinutes > 20160)) throw err.invalidParameter('timeoutInMinutes must be between 1 and 20160.');
 }
 
-/** What the ELBv2 domain answers about a listener or listener rule: the target groups its forward action uses (undefined: no such listener or rule). */
-export type ListenerRuleLookup = (scope: Scope, arn: string) => Promise<string[] | undefined>;
+/** What the ELBv2 domain answers about a listener or listener rule: the target groups its forward action uses and whether it has other actions (undefined: no such listener or rule). */
+export type ListenerRuleLookup = (scope: Scope, arn: string) => Promise<{ groups: string[]; otherActions: boolean } | undefined>;
 export type TargetGroupExists = (scope: Scope, arn: string) => Promise<boolean>;
 
 /** BLUE_GREEN, LINEAR and CANARY need an advancedConfiguration on every load balancer. */
@@ -110,8 +111,11 @@ export async function checkAdvanced(
     if (!(await lookups.targetGroupExists?.(scope, alt))) throw err.invalidParameter(`Unable to find target group with alternateTargetGroupArn ${alt}.`);
     for (const [name, arn] of [['productionListenerRule', adv.productionListenerRule], ['testListenerRule', adv.testListenerRule]] as const) {
       if (arn === undefined) continue;
-      const groups = await lookups.listenerRule?.(scope, arn);
-      if (!groups) throw err.invalidParameter(`Unable to find listener or listener rule with ${name} ${arn.slice(0, 2048)}.`);
+      const found = await lookups.listenerRule?.(scope, arn);
+      if (!found) throw err.invalidParameter(`Unable to find listener or listener rule with ${name} ${arn.slice(0, 2048)}.`);
+      // As on ECS: a rule mixing forward with redirect, fixed-response or authentication actions cannot be shifted.
+      if (found.otherActions) throw err.invalidParameter(`The ${name} ${arn.slice(0, 2048)} has actions other than forward, which ${strategy} deployments do not support.`);
+      const groups = found.groups;
       if (!groups.includes(ref.targetGroupArn!) && !groups.includes(adv.alternateTargetGroupArn)) {
         throw err.invalidParameter(`The ${name} ${arn.slice(0, 2048)} must forward to target group ${ref.targetGroupArn} or ${alt}.`);
       }

@@ -240,10 +240,10 @@ export class Listeners {
     return listener && defaultRuleArn(listener.pk) === arn ? { listener, actions: listener.data.defaultActions as StoredAction[] } : undefined;
   }
 
-  /** The target groups a listener or rule forwards to; undefined when there is no such listener or rule (ECS checks a productionListenerRule with it). */
-  async forwardTargets(scope: Scope, arn: string): Promise<string[] | undefined> {
+  /** The target groups a listener or rule forwards to, and whether it has other actions; undefined when there is no such listener or rule (ECS checks a productionListenerRule with it). */
+  async forwardTargets(scope: Scope, arn: string): Promise<{ groups: string[]; otherActions: boolean } | undefined> {
     const found = await this.store.read((tx) => this.actionsOf(tx, scope, arn));
-    return found && forwardedGroups(found.actions);
+    return found && { groups: forwardedGroups(found.actions), otherActions: found.actions.some((a) => a.Type !== 'forward') };
   }
 
   /**
