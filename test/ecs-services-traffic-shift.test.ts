@@ -23,6 +23,7 @@ import {
   type Service,
 } from '@aws-sdk/client-ecs';
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,7 +67,7 @@ const lbs = (tg = blueTg, alt = greenTg) => [
 ];
 
 before(async () => {
-  d = await startDockyard({ serviceControllerIdleMs: 200, agentHeartbeatIntervalMs: 500, deploymentMinuteSeconds: 1, loadBalancing: { dataPlane: false } });
+  d = await startDockyard({ serviceControllerIdleMs: 200, agentHeartbeatIntervalMs: 500, deploymentMinuteSeconds: 1, loadBalancing: { dataPlane: false }, metrics: { alarmEvaluationIntervalMs: 0 } });
   elb = new ElasticLoadBalancingV2Client({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   stateRoot = mkdtempSync(join(tmpdir(), 'dockyard-shift-'));
   await d.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
@@ -269,5 +270,51 @@ describe('ECS traffic-shifting deployments', { timeout: 180_000 }, () => {
     await eventually(steadyOn(6), 'back on revision 6', 30_000);
     // The hook is settled: acting on it again is refused.
     await assert.rejects(d.ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId: hook.hookId! })), /not in progress|not awaiting/);
+  });
+
+  it('a deployment alarm in ALARM during the bake rolls back: traffic returns, the history says TRIGGERED', async () => {
+    const cw = new CloudWatchClient({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await cw.send(new PutMetricAlarmCommand({ AlarmName: 'web-5xx', Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }));
+    const before = await weights(prodListener);
+    await d.ecs.send(
+      new UpdateServiceCommand({
+        cluster: CLUSTER,
+        service: 'web',
+        taskDefinition: 'web:5',
+        deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 60, lifecycleHooks: [], alarms: { alarmNames: ['web-5xx'], enable: true, rollback: true } },
+      }),
+    );
+    const arn = (await service()).currentServiceDeployment!;
+    await eventually(async () => ((await history(arn)).lifecycleStage === 'BAKE_TIME' ? true : undefined), 'the bake', 30_000);
+    assert.notDeepEqual(await weights(prodListener), before, 'production on the new revision while baking');
+    await cw.send(new SetAlarmStateCommand({ AlarmName: 'web-5xx', StateValue: 'ALARM', StateReason: 'test' }));
+    const h = await eventually(async () => {
+      const h = await history(arn);
+      return h.status === 'ROLLBACK_SUCCESSFUL' ? h : undefined;
+    }, 'the rollback', 30_000);
+    assert.equal(h.alarms?.status, 'TRIGGERED');
+    assert.deepEqual(h.alarms?.triggeredAlarmNames, ['web-5xx']);
+    await eventually(steadyOn(6), 'back on revision 6', 30_000);
+    assert.deepEqual(await weights(prodListener), before);
+    assert.match(events(await service()), /deployment failed: alarm web-5xx is in ALARM state/);
+  });
+
+  it('a ROLLING deployment is rolled back by its deployment alarm too; the rollback itself is not failed by the alarm still in ALARM', async () => {
+    await d.ecs.send(
+      new UpdateServiceCommand({
+        cluster: CLUSTER,
+        service: 'web',
+        taskDefinition: 'web:7',
+        deploymentConfiguration: { strategy: 'ROLLING', deploymentCircuitBreaker: { enable: false, rollback: false }, alarms: { alarmNames: ['web-5xx'], enable: true, rollback: true } },
+      }),
+    );
+    const arn = (await service()).currentServiceDeployment!;
+    const h = await eventually(async () => {
+      const h = await history(arn);
+      return h.status === 'ROLLBACK_SUCCESSFUL' ? h : undefined;
+    }, 'the rollback', 30_000);
+    assert.equal(h.alarms?.status, 'TRIGGERED');
+    const s = await eventually(steadyOn(6), 'back on revision 6', 30_000);
+    assert.match(s.deployments![0]!.rolloutStateReason!, /CloudWatch alarm web-5xx is in ALARM state/);
   });
 });

@@ -18,6 +18,7 @@ import type { Row, Store, StoreTx } from '../../store/store.js';
 import { clusterNameOf } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
+import { alarmInAlarm, failOnAlarm } from './deployment-alarms.js';
 import { applyShift, rollBackShift, shiftPlanOf } from './traffic-shift.js';
 import { markDeregistering, markSeenByService, requestStop } from './task-state.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
@@ -240,12 +241,14 @@ export class ServiceScheduler {
               now,
             })
           : undefined;
+      // A traffic-shifting deployment that failed without rolling back (ABORT, circuit breaker or alarm without rollback) stays where it was.
+      const frozen = head?.shift && head.rolloutState === 'FAILED' && head.shift.stage !== 'CLEAN_UP' && doc.status === 'ACTIVE';
       if (shift && head) {
         await applyShift(tx, head, shift, now);
         work.traffic = shift.traffic;
       }
       const decision = decide(
-        { ...serviceInput(doc), loadBalanced: balanced, hold: shift ? { starts: shift.holdStarts, retired: shift.holdRetired } : undefined },
+        { ...serviceInput(doc), loadBalanced: balanced, hold: shift ? { starts: shift.holdStarts, retired: shift.holdRetired } : frozen ? { starts: true, retired: true } : undefined },
         taskInputs,
         instances,
         now,
@@ -301,6 +304,11 @@ export class ServiceScheduler {
       if (decision.tripped) await this.trip(tx, doc, decision.rollbackTo, now);
       // A PAUSE hook timed out with action ROLLBACK.
       else if (shift?.rollback && (await rollBackShift(tx, doc, shift.rollback, now))) events.push(`(service ${doc.serviceName}) rolling back to deployment ${doc.deployments[0]!.id}.`);
+      else {
+        // Deployment alarms (deploymentConfiguration.alarms) watched while the PRIMARY is in progress.
+        const alarm = doc.status === 'ACTIVE' ? await alarmInAlarm(tx, doc) : undefined;
+        if (alarm) events.push(...(await failOnAlarm(tx, doc, alarm, now)));
+      }
 
       // Starts, through RunTask's placement path.
       const primary = doc.deployments[0];
