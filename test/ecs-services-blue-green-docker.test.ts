@@ -78,7 +78,7 @@ after(async () => {
   await d.stop();
 });
 
-it('a blue/green deployment under a steady request loop fails no request and ends on the new page', { timeout: 120_000 }, async () => {
+it('a blue/green deployment under a steady request loop fails no request and ends on the new page', { timeout: 180_000 }, async () => {
   await d.ecs.send(
     new CreateServiceCommand({
       serviceName: 'bg',
@@ -94,9 +94,9 @@ it('a blue/green deployment under a steady request loop fails no request and end
 
   const results = { ok: 0, failed: [] as string[], pages: [] as string[] };
   let stop = false;
-  // Three clients, one request at a time each: bounded in count (15 000 in all) and time (60 s).
-  let budget = 15_000;
-  const deadline = Date.now() + 60_000;
+  // Three clients, one request at a time each, 5 ms apart: bounded in count (30 000 in all) and time (90 s).
+  let budget = 30_000;
+  const deadline = Date.now() + 90_000;
   const t0 = Date.now();
   const client = async () => {
     while (!stop && budget-- > 0 && Date.now() < deadline) {
@@ -109,6 +109,7 @@ it('a blue/green deployment under a steady request loop fails no request and end
       } catch (e) {
         results.failed.push(`${String(e)} at ${Date.now() - t0} ms`);
       }
+      await new Promise((r) => setTimeout(r, 5));
     }
   };
   const loop = Promise.all([client(), client(), client()]);
