@@ -99,6 +99,14 @@ describe('decideShift', () => {
     assert.equal(d.state.percent, 100);
   });
 
+  it('a PRE_PRODUCTION_TRAFFIC_SHIFT hook holds after test traffic, before production moves', () => {
+    const p = plan({ hooks: [{ index: 0, stages: ['PRE_PRODUCTION_TRAFFIC_SHIFT'], timeoutAction: 'ROLLBACK' }] });
+    const d = settle(initialShift('BLUE_GREEN', [route], 0), p, 5);
+    assert.equal(d.state.stage, 'POST_TEST_TRAFFIC_SHIFT');
+    assert.equal(testWeights(d.state), 'tg/blue=0,tg/green=100');
+    assert.equal(prodWeights(d.state), 'tg/blue=100,tg/green=0');
+  });
+
   it('a PAUSE hook on RECONCILE_SERVICE holds before anything starts', () => {
     const p = plan({ hooks: [{ index: 0, stages: ['RECONCILE_SERVICE'], timeoutAction: 'ROLLBACK' }] });
     const d = settle(initialShift('BLUE_GREEN', [route], 0), p, 5);

@@ -184,7 +184,8 @@ export function decideShift(input: ShiftInput): ShiftDecision {
   const addHooks = (stage: LifecycleStage) => {
     if (state.rollback) return;
     for (const h of plan.hooks) {
-      if (!h.stages.includes(stage)) continue;
+      // PRE_PRODUCTION_TRAFFIC_SHIFT is a hook stage, not a deployment stage: it holds just before production moves.
+      if (!h.stages.includes(stage) && !(stage === 'POST_TEST_TRAFFIC_SHIFT' && h.stages.includes('PRE_PRODUCTION_TRAFFIC_SHIFT'))) continue;
       state.hooks.push({ index: h.index, stage, status: 'AWAITING_ACTION', timeoutAction: h.timeoutAction, ...(h.timeoutSeconds !== undefined ? { expiresAt: now + h.timeoutSeconds } : {}) });
       events.push(`${svc} ${dep} is paused at lifecycle stage ${stage}: waiting for ContinueServiceDeployment.`);
     }
