@@ -30,9 +30,15 @@ export interface ServiceTargets {
   waitForDeregistration(targetGroupArn: string, targets: readonly { id: string; port: number }[], signal?: AbortSignal): Promise<void>;
 }
 
+/** ELBv2's listeners (src/services/elbv2/listeners.ts): BLUE_GREEN, LINEAR and CANARY deployments move their forward weights. */
+export interface ServiceListeners {
+  setForwardWeights(scope: Scope, ruleOrListenerArn: string, groups: readonly { targetGroupArn: string; weight: number }[]): Promise<void>;
+}
+
 export interface ServiceControllerOptions {
   /** ELBv2's targets, for services with loadBalancers. */
   targets?: ServiceTargets;
+  listeners?: ServiceListeners;
   /** The longest sleep without a change (ms). */
   idleMs?: number;
   /** The shortest gap between two passes (ms): a burst of agent reports makes one pass, not hundreds. */
@@ -108,6 +114,8 @@ export class ServiceController {
         const r = await this.scheduler.reconcile(s.arn, decideService, snapshot);
         if (r.wakeAt === undefined) this.wakeAt.delete(s.arn);
         else this.wakeAt.set(s.arn, r.wakeAt);
+        // Weights first: a pass that stops old tasks comes after the one that moved traffic off them.
+        if (r.lb?.traffic && groups) await this.applyTraffic(groups.scope, r.lb.traffic);
         if (r.lb && groups) await this.applyLb(groups.scope, r.lb);
       } catch (e) {
         // One service's trouble (a concurrent update: ConflictError) must not stop the others: look again next pass.
@@ -151,6 +159,12 @@ export class ServiceController {
         })
         .finally(() => this.draining.delete(d.taskArn));
       this.draining.set(d.taskArn, wait);
+    }
+  }
+
+  private async applyTraffic(scope: Scope, changes: NonNullable<LbWork['traffic']>): Promise<void> {
+    for (const ch of changes) {
+      await this.opts.listeners?.setForwardWeights(scope, ch.rule, ch.groups).catch((e) => this.opts.log?.error({ err: String(e), rule: ch.rule }, 'shifting traffic failed'));
     }
   }
 

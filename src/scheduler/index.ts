@@ -42,3 +42,5 @@ export {
   UNHEALTHY_STOP_REASON,
 } from './service-decisions.js';
 export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskLbHealth, TaskStop } from './service-decisions.js';
+export { decideShift, initialShift, LIFECYCLE_STAGES, readyCount, rollbackShift, trafficOf, weightsFor } from './deployment-strategies.js';
+export type { ForwardChange, HookState, LifecycleStage, PauseHookPlan, ShiftDecision, ShiftInput, ShiftPlan, ShiftRoute, ShiftState, ShiftStrategy } from './deployment-strategies.js';

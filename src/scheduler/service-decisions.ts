@@ -56,6 +56,8 @@ export interface ServiceInput {
   steady: boolean;
   /** The service has loadBalancers: its tasks are healthy only once every target is healthy in its target group. */
   loadBalanced?: boolean;
+  /** A traffic-shifting deployment (deployment-strategies.ts) holds: no starts yet, and/or the old tasks kept. */
+  hold?: { starts: boolean; retired: boolean };
 }
 
 /** A task's targets as its target groups see them (aggregated: any unhealthy → unhealthy; all healthy → healthy). */
@@ -255,21 +257,23 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
     const kept = Math.min(keep.length, desired);
     // Retired tasks that are not healthy do not count toward the minimum: they go at once.
     const retireReason = (t: ServiceTaskInput) => (activeInstances.has(t.instanceArn) ? scaling(primary?.id) : DRAINING_STOP_REASON);
-    for (const t of retire) if (!healthy(t)) stop(t, retireReason(t));
+    const holdRetired = service.hold?.retired ?? false;
+    for (const t of retire) if (!healthy(t) && !holdRetired) stop(t, retireReason(t));
     let healthyCount = alive.filter((t) => !stopping.has(t.arn) && healthy(t)).length;
     // Healthy retired tasks go oldest deployment first, while the healthy count stays ≥ the minimum.
     const rank = new Map(service.deployments.map((d, i) => [d.id, i]));
     const healthyRetire = retire.filter((t) => !stopping.has(t.arn)).sort((a, b) => (rank.get(b.deploymentId) ?? 1e9) - (rank.get(a.deploymentId) ?? 1e9) || a.arn.localeCompare(b.arn));
     for (const t of healthyRetire) {
-      if (healthyCount - 1 < minHealthy) break;
+      if (holdRetired || healthyCount - 1 < minHealthy) break;
       healthyCount -= 1;
       stop(t, retireReason(t));
     }
-    if (launching) {
+    if (launching && !service.hold?.starts) {
       const total = alive.filter((t) => !stopping.has(t.arn)).length;
       const remainingRetire = retire.filter((t) => !stopping.has(t.arn)).length;
       // Without anything to retire, the PRIMARY may always reach desiredCount.
-      const room = remainingRetire === 0 ? desired - kept : Math.min(desired - kept, maxTotal - total);
+      // A traffic-shifting deployment starts the new revision at full count beside the old one.
+      const room = remainingRetire === 0 || holdRetired ? desired - kept : Math.min(desired - kept, maxTotal - total);
       startCount = Math.max(0, room);
     }
   }

@@ -125,7 +125,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     acceptAnyCredentials: config.acceptAnyCredentials,
     now: () => clock.now() * 1000,
   });
-  const ecs = createEcsDomain({ store, clock });
+  const ecs = createEcsDomain({ store, clock, serviceScheduler: config.deploymentMinuteSeconds !== undefined ? { minuteSeconds: config.deploymentMinuteSeconds } : undefined });
   // Controllers run on the leader; one process on SQLite always is.
   let serviceController: ServiceController | undefined;
   const containerInstances = new ContainerInstances(store, clock);
@@ -335,6 +335,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     const tg = found?.TargetGroups?.[0];
     return tg ? { targetType: tg.TargetType ?? 'instance', loadBalancerArns: tg.LoadBalancerArns ?? [] } : undefined;
   };
+  ecs.services.listenerRules = (s, arn) => elbv2.listeners.forwardTargets(s, arn);
   const hour = 3600 * 1000;
   const registryMaintenance = new RegistryMaintenance(
     [
@@ -397,6 +398,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
           idleMs: config.serviceControllerIdleMs,
           targets: elbv2.targets,
+          listeners: elbv2.listeners,
           log: { error: (obj, msg) => http.log.error(obj, msg) },
         });
         serviceController.start();

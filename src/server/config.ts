@@ -32,6 +32,8 @@ export interface ServerConfig {
   serviceControllerIdleMs?: number;
   /** Run the service controller (default true). API-only tests turn it off so nothing writes in the background. */
   serviceController?: boolean;
+  /** Seconds in one minute of a deployment's bake times and lifecycle hook timeouts (tests shorten it; default 60). */
+  deploymentMinuteSeconds?: number;
   /** Serve https on the port: the operator's certificate, or a CA generated into the data dir. */
   tls?: TlsConfig;
   /** Mount POST /_dockyard/reset (test suites); absent or false, it answers 404. */
@@ -115,6 +117,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
+    deploymentMinuteSeconds: env.DOCKYARD_DEPLOYMENT_MINUTE_SECONDS ? Number(env.DOCKYARD_DEPLOYMENT_MINUTE_SECONDS) : undefined,
     loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost', expressPorts: portRange(env.DOCKYARD_EXPRESS_PORTS) },
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };

@@ -114,6 +114,7 @@ export function ecsService(domain: EcsDomain, extra: EcsOperations = {}): Servic
     UpdateTaskSet: (ctx, input) => d.taskSets.update(ctx, input),
     DeleteTaskSet: (ctx, input) => d.taskSets.delete(ctx, input),
     UpdateServicePrimaryTaskSet: (ctx, input) => d.taskSets.updatePrimary(ctx, input),
+    ContinueServiceDeployment: (ctx, input) => d.services.continueDeployment(ctx, input),
     ...extra,
   };
   return {

@@ -11,13 +11,15 @@
  */
 import { AwsError } from '../../aws/errors.js';
 import type { Clock } from '../../core/clock.js';
-import { SERVICE_DEFAULT_STRATEGY, type decideService, type PlacementFailure, type ServiceInput, type ServiceTaskInput, type TaskLbHealth } from '../../scheduler/index.js';
+import { decideShift, readyCount, SERVICE_DEFAULT_STRATEGY, type decideService, type ForwardChange, type PlacementFailure, type ServiceInput, type ServiceTaskInput, type TaskLbHealth } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, Store, StoreTx } from '../../store/store.js';
 import { clusterNameOf } from './arns.js';
 import type { ClusterRecord } from './clusters.js';
 import { addEvents, finishServiceDeployment, startDeployment, type DeploymentRecord, type ServiceRecord } from './services.js';
+import { alarmInAlarm, failOnAlarm } from './deployment-alarms.js';
+import { applyShift, rollBackShift, shiftPlanOf } from './traffic-shift.js';
 import { markDeregistering, markSeenByService, requestStop } from './task-state.js';
 import type { TaskDefinitionRecord } from './task-definitions.js';
 import { isExternal } from './task-set-records.js';
@@ -31,6 +33,8 @@ export interface ServiceSchedulerOptions {
   maxStartsPerPass?: number;
   /** Placement retries back off exponentially up to this many seconds. */
   maxBackoffSeconds?: number;
+  /** Seconds in a minute of bake time and hook timeouts (tests shorten it; default 60). */
+  minuteSeconds?: number;
 }
 
 /** One target of a task in one target group. */
@@ -56,6 +60,8 @@ export interface LbWork {
   deregister: LbTarget[];
   /** Tasks to deregister, wait for their drain, then stop (finishDeregistration). */
   drains: { taskArn: string; targets: LbTarget[] }[];
+  /** Listener forward weights a traffic-shifting deployment asks for (applied once the write commits). */
+  traffic?: ForwardChange[];
 }
 
 export const lbKey = (t: LbTarget) => `${t.targetGroupArn}|${t.id}|${t.port}`;
@@ -144,6 +150,7 @@ export class ServiceScheduler {
   private readonly maxBackoff: number;
   /** Services with the EXTERNAL deployment controller: their task sets' tasks. */
   private readonly taskSets: TaskSetScheduler;
+  private readonly minuteSeconds: number;
 
   constructor(
     private readonly store: Store,
@@ -154,6 +161,7 @@ export class ServiceScheduler {
     this.maxStarts = opts.maxStartsPerPass ?? 500;
     this.maxBackoff = opts.maxBackoffSeconds ?? 30;
     this.taskSets = new TaskSetScheduler(tasks, this.maxStarts, this.maxBackoff);
+    this.minuteSeconds = opts.minuteSeconds ?? 60;
   }
 
   /** The services the scheduler looks after: ACTIVE and DRAINING ones, with their cluster and name. */
@@ -171,7 +179,7 @@ export class ServiceScheduler {
     const [doc, setGroups] = await this.store.read(async (tx) => [(await tx.get(c.services, serviceArn))?.data as ServiceRecord | undefined, await this.taskSets.targetGroupArns(tx, serviceArn)] as const);
     if (!doc) return undefined;
     const arns = new Set<string>(setGroups);
-    for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
+    for (const refs of [doc.loadBalancers, ...doc.deployments.map((d) => d.lbRefs ?? d.loadBalancers)]) for (const r of (refs ?? []) as LbRef[]) if (r.targetGroupArn) arns.add(r.targetGroupArn);
     return arns.size ? { scope: { accountId: doc.accountId, region: doc.region }, targetGroupArns: [...arns] } : undefined;
   }
 
@@ -209,20 +217,42 @@ export class ServiceScheduler {
       if (balanced) {
         const instanceIds = await instanceIdsOf(tx, doc.clusterArn);
         for (const t of taskRows) {
-          const refs = ((doc.deployments.find((d) => d.id === t.data.startedBy)?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
+          const mine = doc.deployments.find((d) => d.id === t.data.startedBy);
+          const refs = ((mine?.lbRefs ?? mine?.loadBalancers ?? doc.loadBalancers ?? []) as LbRef[]);
           const targets = taskTargets(t.data, refs, instanceIds);
           targetsOf.set(t.pk, targets);
           lbOf.set(t.pk, lbHealthOf(targets, lb, refs.length));
           noteLbWork(t.data, targets, lb, work);
         }
       }
+      const taskInputs = taskRows.map((r) => ({ ...taskInput(r.data), lb: lbOf.get(r.pk), lbStopping: typeof r.data.lbStopReason === 'string' }));
+      // A BLUE_GREEN, LINEAR or CANARY deployment in progress: its stage says what the scheduler may do.
+      const head = doc.deployments[0];
+      const shift =
+        head?.shift && head.rolloutState === 'IN_PROGRESS' && doc.status === 'ACTIVE'
+          ? decideShift({
+              service: doc.serviceName,
+              deploymentId: head.id,
+              state: head.shift,
+              plan: shiftPlanOf(doc.deploymentConfiguration, this.minuteSeconds),
+              desiredCount: doc.desiredCount,
+              readyCount: readyCount(taskInputs, head.id, head.healthChecked),
+              now,
+            })
+          : undefined;
+      // A traffic-shifting deployment that failed without rolling back (ABORT, circuit breaker or alarm without rollback) stays where it was.
+      const frozen = head?.shift && head.rolloutState === 'FAILED' && head.shift.stage !== 'CLEAN_UP' && doc.status === 'ACTIVE';
+      if (shift && head) {
+        await applyShift(tx, head, shift, now);
+        work.traffic = shift.traffic;
+      }
       const decision = decide(
-        { ...serviceInput(doc), loadBalanced: balanced },
-        taskRows.map((r) => ({ ...taskInput(r.data), lb: lbOf.get(r.pk), lbStopping: typeof r.data.lbStopReason === 'string' })),
+        { ...serviceInput(doc), loadBalanced: balanced, hold: shift ? { starts: shift.holdStarts, retired: shift.holdRetired } : frozen ? { starts: true, retired: true } : undefined },
+        taskInputs,
         instances,
         now,
       );
-      const events = [...decision.events];
+      const events = [...(shift?.events ?? []), ...decision.events];
 
       for (const arn of decision.seen) await markSeenByService(tx, byArn.get(arn)!);
       const stopped: string[] = [];
@@ -263,6 +293,13 @@ export class ServiceScheduler {
       doc.steady = decision.steady;
 
       if (decision.tripped) await this.trip(tx, doc, decision.rollbackTo, now);
+      // A PAUSE hook timed out with action ROLLBACK.
+      else if (shift?.rollback && (await rollBackShift(tx, doc, shift.rollback, now))) events.push(`(service ${doc.serviceName}) rolling back to deployment ${doc.deployments[0]!.id}.`);
+      else {
+        // Deployment alarms (deploymentConfiguration.alarms) watched while the PRIMARY is in progress.
+        const alarm = doc.status === 'ACTIVE' ? await alarmInAlarm(tx, doc) : undefined;
+        if (alarm) events.push(...(await failOnAlarm(tx, doc, alarm, now)));
+      }
 
       // Starts, through RunTask's placement path.
       const primary = doc.deployments[0];
@@ -303,6 +340,7 @@ export class ServiceScheduler {
       if (JSON.stringify(doc) !== before) await tx.update(c.services, row, doc);
       // Target health lives outside the store: a load-balanced service looks again within a second.
       if (balanced) wakeAt = Math.min(wakeAt ?? Infinity, now + 1);
+      if (shift?.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, shift.wakeAt);
       return { wakeAt, lb: balanced ? work : undefined };
     });
   }
@@ -310,6 +348,12 @@ export class ServiceScheduler {
   /** The circuit breaker tripped: the PRIMARY failed; roll back to the last COMPLETED deployment when asked to. */
   private async trip(tx: StoreTx, doc: ServiceRecord, rollbackTo: string | undefined, now: number): Promise<void> {
     const failed = doc.deployments[0]!;
+    // A traffic-shifting deployment returns to the tasks it was replacing, traffic first.
+    if (rollbackTo && (await rollBackShift(tx, doc, `ECS deployment circuit breaker: rolling back to deploymentId ${doc.deployments[1]?.id}.`, now))) {
+      const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
+      if (history) await tx.update(c.serviceDeployments, history, { ...history.data, deploymentCircuitBreaker: { ...(history.data.deploymentCircuitBreaker as object), status: 'TRIGGERED', failureCount: failed.failedTasks } });
+      return;
+    }
     const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
     if (history) {
       await tx.update(c.serviceDeployments, history, {

@@ -13,6 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type {
+  ContinueServiceDeploymentRequest,
   CreateServiceRequest,
   DeleteServiceRequest,
   DeploymentConfiguration,
@@ -41,6 +42,8 @@ import type { TaskDefinitionRecord } from './task-definitions.js';
 import { checkRunnable, launchTypeOf, usableTaskDefinition } from './tasks.js';
 import { checkDeploymentController, checkExternalUpdate, externalServiceFields, isExternal, taskSetsOf, type TaskSetRecord } from './task-set-records.js';
 import { pageSize } from './validation.js';
+import type { ShiftState } from '../../scheduler/index.js';
+import { checkAdvanced, checkStrategy, dropStaleStrategySettings, continueDeployment, planShift, rollBackShift, type ListenerRuleLookup, type ShiftRef } from './traffic-shift.js';
 
 const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 /** ECS's quota is 5,000 tasks per service (adjustable); Dockyard allows up to this many. */
@@ -81,6 +84,10 @@ export interface DeploymentRecord extends DeploymentConfig {
   healthChecked: boolean;
   /** Internal: the deployment id this one rolls back (circuit breaker or StopServiceDeployment). */
   rollbackOf?: string;
+  /** Internal: where its tasks register (loadBalancers with the target group it deploys behind; traffic-shift.ts). */
+  lbRefs?: unknown[];
+  /** Internal: a BLUE_GREEN, LINEAR or CANARY deployment's progress (deployment-strategies.ts). */
+  shift?: ShiftState;
 }
 
 export interface ServiceEventRecord {
@@ -235,6 +242,7 @@ export async function startDeployment(
     healthChecked: hasHealthCheck(td),
     platformFamily: config.launchType === 'FARGATE' ? 'Linux' : undefined,
   } as DeploymentRecord;
+  planShift(doc, deployment, previous, now, rollbackOf !== undefined);
   doc.deployments = [deployment, ...doc.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const, updatedAt: now }))];
   doc.taskDefinition = td.taskDefinitionArn;
   doc.steady = false;
@@ -259,7 +267,7 @@ function circuitBreakerView(doc: ServiceRecord) {
 }
 
 /** The deployment configuration with ECS's defaults (REPLICA 100/200, DAEMON 0/100), validated. */
-function deploymentConfiguration(given: DeploymentConfiguration | undefined, strategy: string, current?: ServiceRecord['deploymentConfiguration']) {
+function deploymentConfiguration(given: DeploymentConfiguration | undefined, strategy: string, controller: string, current?: ServiceRecord['deploymentConfiguration']) {
   const daemon = strategy === 'DAEMON';
   const out = {
     ...current,
@@ -271,7 +279,10 @@ function deploymentConfiguration(given: DeploymentConfiguration | undefined, str
   if (out.minimumHealthyPercent < 0 || out.minimumHealthyPercent > 100) throw err.invalidParameter('minimumHealthyPercent must be between 0 and 100.');
   if (out.maximumPercent < 100 || out.maximumPercent > 200) throw err.invalidParameter('maximumPercent must be between 100 and 200.');
   if (daemon && out.maximumPercent !== 100) throw err.invalidParameter('The maximumPercent parameter must be 100 for services using the DAEMON scheduling strategy.');
-  if (out.strategy !== undefined && out.strategy !== 'ROLLING') throw err.invalidParameter(`Deployment strategy ${out.strategy} is not supported: Dockyard deploys services with ROLLING updates.`);
+  dropStaleStrategySettings(out, given);
+  checkStrategy(out, strategy);
+  // With EXTERNAL, the tool driving the task sets shifts traffic itself.
+  if (controller === 'EXTERNAL' && out.strategy !== undefined && out.strategy !== 'ROLLING') throw err.invalidParameter(`Deployment strategy ${out.strategy} is not supported for services with the EXTERNAL deployment controller.`);
   if ((out.bakeTimeInMinutes ?? 0) < 0 || (out.bakeTimeInMinutes ?? 0) > 1440) throw err.invalidParameter('bakeTimeInMinutes must be between 0 and 1440.');
   return out;
 }
@@ -346,6 +357,20 @@ export async function checkLoadBalancers(scope: Scope, refs: readonly LoadBalanc
 export class Services {
   /** Set by the composition root: how CreateService / UpdateService look up target groups. */
   targetGroups: TargetGroupLookup | undefined;
+  /** Set by the composition root: the target groups a listener or listener rule forwards to (blue/green validation). */
+  listenerRules: ListenerRuleLookup | undefined;
+
+  private shiftLookups() {
+    const tgs = this.targetGroups;
+    return { targetGroupExists: async (s: Scope, arn: string) => (tgs ? (await tgs(s, arn)) !== undefined : false), listenerRule: this.listenerRules };
+  }
+
+  /** ContinueServiceDeployment (PAUSE lifecycle hooks; traffic-shift.ts). */
+  async continueDeployment(scope: Scope, input: ContinueServiceDeploymentRequest) {
+    const now = this.clock.now();
+    const arn = await this.store.write((tx) => continueDeployment(tx, scope, input, now));
+    return { serviceDeploymentArn: arn };
+  }
 
   constructor(
     private readonly store: Store,
@@ -368,7 +393,7 @@ export class Services {
     checkPlacement(input, strategy);
     checkGrace(input.healthCheckGracePeriodSeconds);
     checkTags(input.tags);
-    const depConfig = deploymentConfiguration(input.deploymentConfiguration, strategy);
+    const depConfig = deploymentConfiguration(input.deploymentConfiguration, strategy, controller);
     const clusterArn = resolveArn(scope, input.cluster);
     const arn = serviceArn(scope, clusterNameOf(clusterArn), input.serviceName);
     const token = input.clientToken;
@@ -402,6 +427,7 @@ export class Services {
       if (td) {
         checkDeployable(td, config, cluster);
         await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], td, this.targetGroups);
+        await checkAdvanced(scope, depConfig, config.loadBalancers as ShiftRef[], this.shiftLookups());
       }
       const record: ServiceRecord = {
         accountId: scope.accountId,
@@ -475,7 +501,7 @@ export class Services {
       const strategy = doc.schedulingStrategy;
       checkPlacement(input, strategy);
       if (strategy === 'DAEMON' && input.desiredCount !== undefined) throw err.invalidParameter('The daemon scheduling strategy does not support a desired count for services.');
-      doc.deploymentConfiguration = deploymentConfiguration(input.deploymentConfiguration, strategy, doc.deploymentConfiguration);
+      doc.deploymentConfiguration = deploymentConfiguration(input.deploymentConfiguration, strategy, doc.deploymentController.type, doc.deploymentConfiguration);
       if (isExternal(doc)) {
         // The task-set controller recomputes every task set's computedDesiredCount from desiredCount.
         checkExternalUpdate(input);
@@ -518,6 +544,7 @@ export class Services {
       const deployTd = td ?? (await usableTaskDefinitionOrCurrent(tx, scope, config.taskDefinition));
       checkDeployable(deployTd, config, cluster);
       await checkLoadBalancers(scope, config.loadBalancers as LoadBalancerRef[], deployTd, this.targetGroups);
+      await checkAdvanced(scope, doc.deploymentConfiguration, config.loadBalancers as ShiftRef[], this.shiftLookups());
       const changed = JSON.stringify(config) !== before;
       if (changed || input.forceNewDeployment) {
         Object.assign(doc, {
@@ -699,7 +726,10 @@ export class Services {
       if (!row || !doc || doc.status !== 'ACTIVE' || !primary || primary.serviceDeploymentArn !== history.pk || primary.rolloutState !== 'IN_PROGRESS' || history.data.status !== 'IN_PROGRESS') {
         throw new AwsError('ConflictException', 'The service deployment is not in progress and cannot be stopped.', 400);
       }
-      if (stopType === 'ROLLBACK') {
+      if (stopType === 'ROLLBACK' && (await rollBackShift(tx, doc, 'Service deployment rolled back by user.', now))) {
+        // A traffic-shifting deployment returns to the tasks it was replacing (still there until CLEAN_UP).
+        addEvents(doc, [`(service ${doc.serviceName}) rolling back to deployment ${doc.deployments[0]!.id}.`], now);
+      } else if (stopType === 'ROLLBACK') {
         const target = doc.lastCompleted;
         if (!target) throw err.invalidParameter('The service has no completed deployment to roll back to.');
         primary.rolloutState = 'FAILED';

@@ -8,7 +8,7 @@ import type { Clock } from '../../core/clock.js';
 import * as c from '../../store/collections.js';
 import type { ElbListenerDoc, ElbRuleDoc } from '../../store/collections.js';
 import type { Store, StoreTx } from '../../store/store.js';
-import { normalizeActions, normalizeConditions } from './actions.js';
+import { forwardedGroups, normalizeActions, normalizeConditions, type StoredAction } from './actions.js';
 import { defaultRuleArn, elbId, listenerArn, ownArn, ruleArn, type Scope } from './arns.js';
 import { defaultAttributes, describeAttributes, modifyAttributes } from './attributes.js';
 import { DEFAULT_SSL_POLICY, LIMITS, sslPolicyNamed } from './catalog.js';
@@ -224,6 +224,46 @@ export class Listeners {
       const doc = { ...row.data, conditions, actions };
       await tx.update(c.elbRules, row, doc);
       return { Rules: [describeRule(doc)] };
+    });
+  }
+
+  /** The listener (for a listener or default rule ARN) or rule whose actions `arn` names, in `tx`. */
+  private async actionsOf(tx: StoreTx, scope: Scope, arn: string) {
+    if (ownArn(arn, 'listener', scope)) {
+      const listener = await tx.get(c.elbListeners, arn);
+      return listener && { listener, actions: listener.data.defaultActions as StoredAction[] };
+    }
+    if (!ownArn(arn, 'listener-rule', scope)) return undefined;
+    const rule = await tx.get(c.elbRules, arn);
+    if (rule) return { rule, actions: rule.data.actions as StoredAction[] };
+    const listener = await tx.get(c.elbListeners, listenerOfRule(arn));
+    return listener && defaultRuleArn(listener.pk) === arn ? { listener, actions: listener.data.defaultActions as StoredAction[] } : undefined;
+  }
+
+  /** The target groups a listener or rule forwards to, and whether it has other actions; undefined when there is no such listener or rule (ECS checks a productionListenerRule with it). */
+  async forwardTargets(scope: Scope, arn: string): Promise<{ groups: string[]; otherActions: boolean } | undefined> {
+    const found = await this.store.read((tx) => this.actionsOf(tx, scope, arn));
+    return found && { groups: forwardedGroups(found.actions), otherActions: found.actions.some((a) => a.Type !== 'forward') };
+  }
+
+  /**
+   * Sets the weights of a listener's or rule's forward action (what ECS blue/green, linear and
+   * canary deployments do to their listener rules); no write when they are already so.
+   */
+  async setForwardWeights(scope: Scope, arn: string, groups: readonly { targetGroupArn: string; weight: number }[]): Promise<void> {
+    await this.store.write(async (tx) => {
+      const found = await this.actionsOf(tx, scope, arn);
+      if (!found) throw err.ruleNotFound();
+      const actions = found.actions.map((a) => {
+        if (a.Type !== 'forward') return a;
+        const cfg = (a.ForwardConfig ?? {}) as { TargetGroupStickinessConfig?: unknown };
+        const { TargetGroupArn: _single, ...rest } = a;
+        void _single;
+        return { ...rest, ForwardConfig: { ...cfg, TargetGroups: groups.map((g) => ({ TargetGroupArn: g.targetGroupArn, Weight: g.weight })) } };
+      });
+      if (JSON.stringify(actions) === JSON.stringify(found.actions)) return;
+      if (found.rule) await tx.update(c.elbRules, found.rule, { ...found.rule.data, actions });
+      else await tx.update(c.elbListeners, found.listener!, { ...found.listener!.data, defaultActions: actions });
     });
   }
 
