@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { RequestFacts } from './conditions.js';
 import type { GroupRuntime, TargetRuntime } from './groups.js';
 import { pickGroup, redirectLocation, type CompiledAction, type ListenerRoute } from './routes.js';
+import { countElbError, countResponse } from './stats.js';
 
 /** Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
@@ -99,11 +100,6 @@ function forwardedHeaders(req: IncomingMessage, route: ListenerRoute, keepUpgrad
   return out;
 }
 
-interface Sticky {
-  groupCookie?: string;
-  targetCookie?: string;
-}
-
 function stickyCookies(group: GroupRuntime, target: TargetRuntime, action: Extract<CompiledAction, { type: 'forward' }>): string[] | undefined {
   let cookies: string[] | undefined;
   if (group.stickiness.enabled) {
@@ -120,10 +116,9 @@ function stickyCookies(group: GroupRuntime, target: TargetRuntime, action: Extra
 /** Picks the group and the target for a forward, honouring stickiness cookies. */
 function chooseTarget(action: Extract<CompiledAction, { type: 'forward' }>, headers: IncomingHttpHeaders): { group: GroupRuntime; target: TargetRuntime } | undefined {
   const cookie = headers.cookie;
-  const sticky: Sticky = cookie === undefined ? {} : { groupCookie: cookieValue(cookie, 'AWSALBTG'), targetCookie: cookieValue(cookie, 'AWSALB') };
-  const group = pickGroup(action, action.stickyGroups.enabled ? sticky.groupCookie : undefined);
+  const group = pickGroup(action, action.stickyGroups.enabled ? cookieValue(cookie, 'AWSALBTG') : undefined);
   if (!group) return undefined;
-  const target = group.pick(group.stickiness.enabled ? sticky.targetCookie : undefined);
+  const target = group.pick(group.stickiness.enabled ? cookieValue(cookie, 'AWSALB') : undefined);
   return target ? { group, target } : undefined;
 }
 
@@ -139,6 +134,7 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
   const facts = requestFacts(req);
   const action = matchRoute(route, facts);
   if (action.type === 'fixed-response') {
+    countElbError(route.stats, action.status);
     res.writeHead(action.status, { 'content-type': action.contentType, 'content-length': action.body.length, ...(route.serverHeader ? { server: 'awselb/2.0' } : {}) });
     res.end(action.body);
     return;
@@ -151,10 +147,14 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
   }
   const chosen = chooseTarget(action, req.headers);
   if (!chosen) {
+    countElbError(route.stats, 503);
     sendAlbError(res, 503);
     return;
   }
   const { group, target } = chosen;
+  const stats = action.stats[action.groups.indexOf(group)]!;
+  route.stats.requests++;
+  stats.requests++;
   const cookies = stickyCookies(group, target, action);
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
   const headers = forwardedHeaders(req, route, false);
@@ -167,6 +167,7 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
     }
   };
   const attempt = (retry: boolean) => {
+    const sent = performance.now();
     target.pool
       .stream(
         {
@@ -178,6 +179,7 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
           bodyTimeout: route.idleTimeoutMs,
         },
         ({ statusCode, headers: upstream }) => {
+          countResponse(stats, statusCode, (performance.now() - sent) / 1000);
           const out: string[] = [];
           for (const name in upstream) {
             if (HOP_BY_HOP.has(name)) continue;
@@ -196,7 +198,9 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
           return;
         }
         done();
-        sendAlbError(res, errorStatus(err));
+        const status = errorStatus(err);
+        if (!res.headersSent) countElbError(route.stats, status);
+        sendAlbError(res, status);
       });
   };
   attempt(true);

@@ -44,8 +44,12 @@ export interface ServerConfig {
   secretsRotationIntervalSeconds?: number;
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
-  /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
-  loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean };
+  /**
+   * Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName,
+   * false to run no data plane, and how many worker processes serve them (default: one per CPU;
+   * 1 serves them in the Dockyard process).
+   */
+  loadBalancing?: { bindHost?: string; dnsSuffix?: string; dataPlane?: boolean; workers?: number };
   /** CloudWatch and Application Auto Scaling timing (tests shorten these). */
   metrics?: MetricsConfig;
 }
@@ -61,6 +65,8 @@ export interface MetricsConfig {
   /** Target tracking alarms: the evaluation periods of the high and low alarms (AWS: 3 and 15 one-minute periods). */
   targetTrackingHighPeriods?: number;
   targetTrackingLowPeriods?: number;
+  /** How often the load balancers' AWS/ApplicationELB counters are published (default 60 000 ms). */
+  loadBalancerMetricsIntervalMs?: number;
 }
 
 export interface EmbeddedAgentConfig {
