@@ -8,7 +8,7 @@
  */
 import { ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand, type Dimension } from '@aws-sdk/client-cloudwatch';
-import { CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
@@ -52,7 +52,7 @@ describe('load balancer metrics', () => {
 
   it('publishes request, response, error, connection and health metrics as ALB does', async () => {
     backends.push(await startBackend('a'), await startBackend('b'));
-    const tg = (await elb.send(new CreateTargetGroupCommand({ Name: 'web', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'ip', HealthCheckPath: '/health', HealthCheckIntervalSeconds: 5, HealthyThresholdCount: 2 }))).TargetGroups![0]!;
+    const tg = (await elb.send(new CreateTargetGroupCommand({ Name: 'web', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'ip', HealthCheckPath: '/health', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2 }))).TargetGroups![0]!;
     const empty = (await elb.send(new CreateTargetGroupCommand({ Name: 'empty', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'ip' }))).TargetGroups![0]!;
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tg.TargetGroupArn, Targets: backends.map((b) => ({ Id: '127.0.0.1', Port: b.port })) }));
     const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'shop' }))).LoadBalancers![0]!;
@@ -112,6 +112,7 @@ describe('load balancer metrics', () => {
   });
 
   it('the ALBRequestCountPerTarget alarm of a target-tracking policy reads the published series', async () => {
+    await d.ecs.send(new CreateClusterCommand({ clusterName: 'default' }));
     await d.ecs.send(new RegisterTaskDefinitionCommand({ family: 'web', containerDefinitions: [{ name: 'app', image: 'simulated/web:1', memory: 128 }] }));
     await d.ecs.send(new CreateServiceCommand({ serviceName: 'web', taskDefinition: 'web:1', desiredCount: 0 }));
     const target = { ServiceNamespace: 'ecs', ResourceId: 'service/default/web', ScalableDimension: 'ecs:service:DesiredCount' } as const;
