@@ -13,15 +13,16 @@
  * `wrk -t2 -c50 -d<seconds>s --latency`. Prints one JSON document with every run, the medians and
  * the ratios (Dockyard ÷ nginx).
  *
- *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--cpu-prof DIR]
+ *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--lb-workers N] [--cpu-prof DIR]
  *
- * `--nginx-workers 1` compares per core (Dockyard's listener runs on one).
+ * Dockyard serves listeners from one worker process per CPU by default, as nginx runs a worker
+ * per core; `--lb-workers 1 --nginx-workers 1` compares one process against one.
  * `--cpu-prof DIR` profiles the Dockyard process (node --cpu-prof) for the whole run.
  */
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/net.js';
@@ -34,12 +35,15 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
     'nginx-workers': { type: 'string', default: '2' },
+    'lb-workers': { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const NGINX_WORKERS = Number(args['nginx-workers']);
+/** Dockyard's data-plane worker processes (`dockyard up --lb-workers`; default one per CPU). */
+const LB_WORKERS = args['lb-workers'];
 
 const TARGETS_SCRIPT = `
 const http = require('node:http');
@@ -135,7 +139,7 @@ async function main() {
   };
   // startDockyardProcess passes DOCKYARD_BENCH_NODE_ARGS to the server's node.
   if (args['cpu-prof']) process.env.DOCKYARD_BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${args['cpu-prof']}`;
-  const dockyard = await startDockyardProcess(['--no-agent']);
+  const dockyard = await startDockyardProcess(['--no-agent', ...(LB_WORKERS ? ['--lb-workers', LB_WORKERS] : [])]);
   try {
     const targetPorts = [await freePort(), await freePort()];
     const targets = spawn(process.execPath, ['-e', TARGETS_SCRIPT, ...targetPorts.map(String)], { stdio: 'ignore' });
@@ -189,8 +193,9 @@ async function main() {
         {
           benchmark: 'lb',
           date: new Date().toISOString(),
-          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}`,
+          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}${LB_WORKERS ? ` --lb-workers ${LB_WORKERS}` : ''}`,
           nginxWorkers: NGINX_WORKERS,
+          dockyardWorkers: LB_WORKERS ? Number(LB_WORKERS) : availableParallelism(),
           client: `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s --latency`,
           targets: 'two Node http servers on 127.0.0.1 (one process), keep-alive, 13-byte body',
           nginx: n,
