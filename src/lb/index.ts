@@ -186,6 +186,8 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
     this.pairs = forwardPairs(listeners, rows.rules);
     // The control copies of the groups: which are in use decides which are health-checked.
     const inUse = new Set(this.pairs.map(([, g]) => g));
+    const byGroup = new Map<string, DataPlaneSnapshot['targets']>();
+    for (const t of targets) (byGroup.get(t.targetGroupArn) ?? byGroup.set(t.targetGroupArn, []).get(t.targetGroupArn)!).push(t);
     const seen = new Set<string>();
     for (const doc of rows.targetGroups) {
       seen.add(doc.arn);
@@ -194,7 +196,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       g.configure(doc);
       g.inUse = inUse.has(doc.arn);
       g.setTargets(
-        targets.filter((t) => t.targetGroupArn === doc.arn),
+        byGroup.get(doc.arn) ?? [],
         (row) => new TargetRuntime(doc.arn, row.id, row.port, row.host, doc.protocol === 'HTTPS'),
       );
     }

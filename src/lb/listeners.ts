@@ -66,9 +66,14 @@ export class ListenerRuntime {
   private readonly lbStats = new Map<string, LbCounters>();
   private readonly groupStats = new Map<string, GroupCounters>();
   private readonly tick: NodeJS.Timeout;
+  private bindHost = '127.0.0.1';
   version = 0;
 
-  constructor(private readonly log: DataPlaneLog) {
+  constructor(
+    private readonly log: DataPlaneLog,
+    /** Called when a listener starts serving (a worker reports its bound ports). */
+    private readonly onListening: () => void = () => undefined,
+  ) {
     // Retry listeners that could not bind.
     this.tick = setInterval(() => {
       const now = Date.now();
@@ -78,6 +83,7 @@ export class ListenerRuntime {
   }
 
   async apply(snap: DataPlaneSnapshot): Promise<void> {
+    this.bindHost = snap.bindHost;
     this.applyGroups(snap.targetGroups, snap.targets);
     const routes = this.buildRoutes(snap.loadBalancers, snap.listeners, snap.rules);
     this.setHealth(snap.health);
@@ -228,7 +234,7 @@ export class ListenerRuntime {
       s.routes = routes;
       s.server.keepAliveTimeout = first.idleTimeoutMs;
       s.server.headersTimeout = first.idleTimeoutMs + 1_000;
-      if (!s.bound) this.bind(port, s, snap.bindHost);
+      if (!s.bound) this.bind(port, s);
     }
   }
 
@@ -273,13 +279,14 @@ export class ListenerRuntime {
     return s;
   }
 
-  private bindHost = '127.0.0.1';
-
-  private bind(port: number, s: PortServer, host = this.bindHost): void {
-    this.bindHost = host;
+  private bind(port: number, s: PortServer): void {
+    const host = this.bindHost;
     s.bound = true;
     s.lastBindAttempt = Date.now();
-    s.server.listen({ port, host }, () => this.log.info({ port, host, protocol: s.protocol, pid: process.pid }, 'load balancer listener serving'));
+    s.server.listen({ port, host }, () => {
+      this.log.info({ port, host, protocol: s.protocol, pid: process.pid }, 'load balancer listener serving');
+      this.onListening();
+    });
   }
 
   async close(): Promise<void> {

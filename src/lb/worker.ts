@@ -14,7 +14,7 @@ const log: DataPlaneLog = {
   info: (obj, msg) => send({ type: 'log', level: 'info', obj: plain(obj), msg }),
   error: (obj, msg) => send({ type: 'log', level: 'error', obj: plain(obj), msg }),
 };
-const runtime = new ListenerRuntime(log);
+const runtime = new ListenerRuntime(log, () => report());
 
 const report = () => send({ type: 'report', version: runtime.version, bound: runtime.boundPorts(), inflight: runtime.inflight() });
 
@@ -27,8 +27,6 @@ process.on('message', (msg: ToWorker) => {
         .then(() => runtime.apply(msg.snapshot))
         .catch((err: unknown) => log.error({ err }, 'load balancer configuration could not be applied'))
         .then(report);
-      // Listening completes asynchronously (through the primary): report the ports soon after.
-      setTimeout(report, 50);
       break;
     case 'health':
       runtime.setHealth(msg.health);
