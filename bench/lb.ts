@@ -10,8 +10,9 @@
  * nginx (2 workers as in BASELINES.md, `upstream` with keepalive 64, HTTP/1.1 to the targets,
  * the same X-Forwarded-* headers) listens on another port. After a warm-up of each, the two are
  * measured in turn `--rounds` times (interleaved: nginx, dockyard, nginx, dockyard, …), every run
- * `wrk -t2 -c50 -d<seconds>s --latency`. Prints one JSON document with every run, the medians and
- * the ratios (Dockyard ÷ nginx).
+ * `wrk -t2 -c50 -d<seconds>s --latency`, with the CPU time each side's processes spent on the run
+ * (from /proc: the cost per request, which a loaded machine disturbs far less than requests/s).
+ * Prints one JSON document with every run, the medians and the ratios (Dockyard ÷ nginx).
  *
  *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--lb-workers N] [--cpu-prof DIR]
  *
@@ -26,7 +27,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/net.js';
-import { startDockyardProcess } from './lib/dockyard-process.js';
+import { startDockyardProcess, treeCpuSeconds } from './lib/dockyard-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -97,6 +98,8 @@ interface WrkResult {
   requests: number;
   non2xx: number;
   socketErrors: string | undefined;
+  /** CPU time the side's processes (all workers) spent per request, in microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 const toMs = (v: string) => {
@@ -177,14 +180,23 @@ async function main() {
     const runs: { side: 'nginx' | 'dockyard'; round: number; result: WrkResult }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const side of ['nginx', 'dockyard'] as const) {
+        const pid = side === 'nginx' ? nginx.pid! : dockyard.pid;
+        const cpuBefore = await treeCpuSeconds(pid);
         const result = await wrk(urls[side], SECONDS);
+        result.cpuUsPerRequest = Math.round((((await treeCpuSeconds(pid)) - cpuBefore) / result.requests) * 1e6 * 10) / 10;
         runs.push({ side, round, result });
-        process.stderr.write(`${side} round ${round}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms\n`);
+        process.stderr.write(`${side} round ${round}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.cpuUsPerRequest} µs CPU per request\n`);
       }
     }
     const summary = (side: 'nginx' | 'dockyard') => {
       const mine = runs.filter((r) => r.side === side).map((r) => r.result);
-      return { requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)), p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)), non2xx: mine.reduce((s, r) => s + r.non2xx, 0) };
+      return {
+        requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
+        p50Ms: median(mine.map((r) => r.p50Ms)),
+        p99Ms: median(mine.map((r) => r.p99Ms)),
+        cpuUsPerRequest: median(mine.map((r) => r.cpuUsPerRequest!)),
+        non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
+      };
     };
     const n = summary('nginx');
     const dy = summary('dockyard');
@@ -200,7 +212,7 @@ async function main() {
           targets: 'two Node http servers on 127.0.0.1 (one process), keep-alive, 13-byte body',
           nginx: n,
           dockyard: dy,
-          ratio: { throughput: Math.round((dy.requestsPerSecond / n.requestsPerSecond) * 1000) / 1000, p50: Math.round((dy.p50Ms / n.p50Ms) * 100) / 100, p99: Math.round((dy.p99Ms / n.p99Ms) * 100) / 100 },
+          ratio: { throughput: Math.round((dy.requestsPerSecond / n.requestsPerSecond) * 1000) / 1000, p50: Math.round((dy.p50Ms / n.p50Ms) * 100) / 100, p99: Math.round((dy.p99Ms / n.p99Ms) * 100) / 100, cpuPerRequest: Math.round((dy.cpuUsPerRequest / n.cpuUsPerRequest) * 100) / 100 },
           goal: { throughputAtLeast: 0.7, p99AtMost: 1 },
           runs,
         },

@@ -48,6 +48,8 @@ export interface ServingHalf {
   /** In-flight requests of draining targets, summed over workers; undefined until all have applied `version`. */
   drainingInflight(version: number): Record<string, number> | undefined;
   boundPorts(): number[];
+  /** The worker processes' pids (none when serving in this process). */
+  workerPids(): number[];
   takeStats(): Promise<PeriodStats>;
   close(): Promise<void>;
 }
@@ -61,6 +63,7 @@ class InProcess implements ServingHalf {
   setHealth = (h: HealthMap) => this.runtime.setHealth(h);
   drainingInflight = (version: number) => (this.runtime.version >= version ? this.runtime.inflight() : undefined);
   boundPorts = () => this.runtime.boundPorts();
+  workerPids = () => [];
   takeStats = async () => this.runtime.takeStats();
   close = () => this.runtime.close();
 }
@@ -127,6 +130,11 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   /** The ports listeners are served on once bound (tests wait for it). */
   boundPorts(): number[] {
     return this.serving.boundPorts();
+  }
+
+  /** The data-plane worker processes (tests kill one to see it replaced). */
+  workerPids(): number[] {
+    return this.serving.workerPids();
   }
 
   /** Resolves once every committed configuration change has been applied. */

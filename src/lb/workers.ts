@@ -177,6 +177,10 @@ export class WorkerPool implements ServingHalf {
     return first!.bound.filter((p) => rest.every((m) => m.bound.includes(p)));
   }
 
+  workerPids(): number[] {
+    return [...this.members].filter((m) => m.ready).map((m) => m.worker.process.pid!);
+  }
+
   async takeStats(): Promise<PeriodStats> {
     const stats: PeriodStats = { lbs: {}, groups: {} };
     if (this.members.size === 0) return stats;
