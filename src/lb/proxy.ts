@@ -68,7 +68,10 @@ export function requestFacts(req: IncomingMessage): RequestFacts {
   };
 }
 
-function matchRoute(route: ListenerRoute, facts: RequestFacts): CompiledAction {
+/** The action for a request: the first rule that matches, else the default (no facts gathered when there are no rules). */
+function matchRoute(route: ListenerRoute, req: IncomingMessage): CompiledAction {
+  if (route.rules.length === 0) return route.defaultAction;
+  const facts = requestFacts(req);
   for (const r of route.rules) if (r.predicate(facts)) return r.action;
   return route.defaultAction;
 }
@@ -132,8 +135,7 @@ function errorStatus(err: unknown): number {
 const RETRYABLE = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: ServerResponse): void {
-  const facts = requestFacts(req);
-  const action = matchRoute(route, facts);
+  const action = matchRoute(route, req);
   if (action.type === 'fixed-response') {
     countElbError(route.stats, action.status);
     res.writeHead(action.status, { 'content-type': action.contentType, 'content-length': action.body.length, ...(route.serverHeader ? { server: 'awselb/2.0' } : {}) });
@@ -141,6 +143,7 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
     return;
   }
   if (action.type === 'redirect') {
+    const facts = requestFacts(req);
     const location = redirectLocation(action, { protocol: route.protocol === 'HTTPS' ? 'https' : 'http', host: facts.host, port: route.port, path: facts.path, query: facts.query });
     res.writeHead(action.status, { location, 'content-length': 0, ...(route.serverHeader ? { server: 'awselb/2.0' } : {}) });
     res.end();
@@ -172,6 +175,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private sentAt = 0;
   private abort: ((err?: Error) => void) | undefined;
   private settled = false;
+  private resume: (() => void) | undefined;
   /** A request without a body that met a keep-alive connection the target had just closed is sent once more. */
   private retried = false;
 
@@ -216,12 +220,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (this.cookies) for (const c of this.cookies) out.push('set-cookie', c);
     this.res.writeHead(statusCode, out);
-    this.res.on('drain', resume);
+    this.resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    // The client is slower than the target: undici pauses reading until the client drains.
+    this.res.once('drain', this.resume!);
+    return false;
   }
 
   onComplete(): void {
@@ -255,8 +262,7 @@ class Exchange implements Dispatcher.DispatchHandler {
  * then bytes flow both ways untouched; the target counts it in flight until either side closes.
  */
 export function handleUpgrade(route: ListenerRoute, req: IncomingMessage, client: Duplex, head: Buffer): void {
-  const facts = requestFacts(req);
-  const action = matchRoute(route, facts);
+  const action = matchRoute(route, req);
   const refuse = (status: number) => {
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nserver: awselb/2.0\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   };
