@@ -23,7 +23,7 @@
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/net.js';
@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'nginx-workers': { type: 'string', default: '2' },
     'lb-workers': { type: 'string' },
+    /** Said with the results (e.g. how busy the machine was). */
+    note: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -130,6 +132,8 @@ function wrk(url: string, seconds: number): Promise<WrkResult> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
+const LOAD_AT_START = loadavg()[0]!;
+
 async function main() {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'dockyard-bench-lb-'));
@@ -205,6 +209,8 @@ async function main() {
         {
           benchmark: 'lb',
           date: new Date().toISOString(),
+          ...(args.note ? { note: args.note } : {}),
+          loadAverageAtStart: LOAD_AT_START,
           command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}${LB_WORKERS ? ` --lb-workers ${LB_WORKERS}` : ''}`,
           nginxWorkers: NGINX_WORKERS,
           dockyardWorkers: LB_WORKERS ? Number(LB_WORKERS) : availableParallelism(),
