@@ -88,7 +88,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   /** Target groups as the health checks and drains see them (no connection pools here). */
   private readonly groups = new Map<string, GroupRuntime>();
   private readonly health = new HealthChecker((g) => this.healthChanged(g));
-  private readonly serving: ServingHalf;
+  private serving: ServingHalf;
   private version = 0;
   private pairs: [string, string][] = [];
   private reloading: Promise<void> | undefined;
@@ -101,7 +101,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
 
   constructor(private readonly opts: DataPlaneOptions) {
     const workers = opts.workers ?? WorkerPool.defaultSize();
-    this.serving = workers > 1 ? new WorkerPool(workers, opts.log) : new InProcess(opts.log);
+    this.serving = workers > 1 ? new WorkerPool(workers, opts.log, () => void this.serveInProcess()) : new InProcess(opts.log);
   }
 
   async start(): Promise<void> {
@@ -119,6 +119,13 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       this.metricsTick = setInterval(() => void this.flushMetrics(), this.opts.metricsIntervalMs ?? 60_000);
       this.metricsTick.unref();
     }
+  }
+
+  /** The fallback when worker processes cannot start. */
+  private async serveInProcess(): Promise<void> {
+    if (this.closed) return;
+    this.serving = new InProcess(this.opts.log);
+    await this.reload();
   }
 
   /** TargetHealthSource: what the health checks found for a registered target. */
@@ -258,7 +265,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   }
 
   /** Publishes the period that ends now, timestamped with its start. */
-  async flushMetrics(): Promise<void> {
+  private async flushMetrics(): Promise<void> {
     const start = this.periodStart;
     this.periodStart = Date.now();
     try {

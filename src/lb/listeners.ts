@@ -85,7 +85,11 @@ export class ListenerRuntime {
   async apply(snap: DataPlaneSnapshot): Promise<void> {
     this.bindHost = snap.bindHost;
     this.applyGroups(snap.targetGroups, snap.targets);
-    const routes = this.buildRoutes(snap.loadBalancers, snap.listeners, snap.rules);
+    const used = { lbs: new Set<string>(), groups: new Set<string>() };
+    const routes = this.buildRoutes(snap.loadBalancers, snap.listeners, snap.rules, used);
+    // Counters of load balancers and pairs no longer configured go (with their unpublished period).
+    for (const k of this.lbStats.keys()) if (!used.lbs.has(k)) this.lbStats.delete(k);
+    for (const k of this.groupStats.keys()) if (!used.groups.has(k)) this.groupStats.delete(k);
     this.setHealth(snap.health);
     await this.applyServers(routes, snap);
     this.version = snap.version;
@@ -137,14 +141,16 @@ export class ListenerRuntime {
     return out;
   }
 
-  private statsOfLb(arn: string): LbCounters {
+  private statsOfLb(arn: string, used: { lbs: Set<string> }): LbCounters {
+    used.lbs.add(arn);
     let c = this.lbStats.get(arn);
     if (!c) this.lbStats.set(arn, (c = newLbCounters()));
     return c;
   }
 
-  private statsOfGroup(lbArn: string, groupArn: string): GroupCounters {
+  private statsOfGroup(lbArn: string, groupArn: string, used: { groups: Set<string> }): GroupCounters {
     const key = `${lbArn} ${groupArn}`;
+    used.groups.add(key);
     let c = this.groupStats.get(key);
     if (!c) this.groupStats.set(key, (c = newGroupCounters()));
     return c;
@@ -171,7 +177,7 @@ export class ListenerRuntime {
     }
   }
 
-  private buildRoutes(lbs: ElbLoadBalancerDoc[], listeners: ElbListenerDoc[], rules: ElbRuleDoc[]): Map<number, ListenerRoute[]> {
+  private buildRoutes(lbs: ElbLoadBalancerDoc[], listeners: ElbListenerDoc[], rules: ElbRuleDoc[], used: { lbs: Set<string>; groups: Set<string> }): Map<number, ListenerRoute[]> {
     const lbByArn = new Map(lbs.map((l) => [l.arn, l]));
     const rulesByListener = new Map<string, ElbRuleDoc[]>();
     for (const r of rules) (rulesByListener.get(r.listenerArn) ?? rulesByListener.set(r.listenerArn, []).get(r.listenerArn)!).push(r);
@@ -184,7 +190,7 @@ export class ListenerRuntime {
         const g = this.groups.get(arn);
         if (!g) return undefined;
         g.inUse = true;
-        return { group: g, stats: this.statsOfGroup(lb.arn, arn) };
+        return { group: g, stats: this.statsOfGroup(lb.arn, arn, used) };
       };
       const ordered = (rulesByListener.get(l.arn) ?? []).sort((a, b) => a.priority - b.priority);
       const route: ListenerRoute = {
@@ -199,7 +205,7 @@ export class ListenerRuntime {
         serverHeader: l.attributes['routing.http.response.server.enabled'] !== 'false',
         rules: ordered.map((r) => compileRule(r.conditions, r.actions, groupOf)),
         defaultAction: compileAction(l.defaultActions, groupOf),
-        stats: this.statsOfLb(lb.arn),
+        stats: this.statsOfLb(lb.arn, used),
       };
       (byPort.get(l.port) ?? byPort.set(l.port, []).get(l.port)!).push(route);
     }

@@ -62,9 +62,14 @@ export class WorkerPool implements ServingHalf {
     return availableParallelism();
   }
 
+  /** Workers that exited before they were ready, in a row. */
+  private failedStarts = 0;
+
   constructor(
     private readonly size: number,
     private readonly log: DataPlaneLog,
+    /** Workers cannot start (three in a row died before they were ready): the caller serves otherwise. */
+    private readonly unusable: () => void,
   ) {}
 
   private startWorkers(): void {
@@ -76,7 +81,7 @@ export class WorkerPool implements ServingHalf {
   }
 
   private fork(): void {
-    const m: Member = { worker: cluster.fork({ DOCKYARD_LB_WORKER: '1' }), ready: false, version: 0, bound: [], inflight: {}, elsewhere: '{}' };
+    const m: Member = { worker: cluster.fork(), ready: false, version: 0, bound: [], inflight: {}, elsewhere: '{}' };
     this.members.add(m);
     m.worker.on('message', (msg: FromWorker) => this.received(m, msg));
     m.worker.on('exit', (code, signal) => {
@@ -84,6 +89,12 @@ export class WorkerPool implements ServingHalf {
       for (const w of this.statsWaiters.values()) if (w.pending.delete(m) && w.pending.size === 0) w.resolve();
       this.notify();
       if (this.closing) return;
+      this.failedStarts = m.ready ? 0 : this.failedStarts + 1;
+      if (this.failedStarts >= 3) {
+        this.log.error({ code, signal }, 'load balancer workers cannot start; serving listeners in the Dockyard process');
+        void this.close().then(this.unusable);
+        return;
+      }
       this.log.error({ pid: m.worker.process.pid, code, signal }, 'load balancer worker exited; starting another');
       setTimeout(() => !this.closing && this.fork(), 1_000).unref();
     });
@@ -129,12 +140,12 @@ export class WorkerPool implements ServingHalf {
     for (const f of [...this.changed]) f();
   }
 
-  /** Resolves when `done()` holds (checked on every report) or after WAIT_MS. */
+  /** Resolves when `done()` holds (checked on every report), when closing, or after WAIT_MS. */
   private until(done: () => boolean): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
-        if (!done()) return;
+        if (!done() && !this.closing) return;
         finish();
       };
       const finish = () => {
@@ -196,6 +207,7 @@ export class WorkerPool implements ServingHalf {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.notify();
     await Promise.all(
       [...this.members].map(
         (m) =>
