@@ -159,7 +159,6 @@ export function handleRequest(route: ListenerRoute, req: IncomingMessage, res: S
   const stats = action.stats[action.groups.indexOf(group)]!;
   route.stats.requests++;
   stats.requests++;
-  const cookies = stickyCookies(group, target, action);
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
   target.inflight++;
   new Exchange(route, req, res, target, stats, stickyCookies(group, target, action), hasBody, forwardedHeaders(req, route, false)).send();
