@@ -107,7 +107,7 @@ interface WrkResult {
 const toMs = (v: string) => {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 'ms' ? 1 : 1000);
+  return Math.round(Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6)) / 1000;
 };
 
 function parseWrk(out: string): WrkResult {
