@@ -38,7 +38,15 @@ const up = program
   .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--lb-bind-host <addr>', 'address load-balancer listeners bind').default(defaults.loadBalancing?.bindHost ?? '127.0.0.1'))
-  .addOption(new Option('--lb-workers <n>', 'worker processes serving load-balancer listeners (default: one per CPU; 1 serves them in this process)').argParser(Number))
+  .addOption(
+    new Option('--lb-workers <n>', 'worker processes serving load-balancer listeners (default: one per CPU; 1 serves them in this process)')
+      .argParser((v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
+        return n;
+      })
+      .default(defaults.loadBalancing?.workers),
+  )
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
   .addOption(new Option('--secrets-key-file <file>', 'key that seals secrets at rest (32 bytes, base64 or hex; default <data-dir>/keys/secrets.key)').default(defaults.secretsKeyFile))

@@ -100,7 +100,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   private closed = false;
 
   constructor(private readonly opts: DataPlaneOptions) {
-    const workers = opts.workers ?? WorkerPool.defaultSize();
+    const workers = opts.workers !== undefined && Number.isInteger(opts.workers) && opts.workers >= 1 ? opts.workers : WorkerPool.defaultSize();
     this.serving = workers > 1 ? new WorkerPool(workers, opts.log, () => void this.serveInProcess()) : new InProcess(opts.log);
   }
 

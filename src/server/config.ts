@@ -100,7 +100,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsKeyFile: env.DOCKYARD_SECRETS_KEY_FILE || undefined,
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
-    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost' },
+    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost', workers: env.DOCKYARD_LB_WORKERS ? Number(env.DOCKYARD_LB_WORKERS) : undefined },
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }
