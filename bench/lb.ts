@@ -10,22 +10,24 @@
  * nginx (2 workers as in BASELINES.md, `upstream` with keepalive 64, HTTP/1.1 to the targets,
  * the same X-Forwarded-* headers) listens on another port. After a warm-up of each, the two are
  * measured in turn `--rounds` times (interleaved: nginx, dockyard, nginx, dockyard, …), every run
- * `wrk -t2 -c50 -d<seconds>s --latency`. Prints one JSON document with every run, the medians and
- * the ratios (Dockyard ÷ nginx).
+ * `wrk -t2 -c50 -d<seconds>s --latency`, with the CPU time each side's processes spent on the run
+ * (from /proc: the cost per request, which a loaded machine disturbs far less than requests/s).
+ * Prints one JSON document with every run, the medians and the ratios (Dockyard ÷ nginx).
  *
- *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--cpu-prof DIR]
+ *   node --import tsx bench/lb.ts [--seconds 10] [--rounds 1] [--connections 50] [--nginx-workers 2] [--lb-workers N] [--cpu-prof DIR]
  *
- * `--nginx-workers 1` compares per core (Dockyard's listener runs on one).
+ * Dockyard serves listeners from one worker process per CPU by default, as nginx runs a worker
+ * per core; `--lb-workers 1 --nginx-workers 1` compares one process against one.
  * `--cpu-prof DIR` profiles the Dockyard process (node --cpu-prof) for the whole run.
  */
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/net.js';
-import { startDockyardProcess } from './lib/dockyard-process.js';
+import { startDockyardProcess, treeCpuSeconds } from './lib/dockyard-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,12 +36,17 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
     'nginx-workers': { type: 'string', default: '2' },
+    'lb-workers': { type: 'string' },
+    /** Said with the results (e.g. how busy the machine was). */
+    note: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const NGINX_WORKERS = Number(args['nginx-workers']);
+/** Dockyard's data-plane worker processes (`dockyard up --lb-workers`; default one per CPU). */
+const LB_WORKERS = args['lb-workers'];
 
 const TARGETS_SCRIPT = `
 const http = require('node:http');
@@ -93,12 +100,14 @@ interface WrkResult {
   requests: number;
   non2xx: number;
   socketErrors: string | undefined;
+  /** CPU time the side's processes (all workers) spent per request, in microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 const toMs = (v: string) => {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 'ms' ? 1 : 1000);
+  return Math.round(Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6)) / 1000;
 };
 
 function parseWrk(out: string): WrkResult {
@@ -123,6 +132,8 @@ function wrk(url: string, seconds: number): Promise<WrkResult> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
+const LOAD_AT_START = loadavg()[0]!;
+
 async function main() {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'dockyard-bench-lb-'));
@@ -135,7 +146,7 @@ async function main() {
   };
   // startDockyardProcess passes DOCKYARD_BENCH_NODE_ARGS to the server's node.
   if (args['cpu-prof']) process.env.DOCKYARD_BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${args['cpu-prof']}`;
-  const dockyard = await startDockyardProcess(['--no-agent']);
+  const dockyard = await startDockyardProcess(['--no-agent', ...(LB_WORKERS ? ['--lb-workers', LB_WORKERS] : [])]);
   try {
     const targetPorts = [await freePort(), await freePort()];
     const targets = spawn(process.execPath, ['-e', TARGETS_SCRIPT, ...targetPorts.map(String)], { stdio: 'ignore' });
@@ -173,14 +184,23 @@ async function main() {
     const runs: { side: 'nginx' | 'dockyard'; round: number; result: WrkResult }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const side of ['nginx', 'dockyard'] as const) {
+        const pid = side === 'nginx' ? nginx.pid! : dockyard.pid;
+        const cpuBefore = await treeCpuSeconds(pid);
         const result = await wrk(urls[side], SECONDS);
+        result.cpuUsPerRequest = Math.round((((await treeCpuSeconds(pid)) - cpuBefore) / result.requests) * 1e6 * 10) / 10;
         runs.push({ side, round, result });
-        process.stderr.write(`${side} round ${round}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms\n`);
+        process.stderr.write(`${side} round ${round}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.cpuUsPerRequest} µs CPU per request\n`);
       }
     }
     const summary = (side: 'nginx' | 'dockyard') => {
       const mine = runs.filter((r) => r.side === side).map((r) => r.result);
-      return { requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)), p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)), non2xx: mine.reduce((s, r) => s + r.non2xx, 0) };
+      return {
+        requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
+        p50Ms: median(mine.map((r) => r.p50Ms)),
+        p99Ms: median(mine.map((r) => r.p99Ms)),
+        cpuUsPerRequest: median(mine.map((r) => r.cpuUsPerRequest!)),
+        non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
+      };
     };
     const n = summary('nginx');
     const dy = summary('dockyard');
@@ -189,13 +209,16 @@ async function main() {
         {
           benchmark: 'lb',
           date: new Date().toISOString(),
-          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}`,
+          ...(args.note ? { note: args.note } : {}),
+          loadAverageAtStart: LOAD_AT_START,
+          command: `node --import tsx bench/lb.ts --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --nginx-workers ${NGINX_WORKERS}${LB_WORKERS ? ` --lb-workers ${LB_WORKERS}` : ''}`,
           nginxWorkers: NGINX_WORKERS,
+          dockyardWorkers: LB_WORKERS ? Number(LB_WORKERS) : availableParallelism(),
           client: `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s --latency`,
           targets: 'two Node http servers on 127.0.0.1 (one process), keep-alive, 13-byte body',
           nginx: n,
           dockyard: dy,
-          ratio: { throughput: Math.round((dy.requestsPerSecond / n.requestsPerSecond) * 1000) / 1000, p50: Math.round((dy.p50Ms / n.p50Ms) * 100) / 100, p99: Math.round((dy.p99Ms / n.p99Ms) * 100) / 100 },
+          ratio: { throughput: Math.round((dy.requestsPerSecond / n.requestsPerSecond) * 1000) / 1000, p50: Math.round((dy.p50Ms / n.p50Ms) * 100) / 100, p99: Math.round((dy.p99Ms / n.p99Ms) * 100) / 100, cpuPerRequest: Math.round((dy.cpuUsPerRequest / n.cpuUsPerRequest) * 100) / 100 },
           goal: { throughputAtLeast: 0.7, p99AtMost: 1 },
           runs,
         },

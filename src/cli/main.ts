@@ -38,6 +38,15 @@ const up = program
   .addOption(new Option('--enable-reset', 'serve POST /_dockyard/reset (wipes all state; for test suites)').default(defaults.enableReset))
   .addOption(new Option('--bind-ip <addr>', 'address task ports are published on').default('127.0.0.1'))
   .addOption(new Option('--lb-bind-host <addr>', 'address load-balancer listeners bind').default(defaults.loadBalancing?.bindHost ?? '127.0.0.1'))
+  .addOption(
+    new Option('--lb-workers <n>', 'worker processes serving load-balancer listeners (default: one per CPU; 1 serves them in this process)')
+      .argParser((v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
+        return n;
+      })
+      .default(defaults.loadBalancing?.workers),
+  )
   .addOption(new Option('--regions <list>', 'comma-separated regions a request may be signed for (default: every AWS region)').argParser((v: string) => v.split(',').map((r) => r.trim()).filter(Boolean)).default(defaults.regions))
   .addOption(new Option('--accept-any-credentials', 'do not verify request signatures: anyone who reaches the port acts as the account (test suites only)').default(defaults.acceptAnyCredentials))
   .addOption(new Option('--secrets-key-file <file>', 'key that seals secrets at rest (32 bytes, base64 or hex; default <data-dir>/keys/secrets.key)').default(defaults.secretsKeyFile))
@@ -45,8 +54,8 @@ const up = program
   .addOption(new Option('--tls-cert <file>', 'serve https with this certificate (PEM, with its chain)'))
   .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)'));
 withHostSafetyOptions(up)
-  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; lbBindHost: string; regions?: string[]; acceptAnyCredentials?: boolean; secretsKeyFile?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
-    const { agent, bindIp, lbBindHost, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
+  .action(async (opts: { port: number; host: string; dataDir: string; region: string; accountId: string; logLevel: string; registryHost?: string; ecrCreateOnPush?: boolean; ecrVulnerabilityDb?: string; enableReset?: boolean; agent: boolean; bindIp: string; lbBindHost: string; lbWorkers?: number; regions?: string[]; acceptAnyCredentials?: boolean; secretsKeyFile?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; logFormat: LogFormat } & HostSafetyFlags) => {
+    const { agent, bindIp, lbBindHost, lbWorkers, tls: selfSigned, tlsCert, tlsKey, allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice, ...server } = opts;
     const hostSafety = hostSafetySettings({ allowPrivileged, allowDockerSocket, allowHostPath, denyHostNetwork, allowHostPid, allowHostIpc, allowCapability, allowDevice });
     if (Boolean(tlsCert) !== Boolean(tlsKey)) program.error('--tls-cert and --tls-key go together');
     if (selfSigned && tlsCert) program.error('--tls generates its own certificate: leave out --tls-cert/--tls-key, or --tls');
@@ -56,7 +65,7 @@ withHostSafetyOptions(up)
     // `up` always has a `default` cluster; with the agent, this host joins it.
     const { logFormat, ...config } = server;
     const app = await createApp(
-      { ...defaults, ...config, tls, loadBalancing: { ...defaults.loadBalancing, bindHost: lbBindHost }, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined },
+      { ...defaults, ...config, tls, loadBalancing: { ...defaults.loadBalancing, bindHost: lbBindHost, workers: lbWorkers }, createDefaultCluster: true, embeddedAgent: agent ? { bindIp, hostSafety } : undefined },
       { logger: loggerOptions(opts.logLevel, logFormat) },
     );
     const port = await app.listen();

@@ -10,6 +10,8 @@ import type { ElbTargetDoc, ElbTargetGroupDoc } from '../store/collections.js';
 
 export class TargetRuntime {
   inflight = 0;
+  /** Requests in flight to it from the other data-plane workers, as they last reported (least outstanding requests). */
+  elsewhere = 0;
   draining = false;
   drainDeadline = 0;
   /** Set once the drain has been reported complete (avoid reporting twice). */
@@ -19,26 +21,29 @@ export class TargetRuntime {
   failStreak = 0;
   /** The sticky cookie value that names this target. */
   readonly cookie: string;
-  readonly pool: Pool;
+  private connections: Pool | undefined;
 
   constructor(
     readonly groupArn: string,
     readonly id: string,
     readonly port: number,
     readonly host: string,
-    keepAliveMs: number,
     /** HTTPS target groups: TLS to the target, whose certificate is not verified (as ALB does not). */
     readonly tls = false,
   ) {
-    this.pool = new Pool(`${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, {
-      connect: tls ? { rejectUnauthorized: false } : undefined,
+    this.cookie = Buffer.from(`${id}:${port}`).toString('base64url');
+  }
+
+  /** The keep-alive pool to the target, opened on first use (the control plane's copies, which only health-check, never open one). */
+  get pool(): Pool {
+    return (this.connections ??= new Pool(`${this.tls ? 'https' : 'http'}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`, {
+      connect: this.tls ? { rejectUnauthorized: false } : undefined,
       connections: 256,
       pipelining: 1,
-      keepAliveTimeout: Math.min(keepAliveMs, 4_000),
+      keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
       connectTimeout: 10_000,
-    });
-    this.cookie = Buffer.from(`${id}:${port}`).toString('base64url');
+    }));
   }
 
   get key(): string {
@@ -47,7 +52,8 @@ export class TargetRuntime {
 
   /** Closes the pool once in-flight requests finish (or at once when asked to cut them). */
   retire(cut: boolean): void {
-    (cut ? this.pool.destroy() : this.pool.close()).catch(() => undefined);
+    const p = this.connections;
+    if (p) (cut ? p.destroy() : p.close()).catch(() => undefined);
   }
 }
 
@@ -83,7 +89,7 @@ export class GroupRuntime {
   }
 
   /** Replaces the target list from the stored rows, keeping the runtime of targets that stay. Returns the removed ones. */
-  setTargets(rows: readonly ElbTargetDoc[], make: (row: ElbTargetDoc) => TargetRuntime): TargetRuntime[] {
+  setTargets<R extends ElbTargetDoc>(rows: readonly R[], make: (row: R) => TargetRuntime): TargetRuntime[] {
     const old = new Map(this.targets.map((t) => [t.key, t]));
     const next: TargetRuntime[] = [];
     for (const row of rows) {
@@ -121,7 +127,7 @@ export class GroupRuntime {
     let best = list[start]!;
     for (let i = 1; i < list.length; i++) {
       const t = list[(start + i) % list.length]!;
-      if (t.inflight < best.inflight) best = t;
+      if (t.inflight + t.elsewhere < best.inflight + best.elsewhere) best = t;
     }
     return best;
   }

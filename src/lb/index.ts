@@ -1,29 +1,26 @@
 /**
- * The load-balancer data plane: one HTTP(S) server per listener port inside the Dockyard process,
- * configured from the ELBv2 collections. Every committed write to them (seen through the store's
- * write observer) rebuilds an immutable routing table per port and swaps it in; servers, keep-alive
- * pools, health state and in-flight counts survive the swap, so no open connection is dropped by
- * a change. It also runs the active health checks, reports target health to the ELBv2 domain, and
- * ends draining once a deregistered target has nothing in flight or its delay has passed.
+ * The load-balancer data plane, configured from the ELBv2 collections. The control half lives
+ * here, in the Dockyard process: every committed write to those collections (seen through the
+ * store's write observer) produces a new configuration snapshot, handed to the serving half
+ * (src/lb/listeners.ts), which runs either in this process or in data-plane worker processes
+ * sharing the listening sockets (src/lb/workers.ts; one per CPU by default). Health checks run
+ * once, here, and their results are pushed to the serving half; draining ends once no worker has
+ * the target's requests in flight or its delay has passed; once a period the serving half's
+ * counters are collected and published as CloudWatch's `AWS/ApplicationELB` metrics.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import { sslPolicyNamed, type CheckedHealth, type TargetHealthSource } from '../services/elbv2/index.js';
 import * as c from '../store/collections.js';
-import type { ElbListenerDoc, ElbLoadBalancerDoc, ElbRuleDoc, ElbTargetDoc, ElbTargetGroupDoc } from '../store/collections.js';
+import type { ElbListenerDoc, ElbRuleDoc } from '../store/collections.js';
 import type { Store } from '../store/store.js';
 import { GroupRuntime, TargetRuntime } from './groups.js';
 import { HealthChecker } from './health-checker.js';
-import { handleRequest, handleUpgrade, sendAlbError } from './proxy.js';
-import { compileAction, compileRule, type ListenerRoute } from './routes.js';
+import { ListenerRuntime, targetKeyOf, type DataPlaneLog, type DataPlaneSnapshot, type HealthMap } from './listeners.js';
+import { metricPoints, type GroupHealthCounts, type MetricPoint, type PeriodStats } from './stats.js';
+import { WorkerPool } from './workers.js';
 
 export { matches as healthMatcherMatches } from './health-checker.js';
-
-export interface DataPlaneLog {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type { DataPlaneLog } from './listeners.js';
+export type { MetricPoint } from './stats.js';
 
 export interface DataPlaneOptions {
   store: Store;
@@ -35,39 +32,77 @@ export interface DataPlaneOptions {
   completeDrain(targetGroupArn: string, id: string, port: number): Promise<void>;
   /** The address of an `instance` target (default: this host, 127.0.0.1). */
   resolveInstance?(id: string): string;
+  /** Serving processes: 1 serves in this process; more fork that many workers (default: one per CPU). */
+  workers?: number;
+  /** Writes `AWS/ApplicationELB` points (CloudWatch's Metrics.record). */
+  publishMetrics?(points: MetricPoint[]): void;
+  /** How often the counters are published (default 60 000 ms, ALB's one-minute period; tests shorten it). */
+  metricsIntervalMs?: number;
   log: DataPlaneLog;
 }
 
-interface PortServer {
-  protocol: 'HTTP' | 'HTTPS';
-  server: Server | HttpsServer;
-  routes: ListenerRoute[];
-  certificateArn?: string;
-  tlsKey?: string;
-  bound: boolean;
-  lastBindAttempt?: number;
-  /** Upgraded (WebSocket) connections: the HTTP server no longer tracks them, close() must end them. */
-  upgraded: Set<Duplex>;
+/** Where the serving half runs: in this process, or in worker processes. */
+export interface ServingHalf {
+  apply(snapshot: DataPlaneSnapshot): Promise<void>;
+  setHealth(health: HealthMap): void;
+  /** In-flight requests of draining targets, summed over workers; undefined until all have applied `version`. */
+  drainingInflight(version: number): Record<string, number> | undefined;
+  boundPorts(): number[];
+  /** The worker processes' pids (none when serving in this process). */
+  workerPids(): number[];
+  takeStats(): Promise<PeriodStats>;
+  close(): Promise<void>;
 }
 
-/** The route for a request on a port several load balancers share: the one whose DNS name is the Host. */
-function routeFor(routes: ListenerRoute[], host: string | undefined): ListenerRoute {
-  if (routes.length === 1 || host === undefined) return routes[0]!;
-  const name = host.replace(/:\d+$/, '').toLowerCase();
-  return routes.find((r) => r.dnsName === name) ?? routes[0]!;
+class InProcess implements ServingHalf {
+  private readonly runtime: ListenerRuntime;
+  constructor(log: DataPlaneLog) {
+    this.runtime = new ListenerRuntime(log);
+  }
+  apply = (s: DataPlaneSnapshot) => this.runtime.apply(s);
+  setHealth = (h: HealthMap) => this.runtime.setHealth(h);
+  drainingInflight = (version: number) => (this.runtime.version >= version ? this.runtime.inflight() : undefined);
+  boundPorts = () => this.runtime.boundPorts();
+  workerPids = () => [];
+  takeStats = async () => this.runtime.takeStats();
+  close = () => this.runtime.close();
+}
+
+/** The target groups each load balancer forwards to (its listeners' and rules' forward actions). */
+function forwardPairs(listeners: ElbListenerDoc[], rules: ElbRuleDoc[]): [string, string][] {
+  const lbOf = new Map(listeners.map((l) => [l.arn, l.loadBalancerArn]));
+  const pairs = new Map<string, [string, string]>();
+  const add = (lbArn: string | undefined, actions: readonly Record<string, unknown>[]) => {
+    if (!lbArn) return;
+    for (const a of actions) {
+      const groups = (a.ForwardConfig as { TargetGroups?: { TargetGroupArn: string }[] } | undefined)?.TargetGroups ?? [];
+      for (const g of groups) pairs.set(`${lbArn} ${g.TargetGroupArn}`, [lbArn, g.TargetGroupArn]);
+    }
+  };
+  for (const l of listeners) add(l.loadBalancerArn, l.defaultActions);
+  for (const r of rules) add(lbOf.get(r.listenerArn), r.actions);
+  return [...pairs.values()];
 }
 
 export class LoadBalancerDataPlane implements TargetHealthSource {
+  /** Target groups as the health checks and drains see them (no connection pools here). */
   private readonly groups = new Map<string, GroupRuntime>();
-  private readonly servers = new Map<number, PortServer>();
-  private readonly health = new HealthChecker((g) => g.refresh());
+  private readonly health = new HealthChecker((g) => this.healthChanged(g));
+  private serving: ServingHalf;
+  private version = 0;
+  private pairs: [string, string][] = [];
   private reloading: Promise<void> | undefined;
   private again = false;
   private waiting = false;
   private tick: NodeJS.Timeout | undefined;
+  private metricsTick: NodeJS.Timeout | undefined;
+  private periodStart = Date.now();
   private closed = false;
 
-  constructor(private readonly opts: DataPlaneOptions) {}
+  constructor(private readonly opts: DataPlaneOptions) {
+    const workers = opts.workers !== undefined && Number.isInteger(opts.workers) && opts.workers >= 1 ? opts.workers : WorkerPool.defaultSize();
+    this.serving = workers > 1 ? new WorkerPool(workers, opts.log, () => void this.serveInProcess()) : new InProcess(opts.log);
+  }
 
   async start(): Promise<void> {
     this.opts.store.observeWrites({
@@ -80,6 +115,17 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
     await this.reload();
     this.tick = setInterval(() => void this.maintain(), 500);
     this.tick.unref();
+    if (this.opts.publishMetrics) {
+      this.metricsTick = setInterval(() => void this.flushMetrics(), this.opts.metricsIntervalMs ?? 60_000);
+      this.metricsTick.unref();
+    }
+  }
+
+  /** The fallback when worker processes cannot start. */
+  private async serveInProcess(): Promise<void> {
+    if (this.closed) return;
+    this.serving = new InProcess(this.opts.log);
+    await this.reload();
   }
 
   /** TargetHealthSource: what the health checks found for a registered target. */
@@ -88,9 +134,14 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
     return t?.health;
   }
 
-  /** The port a listener is served on once bound (tests wait for it). */
+  /** The ports listeners are served on once bound (tests wait for it). */
   boundPorts(): number[] {
-    return [...this.servers].filter(([, s]) => s.bound).map(([p]) => p);
+    return this.serving.boundPorts();
+  }
+
+  /** The data-plane worker processes (tests kill one to see it replaced). */
+  workerPids(): number[] {
+    return this.serving.workerPids();
   }
 
   /** Resolves once every committed configuration change has been applied. */
@@ -128,7 +179,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
   }
 
   private async apply(): Promise<void> {
-    const snapshot = await this.opts.store.read(async (tx) => ({
+    const rows = await this.opts.store.read(async (tx) => ({
       loadBalancers: (await tx.find(c.elbLoadBalancers)).map((r) => r.data),
       targetGroups: (await tx.find(c.elbTargetGroups)).map((r) => r.data),
       targets: (await tx.find(c.elbTargets)).map((r) => r.data),
@@ -136,165 +187,61 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
       rules: (await tx.find(c.elbRules)).map((r) => r.data),
     }));
     if (this.closed) return;
-    this.applyGroups(snapshot.targetGroups, snapshot.targets);
-    const routes = this.buildRoutes(snapshot.loadBalancers, snapshot.listeners, snapshot.rules);
-    for (const g of this.groups.values()) g.refresh();
-    this.health.sync(this.groups.values());
-    await this.applyServers(routes, snapshot.listeners);
-  }
-
-  private applyGroups(docs: ElbTargetGroupDoc[], targets: ElbTargetDoc[]): void {
-    const byGroup = new Map<string, ElbTargetDoc[]>();
+    const lbArns = new Set(rows.loadBalancers.map((l) => l.arn));
+    const listeners = rows.listeners.filter((l) => lbArns.has(l.loadBalancerArn));
+    const groupDocs = new Map(rows.targetGroups.map((g) => [g.arn, g]));
+    const targets = rows.targets.map((t) => ({ ...t, host: groupDocs.get(t.targetGroupArn)?.targetType === 'ip' ? t.id : (this.opts.resolveInstance?.(t.id) ?? '127.0.0.1') }));
+    const tls: DataPlaneSnapshot['tls'] = {};
+    for (const l of listeners) {
+      const arn = l.certificates[0]?.CertificateArn;
+      if (l.protocol !== 'HTTPS' || !arn) continue;
+      const material = await this.opts.tlsMaterial(arn);
+      if (material) tls[l.arn] = { arn, ...material, minVersion: sslPolicyNamed(l.sslPolicy ?? '')?.minVersion ?? 'TLSv1.2' };
+    }
+    this.pairs = forwardPairs(listeners, rows.rules);
+    // The control copies of the groups: which are in use decides which are health-checked.
+    const inUse = new Set(this.pairs.map(([, g]) => g));
+    const byGroup = new Map<string, DataPlaneSnapshot['targets']>();
     for (const t of targets) (byGroup.get(t.targetGroupArn) ?? byGroup.set(t.targetGroupArn, []).get(t.targetGroupArn)!).push(t);
     const seen = new Set<string>();
-    for (const doc of docs) {
+    for (const doc of rows.targetGroups) {
       seen.add(doc.arn);
       const g = this.groups.get(doc.arn) ?? new GroupRuntime(doc.arn);
       this.groups.set(doc.arn, g);
       g.configure(doc);
-      g.inUse = false;
-      const keepAliveMs = 4_000;
-      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, doc.targetType === 'ip' ? row.id : (this.opts.resolveInstance?.(row.id) ?? '127.0.0.1'), keepAliveMs, doc.protocol === 'HTTPS'));
-      // A target whose drain ended with requests still in flight had its delay run out: cut them.
-      for (const t of removed) t.retire(t.inflight > 0 && t.draining);
+      g.inUse = inUse.has(doc.arn);
+      g.setTargets(
+        byGroup.get(doc.arn) ?? [],
+        (row) => new TargetRuntime(doc.arn, row.id, row.port, row.host, doc.protocol === 'HTTPS'),
+      );
     }
-    for (const [arn, g] of this.groups) {
-      if (seen.has(arn)) continue;
-      for (const t of g.targets) t.retire(true);
-      this.groups.delete(arn);
-    }
+    for (const arn of this.groups.keys()) if (!seen.has(arn)) this.groups.delete(arn);
+    this.health.sync(this.groups.values());
+    const snapshot: DataPlaneSnapshot = { version: ++this.version, bindHost: this.opts.bindHost, loadBalancers: rows.loadBalancers, targetGroups: rows.targetGroups, targets, listeners, rules: rows.rules, tls, health: this.healthMap() };
+    await this.serving.apply(snapshot);
   }
 
-  private buildRoutes(lbs: ElbLoadBalancerDoc[], listeners: ElbListenerDoc[], rules: ElbRuleDoc[]): Map<number, ListenerRoute[]> {
-    const lbByArn = new Map(lbs.map((l) => [l.arn, l]));
-    const rulesByListener = new Map<string, ElbRuleDoc[]>();
-    for (const r of rules) (rulesByListener.get(r.listenerArn) ?? rulesByListener.set(r.listenerArn, []).get(r.listenerArn)!).push(r);
-    const groupOf = (arn: string) => {
-      const g = this.groups.get(arn);
-      if (g) g.inUse = true;
-      return g;
-    };
-    const byPort = new Map<number, ListenerRoute[]>();
-    // Oldest first: when load balancers share a port here, the first one answers unknown hosts.
-    for (const l of [...listeners].sort((a, b) => a.createdTime - b.createdTime || a.arn.localeCompare(b.arn))) {
-      const lb = lbByArn.get(l.loadBalancerArn);
-      if (!lb) continue;
-      const ordered = (rulesByListener.get(l.arn) ?? []).sort((a, b) => a.priority - b.priority);
-      const route: ListenerRoute = {
-        arn: l.arn,
-        loadBalancerArn: lb.arn,
-        dnsName: lb.dnsName,
-        port: l.port,
-        protocol: l.protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
-        idleTimeoutMs: Number(lb.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000,
-        xffMode: lb.attributes['routing.http.xff_header_processing.mode'] ?? 'append',
-        xffClientPort: lb.attributes['routing.http.xff_client_port.enabled'] === 'true',
-        serverHeader: l.attributes['routing.http.response.server.enabled'] !== 'false',
-        rules: ordered.map((r) => compileRule(r.conditions, r.actions, groupOf)),
-        defaultAction: compileAction(l.defaultActions, groupOf),
-      };
-      (byPort.get(l.port) ?? byPort.set(l.port, []).get(l.port)!).push(route);
-    }
-    return byPort;
+  private healthMap(): HealthMap {
+    const out: HealthMap = {};
+    for (const g of this.groups.values()) for (const t of g.targets) out[targetKeyOf(g.arn, t.id, t.port)] = t.health;
+    return out;
   }
 
-  private async applyServers(byPort: Map<number, ListenerRoute[]>, listeners: ElbListenerDoc[]): Promise<void> {
-    for (const [port, s] of this.servers) {
-      const routes = byPort.get(port);
-      if (!routes || routes[0]!.protocol !== s.protocol) {
-        // Stops accepting; requests in flight on open connections finish.
-        s.server.close();
-        s.server.closeIdleConnections();
-        this.servers.delete(port);
-      }
-    }
-    for (const [port, routes] of byPort) {
-      const first = routes[0]!;
-      const listener = listeners.find((l) => l.arn === first.arn)!;
-      let s = this.servers.get(port);
-      const idle = first.idleTimeoutMs;
-      if (!s) {
-        s = await this.createServer(port, first.protocol, listener);
-        if (!s) continue;
-        this.servers.set(port, s);
-      } else if (s.protocol === 'HTTPS') {
-        await this.refreshTls(s, listener);
-      }
-      s.routes = routes;
-      s.server.keepAliveTimeout = idle;
-      s.server.headersTimeout = idle + 1_000;
-      if (!s.bound) this.bind(port, s);
-    }
+  private healthChanged(g: GroupRuntime): void {
+    g.refresh();
+    this.serving.setHealth(this.healthMap());
   }
 
-  private async tlsOptions(listener: ElbListenerDoc) {
-    const arn = listener.certificates[0]?.CertificateArn;
-    const material = arn ? await this.opts.tlsMaterial(arn) : undefined;
-    if (!material) return undefined;
-    return { arn: arn!, cert: material.cert, key: material.key, minVersion: sslPolicyNamed(listener.sslPolicy ?? '')?.minVersion ?? 'TLSv1.2' };
-  }
-
-  private async refreshTls(s: PortServer, listener: ElbListenerDoc): Promise<void> {
-    const tls = await this.tlsOptions(listener);
-    if (!tls || (tls.arn === s.certificateArn && tls.key === s.tlsKey)) return;
-    (s.server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key, minVersion: tls.minVersion });
-    s.certificateArn = tls.arn;
-    s.tlsKey = tls.key;
-  }
-
-  private async createServer(port: number, protocol: 'HTTP' | 'HTTPS', listener: ElbListenerDoc): Promise<PortServer | undefined> {
-    const s: PortServer = { protocol, routes: [], bound: false, upgraded: new Set() } as unknown as PortServer;
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      try {
-        handleRequest(routeFor(s.routes, req.headers.host), req, res);
-      } catch (err) {
-        this.opts.log.error({ err }, 'load balancer request failed');
-        sendAlbError(res, 500);
-      }
-    };
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      s.upgraded.add(socket);
-      socket.once('close', () => s.upgraded.delete(socket));
-      handleUpgrade(routeFor(s.routes, req.headers.host), req, socket, head);
-    };
-    if (protocol === 'HTTPS') {
-      const tls = await this.tlsOptions(listener);
-      if (!tls) {
-        this.opts.log.error({ listener: listener.arn }, 'HTTPS listener has no usable certificate; not serving it');
-        return undefined;
-      }
-      s.server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: tls.minVersion }, onRequest);
-      s.certificateArn = tls.arn;
-      s.tlsKey = tls.key;
-    } else {
-      s.server = createHttpServer({ keepAlive: true }, onRequest);
-    }
-    s.server.on('upgrade', onUpgrade);
-    // A port taken by another process (EADDRINUSE), or not ours to take: logged, retried by maintain().
-    s.server.on('error', (err) => {
-      s.bound = false;
-      this.opts.log.error({ err: String(err), port, host: this.opts.bindHost }, 'load balancer listener could not bind its port; retrying');
-    });
-    s.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nserver: awselb/2.0\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
-    return s;
-  }
-
-  private bind(port: number, s: PortServer): void {
-    s.bound = true;
-    s.lastBindAttempt = Date.now();
-    s.server.listen({ port, host: this.opts.bindHost }, () => this.opts.log.info({ port, host: this.opts.bindHost, protocol: s.protocol }, 'load balancer listener serving'));
-  }
-
-  /** Every half second: end finished drains, retry listeners that could not bind. */
-  private async maintain(): Promise<void> {
+  /** Every half second: end finished drains. */
+  private maintain(): void {
     const now = Date.now();
+    let inflight: Record<string, number> | undefined | null = null;
     for (const g of this.groups.values()) {
       for (const t of g.targets) {
         if (!t.draining || t.drainReported) continue;
-        if (t.inflight === 0 || now >= t.drainDeadline) {
+        if (inflight === null) inflight = this.serving.drainingInflight(this.version);
+        const idle = inflight !== undefined && (inflight[targetKeyOf(g.arn, t.id, t.port)] ?? 0) === 0;
+        if (idle || now >= t.drainDeadline) {
           t.drainReported = true;
           this.opts.completeDrain(g.arn, t.id, t.port).catch((err) => {
             t.drainReported = false;
@@ -303,26 +250,39 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
         }
       }
     }
-    for (const [port, s] of this.servers) if (!s.bound && !s.server.listening && now - (s.lastBindAttempt ?? 0) >= 5_000) this.bind(port, s);
+  }
+
+  private groupHealth(arn: string): GroupHealthCounts | undefined {
+    const g = this.groups.get(arn);
+    if (!g) return undefined;
+    const live = g.targets.filter((t) => !t.draining);
+    const checked = g.doc.healthCheck.enabled;
+    return {
+      healthy: checked ? live.filter((t) => t.health.state === 'healthy').length : live.length,
+      unhealthy: checked ? live.filter((t) => t.health.state === 'unhealthy').length : 0,
+      routable: g.routable.length,
+    };
+  }
+
+  /** Publishes the period that ends now, timestamped with its start. */
+  private async flushMetrics(): Promise<void> {
+    const start = this.periodStart;
+    this.periodStart = Date.now();
+    try {
+      const stats = await this.serving.takeStats();
+      const points = metricPoints(stats, this.pairs, (arn) => this.groupHealth(arn), Math.floor(start / 1000));
+      if (points.length && !this.closed) this.opts.publishMetrics?.(points);
+    } catch (err) {
+      this.opts.log.error({ err }, 'could not publish load balancer metrics');
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.tick) clearInterval(this.tick);
+    if (this.metricsTick) clearInterval(this.metricsTick);
     await this.reloading;
     await this.health.close();
-    await Promise.all(
-      [...this.servers.values()].map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.server.close(() => resolve());
-            s.server.closeAllConnections();
-            for (const socket of s.upgraded) socket.destroy();
-            if (!s.server.listening) resolve();
-          }),
-      ),
-    );
-    this.servers.clear();
-    await Promise.all([...this.groups.values()].flatMap((g) => g.targets.map((t) => t.pool.destroy().catch(() => undefined))));
+    await this.serving.close();
   }
 }

@@ -7,9 +7,10 @@
 import { randomInt } from 'node:crypto';
 import { compileConditions, type Predicate } from './conditions.js';
 import type { GroupRuntime } from './groups.js';
+import type { GroupCounters, LbCounters } from './stats.js';
 
 export type CompiledAction =
-  | { type: 'forward'; groups: GroupRuntime[]; weights: number[]; total: number; stickyGroups: { enabled: boolean; durationSeconds: number } }
+  | { type: 'forward'; groups: GroupRuntime[]; weights: number[]; total: number; stickyGroups: { enabled: boolean; durationSeconds: number }; stats: GroupCounters[] }
   | { type: 'fixed-response'; status: number; contentType: string; body: Buffer }
   | { type: 'redirect'; status: number; protocol: string; port: string; host: string; path: string; query: string };
 
@@ -26,18 +27,27 @@ export interface ListenerRoute {
   serverHeader: boolean;
   rules: { predicate: Predicate; action: CompiledAction }[];
   defaultAction: CompiledAction;
+  /** The load balancer's counters for this period. */
+  stats: LbCounters;
 }
 
-export function compileAction(actions: readonly Record<string, unknown>[], groupOf: (arn: string) => GroupRuntime | undefined): CompiledAction {
+/** A target group a forward may use, with the counters of this load balancer × group. */
+export type GroupOf = (arn: string) => { group: GroupRuntime; stats: GroupCounters } | undefined;
+
+export function compileAction(actions: readonly Record<string, unknown>[], groupOf: GroupOf): CompiledAction {
   // The last action is the terminal one (authenticate actions are refused by the API).
   const a = actions[actions.length - 1]!;
   switch (a.Type) {
     case 'forward': {
       const cfg = a.ForwardConfig as { TargetGroups: { TargetGroupArn: string; Weight: number }[]; TargetGroupStickinessConfig?: { Enabled?: boolean; DurationSeconds?: number } };
-      const pairs = cfg.TargetGroups.map((t) => ({ group: groupOf(t.TargetGroupArn), weight: t.Weight })).filter((p): p is { group: GroupRuntime; weight: number } => p.group !== undefined);
+      const pairs = cfg.TargetGroups.flatMap((t) => {
+        const g = groupOf(t.TargetGroupArn);
+        return g ? [{ ...g, weight: t.Weight }] : [];
+      });
       return {
         type: 'forward',
         groups: pairs.map((p) => p.group),
+        stats: pairs.map((p) => p.stats),
         weights: pairs.map((p) => p.weight),
         total: pairs.reduce((s, p) => s + p.weight, 0),
         stickyGroups: { enabled: cfg.TargetGroupStickinessConfig?.Enabled === true, durationSeconds: cfg.TargetGroupStickinessConfig?.DurationSeconds ?? 3600 },
@@ -54,7 +64,7 @@ export function compileAction(actions: readonly Record<string, unknown>[], group
   }
 }
 
-export const compileRule = (conditions: readonly Record<string, unknown>[], actions: readonly Record<string, unknown>[], groupOf: (arn: string) => GroupRuntime | undefined) => ({
+export const compileRule = (conditions: readonly Record<string, unknown>[], actions: readonly Record<string, unknown>[], groupOf: GroupOf) => ({
   predicate: compileConditions(conditions),
   action: compileAction(actions, groupOf),
 });

@@ -318,6 +318,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
           bindHost: lbBindHost,
           tlsMaterial: (arn) => certificates.tlsMaterial(arn),
           completeDrain: (tg, id, port) => elbv2.targets.completeDrain(tg, id, port),
+          workers: config.loadBalancing?.workers,
+          publishMetrics: (points) => cloudwatch.metrics.record(points),
+          metricsIntervalMs: metricsConfig.loadBalancerMetricsIntervalMs,
           log: { info: (obj, msg) => http.log.info(obj, msg), error: (obj, msg) => http.log.error(obj, msg) },
         });
   elbv2.targets.healthSource = loadBalancing;

@@ -48,11 +48,16 @@ export interface ServerConfig {
   secretsRotationIntervalSeconds?: number;
   /** Verify nothing: any key id is trusted as the account (test suites). */
   acceptAnyCredentials?: boolean;
-  /** Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName, and false to run no data plane. */
+  /**
+   * Load-balancer listeners: the address they bind (default 127.0.0.1), the DNS suffix of DNSName,
+   * false to run no data plane, and how many worker processes serve them (default: one per CPU;
+   * 1 serves them in the Dockyard process).
+   */
   loadBalancing?: {
     bindHost?: string;
     dnsSuffix?: string;
     dataPlane?: boolean;
+    workers?: number;
     /** The ports ECS Express Mode services' listeners get, lowest free first (default 4601-4699). */
     expressPorts?: { from: number; to: number };
   };
@@ -73,6 +78,8 @@ export interface MetricsConfig {
   targetTrackingLowPeriods?: number;
   /** How often Container Insights' count metrics are published (default 60 000; 0 turns it off). */
   containerInsightsIntervalMs?: number;
+  /** How often the load balancers' AWS/ApplicationELB counters are published (default 60 000 ms). */
+  loadBalancerMetricsIntervalMs?: number;
 }
 
 export interface EmbeddedAgentConfig {
@@ -118,7 +125,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secretsRotationIntervalSeconds: Number(env.DOCKYARD_SECRETS_ROTATION_INTERVAL ?? 60),
     acceptAnyCredentials: /^(1|true|yes)$/i.test(env.DOCKYARD_ACCEPT_ANY_CREDENTIALS ?? ''),
     deploymentMinuteSeconds: env.DOCKYARD_DEPLOYMENT_MINUTE_SECONDS ? Number(env.DOCKYARD_DEPLOYMENT_MINUTE_SECONDS) : undefined,
-    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost', expressPorts: portRange(env.DOCKYARD_EXPRESS_PORTS) },
+    loadBalancing: { bindHost: env.DOCKYARD_LB_BIND_HOST || '127.0.0.1', dnsSuffix: env.DOCKYARD_LB_DNS_SUFFIX || 'elb.localhost', expressPorts: portRange(env.DOCKYARD_EXPRESS_PORTS), workers: env.DOCKYARD_LB_WORKERS ? Number(env.DOCKYARD_LB_WORKERS) : undefined },
     metrics: env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS ? { alarmEvaluationIntervalMs: Number(env.DOCKYARD_ALARM_EVALUATION_INTERVAL_MS) } : undefined,
   };
 }

@@ -33,6 +33,8 @@ export async function startDockyard(overrides: Partial<ServerConfig> = {}, dataD
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'dockyard-test-'));
   // The test credentials are the server's root key: every request is really verified.
   const config: ServerConfig = { ...defaultConfig({}), host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent', rootKey: credentials, ...overrides };
+  // Two load-balancer worker processes whatever the machine's CPUs (one per CPU by default), so the suite's cost does not grow with the host.
+  config.loadBalancing = { workers: 2, ...config.loadBalancing };
   const app = await createApp(config, { logger: false, ...opts });
   const port = await app.listen();
   const endpoint = `${app.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
