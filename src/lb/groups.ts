@@ -3,6 +3,11 @@
  * state live in long-lived objects that survive configuration reloads (a reload swaps only the
  * lists that point at them), and the choice of a target for a request (round robin or least
  * outstanding requests over the healthy targets; all of them when none is, as ALB fails open).
+ *
+ * Slow start (`slow_start.duration_seconds`, round robin): a target that turns healthy while the
+ * group already has a healthy target outside slow start gets a share of requests growing linearly
+ * from nothing to its full share over the duration; it leaves slow start early if it turns
+ * unhealthy, as ALB documents.
  */
 import { Pool } from 'undici';
 import type { CheckedHealth } from '../services/elbv2/index.js';
@@ -19,6 +24,11 @@ export class TargetRuntime {
   health: CheckedHealth = { state: 'initial', reason: 'Elb.RegistrationInProgress', description: 'Target registration is in progress' };
   okStreak = 0;
   failStreak = 0;
+  /** Whether the last refresh saw it healthy (a change to healthy may start its slow start). */
+  wasHealthy = false;
+  /** Its slow start window (ms since the epoch); 0 when not in slow start. */
+  slowStartFrom = 0;
+  slowStartUntil = 0;
   /** The sticky cookie value that names this target. */
   readonly cookie: string;
   private connections: Pool | undefined;
@@ -75,6 +85,10 @@ export class GroupRuntime {
   inUse = false;
   /** The short id in its ARN, for the group-stickiness cookie. */
   id = '';
+  /** slow_start.duration_seconds in ms (0: off). */
+  slowStartMs = 0;
+  /** When the last routable target's slow start ends (ms; 0: none, which keeps pick's common path free of it). */
+  private slowStartEndsAt = 0;
 
   constructor(readonly arn: string) {}
 
@@ -86,6 +100,7 @@ export class GroupRuntime {
       enabled: doc.attributes['stickiness.enabled'] === 'true' && doc.attributes['stickiness.type'] === 'lb_cookie',
       durationSeconds: Number(doc.attributes['stickiness.lb_cookie.duration_seconds'] ?? 86400),
     };
+    this.slowStartMs = Number(doc.attributes['slow_start.duration_seconds'] ?? 0) * 1000;
   }
 
   /** Replaces the target list from the stored rows, keeping the runtime of targets that stay. Returns the removed ones. */
@@ -108,10 +123,43 @@ export class GroupRuntime {
   }
 
   /** Recomputes where traffic may go (after a reload or a health change). */
-  refresh(): void {
+  refresh(now = Date.now()): void {
     const live = this.targets.filter((t) => !t.draining);
-    const healthy = this.doc.healthCheck.enabled && this.inUse ? live.filter((t) => t.health.state === 'healthy') : live;
+    const checked = this.doc.healthCheck.enabled && this.inUse;
+    const healthy = checked ? live.filter((t) => t.health.state === 'healthy') : live;
     this.routable = healthy.length > 0 ? healthy : live;
+    if (checked) this.startSlowStarts(live, now);
+    const ends = Math.max(0, ...this.routable.map((t) => t.slowStartUntil));
+    this.slowStartEndsAt = ends > now ? ends : 0;
+  }
+
+  /** Targets that just turned healthy enter slow start when a settled healthy target is there to carry the rest. */
+  private startSlowStarts(live: readonly TargetRuntime[], now: number): void {
+    const settled = (t: TargetRuntime) => t.wasHealthy && t.health.state === 'healthy' && t.slowStartUntil <= now;
+    const anySettled = live.some(settled);
+    for (const t of live) {
+      const isHealthy = t.health.state === 'healthy';
+      if (!isHealthy) t.slowStartFrom = t.slowStartUntil = 0;
+      else if (!t.wasHealthy && this.slowStartMs > 0 && !this.leastOutstanding && anySettled) {
+        t.slowStartFrom = now;
+        t.slowStartUntil = now + this.slowStartMs;
+      }
+      t.wasHealthy = isHealthy;
+    }
+  }
+
+  /** A slow-starting target takes its turn with the probability of its ramp (elapsed ÷ duration); else the next one does. */
+  private pastSlowStart(list: readonly TargetRuntime[], start: number): TargetRuntime {
+    const now = Date.now();
+    if (now >= this.slowStartEndsAt) {
+      this.slowStartEndsAt = 0;
+      return list[start]!;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const t = list[(start + i) % list.length]!;
+      if (t.slowStartUntil <= now || Math.random() < (now - t.slowStartFrom) / (t.slowStartUntil - t.slowStartFrom)) return t;
+    }
+    return list[start]!;
   }
 
   /** The target for a new request: the sticky one if it is still routable, else by the group's algorithm. */
@@ -123,7 +171,7 @@ export class GroupRuntime {
     }
     const start = this.rr++ % list.length;
     if (this.rr > 1e9) this.rr = 0;
-    if (!this.leastOutstanding) return list[start];
+    if (!this.leastOutstanding) return this.slowStartEndsAt !== 0 ? this.pastSlowStart(list, start) : list[start]!;
     let best = list[start]!;
     for (let i = 1; i < list.length; i++) {
       const t = list[(start + i) % list.length]!;
