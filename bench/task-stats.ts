@@ -90,7 +90,7 @@ async function dockerStatsCli(ids: string[]): Promise<number> {
 const image = buildBusyboxImage('dockyard-bench/sleep:1', ['FROM scratch', 'COPY busybox /bin/busybox', 'ENTRYPOINT ["/bin/busybox", "sleep", "36000"]', ''].join('\n'));
 const ids: string[] = [];
 const docker = new Docker();
-const result: Record<string, unknown> = { containers: N, rounds: ROUNDS, concurrency: CONCURRENCY, date: new Date().toISOString(), cpus: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), note: 'measured on a shared machine (other work running)' };
+const result: Record<string, unknown> = { containers: N, rounds: ROUNDS, concurrency: CONCURRENCY, date: new Date().toISOString(), cpus: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), note: process.env.BENCH_NOTE ?? '', loadAverageAtStart: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) };
 try {
   const t0 = performance.now();
   for (let i = 0; i < N; i++) ids.push(execFileSync('docker', ['run', '-d', '--rm', '--label', 'dockyard.bench=task-stats', image], { encoding: 'utf8' }).trim());
