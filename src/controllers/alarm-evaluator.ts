@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { Alarms, Metrics } from '../services/cloudwatch/index.js';
 import type { CloudWatchAlarmDoc } from '../store/collections.js';
 import { evaluateAlarm, type AlarmState, type Datapoint } from './alarm-evaluation.js';
+import { Periodic } from './periodic.js';
 
 export interface AlarmEvaluatorDeps {
   alarms: Alarms;
@@ -19,25 +20,18 @@ export interface AlarmEvaluatorDeps {
 }
 
 export class AlarmEvaluator {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
 
-  constructor(private readonly deps: AlarmEvaluatorDeps) {}
-
-  start(): void {
-    if (this.timer || this.deps.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.running ??= this.tick()
-        .catch((err) => this.deps.log.error({ err }, 'alarm evaluation failed'))
-        .finally(() => (this.running = undefined));
-    }, this.deps.intervalMs);
-    this.timer.unref();
+  constructor(private readonly deps: AlarmEvaluatorDeps) {
+    this.loop = new Periodic(deps.intervalMs, () => this.tick(), (err) => deps.log.error({ err }, 'alarm evaluation failed'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Evaluates every alarm once. */

@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { clusterCountPoints, containerInsightsEnabled, type MetricPoint } from '../services/ecs/task-metrics.js';
 import * as c from '../store/collections.js';
 import type { Store } from '../store/store.js';
+import { Periodic } from './periodic.js';
 
 export interface ContainerInsightsDeps {
   store: Store;
@@ -18,25 +19,18 @@ export interface ContainerInsightsDeps {
 }
 
 export class ContainerInsightsPublisher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly loop: Periodic;
 
-  constructor(private readonly deps: ContainerInsightsDeps) {}
-
-  start(): void {
-    if (this.timer || this.deps.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.running ??= this.publish()
-        .catch((err) => this.deps.log.error({ err }, 'publishing Container Insights counts failed'))
-        .finally(() => (this.running = undefined));
-    }, this.deps.intervalMs);
-    this.timer.unref();
+  constructor(private readonly deps: ContainerInsightsDeps) {
+    this.loop = new Periodic(deps.intervalMs, () => this.publish(), (err) => deps.log.error({ err }, 'publishing Container Insights counts failed'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round; returns the number of points published. */

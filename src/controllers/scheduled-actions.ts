@@ -4,31 +4,20 @@
  * functions and records the scaling activities).
  */
 import type { AutoScaling } from '../services/application-autoscaling/index.js';
+import { Periodic } from './periodic.js';
 
 export class ScheduledActionRunner {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly loop: Periodic;
 
-  constructor(
-    private readonly autoscaling: AutoScaling,
-    private readonly intervalMs: number,
-    private readonly log: { error(obj: object, msg: string): void },
-  ) {}
-
-  start(): void {
-    if (this.timer || this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.running ??= this.autoscaling
-        .runDueScheduledActions()
-        .catch((err) => this.log.error({ err }, 'scheduled actions failed'))
-        .finally(() => (this.running = undefined));
-    }, this.intervalMs);
-    this.timer.unref();
+  constructor(autoscaling: AutoScaling, intervalMs: number, log: { error(obj: object, msg: string): void }) {
+    this.loop = new Periodic(intervalMs, () => autoscaling.runDueScheduledActions(), (err) => log.error({ err }, 'scheduled actions failed'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
