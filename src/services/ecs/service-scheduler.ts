@@ -380,21 +380,7 @@ export class ServiceScheduler {
     if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${primary.taskDefinition}.`) };
     const td = tdRow.data as TaskDefinitionRecord;
     const scope = { accountId: doc.accountId, region: doc.region };
-    const tags = serviceTaskTags(doc, td);
-    const input = {
-      taskDefinition: td.taskDefinitionArn,
-      group: `service:${doc.serviceName}`,
-      startedBy: primary.id,
-      serviceName: doc.serviceName,
-      launchType: primary.launchType as never,
-      capacityProviderStrategy: primary.capacityProviderStrategy,
-      platformVersion: primary.platformVersion,
-      networkConfiguration: primary.networkConfiguration as never,
-      placementConstraints: doc.placementConstraints as never,
-      placementStrategy: (doc.placementStrategy.length ? doc.placementStrategy : SERVICE_DEFAULT_STRATEGY) as never,
-      enableExecuteCommand: doc.enableExecuteCommand,
-      tags,
-    };
+    const input = serviceTaskInput(doc, td, primary);
     const started: string[] = [];
     let failure: string | undefined;
     try {
@@ -419,6 +405,32 @@ export class ServiceScheduler {
     void now;
     return { started, failure };
   }
+}
+
+/**
+ * What the service's tasks are placed with (Tasks.place, without the count): the launch settings
+ * of `source` (a deployment, or a task set for EXTERNAL services), the service's placement, group,
+ * tags, and `startedBy` the source's id.
+ */
+export function serviceTaskInput(
+  doc: ServiceRecord,
+  td: TaskDefinitionRecord,
+  source: { id: string; launchType?: string; capacityProviderStrategy?: unknown; platformVersion?: string; networkConfiguration?: unknown },
+) {
+  return {
+    taskDefinition: td.taskDefinitionArn,
+    group: `service:${doc.serviceName}`,
+    startedBy: source.id,
+    serviceName: doc.serviceName,
+    launchType: source.launchType as never,
+    capacityProviderStrategy: source.capacityProviderStrategy as never,
+    platformVersion: source.platformVersion,
+    networkConfiguration: source.networkConfiguration as never,
+    placementConstraints: doc.placementConstraints as never,
+    placementStrategy: (doc.placementStrategy.length ? doc.placementStrategy : SERVICE_DEFAULT_STRATEGY) as never,
+    enableExecuteCommand: doc.enableExecuteCommand,
+    tags: serviceTaskTags(doc, td),
+  };
 }
 
 /** The tags a service's task gets: propagated from the service or its task definition, and ECS's managed tags. */

@@ -9,12 +9,12 @@
  * service becomes INACTIVE once all its tasks have.
  */
 import { AwsError } from '../../aws/errors.js';
-import { ELB_UNHEALTHY_STOP_REASON, SERVICE_DEFAULT_STRATEGY, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
+import { ELB_UNHEALTHY_STOP_REASON, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
 import type { ClusterRecord } from './clusters.js';
-import { instanceIdsOf, lbHealthOf, listed, noteLbWork, serviceTaskTags, stopServiceTask, taskTargets, TASKS_PER_EVENT, unableToPlace, type LbSnapshot, type LbTarget, type LbWork } from './service-scheduler.js';
+import { instanceIdsOf, lbHealthOf, listed, noteLbWork, serviceTaskInput, stopServiceTask, taskTargets, TASKS_PER_EVENT, unableToPlace, type LbSnapshot, type LbTarget, type LbWork } from './service-scheduler.js';
 import { addEvents, type ServiceRecord } from './services.js';
 import { computedDesiredCount, type TaskSetRecord } from './task-set-records.js';
 import { markSeenByService } from './task-state.js';
@@ -189,21 +189,7 @@ export class TaskSetScheduler {
     const td = tdRow.data as TaskDefinitionRecord;
     const n = Math.min(count, this.maxStarts);
     try {
-      const r = await this.tasks.place(tx, { accountId: doc.accountId, region: doc.region }, cluster, td, {
-        taskDefinition: td.taskDefinitionArn,
-        group: `service:${doc.serviceName}`,
-        startedBy: set.id,
-        serviceName: doc.serviceName,
-        launchType: set.launchType as never,
-        capacityProviderStrategy: set.capacityProviderStrategy,
-        platformVersion: set.platformVersion,
-        networkConfiguration: set.networkConfiguration as never,
-        placementConstraints: doc.placementConstraints as never,
-        placementStrategy: (doc.placementStrategy.length ? doc.placementStrategy : SERVICE_DEFAULT_STRATEGY) as never,
-        enableExecuteCommand: doc.enableExecuteCommand,
-        tags: serviceTaskTags(doc, td),
-        count: n,
-      });
+      const r = await this.tasks.place(tx, { accountId: doc.accountId, region: doc.region }, cluster, td, { ...serviceTaskInput(doc, td, set), count: n });
       const started = r.tasks.map((t: TaskDoc) => t.taskArn);
       return { started, failure: started.length < n ? unableToPlace(doc.serviceName, r.failures) : undefined };
     } catch (e) {
