@@ -5,11 +5,11 @@
  * periods and cooldowns are shortened through configuration. DescribeScalingActivities tells the
  * story. Nothing here is timed: every wait is bounded and only the order of events is asserted.
  */
-import { ApplicationAutoScalingClient, DescribeScalingActivitiesCommand, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
-import { CreateServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CreateServiceCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sleep } from './agent/helpers.js';
+import { assertScaledOutThenIn, ecsServiceTarget, trackCpuAt50, untilService } from './helpers/autoscaling.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { buildHttpdImage } from './helpers/images.js';
 
@@ -19,18 +19,8 @@ const BURN_SECONDS = 12;
 describe('autoscaling a CPU-burning service on Docker', { timeout: 300_000 }, () => {
   let d: TestDockyard;
   let aas: ApplicationAutoScalingClient;
-  const target = { ServiceNamespace: 'ecs', ResourceId: 'service/default/burner', ScalableDimension: 'ecs:service:DesiredCount' } as const;
-
-  const service = async () => (await d.ecs.send(new DescribeServicesCommand({ services: ['burner'] }))).services![0]!;
-  async function until(pred: (s: Service) => boolean, what: string, ms: number): Promise<Service> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const s = await service();
-      if (pred(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: desired ${s.desiredCount}, running ${s.runningCount}`);
-      await sleep(250);
-    }
-  }
+  const target = ecsServiceTarget('default', 'burner');
+  const until = (pred: (s: Service) => boolean, what: string, ms: number) => untilService(d.ecs, 'default', 'burner', pred, what, ms);
 
   before(async () => {
     const image = buildHttpdImage();
@@ -47,15 +37,7 @@ describe('autoscaling a CPU-burning service on Docker', { timeout: 300_000 }, ()
       new RegisterTaskDefinitionCommand({ family: 'burner', cpu: '256', memory: '64', containerDefinitions: [{ name: 'main', image, essential: true, stopTimeout: 1, entryPoint: ['/bin/sh', '-c'], command: [burnThenSleep] }] }),
     );
     await d.ecs.send(new CreateServiceCommand({ serviceName: 'burner', taskDefinition: 'burner', desiredCount: 1 }));
-    await aas.send(new RegisterScalableTargetCommand({ ...target, MinCapacity: 1, MaxCapacity: 2 }));
-    await aas.send(
-      new PutScalingPolicyCommand({
-        ...target,
-        PolicyName: 'cpu50',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, ScaleOutCooldown: 1, ScaleInCooldown: 1 },
-      }),
-    );
+    await trackCpuAt50(aas, target);
   });
   after(async () => {
     aas?.destroy();
@@ -70,13 +52,6 @@ describe('autoscaling a CPU-burning service on Docker', { timeout: 300_000 }, ()
     const back = await until((s) => s.desiredCount === 1, 'scale-in to one task', 150_000);
     assert.equal(back.desiredCount, 1);
 
-    const activities = (await aas.send(new DescribeScalingActivitiesCommand({ ServiceNamespace: 'ecs', ResourceId: target.ResourceId }))).ScalingActivities!;
-    const [scaledIn, scaledOut] = activities;
-    assert.equal(scaledOut!.Description, 'Setting desired count to 2.');
-    assert.match(scaledOut!.Cause!, /^monitor alarm TargetTracking-service\/default\/burner-AlarmHigh-[0-9a-f-]+ in state ALARM triggered policy cpu50$/);
-    assert.equal(scaledOut!.StatusCode, 'Successful');
-    assert.equal(scaledIn!.Description, 'Setting desired count to 1.');
-    assert.match(scaledIn!.Cause!, /^monitor alarm TargetTracking-service\/default\/burner-AlarmLow-[0-9a-f-]+ in state ALARM triggered policy cpu50$/);
-    assert.equal(scaledIn!.StatusCode, 'Successful');
+    await assertScaledOutThenIn(aas, target);
   });
 });

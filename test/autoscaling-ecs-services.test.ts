@@ -6,14 +6,15 @@
  */
 import { ApplicationAutoScalingClient, DescribeScalingActivitiesCommand, PutScalingPolicyCommand, PutScheduledActionCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
-import { simulatedAgent, sleep } from './agent/helpers.js';
+import { simulatedAgent } from './agent/helpers.js';
+import { ecsServiceTarget, untilService } from './helpers/autoscaling.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
 const CLUSTER = 'scaling';
@@ -24,19 +25,10 @@ describe('Application Auto Scaling on ECS services', () => {
   let stateDir: string;
   let aas: ApplicationAutoScalingClient;
   let cw: CloudWatchClient;
-  const target = { ServiceNamespace: 'ecs', ResourceId: `service/${CLUSTER}/web`, ScalableDimension: 'ecs:service:DesiredCount' } as const;
+  const target = ecsServiceTarget(CLUSTER, 'web');
 
-  const service = async () => (await d.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['web'] }))).services![0]!;
   /** Polls the service (bounded) until `pred` holds. */
-  async function until(pred: (s: Service) => boolean, what: string): Promise<Service> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const s = await service();
-      if (pred(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: desired ${s.desiredCount}, running ${s.runningCount}`);
-      await sleep(100);
-    }
-  }
+  const until = (pred: (s: Service) => boolean, what: string) => untilService(d.ecs, CLUSTER, 'web', pred, what);
 
   before(async () => {
     d = await startDockyard({ serviceControllerIdleMs: 500, agentHeartbeatIntervalMs: 500, metrics: { alarmEvaluationIntervalMs: 200, scheduledActionIntervalMs: 200 } } as never);

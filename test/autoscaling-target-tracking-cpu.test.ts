@@ -5,15 +5,16 @@
  * DescribeScalingActivities tells the story. Alarm periods, evaluation and cooldowns are
  * shortened through configuration.
  */
-import { ApplicationAutoScalingClient, DescribeScalingActivitiesCommand, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
-import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SimulatedRuntime, type Agent } from '../src/agent/index.js';
-import { simulatedAgent, sleep } from './agent/helpers.js';
+import { simulatedAgent } from './agent/helpers.js';
+import { assertScaledOutThenIn, ecsServiceTarget, trackCpuAt50, untilService } from './helpers/autoscaling.js';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 
 const CLUSTER = 'tracking';
@@ -25,18 +26,8 @@ describe('target tracking on ECS service CPU', () => {
   let aas: ApplicationAutoScalingClient;
   /** Percent of one core each `web` container keeps busy: the knob the test turns. */
   let cpuPercent = 2;
-  const target = { ServiceNamespace: 'ecs', ResourceId: `service/${CLUSTER}/web`, ScalableDimension: 'ecs:service:DesiredCount' } as const;
-
-  const service = async () => (await d.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['web'] }))).services![0]!;
-  async function until(pred: (s: Service) => boolean, what: string): Promise<Service> {
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      const s = await service();
-      if (pred(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: desired ${s.desiredCount}, running ${s.runningCount}`);
-      await sleep(100);
-    }
-  }
+  const target = ecsServiceTarget(CLUSTER, 'web');
+  const until = (pred: (s: Service) => boolean, what: string) => untilService(d.ecs, CLUSTER, 'web', pred, what, 45_000);
 
   before(async () => {
     d = await startDockyard({
@@ -63,15 +54,7 @@ describe('target tracking on ECS service CPU', () => {
 
   it('scales out while CPU is above the target and back in when it drops', async () => {
     await until((s) => s.runningCount === 1, 'one running task');
-    await aas.send(new RegisterScalableTargetCommand({ ...target, MinCapacity: 1, MaxCapacity: 2 }));
-    await aas.send(
-      new PutScalingPolicyCommand({
-        ...target,
-        PolicyName: 'cpu50',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, ScaleOutCooldown: 1, ScaleInCooldown: 1 },
-      }),
-    );
+    await trackCpuAt50(aas, target);
     // 22.5 % of a core = 90 % of the task's 256 units: above the 50 % target.
     cpuPercent = 22.5;
     const out = await until((s) => s.desiredCount === 2 && s.runningCount === 2, 'two running tasks');
@@ -81,14 +64,6 @@ describe('target tracking on ECS service CPU', () => {
     const back = await until((s) => s.desiredCount === 1, 'scale-in to one task');
     assert.equal(back.desiredCount, 1);
 
-    const activities = (await aas.send(new DescribeScalingActivitiesCommand({ ServiceNamespace: 'ecs', ResourceId: target.ResourceId }))).ScalingActivities!;
-    // Newest first: the scale-in, after the scale-out.
-    const [scaledIn, scaledOut] = activities;
-    assert.equal(scaledOut!.Description, 'Setting desired count to 2.');
-    assert.match(scaledOut!.Cause!, /^monitor alarm TargetTracking-service\/tracking\/web-AlarmHigh-[0-9a-f-]+ in state ALARM triggered policy cpu50$/);
-    assert.equal(scaledOut!.StatusCode, 'Successful');
-    assert.equal(scaledIn!.Description, 'Setting desired count to 1.');
-    assert.match(scaledIn!.Cause!, /^monitor alarm TargetTracking-service\/tracking\/web-AlarmLow-[0-9a-f-]+ in state ALARM triggered policy cpu50$/);
-    assert.equal(scaledIn!.StatusCode, 'Successful');
+    await assertScaledOutThenIn(aas, target);
   });
 });
