@@ -348,12 +348,8 @@ export class ServiceScheduler {
   /** The circuit breaker tripped: the PRIMARY failed; roll back to the last COMPLETED deployment when asked to. */
   private async trip(tx: StoreTx, doc: ServiceRecord, rollbackTo: string | undefined, now: number): Promise<void> {
     const failed = doc.deployments[0]!;
-    // A traffic-shifting deployment returns to the tasks it was replacing, traffic first.
-    if (rollbackTo && (await rollBackShift(tx, doc, `ECS deployment circuit breaker: rolling back to deploymentId ${doc.deployments[1]?.id}.`, now))) {
-      const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
-      if (history) await tx.update(c.serviceDeployments, history, { ...history.data, deploymentCircuitBreaker: { ...(history.data.deploymentCircuitBreaker as object), status: 'TRIGGERED', failureCount: failed.failedTasks } });
-      return;
-    }
+    // A traffic-shifting deployment returns to the tasks it was replacing, traffic first (rollBackShift updates the history row, so it is read after).
+    const shiftedBack = rollbackTo ? await rollBackShift(tx, doc, `ECS deployment circuit breaker: rolling back to deploymentId ${doc.deployments[1]?.id}.`, now) : false;
     const history = await tx.get(c.serviceDeployments, failed.serviceDeploymentArn);
     if (history) {
       await tx.update(c.serviceDeployments, history, {
@@ -362,6 +358,7 @@ export class ServiceScheduler {
         updatedAt: now,
       });
     }
+    if (shiftedBack) return;
     const target = doc.lastCompleted;
     if (rollbackTo && target && target.id === rollbackTo) {
       const tdRow = await tx.get(c.taskDefinitions, target.taskDefinition);
