@@ -7,12 +7,20 @@ import { duplicateTagKeys, tooManyTags, validationError } from './errors.js';
 
 const MAX_TAGS = 50;
 
-/** `current` with `added` merged in (a key given again replaces its value). */
-export function mergeTags(current: readonly ElbTag[], added: readonly { Key: string; Value?: string }[] | undefined): ElbTag[] {
+/**
+ * `current` with `added` merged in (a key given again replaces its value). A key repeated within
+ * `added` is DuplicateTagKeys where the operation models it (AddTags, CreateLoadBalancer), a
+ * ValidationError elsewhere (CreateListener, CreateRule, CreateTargetGroup).
+ */
+export function mergeTags(
+  current: readonly ElbTag[],
+  added: readonly { Key: string; Value?: string }[] | undefined,
+  duplicateIs: 'DuplicateTagKeys' | 'ValidationError' = 'DuplicateTagKeys',
+): ElbTag[] {
   if (!added || added.length === 0) return [...current];
   const keys = new Set<string>();
   for (const t of added) {
-    if (keys.has(t.Key)) throw duplicateTagKeys(t.Key);
+    if (keys.has(t.Key)) throw duplicateIs === 'DuplicateTagKeys' ? duplicateTagKeys(t.Key) : validationError(`Tag key '${t.Key}' is duplicated`);
     keys.add(t.Key);
     if (/^aws:/i.test(t.Key)) throw validationError(`Tag keys starting with 'aws:' are reserved: '${t.Key}'`);
   }

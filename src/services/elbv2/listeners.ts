@@ -72,7 +72,7 @@ export class Listeners {
     if (input.Port < 1 || input.Port > 65535) throw err.validationError('Listener port must be between 1 and 65535');
     if (input.MutualAuthentication && input.MutualAuthentication.Mode !== undefined && input.MutualAuthentication.Mode !== 'off') throw err.validationError('Mutual TLS is not supported by Dockyard');
     const tls = await this.tlsSettings(scope, protocol, input.Certificates, input.SslPolicy);
-    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined);
+    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined, 'ValidationError');
     return this.store.write(async (tx) => {
       const lb = await getOwn(tx, c.elbLoadBalancers, input.LoadBalancerArn, 'loadbalancer', scope, () => err.loadBalancerNotFound());
       const defaultActions = await normalizeActions(input.DefaultActions, this.targetGroupCheck(tx, scope));
@@ -169,7 +169,7 @@ export class Listeners {
     if (input.Priority < 1 || input.Priority > 50000) throw err.validationError('Rule priority must be between 1 and 50000');
     if (input.Transforms?.length) throw err.validationError('Rule transforms are not supported by Dockyard');
     const conditions = normalizeConditions(input.Conditions);
-    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined);
+    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined, 'ValidationError');
     return this.store.write(async (tx) => {
       const listener = await getOwn(tx, c.elbListeners, input.ListenerArn, 'listener', scope, () => err.listenerNotFound());
       const actions = await normalizeActions(input.Actions, this.targetGroupCheck(tx, scope));

@@ -98,7 +98,7 @@ export class TargetGroups {
     if (input.VpcId !== undefined && !/^vpc-[0-9A-Za-z]{1,32}$/.test(input.VpcId)) throw err.validationError(`The VPC ID '${input.VpcId.slice(0, 64)}' is not valid`);
     if (input.TargetControlPort !== undefined) throw err.validationError('Target control ports are not supported by Dockyard');
     const healthCheck = healthCheckFrom(input, { ...DEFAULT_HEALTH_CHECK, protocol });
-    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined);
+    const tags = mergeTags([], input.Tags as { Key: string; Value?: string }[] | undefined, 'ValidationError');
     const ipAddressType = input.IpAddressType ?? 'ipv4';
     return this.store.write(async (tx) => {
       const existing = (await tx.find(c.elbTargetGroups, { where: { account_region: accountRegion(scope), name: input.Name } }))[0]?.data;
