@@ -129,10 +129,20 @@ describe('ECS task metrics from agent stats', () => {
     assert.ok((await datapoints('ECS/ContainerInsights', 'StorageReadBytes', dims)).length > 0);
   });
 
-  it('no Container Insights metrics for a cluster without it', async () => {
+  it('publishes AWS/ECS CPUReservation and MemoryReservation of the cluster', async () => {
+    // One 256-unit / 512 MiB task on a 2 vCPU (2048 units) / 4096 MiB host.
+    const [cpu] = await datapoints('AWS/ECS', 'CPUReservation', { ClusterName: CLUSTER }, ['Maximum']);
+    assert.equal(cpu!.Maximum, 12.5);
+    assert.equal(cpu!.Unit, 'Percent');
+    const [mem] = await datapoints('AWS/ECS', 'MemoryReservation', { ClusterName: CLUSTER }, ['Maximum']);
+    assert.equal(mem!.Maximum, 12.5);
+  });
+
+  it('no Container Insights metrics for a cluster without it, and no reservation without capacity', async () => {
     await d.ecs.send(new CreateClusterCommand({ clusterName: 'plain' }));
     await sleep(500);
     assert.deepEqual(await stats('ECS/ContainerInsights', 'ServiceCount', { ClusterName: 'plain' }), []);
+    assert.deepEqual(await stats('AWS/ECS', 'CPUReservation', { ClusterName: 'plain' }), []);
   });
 
   it('an agent reports only tasks placed on its own instance', async () => {

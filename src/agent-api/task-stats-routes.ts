@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AGENT_API_PREFIX, TaskStatsRequest, type TaskStatsResponse } from '../protocol/index.js';
+import { registeredCpuMemory } from '../services/ecs/instance-resources.js';
 import { containerInsightsEnabled, instanceMetricPoints, taskMetricPoints, type MetricPoint, type SampledTask } from '../services/ecs/task-metrics.js';
 import * as c from '../store/collections.js';
 import type { Store } from '../store/store.js';
@@ -73,12 +74,10 @@ export function registerTaskStatsRoutes(http: FastifyInstance, deps: TaskStatsRo
         if (!prev || prev.timestamp <= s.timestamp) newest.set(s.taskArn, s);
       }
       if (newest.size > 0) {
-        const inst = found.instance;
-        const registered = (name: string) => inst.registeredResources.find((r) => r.name === name)?.integerValue ?? 0;
         const clusterName = [...found.tasks.values()][0]!.clusterName;
         const used = [...newest.values()].reduce((a, s) => ({ cpuUnits: a.cpuUnits + s.cpuUnits, memoryMiB: a.memoryMiB + s.memoryMiB }), { cpuUnits: 0, memoryMiB: 0 });
         const at = Math.max(...[...newest.values()].map((s) => s.timestamp));
-        points.push(...instanceMetricPoints(clusterName, at, used, { cpu: registered('CPU'), memory: registered('MEMORY') }));
+        points.push(...instanceMetricPoints(clusterName, at, used, registeredCpuMemory(found.instance.registeredResources)));
       }
       if (points.length) deps.metrics({ accountId: found.instance.accountId, region: found.instance.region }, points);
       return { accepted, rejected } satisfies TaskStatsResponse;

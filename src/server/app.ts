@@ -33,7 +33,7 @@ import { cloudWatchService, createCloudWatchDomain, scopeKey } from '../services
 import { aggregateByMinute, type MetricPoint } from '../services/ecs/task-metrics.js';
 import { AlarmEvaluator } from '../controllers/alarm-evaluator.js';
 import { ScheduledActionRunner } from '../controllers/scheduled-actions.js';
-import { ContainerInsightsPublisher } from '../controllers/container-insights.js';
+import { ClusterMetricsPublisher } from '../controllers/cluster-metrics.js';
 import { applicationAutoScalingService, AutoScaling, type ScalableTargetDriver } from '../services/application-autoscaling/index.js';
 import { ecsServiceDriver } from './scaling-drivers.js';
 import { SecretBox } from '../core/secret-box.js';
@@ -276,7 +276,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       })),
     );
   registerTaskStatsRoutes(http, { store, clock, auth: agentAuth, metrics: recordEcsMetrics });
-  const containerInsights = new ContainerInsightsPublisher({
+  const clusterMetrics = new ClusterMetricsPublisher({
     store,
     clock,
     record: recordEcsMetrics,
@@ -395,7 +395,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       logs.retention.start();
       alarmEvaluator.start();
       scheduledActions.start();
-      containerInsights.start();
+      clusterMetrics.start();
       await liveness.start();
       if (config.serviceController !== false) {
         serviceController = new ServiceController(store, ecs.serviceScheduler, soleLeader, clock, {
@@ -452,7 +452,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       await secretsMaintenance.stop();
       await alarmEvaluator.stop();
       await scheduledActions.stop();
-      await containerInsights.stop();
+      await clusterMetrics.stop();
       await http.close();
       // Replications and scans started by pushes finish before the store closes.
       await ecr.idle();

@@ -76,7 +76,7 @@ export interface MetricsConfig {
   /** Target tracking alarms: the evaluation periods of the high and low alarms (AWS: 3 and 15 one-minute periods). */
   targetTrackingHighPeriods?: number;
   targetTrackingLowPeriods?: number;
-  /** How often Container Insights' count metrics are published (default 60 000; 0 turns it off). */
+  /** How often the cluster metrics (CPU/MemoryReservation, Container Insights' counts) are published (default 60 000; 0 turns it off). */
   containerInsightsIntervalMs?: number;
   /** How often the load balancers' AWS/ApplicationELB counters are published (default 60 000 ms). */
   loadBalancerMetricsIntervalMs?: number;

@@ -56,3 +56,9 @@ export function remainingResources(registered: readonly Resource[], usage: Retur
     return r;
   });
 }
+
+/** The CPU units and MiB of memory an instance registered. */
+export function registeredCpuMemory(registered: readonly { name: string; integerValue?: number }[]): { cpu: number; memory: number } {
+  const value = (name: string) => registered.find((r) => r.name === name)?.integerValue ?? 0;
+  return { cpu: value('CPU'), memory: value('MEMORY') };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aggregateByMinute, clusterCountPoints, containerInsightsEnabled, instanceMetricPoints, taskMetricPoints, taskUtilization, type SampledTask } from './task-metrics.js';
+import { aggregateByMinute, clusterCountPoints, clusterReservationPoints, containerInsightsEnabled, instanceMetricPoints, taskMetricPoints, taskUtilization, type SampledTask } from './task-metrics.js';
 
 const sample = { taskArn: 't', timestamp: 1000, cpuUnits: 256, memoryMiB: 64, networkRxBytes: 2000, networkTxBytes: 1000, storageReadBytes: 4096, storageWriteBytes: 0, intervalSec: 20 };
 const task: SampledTask = { clusterName: 'c', serviceName: 'web', family: 'web', reservedCpu: 512, reservedMemory: 256, containerInsights: false };
@@ -47,6 +47,13 @@ describe('ECS task metrics', () => {
     const [cpu, mem] = instanceMetricPoints('c', 5, { cpuUnits: 1024, memoryMiB: 1024 }, { cpu: 4096, memory: 8192 });
     assert.deepEqual([cpu!.metricName, cpu!.value, mem!.metricName, mem!.value], ['CPUUtilization', 25, 'MemoryUtilization', 12.5]);
     assert.deepEqual(cpu!.dimensions, [{ Name: 'ClusterName', Value: 'c' }]);
+  });
+
+  it('cluster reservation: what the live tasks reserve ÷ what the instances registered; nothing without capacity', () => {
+    const points = clusterReservationPoints('c', 60, { cpu: 512, memory: 1024 }, { cpu: 2048, memory: 8192 });
+    assert.deepEqual(points.map((p) => [p.namespace, p.metricName, p.value, p.unit]), [['AWS/ECS', 'CPUReservation', 25, 'Percent'], ['AWS/ECS', 'MemoryReservation', 12.5, 'Percent']]);
+    assert.deepEqual(points[0]!.dimensions, [{ Name: 'ClusterName', Value: 'c' }]);
+    assert.deepEqual(clusterReservationPoints('c', 60, { cpu: 0, memory: 0 }, { cpu: 0, memory: 0 }), []);
   });
 
   it('Container Insights counts per cluster and service', () => {

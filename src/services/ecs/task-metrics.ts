@@ -76,11 +76,26 @@ export function taskMetricPoints(sample: TaskStatsSample, task: SampledTask): Me
  * the minute's Average is the cluster's utilization when its instances are of one size.
  */
 export function instanceMetricPoints(clusterName: string, timestamp: number, used: { cpuUnits: number; memoryMiB: number }, registered: { cpu: number; memory: number }): MetricPoint[] {
-  const dims = [{ Name: 'ClusterName', Value: clusterName }];
+  return clusterPercentPoints(clusterName, timestamp, ['CPUUtilization', 'MemoryUtilization'], { cpu: used.cpuUnits, memory: used.memoryMiB }, registered);
+}
+
+/** `AWS/ECS` percentages of a cluster's registered CPU and memory, one point each (none where nothing is registered). */
+function clusterPercentPoints(clusterName: string, timestamp: number, [cpuName, memoryName]: [string, string], amount: { cpu: number; memory: number }, registered: { cpu: number; memory: number }): MetricPoint[] {
+  const dimensions = [{ Name: 'ClusterName', Value: clusterName }];
   const out: MetricPoint[] = [];
-  if (registered.cpu > 0) out.push({ namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: dims, timestamp, value: (used.cpuUnits * 100) / registered.cpu, unit: 'Percent' });
-  if (registered.memory > 0) out.push({ namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: dims, timestamp, value: (used.memoryMiB * 100) / registered.memory, unit: 'Percent' });
+  if (registered.cpu > 0) out.push({ namespace: 'AWS/ECS', metricName: cpuName, dimensions, timestamp, value: (amount.cpu * 100) / registered.cpu, unit: 'Percent' });
+  if (registered.memory > 0) out.push({ namespace: 'AWS/ECS', metricName: memoryName, dimensions, timestamp, value: (amount.memory * 100) / registered.memory, unit: 'Percent' });
   return out;
+}
+
+/**
+ * ECS's cluster reservation (`AWS/ECS` CPUReservation and MemoryReservation, ClusterName only):
+ * the CPU units (MiB) the live tasks on the cluster's ACTIVE and DRAINING instances reserve ÷ what
+ * those instances registered, in percent. Published whether or not Container Insights is on; a
+ * cluster without registered capacity publishes nothing.
+ */
+export function clusterReservationPoints(clusterName: string, timestamp: number, reserved: { cpu: number; memory: number }, registered: { cpu: number; memory: number }): MetricPoint[] {
+  return clusterPercentPoints(clusterName, timestamp, ['CPUReservation', 'MemoryReservation'], reserved, registered);
 }
 
 /** What Container Insights counts in one cluster at one instant. */
