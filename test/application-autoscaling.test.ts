@@ -86,6 +86,8 @@ describe('Application Auto Scaling', () => {
     assert.deepEqual((await aas.send(new ListTagsForResourceCommand({ ResourceARN: ScalableTargetARN! }))).Tags, { team: 'shop', env: 'test' });
     await assert.rejects(aas.send(new RegisterScalableTargetCommand({ ...target, ResourceId: 'service/default/missing', MinCapacity: 1, MaxCapacity: 2 })), (e: Error) => e.name === 'ValidationException' && /ECS service doesn't exist: service\/default\/missing/.test(e.message));
     await assert.rejects(aas.send(new RegisterScalableTargetCommand({ ...target, MinCapacity: 3, MaxCapacity: 2 })), /Minimum capacity cannot be greater than maximum capacity/);
+    const manyTags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    await assert.rejects(aas.send(new RegisterScalableTargetCommand({ ...target, ResourceId: 'service/default/missing', MinCapacity: 1, MaxCapacity: 2, Tags: manyTags })), (e: Error) => e.name === 'ValidationException' && /at most 50 tags/.test(e.message));
   });
 
   it('scales out through a step scaling policy when the user alarm fed by PutMetricData fires', async () => {

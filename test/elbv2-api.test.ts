@@ -208,6 +208,11 @@ describe('ELBv2 with SDK v3', () => {
     ]);
     assert.equal(await codeOf(elb.send(new AddTagsCommand({ ResourceArns: [lb.LoadBalancerArn!], Tags: [{ Key: 'aws:x', Value: '1' }] }))), 'ValidationError');
     assert.equal(await codeOf(elb.send(new AddTagsCommand({ ResourceArns: [lb.LoadBalancerArn!], Tags: Array.from({ length: 49 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }))), 'TooManyTags');
+    // A repeated key: DuplicateTagKeys where the operation models it, ValidationError where it does not.
+    const twice = [{ Key: 'team', Value: 'a' }, { Key: 'team', Value: 'b' }];
+    assert.equal(await codeOf(elb.send(new AddTagsCommand({ ResourceArns: [tg.TargetGroupArn!], Tags: twice }))), 'DuplicateTagKeys');
+    assert.equal(await codeOf(elb.send(new CreateTargetGroupCommand({ Name: 'twice', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', Tags: twice }))), 'ValidationError');
+    assert.equal(await codeOf(elb.send(new CreateListenerCommand({ LoadBalancerArn: lb.LoadBalancerArn!, Protocol: 'HTTP', Port: 8099, DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn! }], Tags: twice }))), 'ValidationError');
 
     // Deleting the listener deletes its rules and frees the group.
     await elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));

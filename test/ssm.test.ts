@@ -154,6 +154,8 @@ describe('Parameter Store with the SDK v3', () => {
       [new PutParameterCommand({ Name: 'empty', Value: '', Type: 'String' }), 'ValidationException'],
       [new PutParameterCommand({ Name: 'tagged', Value: 'v', Type: 'String', Overwrite: true, Tags: [{ Key: 'a', Value: 'b' }] }), 'ValidationException'],
       [new PutParameterCommand({ Name: 'kms', Value: 'v', Type: 'String', KeyId: 'alias/x' }), 'ValidationException'],
+      // PutParameter does not model TooManyTagsError.
+      [new PutParameterCommand({ Name: 'manytags', Value: 'v', Type: 'String', Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }), 'ValidationException', /more than 50 tags/],
     ];
     for (const [cmd, code, message] of cases) {
       const e = await errorOf(ssm.send(cmd));

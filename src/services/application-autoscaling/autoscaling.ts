@@ -103,6 +103,8 @@ export class AutoScaling {
   async register(scope: Scope, input: aas.RegisterScalableTargetRequest) {
     const driver = this.driver(input.ServiceNamespace, input.ScalableDimension);
     this.checkResourceId(input.ServiceNamespace, input.ResourceId);
+    // RegisterScalableTarget does not model TooManyTagsException (TagResource does).
+    if (Object.keys(input.Tags ?? {}).length > 50) throw validation('A scalable target may have at most 50 tags.');
     await driver.validate(scope, input.ResourceId);
     const key = targetKey(scope, input.ServiceNamespace, input.ResourceId, input.ScalableDimension);
     const now = this.clock.now();

@@ -15,6 +15,7 @@ import type {
 } from '../../aws/generated/ssm.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError } from '../../core/errors.js';
+import type { AwsError } from '../../aws/errors.js';
 import { InvalidTokenError, positionToken, tokenPosition } from '../../core/pagination.js';
 import type { SecretBox } from '../../core/secret-box.js';
 import * as c from '../../store/collections.js';
@@ -121,7 +122,7 @@ export class Parameters {
       throw err.validation('Parameter value for a StringList cannot contain empty list items.');
     }
     if (input.Policies !== undefined) checkPolicies(input.Policies);
-    const tags = checkTags(input.Tags ?? []);
+    const tags = checkTags(input.Tags ?? [], () => err.validation(`The Tags parameter contains more than ${MAX_TAGS} tags.`));
     const now = this.clock.now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -541,8 +542,9 @@ function checkPattern(pattern: string, value: string): void {
   if (ok !== true) throw err.patternMismatch(pattern);
 }
 
-function checkTags(tags: readonly { Key: string; Value: string }[]): { Key: string; Value: string }[] {
-  if (tags.length > MAX_TAGS) throw err.tooManyTags();
+/** `tooMany`: PutParameter does not model TooManyTagsError (AddTagsToResource does), so there it is a ValidationException. */
+function checkTags(tags: readonly { Key: string; Value: string }[], tooMany: () => AwsError = err.tooManyTags): { Key: string; Value: string }[] {
+  if (tags.length > MAX_TAGS) throw tooMany();
   for (const t of tags) if (t.Key.toLowerCase().startsWith('aws:')) throw err.validation('Tag keys beginning with aws: are reserved.');
   return tags.map((t) => ({ Key: t.Key, Value: t.Value }));
 }
