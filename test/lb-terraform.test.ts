@@ -1,11 +1,15 @@
 /**
  * Terraform (1.11, AWS provider 5.100 from the local mirror /opt/tf-plugins) builds a load
- * balancer stack against Dockyard: aws_lb, two aws_lb_target_group (health check, stickiness,
- * deregistration delay), aws_lb_listener, two aws_lb_listener_rule (path + host forward, a fixed
- * response) and a target attachment. It applies, the listener answers on 127.0.0.1, a second
- * plan shows no changes (every attribute the provider reads back is what it wrote), and destroy
- * removes everything. Slow by nature: the provider waits 30 s twice for a new load balancer.
+ * balancer stack against Dockyard: aws_lb, three aws_lb_target_group (health check, stickiness,
+ * deregistration delay), aws_lb_listener, three aws_lb_listener_rule (path + host forward, a fixed
+ * response, a path forward to the service's group) and a target attachment, plus an ECS cluster,
+ * task definition and an aws_ecs_service with a load_balancer block. It applies, the listener
+ * answers on 127.0.0.1, a second plan shows no changes (every attribute the provider reads back is
+ * what it wrote), and destroy removes everything. No host joins the cluster (Terraform's view of a
+ * service does not depend on where its tasks run). One stack for both because the provider waits
+ * 30 s twice for every new load balancer.
  */
+import { DescribeClustersCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +26,7 @@ let dir: string;
 let web: Backend;
 
 before(async () => {
-  d = await startDockyard();
+  d = await startDockyard({ serviceControllerIdleMs: 500 });
   web = await startBackend('tf-web');
   dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-'));
 });
@@ -33,7 +37,7 @@ after(async () => {
 });
 
 function config(listenerPort: number): string {
-  return `${providerBlock(d.endpoint, ['elbv2'])}
+  return `${providerBlock(d.endpoint, ['elbv2', 'ecs', 'iam', 'sts'])}
 
 resource "aws_lb" "web" {
   name               = "tf-web"
@@ -128,6 +132,67 @@ resource "aws_lb_listener_rule" "maintenance" {
   }
 }
 
+# An ECS service behind the same listener, in a group of instance targets (bridge networking).
+resource "aws_lb_target_group" "svc" {
+  name                 = "tf-svc"
+  port                 = 8080
+  protocol             = "HTTP"
+  vpc_id               = "vpc-0123"
+  deregistration_delay = 5
+  health_check {
+    path                = "/"
+    interval            = 5
+    timeout             = 2
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+}
+
+resource "aws_lb_listener_rule" "svc" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 30
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.svc.arn
+  }
+  condition {
+    path_pattern {
+      values = ["/svc/*"]
+    }
+  }
+}
+
+resource "aws_ecs_cluster" "tf" {
+  name = "tf-lb"
+}
+
+resource "aws_ecs_task_definition" "web" {
+  family = "tf-lb-web"
+  container_definitions = jsonencode([{
+    name      = "web"
+    image     = "simulated/web:1"
+    memory    = 64
+    essential = true
+    portMappings = [{ containerPort = 8080, hostPort = 0, protocol = "tcp" }]
+  }])
+}
+
+resource "aws_ecs_service" "web" {
+  name                              = "web"
+  cluster                           = aws_ecs_cluster.tf.id
+  task_definition                   = aws_ecs_task_definition.web.arn
+  desired_count                     = 2
+  launch_type                       = "EC2"
+  health_check_grace_period_seconds = 10
+  load_balancer {
+    target_group_arn = aws_lb_target_group.svc.arn
+    container_name   = "web"
+    container_port   = 8080
+  }
+  # ECS wants the target group attached to a load balancer first.
+  depends_on = [aws_lb_listener_rule.svc]
+}
+
 output "dns_name" {
   value = aws_lb.web.dns_name
 }
@@ -140,7 +205,7 @@ async function terraform(...args: string[]) {
   return { code, out: stdout };
 }
 
-test('terraform applies a load balancer stack, plans no changes, destroys it', { timeout: 600_000 }, async () => {
+test('terraform applies a load balancer stack with an ECS service attached, plans no changes, destroys it', { timeout: 600_000 }, async () => {
   writeMirrorConfig(dir);
   const port = await freePort();
   writeFileSync(join(dir, 'main.tf'), config(port));
@@ -148,7 +213,7 @@ test('terraform applies a load balancer stack, plans no changes, destroys it', {
   assert.equal(init.code, 0, init.out);
   const apply = await terraform('apply', '-auto-approve', '-input=false');
   assert.equal(apply.code, 0, apply.out);
-  assert.match(apply.out, /Apply complete! Resources: 7 added, 0 changed, 0 destroyed\./);
+  assert.match(apply.out, /Apply complete! Resources: 12 added, 0 changed, 0 destroyed\./);
   assert.match(apply.out, /dns_name = "tf-web-\d{10}\.us-east-1\.elb\.localhost"/);
 
   // The stack serves: the fixed response, and the target through the default action.
@@ -159,14 +224,21 @@ test('terraform applies a load balancer stack, plans no changes, destroys it', {
   assert.equal(forwarded.headers['x-backend'], 'tf-web');
   assert.ok((forwarded.headers['set-cookie'] ?? []).some((c) => c.startsWith('AWSALB=')), 'stickiness from the target group attributes');
 
+  // The service names the group it was given.
+  const elb = new ElasticLoadBalancingV2Client({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const svcGroup = (await elb.send(new DescribeTargetGroupsCommand({ Names: ['tf-svc'] }))).TargetGroups![0]!;
+  const service = (await d.ecs.send(new DescribeServicesCommand({ cluster: 'tf-lb', services: ['web'] }))).services![0]!;
+  assert.deepEqual(service.loadBalancers, [{ targetGroupArn: svcGroup.TargetGroupArn, containerName: 'web', containerPort: 8080 }]);
+  assert.equal(service.healthCheckGracePeriodSeconds, 10);
+
   const plan = await terraform('plan', '-detailed-exitcode', '-input=false');
   assert.equal(plan.code, 0, `a second plan must show no changes:\n${plan.out}`);
   assert.match(plan.out, /No changes\./);
 
   const destroy = await terraform('destroy', '-auto-approve', '-input=false');
   assert.equal(destroy.code, 0, destroy.out);
-  assert.match(destroy.out, /Destroy complete! Resources: 7 destroyed\./);
-  const elb = new ElasticLoadBalancingV2Client({ endpoint: d.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  assert.match(destroy.out, /Destroy complete! Resources: 12 destroyed\./);
+  assert.equal((await d.ecs.send(new DescribeClustersCommand({ clusters: ['tf-lb'] }))).clusters?.[0]?.status, 'INACTIVE');
   assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
   assert.deepEqual((await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
   elb.destroy();
