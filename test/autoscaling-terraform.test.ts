@@ -9,28 +9,20 @@
 import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand, DescribeScheduledActionsCommand } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
+import { terraformStack, type TerraformStack } from './helpers/terraform.js';
 
 describe('Terraform: aws_appautoscaling_target, _policy and _scheduled_action on an ECS service', () => {
   let t: TestDockyard;
-  let dir: string;
-  let terraform: ReturnType<typeof terraformIn>;
-  const tf = (...args: string[]) => terraform(...args, '-input=false', '-no-color');
+  let stack: TerraformStack;
 
   before(async () => {
     t = await startDockyard({ serviceControllerIdleMs: 500, metrics: { alarmEvaluationIntervalMs: 0, scheduledActionIntervalMs: 0, containerInsightsIntervalMs: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-aas-'));
-    writeMirrorConfig(dir);
-    terraform = terraformIn(dir);
-    writeFileSync(
-      join(dir, 'main.tf'),
-      `${providerBlock(t.endpoint, ['ecs', 'iam', 'sts', 'applicationautoscaling', 'cloudwatch'])}
-resource "aws_ecs_cluster" "tf" {
+    stack = await terraformStack(
+      t.endpoint,
+      ['ecs', 'iam', 'sts', 'applicationautoscaling', 'cloudwatch'],
+      `resource "aws_ecs_cluster" "tf" {
   name = "tf-scale"
 }
 resource "aws_ecs_task_definition" "web" {
@@ -123,15 +115,14 @@ resource "aws_appautoscaling_scheduled_action" "nightly" {
 }
 `,
     );
-    await tf('init');
   });
   after(async () => {
     await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    stack?.remove();
   });
 
   it('applies, plans no changes the second time, and destroys', async () => {
-    await tf('apply', '-auto-approve');
+    await stack.apply();
     const aas = new ApplicationAutoScalingClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     const cw = new CloudWatchClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     const ns = { ServiceNamespace: 'ecs' as const };
@@ -149,12 +140,8 @@ resource "aws_appautoscaling_scheduled_action" "nightly" {
       const [scheduled] = (await aas.send(new DescribeScheduledActionsCommand(ns))).ScheduledActions!;
       assert.deepEqual([scheduled!.ScheduledActionName, scheduled!.Schedule, scheduled!.Timezone], ['nightly-down', 'cron(0 22 * * ? *)', 'Europe/Berlin']);
 
-      // -detailed-exitcode: 0 = no changes, 2 = changes.
-      const plan = await tf('plan', '-detailed-exitcode');
-      assert.equal(plan.code, 0, plan.stdout);
-      assert.match(plan.stdout, /No changes\./);
-
-      await tf('destroy', '-auto-approve');
+      await stack.assertNoChanges();
+      await stack.destroy();
       assert.deepEqual((await aas.send(new DescribeScalableTargetsCommand(ns))).ScalableTargets, []);
       assert.deepEqual((await aas.send(new DescribeScalingPoliciesCommand(ns))).ScalingPolicies, []);
       assert.deepEqual((await aas.send(new DescribeScheduledActionsCommand(ns))).ScheduledActions, []);

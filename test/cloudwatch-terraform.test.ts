@@ -5,29 +5,20 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
+import { terraformStack, type TerraformStack } from './helpers/terraform.js';
 
 describe('Terraform: aws_cloudwatch_metric_alarm', () => {
   let t: TestDockyard;
-  let dir: string;
-  // The server runs in this process: terraform runs asynchronously, never blocking its event loop.
-  let terraform: ReturnType<typeof terraformIn>;
-  const tf = (...args: string[]) => terraform(...args, '-input=false', '-no-color');
+  let stack: TerraformStack;
 
   before(async () => {
     t = await startDockyard({ metrics: { alarmEvaluationIntervalMs: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-cw-'));
-    writeMirrorConfig(dir);
-    terraform = terraformIn(dir);
-    writeFileSync(
-      join(dir, 'main.tf'),
-      `${providerBlock(t.endpoint, ['cloudwatch'])}
-resource "aws_cloudwatch_metric_alarm" "cpu" {
+    stack = await terraformStack(
+      t.endpoint,
+      ['cloudwatch'],
+      `resource "aws_cloudwatch_metric_alarm" "cpu" {
   alarm_name          = "tf-cpu-high"
   namespace           = "AWS/ECS"
   metric_name         = "CPUUtilization"
@@ -74,24 +65,20 @@ resource "aws_cloudwatch_metric_alarm" "math" {
 }
 `,
     );
-    await tf('init');
   });
   after(async () => {
     await t?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    stack?.remove();
   });
 
   it('applies, plans no changes the second time, and destroys', async () => {
-    await tf('apply', '-auto-approve');
+    await stack.apply();
     const cw = new CloudWatchClient({ endpoint: t.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     try {
       const alarms = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms!;
       assert.deepEqual(alarms.map((a) => a.AlarmName).sort(), ['tf-cpu-high', 'tf-error-rate']);
-      // -detailed-exitcode: 0 = no changes, 2 = changes.
-      const plan = await tf('plan', '-detailed-exitcode');
-      assert.equal(plan.code, 0, plan.stdout);
-      assert.match(plan.stdout, /No changes\./);
-      await tf('destroy', '-auto-approve');
+      await stack.assertNoChanges();
+      await stack.destroy();
       assert.deepEqual((await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms, []);
     } finally {
       cw.destroy();

@@ -8,26 +8,19 @@
  */
 import { DescribeClustersCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { startDockyard, type TestDockyard } from './helpers/dockyard.js';
-import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
+import { terraformStack, type TerraformStack } from './helpers/terraform.js';
 
 let d: TestDockyard;
-let dir: string;
-let tf: ReturnType<typeof terraformIn>;
+let stack: TerraformStack;
 
 before(async () => {
   d = await startDockyard({ serviceControllerIdleMs: 500 });
-  dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-'));
-  writeMirrorConfig(dir);
-  tf = terraformIn(dir);
-  writeFileSync(
-    join(dir, 'main.tf'),
-    `${providerBlock(d.endpoint, ['ecs', 'iam', 'sts'])}
-resource "aws_ecs_cluster" "tf" {
+  stack = await terraformStack(
+    d.endpoint,
+    ['ecs', 'iam', 'sts'],
+    `resource "aws_ecs_cluster" "tf" {
   name = "tf"
 }
 resource "aws_ecs_task_definition" "web" {
@@ -96,16 +89,15 @@ resource "aws_ecs_service" "worker" {
 }
 `,
   );
-  await tf('init', '-input=false', '-no-color');
 });
 
 after(async () => {
   await d.stop();
-  rmSync(dir, { recursive: true, force: true });
+  stack?.remove();
 });
 
 it('terraform apply, plan without changes, destroy: cluster, task definition, service with circuit breaker', { timeout: 600_000 }, async () => {
-  await tf('apply', '-auto-approve', '-input=false', '-no-color');
+  await stack.apply();
   const s = (await d.ecs.send(new DescribeServicesCommand({ cluster: 'tf', services: ['web'], include: ['TAGS'] }))).services![0]!;
   assert.equal(s.status, 'ACTIVE');
   assert.equal(s.desiredCount, 2);
@@ -119,11 +111,10 @@ it('terraform apply, plan without changes, destroy: cluster, task definition, se
   assert.deepEqual(strategy, ['FARGATE:1:1', 'FARGATE_SPOT:0:3']);
   assert.equal(worker.launchType, undefined);
 
-  const plan = await tf('plan', '-detailed-exitcode', '-input=false', '-no-color');
-  assert.equal(plan.code, 0, `the second plan wants changes:\n${plan.stdout}`);
+  await stack.assertNoChanges();
 
   // Terraform deletes the service and waits for it to be INACTIVE before it deletes the cluster.
-  await tf('destroy', '-auto-approve', '-input=false', '-no-color');
+  await stack.destroy();
   const cluster = (await d.ecs.send(new DescribeClustersCommand({ clusters: ['tf'] }))).clusters?.[0];
   assert.equal(cluster?.status, 'INACTIVE');
 });

@@ -12,33 +12,28 @@
 import { DescribeClustersCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { credentials, startDockyard, type TestDockyard } from './helpers/dockyard.js';
 import { eventually, hit, startBackend, type Backend } from './helpers/lb.js';
 import { freePort } from './helpers/net.js';
-import { providerBlock, terraformIn, writeMirrorConfig } from './helpers/terraform.js';
+import { terraformStack, type TerraformStack } from './helpers/terraform.js';
 
 let d: TestDockyard;
-let dir: string;
 let web: Backend;
+let stack: TerraformStack | undefined;
 
 before(async () => {
   d = await startDockyard({ serviceControllerIdleMs: 500 });
   web = await startBackend('tf-web');
-  dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-'));
 });
 after(async () => {
   await web.close();
   await d.stop();
-  rmSync(dir, { recursive: true, force: true });
+  stack?.remove();
 });
 
 function config(listenerPort: number): string {
-  return `${providerBlock(d.endpoint, ['elbv2', 'ecs', 'iam', 'sts'])}
-
+  return `
 resource "aws_lb" "web" {
   name               = "tf-web"
   load_balancer_type = "application"
@@ -199,22 +194,12 @@ output "dns_name" {
 `;
 }
 
-async function terraform(...args: string[]) {
-  // Failures other than plan's "changes" (exit 2) throw with terraform's output.
-  const { code, stdout } = await terraformIn(dir)(...args, '-no-color');
-  return { code, out: stdout };
-}
-
 test('terraform applies a load balancer stack with an ECS service attached, plans no changes, destroys it', { timeout: 600_000 }, async () => {
-  writeMirrorConfig(dir);
   const port = await freePort();
-  writeFileSync(join(dir, 'main.tf'), config(port));
-  const init = await terraform('init', '-input=false');
-  assert.equal(init.code, 0, init.out);
-  const apply = await terraform('apply', '-auto-approve', '-input=false');
-  assert.equal(apply.code, 0, apply.out);
-  assert.match(apply.out, /Apply complete! Resources: 12 added, 0 changed, 0 destroyed\./);
-  assert.match(apply.out, /dns_name = "tf-web-\d{10}\.us-east-1\.elb\.localhost"/);
+  stack = await terraformStack(d.endpoint, ['elbv2', 'ecs', 'iam', 'sts'], config(port));
+  const apply = await stack.apply();
+  assert.match(apply, /Apply complete! Resources: 12 added, 0 changed, 0 destroyed\./);
+  assert.match(apply, /dns_name = "tf-web-\d{10}\.us-east-1\.elb\.localhost"/);
 
   // The stack serves: the fixed response, and the target through the default action.
   await d.app.loadBalancing!.settled();
@@ -231,13 +216,8 @@ test('terraform applies a load balancer stack with an ECS service attached, plan
   assert.deepEqual(service.loadBalancers, [{ targetGroupArn: svcGroup.TargetGroupArn, containerName: 'web', containerPort: 8080 }]);
   assert.equal(service.healthCheckGracePeriodSeconds, 10);
 
-  const plan = await terraform('plan', '-detailed-exitcode', '-input=false');
-  assert.equal(plan.code, 0, `a second plan must show no changes:\n${plan.out}`);
-  assert.match(plan.out, /No changes\./);
-
-  const destroy = await terraform('destroy', '-auto-approve', '-input=false');
-  assert.equal(destroy.code, 0, destroy.out);
-  assert.match(destroy.out, /Destroy complete! Resources: 12 destroyed\./);
+  await stack.assertNoChanges();
+  assert.match(await stack.destroy(), /Destroy complete! Resources: 12 destroyed\./);
   assert.equal((await d.ecs.send(new DescribeClustersCommand({ clusters: ['tf-lb'] }))).clusters?.[0]?.status, 'INACTIVE');
   assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
   assert.deepEqual((await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);

@@ -2,8 +2,10 @@
  * Terraform (1.11, AWS provider 5.100 from the local mirror /opt/tf-plugins) in a working
  * directory, with Dockyard's test credentials: `plan` answers its exit code (2: changes).
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { credentials } from './dockyard.js';
@@ -11,14 +13,14 @@ import { credentials } from './dockyard.js';
 const exec = promisify(execFile);
 
 /** A CLI configuration that installs providers from the local mirror only. */
-export function writeMirrorConfig(dir: string): void {
+function writeMirrorConfig(dir: string): void {
   writeFileSync(
     join(dir, 'cli.tfrc'),
     'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/*/*"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n',
   );
 }
 
-export function terraformIn(dir: string) {
+function terraformIn(dir: string) {
   return async function tf(...args: string[]): Promise<{ stdout: string; code: number }> {
     const env = {
       ...process.env,
@@ -46,7 +48,7 @@ export function terraformIn(dir: string) {
 }
 
 /** The AWS provider 5.100 pointed at Dockyard's `endpoint` for `services` (ecs, elbv2, iam, …). */
-export function providerBlock(endpoint: string, services: readonly string[]): string {
+function providerBlock(endpoint: string, services: readonly string[]): string {
   return `
 terraform {
   required_providers {
@@ -63,4 +65,45 @@ provider "aws" {
 ${services.map((s) => `    ${s} = "${endpoint}"`).join('\n')}
   }
 }`;
+}
+
+const MIRROR = '/opt/tf-plugins';
+
+/** A Terraform working directory with one configuration, initialised against the local mirror. */
+export interface TerraformStack {
+  dir: string;
+  /** terraform `args` -input=false -no-color: plan's exit 2 (changes) is returned, other failures throw with the output. */
+  run(...args: string[]): Promise<{ stdout: string; code: number }>;
+  /** apply -auto-approve; its output. */
+  apply(): Promise<string>;
+  /** The check every Terraform test makes after apply: a second plan shows no changes (else fails with the plan). */
+  assertNoChanges(): Promise<void>;
+  /** destroy -auto-approve; its output. */
+  destroy(): Promise<string>;
+  /** Removes the directory. */
+  remove(): void;
+}
+
+/** A temporary directory holding `resources` under the provider block for `services` at `endpoint`, after `terraform init`. */
+export async function terraformStack(endpoint: string, services: readonly string[], resources: string): Promise<TerraformStack> {
+  if (!existsSync(MIRROR)) throw new Error(`the Terraform AWS provider mirror ${MIRROR} is missing`);
+  const dir = mkdtempSync(join(tmpdir(), 'dockyard-tf-'));
+  writeMirrorConfig(dir);
+  writeFileSync(join(dir, 'main.tf'), `${providerBlock(endpoint, services)}\n${resources}`);
+  const tf = terraformIn(dir);
+  const run = (...args: string[]) => tf(...args, '-input=false', '-no-color');
+  await run('init');
+  return {
+    dir,
+    run,
+    apply: async () => (await run('apply', '-auto-approve')).stdout,
+    async assertNoChanges() {
+      // -detailed-exitcode: 0 = no changes, 2 = changes.
+      const plan = await run('plan', '-detailed-exitcode');
+      assert.equal(plan.code, 0, `a second plan must show no changes:\n${plan.stdout}`);
+      assert.match(plan.stdout, /No changes\./);
+    },
+    destroy: async () => (await run('destroy', '-auto-approve')).stdout,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
