@@ -180,3 +180,41 @@ export class GroupRuntime {
     return best;
   }
 }
+
+/** What syncGroups removed: targets deregistered from groups that remain, and deleted groups (with their targets). */
+export interface RemovedRuntime {
+  targets: TargetRuntime[];
+  groups: GroupRuntime[];
+}
+
+/**
+ * Brings `groups` (by ARN) in line with the stored target groups and their targets, keeping the
+ * runtime (health, in-flight counts, pools) of the groups and targets that stay. `inUse` says
+ * which groups a listener or rule forwards to. The control half and every serving half keep
+ * their own copies with this one rule.
+ */
+export function syncGroups(
+  groups: Map<string, GroupRuntime>,
+  docs: readonly ElbTargetGroupDoc[],
+  targets: readonly (ElbTargetDoc & { host: string })[],
+  inUse: (arn: string) => boolean,
+): RemovedRuntime {
+  const byGroup = new Map<string, (ElbTargetDoc & { host: string })[]>();
+  for (const t of targets) (byGroup.get(t.targetGroupArn) ?? byGroup.set(t.targetGroupArn, []).get(t.targetGroupArn)!).push(t);
+  const removed: RemovedRuntime = { targets: [], groups: [] };
+  const seen = new Set<string>();
+  for (const doc of docs) {
+    seen.add(doc.arn);
+    const g = groups.get(doc.arn) ?? new GroupRuntime(doc.arn);
+    groups.set(doc.arn, g);
+    g.configure(doc);
+    g.inUse = inUse(doc.arn);
+    removed.targets.push(...g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, row.host, doc.protocol === 'HTTPS')));
+  }
+  for (const [arn, g] of groups) {
+    if (seen.has(arn)) continue;
+    groups.delete(arn);
+    removed.groups.push(g);
+  }
+  return removed;
+}

@@ -12,7 +12,7 @@ import { sslPolicyNamed, type CheckedHealth, type TargetHealthSource } from '../
 import * as c from '../store/collections.js';
 import type { ElbListenerDoc, ElbRuleDoc } from '../store/collections.js';
 import type { Store } from '../store/store.js';
-import { GroupRuntime, TargetRuntime } from './groups.js';
+import { syncGroups, type GroupRuntime } from './groups.js';
 import { HealthChecker } from './health-checker.js';
 import { ListenerRuntime, targetKeyOf, type DataPlaneLog, type DataPlaneSnapshot, type HealthMap } from './listeners.js';
 import { metricPoints, type GroupHealthCounts, type MetricPoint, type PeriodStats } from './stats.js';
@@ -201,21 +201,7 @@ export class LoadBalancerDataPlane implements TargetHealthSource {
     this.pairs = forwardPairs(listeners, rows.rules);
     // The control copies of the groups: which are in use decides which are health-checked.
     const inUse = new Set(this.pairs.map(([, g]) => g));
-    const byGroup = new Map<string, DataPlaneSnapshot['targets']>();
-    for (const t of targets) (byGroup.get(t.targetGroupArn) ?? byGroup.set(t.targetGroupArn, []).get(t.targetGroupArn)!).push(t);
-    const seen = new Set<string>();
-    for (const doc of rows.targetGroups) {
-      seen.add(doc.arn);
-      const g = this.groups.get(doc.arn) ?? new GroupRuntime(doc.arn);
-      this.groups.set(doc.arn, g);
-      g.configure(doc);
-      g.inUse = inUse.has(doc.arn);
-      g.setTargets(
-        byGroup.get(doc.arn) ?? [],
-        (row) => new TargetRuntime(doc.arn, row.id, row.port, row.host, doc.protocol === 'HTTPS'),
-      );
-    }
-    for (const arn of this.groups.keys()) if (!seen.has(arn)) this.groups.delete(arn);
+    syncGroups(this.groups, rows.targetGroups, targets, (arn) => inUse.has(arn));
     this.health.sync(this.groups.values());
     const snapshot: DataPlaneSnapshot = { version: ++this.version, bindHost: this.opts.bindHost, loadBalancers: rows.loadBalancers, targetGroups: rows.targetGroups, targets, listeners, rules: rows.rules, tls, health: this.healthMap() };
     await this.serving.apply(snapshot);

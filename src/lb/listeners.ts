@@ -11,7 +11,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { CheckedHealth } from '../services/elbv2/index.js';
 import type { ElbListenerDoc, ElbLoadBalancerDoc, ElbRuleDoc, ElbTargetDoc, ElbTargetGroupDoc } from '../store/collections.js';
-import { GroupRuntime, TargetRuntime } from './groups.js';
+import { syncGroups, type GroupRuntime } from './groups.js';
 import { handleRequest, handleUpgrade, sendAlbError } from './proxy.js';
 import { compileAction, compileRule, type ListenerRoute } from './routes.js';
 import { countElbError, newGroupCounters, newLbCounters, type GroupCounters, type LbCounters, type PeriodStats } from './stats.js';
@@ -157,24 +157,11 @@ export class ListenerRuntime {
   }
 
   private applyGroups(docs: ElbTargetGroupDoc[], targets: DataPlaneSnapshot['targets']): void {
-    const byGroup = new Map<string, DataPlaneSnapshot['targets']>();
-    for (const t of targets) (byGroup.get(t.targetGroupArn) ?? byGroup.set(t.targetGroupArn, []).get(t.targetGroupArn)!).push(t);
-    const seen = new Set<string>();
-    for (const doc of docs) {
-      seen.add(doc.arn);
-      const g = this.groups.get(doc.arn) ?? new GroupRuntime(doc.arn);
-      this.groups.set(doc.arn, g);
-      g.configure(doc);
-      g.inUse = false;
-      const removed = g.setTargets(byGroup.get(doc.arn) ?? [], (row) => new TargetRuntime(doc.arn, row.id, row.port, row.host, doc.protocol === 'HTTPS'));
-      // A target whose drain ended with requests still in flight had its delay run out: cut them.
-      for (const t of removed) t.retire(t.inflight > 0 && t.draining);
-    }
-    for (const [arn, g] of this.groups) {
-      if (seen.has(arn)) continue;
-      for (const t of g.targets) t.retire(true);
-      this.groups.delete(arn);
-    }
+    // Which groups are in use is learnt while the routes are built.
+    const removed = syncGroups(this.groups, docs, targets, () => false);
+    // A target whose drain ended with requests still in flight had its delay run out: cut them.
+    for (const t of removed.targets) t.retire(t.inflight > 0 && t.draining);
+    for (const g of removed.groups) for (const t of g.targets) t.retire(true);
   }
 
   private buildRoutes(lbs: ElbLoadBalancerDoc[], listeners: ElbListenerDoc[], rules: ElbRuleDoc[], used: { lbs: Set<string>; groups: Set<string> }): Map<number, ListenerRoute[]> {
