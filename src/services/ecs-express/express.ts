@@ -37,7 +37,7 @@ import { clusterNameOf, parseArn, serviceArn as ecsServiceArn, type Scope } from
 import { DEFAULT_CLUSTER, resolveArn } from '../ecs/clusters.js';
 import * as err from '../ecs/errors.js';
 import type { EcsDomain } from '../ecs/index.js';
-import { MAX_DESIRED_COUNT } from '../ecs/services.js';
+import { checkServiceName, MAX_DESIRED_COUNT, serviceNotActive, serviceNotFound } from '../ecs/services.js';
 import { checkTags, type Tag } from '../ecs/tags.js';
 import { checkAndNormalise, isFargateSize } from '../ecs/task-definitions.js';
 import type { Elbv2Domain } from '../elbv2/index.js';
@@ -96,7 +96,6 @@ const DEFAULTS = { cpu: '1024', memory: '2048', containerPort: 80, healthCheckPa
 const SERVICES_PER_LOAD_BALANCER = 25;
 const CONTAINER = 'Main';
 const MAX_CONFIGURATIONS = 10;
-const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const SCALING_DIMENSION = 'ecs:service:DesiredCount';
@@ -108,8 +107,6 @@ const METRICS: Record<string, 'ECSServiceAverageCPUUtilization' | 'ECSServiceAve
 
 const invalid = err.invalidParameter;
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
-const serviceNotFound = () => new AwsError('ServiceNotFoundException', 'Service not found.');
-const serviceNotActive = () => new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
 
 function checkRole(name: string, arn: string | undefined, required: boolean): void {
   if (arn === undefined) {
@@ -247,7 +244,7 @@ export class ExpressServices {
     const clusterArn = resolveArn(scope, input.cluster);
     const clusterName = clusterNameOf(clusterArn);
     const serviceName = input.serviceName ?? `${(input.primaryContainer?.image ?? 'svc').replace(/^.*\//, '').replace(/[:@].*$/, '').replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 40) || 'svc'}-${hex(4)}`;
-    if (!SERVICE_NAME.test(serviceName)) throw invalid('Service name can only contain letters, numbers, hyphens and underscores, and be up to 255 characters long.');
+    checkServiceName(serviceName);
     const now = this.d.clock.now();
     const tags = input.tags ?? [];
     const cfg = configFrom(input, undefined, { cluster: clusterName, service: serviceName }, now);
@@ -335,8 +332,7 @@ export class ExpressServices {
         targetGroupArn: tg.TargetGroupArn!,
         configurations: [{ ...cfg, taskDefinitionArn: td.taskDefinitionArn, serviceRevisionArn: revisionOf(created.service) }],
       };
-      const resourceId = `service/${clusterName}/${serviceName}`;
-      undo.push(() => autoscaling.deregister(scope, { ServiceNamespace: 'ecs', ResourceId: resourceId, ScalableDimension: SCALING_DIMENSION }));
+      undo.push(() => autoscaling.deregister(scope, { ServiceNamespace: 'ecs', ResourceId: resourceIdOf(record), ScalableDimension: SCALING_DIMENSION }));
       await this.applyScaling(scope, record, cfg.scalingTarget);
       // (A service of this name deleted before is replaced.)
       await this.save(record);

@@ -144,6 +144,11 @@ export const serviceDeploymentArn = (s: Scope, cluster: string, service: string)
 export const serviceRevisionArn = (s: Scope, cluster: string, service: string) =>
   `arn:aws:ecs:${s.region}:${s.accountId}:service-revision/${cluster}/${service}/${digits(19)}`;
 
+/** ECS's rule for service names (CreateService, and Express Mode's generated or given names). */
+export function checkServiceName(name: string): void {
+  if (!SERVICE_NAME.test(name)) throw err.invalidParameter('Service name can only contain letters, numbers, hyphens and underscores, and be up to 255 characters long.');
+}
+
 export const serviceNotFound = () => new AwsError('ServiceNotFoundException', 'Service not found.');
 export const serviceNotActive = () => new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
 
@@ -379,9 +384,7 @@ export class Services {
 
   /** `managedByEcs`: an Express Mode service (resourceManagementType ECS). */
   async create(scope: Scope & { caller?: { arn: string } }, input: CreateServiceRequest, opts: { managedByEcs?: boolean } = {}) {
-    if (!SERVICE_NAME.test(input.serviceName)) {
-      throw err.invalidParameter('Service name can only contain letters, numbers, hyphens and underscores, and be up to 255 characters long.');
-    }
+    checkServiceName(input.serviceName);
     const strategy = input.schedulingStrategy ?? 'REPLICA';
     const controller = input.deploymentController?.type ?? 'ECS';
     checkDeploymentController(input);
