@@ -306,6 +306,17 @@ function checkDesiredCount(n: number | undefined) {
   if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_DESIRED_COUNT)) throw err.invalidParameter(`desiredCount must be between 0 and ${MAX_DESIRED_COUNT}.`);
 }
 
+/**
+ * How a service's (or a task set's) tasks launch: the capacity provider strategy or launch type
+ * given, else the cluster's default capacity provider strategy, else EC2; FARGATE's platform
+ * version defaults to LATEST.
+ */
+export function launchOf(input: { launchType?: string; capacityProviderStrategy?: DeploymentConfig['capacityProviderStrategy']; platformVersion?: string }, cluster: ClusterRecord): Pick<DeploymentConfig, 'launchType' | 'capacityProviderStrategy' | 'platformVersion'> {
+  const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : input.launchType ? undefined : cluster.defaultCapacityProviderStrategy.length ? cluster.defaultCapacityProviderStrategy : undefined;
+  const launchType = strategy ? undefined : (input.launchType ?? 'EC2');
+  return { launchType, capacityProviderStrategy: strategy, platformVersion: launchType === 'FARGATE' ? (input.platformVersion ?? 'LATEST') : input.platformVersion };
+}
+
 export function checkLaunch(input: { launchType?: string; capacityProviderStrategy?: unknown[] }) {
   if (input.launchType && input.capacityProviderStrategy?.length) {
     throw err.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported.');
@@ -416,9 +427,7 @@ export class Services {
       const td = external ? undefined : await usableTaskDefinition(tx, scope, input.taskDefinition!);
       const config: DeploymentConfig = {
         taskDefinition: td?.taskDefinitionArn ?? '',
-        launchType: input.capacityProviderStrategy?.length ? undefined : (input.launchType ?? (cluster.defaultCapacityProviderStrategy.length ? undefined : 'EC2')),
-        capacityProviderStrategy: input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : input.launchType ? undefined : cluster.defaultCapacityProviderStrategy.length ? cluster.defaultCapacityProviderStrategy : undefined,
-        platformVersion: input.launchType === 'FARGATE' ? (input.platformVersion ?? 'LATEST') : input.platformVersion,
+        ...launchOf(input, cluster),
         networkConfiguration: input.networkConfiguration,
         loadBalancers: input.loadBalancers ?? [],
         serviceRegistries: input.serviceRegistries ?? [],

@@ -25,7 +25,7 @@ import { clusterNameOf, parseArn, type Scope } from './arns.js';
 import { checkClientToken, requestHash } from './client-tokens.js';
 import { activeCluster, resolveArn, type ClusterRecord } from './clusters.js';
 import * as err from './errors.js';
-import { checkDeployable, checkLaunch, checkLoadBalancers, findService, newDeploymentId, serviceNotActive, serviceNotFound, type DeploymentConfig, type ServiceRecord, type Services } from './services.js';
+import { checkDeployable, checkLaunch, checkLoadBalancers, findService, launchOf, newDeploymentId, serviceNotActive, serviceNotFound, type DeploymentConfig, type ServiceRecord, type Services } from './services.js';
 import { checkTags } from './tags.js';
 import { computedDesiredCount, isExternal, taskSetArn, taskSetView, type TaskSetRecord } from './task-set-records.js';
 import { usableTaskDefinition } from './tasks.js';
@@ -76,14 +76,11 @@ export class TaskSets {
       }
       if (existing.filter((s) => s.status !== 'DRAINING').length >= MAX_TASK_SETS) throw new AwsError('LimitExceededException', `A service can have at most ${MAX_TASK_SETS} task sets.`);
       const td = await usableTaskDefinition(tx, scope, input.taskDefinition);
-      // The same defaults as a service's: the cluster's capacity provider strategy, else EC2.
-      const useStrategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : input.launchType ? undefined : cluster.defaultCapacityProviderStrategy.length ? cluster.defaultCapacityProviderStrategy : undefined;
-      const launchType = useStrategy ? undefined : (input.launchType ?? 'EC2');
+      // The same defaults as a service's.
+      const launch = launchOf(input, cluster);
       const config: DeploymentConfig = {
         taskDefinition: td.taskDefinitionArn,
-        launchType,
-        capacityProviderStrategy: useStrategy,
-        platformVersion: launchType === 'FARGATE' ? (input.platformVersion ?? 'LATEST') : input.platformVersion,
+        ...launch,
         networkConfiguration: input.networkConfiguration,
         loadBalancers: input.loadBalancers ?? [],
         serviceRegistries: input.serviceRegistries ?? [],
@@ -107,10 +104,10 @@ export class TaskSets {
         runningCount: 0,
         createdAt: now,
         updatedAt: now,
-        launchType,
-        capacityProviderStrategy: useStrategy,
-        platformVersion: config.platformVersion,
-        platformFamily: launchType === 'FARGATE' ? 'Linux' : undefined,
+        launchType: launch.launchType,
+        capacityProviderStrategy: launch.capacityProviderStrategy,
+        platformVersion: launch.platformVersion,
+        platformFamily: launch.launchType === 'FARGATE' ? 'Linux' : undefined,
         networkConfiguration: input.networkConfiguration,
         loadBalancers: config.loadBalancers!,
         serviceRegistries: config.serviceRegistries!,
