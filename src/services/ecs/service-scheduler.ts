@@ -119,10 +119,20 @@ export function lbHealthOf(targets: readonly LbTarget[], snap: LbSnapshot | unde
   return { state: all ? 'healthy' : 'initial' };
 }
 
-export const TASKS_PER_EVENT = 10;
+const TASKS_PER_EVENT = 10;
 const TROUBLESHOOTING = 'For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.';
 const taskId = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
-export const listed = (arns: readonly string[]) => arns.map((a) => `(task ${taskId(a)})`).join(' ');
+const listed = (arns: readonly string[]) => arns.map((a) => `(task ${taskId(a)})`).join(' ');
+
+/** ECS's events naming tasks, at most TASKS_PER_EVENT to an event: `line(count, "(task …) (task …)")` for each. */
+export function taskEvents(arns: readonly string[], line: (count: number, tasks: string) => string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < arns.length; i += TASKS_PER_EVENT) {
+    const chunk = arns.slice(i, i + TASKS_PER_EVENT);
+    out.push(line(chunk.length, listed(chunk)));
+  }
+  return out;
+}
 
 /** What a scheduler failure reason means, in the words of ECS's service events. */
 const CLOSEST_MATCH: Record<string, string> = {
@@ -260,10 +270,7 @@ export class ServiceScheduler {
         await stopServiceTask(tx, byArn.get(s.arn)!, targetsOf.get(s.arn) ?? [], lb, s.reason, now, work);
         stopped.push(s.arn);
       }
-      for (let i = 0; i < stopped.length; i += TASKS_PER_EVENT) {
-        const chunk = stopped.slice(i, i + TASKS_PER_EVENT);
-        events.push(`(service ${doc.serviceName}) has stopped ${chunk.length} running tasks: ${listed(chunk)}.`);
-      }
+      events.push(...taskEvents(stopped, (n, tasks) => `(service ${doc.serviceName}) has stopped ${n} running tasks: ${tasks}.`));
 
       // Deployments: counts and rollout states as decided; those without tasks are over.
       const outcomes = new Map(decision.deployments.map((d) => [d.id, d]));
@@ -309,11 +316,8 @@ export class ServiceScheduler {
         if (doc.placementRetryAt !== undefined && now < doc.placementRetryAt) {
           wakeAt = doc.placementRetryAt;
         } else {
-          const result = await this.start(tx, doc, cluster, primary, decision.startCount, decision.startOn, now);
-          for (let i = 0; i < result.started.length; i += TASKS_PER_EVENT) {
-            const chunk = result.started.slice(i, i + TASKS_PER_EVENT);
-            events.push(`(service ${doc.serviceName}) has started ${chunk.length} tasks: ${listed(chunk)}.`);
-          }
+          const result = await placeServiceTasks(this.tasks, tx, doc, cluster, primary, decision.startCount, this.maxStarts, decision.startOn);
+          events.push(...taskEvents(result.started, (n, tasks) => `(service ${doc.serviceName}) has started ${n} tasks: ${tasks}.`));
           primary.pendingCount += result.started.length;
           doc.pendingCount += result.started.length;
           if (result.failure) {
@@ -372,36 +376,50 @@ export class ServiceScheduler {
     await finishServiceDeployment(tx, failed.serviceDeploymentArn, 'STOPPED', now, 'ECS deployment circuit breaker: tasks failed to start.');
   }
 
-  private async start(tx: StoreTx, doc: ServiceRecord, cluster: ClusterRecord, primary: DeploymentRecord, count: number, on: readonly string[], now: number) {
-    const tdRow = await tx.get(c.taskDefinitions, primary.taskDefinition);
-    if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${primary.taskDefinition}.`) };
-    const td = tdRow.data as TaskDefinitionRecord;
-    const scope = { accountId: doc.accountId, region: doc.region };
-    const input = serviceTaskInput(doc, td, primary);
-    const started: string[] = [];
-    let failure: string | undefined;
-    try {
-      if (doc.schedulingStrategy === 'DAEMON') {
-        for (const instance of on.slice(0, this.maxStarts)) {
-          const r = await this.tasks.place(tx, scope, cluster, td, { ...input, placementStrategy: undefined, count: 1, onInstance: instance });
-          started.push(...r.tasks.map((t: TaskDoc) => t.taskArn));
-          const f = r.failures.filter((x) => !NOT_ELIGIBLE.has(x.reason));
-          if (f.length > 0 && failure === undefined) failure = unableToPlace(doc.serviceName, f);
-        }
-      } else {
-        const n = Math.min(count, this.maxStarts);
-        const r = await this.tasks.place(tx, scope, cluster, td, { ...input, count: n });
+}
+
+/**
+ * Starts `count` tasks of `source` (a deployment, or an EXTERNAL service's task set), at most
+ * `maxStarts` in one pass; a DAEMON service's one on each instance of `on`. What cannot be placed
+ * comes back as the service event `failure`.
+ */
+export async function placeServiceTasks(
+  tasks: Tasks,
+  tx: StoreTx,
+  doc: ServiceRecord,
+  cluster: ClusterRecord,
+  source: Parameters<typeof serviceTaskInput>[2] & { taskDefinition: string },
+  count: number,
+  maxStarts: number,
+  on: readonly string[] = [],
+): Promise<{ started: string[]; failure?: string }> {
+  const tdRow = await tx.get(c.taskDefinitions, source.taskDefinition);
+  if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${source.taskDefinition}.`) };
+  const td = tdRow.data as TaskDefinitionRecord;
+  const scope = { accountId: doc.accountId, region: doc.region };
+  const input = serviceTaskInput(doc, td, source);
+  const started: string[] = [];
+  let failure: string | undefined;
+  try {
+    if (doc.schedulingStrategy === 'DAEMON') {
+      for (const instance of on.slice(0, maxStarts)) {
+        const r = await tasks.place(tx, scope, cluster, td, { ...input, placementStrategy: undefined, count: 1, onInstance: instance });
         started.push(...r.tasks.map((t: TaskDoc) => t.taskArn));
-        if (r.tasks.length < n) failure = unableToPlace(doc.serviceName, r.failures);
+        const f = r.failures.filter((x) => !NOT_ELIGIBLE.has(x.reason));
+        if (f.length > 0 && failure === undefined) failure = unableToPlace(doc.serviceName, f);
       }
-    } catch (e) {
-      // Placement input the scheduler refuses (no instance at all, no Fargate capacity…) is an event, not an error.
-      if (!(e instanceof AwsError)) throw e;
-      failure = unableToPlace(doc.serviceName, [], e.message);
+    } else {
+      const n = Math.min(count, maxStarts);
+      const r = await tasks.place(tx, scope, cluster, td, { ...input, count: n });
+      started.push(...r.tasks.map((t: TaskDoc) => t.taskArn));
+      if (r.tasks.length < n) failure = unableToPlace(doc.serviceName, r.failures);
     }
-    void now;
-    return { started, failure };
+  } catch (e) {
+    // Placement input the scheduler refuses (no instance at all, no Fargate capacity…) is an event, not an error.
+    if (!(e instanceof AwsError)) throw e;
+    failure = unableToPlace(doc.serviceName, [], e.message);
   }
+  return { started, failure };
 }
 
 /**

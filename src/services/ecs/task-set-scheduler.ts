@@ -8,17 +8,15 @@
  * kept current; a deleted (DRAINING) task set goes once its tasks have stopped, and a deleted
  * service becomes INACTIVE once all its tasks have.
  */
-import { AwsError } from '../../aws/errors.js';
 import { ELB_UNHEALTHY_STOP_REASON, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
 import type { ClusterRecord } from './clusters.js';
-import { instanceIdsOf, lbHealthOf, listed, noteLbWork, serviceTaskInput, stopServiceTask, taskTargets, TASKS_PER_EVENT, unableToPlace, type LbSnapshot, type LbTarget, type LbWork } from './service-scheduler.js';
+import { instanceIdsOf, lbHealthOf, noteLbWork, placeServiceTasks, stopServiceTask, taskEvents, taskTargets, type LbSnapshot, type LbTarget, type LbWork } from './service-scheduler.js';
 import { addEvents, type ServiceRecord } from './services.js';
 import { computedDesiredCount, type TaskSetRecord } from './task-set-records.js';
 import { markSeenByService } from './task-state.js';
-import type { TaskDefinitionRecord } from './task-definitions.js';
 import type { Tasks } from './tasks.js';
 
 interface LbRef {
@@ -119,22 +117,16 @@ export class TaskSetScheduler {
         const victims = [...live].sort((a, b) => Number(a.data.lastStatus === 'RUNNING') - Number(b.data.lastStatus === 'RUNNING') || b.data.createdAt - a.data.createdAt).slice(0, live.length - desired);
         for (const t of victims) await stopServiceTask(tx, t, targetsOf.get(t.pk) ?? [], lb, reason, now, work);
         const stoppedArns = victims.map((t) => t.pk);
-        for (let i = 0; i < stoppedArns.length; i += TASKS_PER_EVENT) {
-          const chunk = stoppedArns.slice(i, i + TASKS_PER_EVENT);
-          events.push(`(service ${doc.serviceName}, taskSet ${set.id}) has stopped ${chunk.length} running tasks: ${listed(chunk)}.`);
-        }
+        events.push(...taskEvents(stoppedArns, (n, tasks) => `(service ${doc.serviceName}, taskSet ${set.id}) has stopped ${n} running tasks: ${tasks}.`));
         const gone = new Set(stoppedArns);
         live.splice(0, live.length, ...live.filter((t) => !gone.has(t.pk)));
       } else if (live.length < desired && doc.status === 'ACTIVE') {
         if (retryLater || failure !== undefined) wakeAt = doc.placementRetryAt;
         else {
-          const r = await this.start(tx, doc, cluster, set, desired - live.length);
+          const r = await placeServiceTasks(this.tasks, tx, doc, cluster, set, desired - live.length, this.maxStarts);
           started = r.started;
           if (r.failure) failure = r.failure;
-          for (let i = 0; i < started.length; i += TASKS_PER_EVENT) {
-            const chunk = started.slice(i, i + TASKS_PER_EVENT);
-            events.push(`(service ${doc.serviceName}, taskSet ${set.id}) has started ${chunk.length} tasks: ${listed(chunk)}.`);
-          }
+          events.push(...taskEvents(started, (n, tasks) => `(service ${doc.serviceName}, taskSet ${set.id}) has started ${n} tasks: ${tasks}.`));
         }
       }
       const runningTasks = live.filter((t) => t.data.lastStatus === 'RUNNING');
@@ -180,22 +172,5 @@ export class TaskSetScheduler {
     // Target health lives outside the store: a load-balanced service looks again within a second.
     if (balanced) wakeAt = Math.min(wakeAt ?? Infinity, now + 1);
     return { wakeAt, lb: balanced ? work : undefined };
-  }
-
-  /** Places `count` tasks of the task set, as the service scheduler places a deployment's. */
-  private async start(tx: StoreTx, doc: ServiceRecord, cluster: ClusterRecord, set: TaskSetRecord, count: number): Promise<{ started: string[]; failure?: string }> {
-    const tdRow = await tx.get(c.taskDefinitions, set.taskDefinition);
-    if (!tdRow) return { started: [], failure: unableToPlace(doc.serviceName, [], `Unable to find task definition ${set.taskDefinition}.`) };
-    const td = tdRow.data as TaskDefinitionRecord;
-    const n = Math.min(count, this.maxStarts);
-    try {
-      const r = await this.tasks.place(tx, { accountId: doc.accountId, region: doc.region }, cluster, td, { ...serviceTaskInput(doc, td, set), count: n });
-      const started = r.tasks.map((t: TaskDoc) => t.taskArn);
-      return { started, failure: started.length < n ? unableToPlace(doc.serviceName, r.failures) : undefined };
-    } catch (e) {
-      // Placement input the scheduler refuses (no instance at all, no Fargate capacity…) is an event, not an error.
-      if (!(e instanceof AwsError)) throw e;
-      return { started: [], failure: unableToPlace(doc.serviceName, [], e.message) };
-    }
   }
 }
