@@ -35,10 +35,13 @@ export { splitAcrossProviders, validateStrategy, MAX_STRATEGY_ITEMS } from './ca
 export type { ProviderShare, StrategyItemView } from './capacity-split.js';
 export {
   circuitBreakerThreshold,
+  containerUnhealthyEvent,
   decideService,
   deploymentBounds,
   DRAINING_STOP_REASON,
   ELB_UNHEALTHY_STOP_REASON,
+  gracePeriodOver,
+  targetUnhealthyEvent,
   UNHEALTHY_STOP_REASON,
 } from './service-decisions.js';
 export type { DeploymentInput, DeploymentOutcome, InstanceInput, RolloutState, ServiceDecision, ServiceInput, ServiceTaskInput, TaskLbHealth, TaskStop } from './service-decisions.js';

@@ -139,6 +139,12 @@ export const UNHEALTHY_STOP_REASON = 'Task failed container health checks';
 export const ELB_UNHEALTHY_STOP_REASON = (targetGroupArn: string) => `Task failed ELB health checks in (target-group ${targetGroupArn})`;
 export const DRAINING_STOP_REASON = 'Container instance is draining';
 export const TASK_ID = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+/** ECS's events for a task replaced as unhealthy; `svc` is the event's subject, `(service web)` or `(service web, taskSet ecs-svc/…)`. */
+export const containerUnhealthyEvent = (svc: string, taskArn: string) => `${svc} (task ${TASK_ID(taskArn)}) failed container health checks.`;
+export const targetUnhealthyEvent = (svc: string, bad: NonNullable<TaskLbHealth['unhealthy']>) =>
+  `${svc}${bad.instance ? ` (instance ${bad.instance})` : ''} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`;
+/** Health checks count once the service's grace period since the task started is over. */
+export const gracePeriodOver = (startedAt: number | undefined, graceSeconds: number, now: number) => startedAt === undefined || now >= startedAt + graceSeconds;
 
 const isLive = (t: ServiceTaskInput) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED' && !t.lbStopping;
 
@@ -191,18 +197,17 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
   // 3. Container health: UNHEALTHY after the grace period → replaced, and a failure of its deployment.
   for (const t of live) {
     if (t.healthStatus !== 'UNHEALTHY' || t.lastStatus !== 'RUNNING') continue;
-    if (t.startedAt !== undefined && now < t.startedAt + service.healthCheckGracePeriodSeconds) continue;
+    if (!gracePeriodOver(t.startedAt, service.healthCheckGracePeriodSeconds, now)) continue;
     stop(t, UNHEALTHY_STOP_REASON);
-    events.push(`${svc} (task ${TASK_ID(t.arn)}) failed container health checks.`);
+    events.push(containerUnhealthyEvent(svc, t.arn));
   }
   // ... and so is one whose target the load balancer finds unhealthy after the grace period.
   for (const t of live) {
     const bad = t.lb?.state === 'unhealthy' ? t.lb.unhealthy : undefined;
     if (!bad || t.lastStatus !== 'RUNNING' || stopping.has(t.arn)) continue;
-    if (t.startedAt !== undefined && now < t.startedAt + service.healthCheckGracePeriodSeconds) continue;
+    if (!gracePeriodOver(t.startedAt, service.healthCheckGracePeriodSeconds, now)) continue;
     stop(t, ELB_UNHEALTHY_STOP_REASON(bad.targetGroupArn));
-    const instance = bad.instance ? ` (instance ${bad.instance})` : '';
-    events.push(`${svc}${instance} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`);
+    events.push(targetUnhealthyEvent(svc, bad));
   }
 
   // 4. The circuit breaker watches the PRIMARY while its rollout is in progress.

@@ -8,7 +8,7 @@
  * kept current; a deleted (DRAINING) task set goes once its tasks have stopped, and a deleted
  * service becomes INACTIVE once all its tasks have.
  */
-import { ELB_UNHEALTHY_STOP_REASON, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
+import { containerUnhealthyEvent, ELB_UNHEALTHY_STOP_REASON, gracePeriodOver, targetUnhealthyEvent, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
@@ -91,22 +91,20 @@ export class TaskSetScheduler {
       const mine = tasksOf.get(set.id) ?? [];
       const refs = set.loadBalancers as LbRef[];
       // A RUNNING task failing its container or load-balancer health check after the grace period is replaced, as a service's is.
-      const graceOver = (t: TaskDoc) => typeof t.startedAt !== 'number' || now >= t.startedAt + (doc.healthCheckGracePeriodSeconds ?? 0);
+      const svc = `(service ${doc.serviceName}, taskSet ${set.id})`;
       const replaced = new Set<string>();
       for (const t of mine) {
-        if (stopping(t.data) || t.data.lastStatus !== 'RUNNING' || !graceOver(t.data)) continue;
+        const startedAt = typeof t.data.startedAt === 'number' ? t.data.startedAt : undefined;
+        if (stopping(t.data) || t.data.lastStatus !== 'RUNNING' || !gracePeriodOver(startedAt, doc.healthCheckGracePeriodSeconds ?? 0, now)) continue;
         const lbHealth = refs.length > 0 ? lbHealthOf(targetsOf.get(t.pk) ?? [], lb, refs.length) : undefined;
         const bad = lbHealth?.state === 'unhealthy' ? lbHealth.unhealthy : undefined;
-        if (t.data.healthStatus !== 'UNHEALTHY' && !bad) continue;
-        const taskId = t.pk.slice(t.pk.lastIndexOf('/') + 1);
         if (t.data.healthStatus === 'UNHEALTHY') {
           await stopServiceTask(tx, t, targetsOf.get(t.pk) ?? [], lb, UNHEALTHY_STOP_REASON, now, work);
-          events.push(`(service ${doc.serviceName}, taskSet ${set.id}) (task ${taskId}) failed container health checks.`);
+          events.push(containerUnhealthyEvent(svc, t.pk));
         } else if (bad) {
           await stopServiceTask(tx, t, targetsOf.get(t.pk) ?? [], lb, ELB_UNHEALTHY_STOP_REASON(bad.targetGroupArn), now, work);
-          const instance = bad.instance ? ` (instance ${bad.instance})` : '';
-          events.push(`(service ${doc.serviceName}, taskSet ${set.id})${instance} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`);
-        }
+          events.push(targetUnhealthyEvent(svc, bad));
+        } else continue;
         replaced.add(t.pk);
       }
       const live = mine.filter((t) => !stopping(t.data) && !replaced.has(t.pk));
