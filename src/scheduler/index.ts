@@ -41,6 +41,8 @@ export {
   DRAINING_STOP_REASON,
   ELB_UNHEALTHY_STOP_REASON,
   gracePeriodOver,
+  SCALING_STOP_REASON,
+  steadyStateEvent,
   targetUnhealthyEvent,
   UNHEALTHY_STOP_REASON,
 } from './service-decisions.js';

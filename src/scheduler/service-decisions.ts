@@ -138,11 +138,14 @@ const FAILURE_STOP_CODES = new Set(['TaskFailedToStart', 'EssentialContainerExit
 export const UNHEALTHY_STOP_REASON = 'Task failed container health checks';
 export const ELB_UNHEALTHY_STOP_REASON = (targetGroupArn: string) => `Task failed ELB health checks in (target-group ${targetGroupArn})`;
 export const DRAINING_STOP_REASON = 'Container instance is draining';
+/** Why a task is stopped to scale a deployment (or a task set) in. */
+export const SCALING_STOP_REASON = (deploymentId: string | undefined) => `Scaling activity initiated by (deployment ${deploymentId ?? 'unknown'})`;
 export const TASK_ID = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 /** ECS's events for a task replaced as unhealthy; `svc` is the event's subject, `(service web)` or `(service web, taskSet ecs-svc/…)`. */
 export const containerUnhealthyEvent = (svc: string, taskArn: string) => `${svc} (task ${TASK_ID(taskArn)}) failed container health checks.`;
 export const targetUnhealthyEvent = (svc: string, bad: NonNullable<TaskLbHealth['unhealthy']>) =>
   `${svc}${bad.instance ? ` (instance ${bad.instance})` : ''} (port ${bad.port}) is unhealthy in (target-group ${bad.targetGroupArn}) due to (reason ${bad.reason}).`;
+export const steadyStateEvent = (svc: string) => `${svc} has reached a steady state.`;
 /** Health checks count once the service's grace period since the task started is over. */
 export const gracePeriodOver = (startedAt: number | undefined, graceSeconds: number, now: number) => startedAt === undefined || now >= startedAt + graceSeconds;
 
@@ -185,11 +188,10 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
     (!service.loadBalanced || t.lb?.state === 'healthy');
   let tripped = false;
   let rollbackTo: string | undefined;
-  const scaling = (d: string | undefined) => `Scaling activity initiated by (deployment ${d ?? 'unknown'})`;
 
   // 2. A deleted service stops everything; it is INACTIVE once nothing of it is left.
   if (service.status === 'DRAINING') {
-    for (const t of live) stop(t, scaling(primary?.id));
+    for (const t of live) stop(t, SCALING_STOP_REASON(primary?.id));
     const remaining = tasks.filter((t) => t.lastStatus !== 'STOPPED').length;
     return finish({ startCount: 0, startOn: [], inactive: remaining === 0 && live.length === 0, desired: 0 });
   }
@@ -238,12 +240,12 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
         continue;
       }
       const current = list.filter((t) => t.deploymentId === primary?.id);
-      for (const t of current.slice(1)) stop(t, scaling(primary?.id));
+      for (const t of current.slice(1)) stop(t, SCALING_STOP_REASON(primary?.id));
       for (const t of list.filter((x) => x.deploymentId !== primary?.id)) {
-        if (current.length > 0 || !healthy(t)) stop(t, scaling(primary?.id));
+        if (current.length > 0 || !healthy(t)) stop(t, SCALING_STOP_REASON(primary?.id));
         else if (launching && healthyLeft - 1 >= minHealthy) {
           healthyLeft -= 1;
-          stop(t, scaling(primary?.id));
+          stop(t, SCALING_STOP_REASON(primary?.id));
         }
       }
     }
@@ -257,11 +259,11 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
     // Scale-in: surplus PRIMARY tasks go at once, those not yet running first.
     if (keep.length > desired) {
       const order = [...keep].sort((a, b) => Number(healthy(a)) - Number(healthy(b)) || b.arn.localeCompare(a.arn));
-      for (const t of order.slice(0, keep.length - desired)) stop(t, scaling(primary?.id));
+      for (const t of order.slice(0, keep.length - desired)) stop(t, SCALING_STOP_REASON(primary?.id));
     }
     const kept = Math.min(keep.length, desired);
     // Retired tasks that are not healthy do not count toward the minimum: they go at once.
-    const retireReason = (t: ServiceTaskInput) => (activeInstances.has(t.instanceArn) ? scaling(primary?.id) : DRAINING_STOP_REASON);
+    const retireReason = (t: ServiceTaskInput) => (activeInstances.has(t.instanceArn) ? SCALING_STOP_REASON(primary?.id) : DRAINING_STOP_REASON);
     const holdRetired = service.hold?.retired ?? false;
     for (const t of retire) if (!healthy(t) && !holdRetired) stop(t, retireReason(t));
     let healthyCount = alive.filter((t) => !stopping.has(t.arn) && healthy(t)).length;
@@ -320,7 +322,7 @@ export function decideService(service: ServiceInput, tasks: readonly ServiceTask
       events.push(`${svc} (deployment ${head.id}) deployment completed.`);
     }
     const steady = primaryDone && !tripped && stops.length === 0;
-    if (steady && !service.steady) events.push(`${svc} has reached a steady state.`);
+    if (steady && !service.steady) events.push(steadyStateEvent(svc));
     return {
       stops,
       startCount: o.startCount,

@@ -8,7 +8,7 @@
  * kept current; a deleted (DRAINING) task set goes once its tasks have stopped, and a deleted
  * service becomes INACTIVE once all its tasks have.
  */
-import { containerUnhealthyEvent, ELB_UNHEALTHY_STOP_REASON, gracePeriodOver, targetUnhealthyEvent, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
+import { containerUnhealthyEvent, ELB_UNHEALTHY_STOP_REASON, gracePeriodOver, SCALING_STOP_REASON, steadyStateEvent, targetUnhealthyEvent, UNHEALTHY_STOP_REASON } from '../../scheduler/index.js';
 import * as c from '../../store/collections.js';
 import type { TaskDoc } from '../../store/collections.js';
 import type { Row, StoreTx } from '../../store/store.js';
@@ -108,7 +108,7 @@ export class TaskSetScheduler {
         replaced.add(t.pk);
       }
       const live = mine.filter((t) => !stopping(t.data) && !replaced.has(t.pk));
-      const reason = `Scaling activity initiated by (deployment ${set.id})`;
+      const reason = SCALING_STOP_REASON(set.id);
       let started: string[] = [];
       if (live.length > desired) {
         // Tasks not yet RUNNING go first, then the newest.
@@ -158,7 +158,7 @@ export class TaskSetScheduler {
     }
     doc.runningCount = running;
     doc.pendingCount = pending;
-    if (allSteady && !doc.steady && doc.status === 'ACTIVE') events.push(`(service ${doc.serviceName}) has reached a steady state.`);
+    if (allSteady && !doc.steady && doc.status === 'ACTIVE') events.push(steadyStateEvent(`(service ${doc.serviceName})`));
     doc.steady = allSteady;
     // A deleted service is gone once its last task has stopped; so are its task sets.
     if (doc.status === 'DRAINING' && taskRows.every((t) => t.data.lastStatus === 'STOPPED')) {
